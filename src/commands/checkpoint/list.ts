@@ -1,0 +1,21 @@
+import {CkptCommand, EXIT_STATUS} from '../../cli/base.js'
+import {statusColor, table} from '../../cli/render.js'
+import {listCheckpoints} from '../../core/checkpoint/listing.js'
+import {formatBytes} from '../../core/config/units.js'
+
+export default class CheckpointList extends CkptCommand {
+  static override summary = 'List every checkpoint in the primary store.'
+  static override description = `Shows each checkpoint's id, status (completed: its manifest exists; incomplete: anything else, never restored), time, tasks and bytes.
+
+${EXIT_STATUS}`
+  static override examples = ['<%= config.bin %> checkpoint list', '<%= config.bin %> checkpoint list --json']
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(CheckpointList)
+    const result = await this.withJob(flags, (ctx) => listCheckpoints(ctx))
+    this.output(result, (r) => {
+      if (r.checkpoints.length === 0) return this.say('No checkpoints yet.')
+      this.say(table(['checkpoint', 'status', 'created', 'tasks', 'bytes'], r.checkpoints.map((c) => [c.checkpointId, statusColor(c.status), c.createdAt, c.tasks, formatBytes(c.bytes)])))
+    })
+  }
+}

@@ -1,0 +1,41 @@
+import {Flags} from '@oclif/core'
+import {CkptCommand, EXIT_STATUS} from '../cli/base.js'
+import {writeStarterJobFile} from '../core/config/starter.js'
+
+export default class Init extends CkptCommand {
+  static override summary = 'Write a working starter job file.'
+  static override description = `Writes ./ckpt.json (or --job-file) with one task that appends a line to a file in its state folder every second, the embedded file store as primary, and one local root. Refuses to overwrite an existing file without --force.
+
+Job file fields (JSON, relative paths resolve against the file's folder):
+  job                   the job's name: letters, digits, '.', '_', '-' (required)
+  primary               primary store: a folder (default .ckpt/primary), file://PATH, azure://CONTAINER[/PREFIX], or a container URL with a SAS token
+  localRoots            folders for this node's secondary copies (default [".ckpt/local"])
+  retain.primary        completed checkpoints kept by 'checkpoint prune' (default 3)
+  retain.local          confirmed secondary copies kept per task (default 1)
+  checkpoint.interval   time between checkpoints under 'ckpt run' (default "30s")
+  checkpoint.timeout    time a snapshot command may take (default "10m")
+  checkpoint.grace      age before an incomplete checkpoint or pending copy counts as abandoned (default "1h")
+  transfer.blockSize    block size for remote transfers (default "8MiB")
+  transfer.concurrency  parallel blocks or ranges per transfer (default 4)
+  run.*                 defaults for 'ckpt run': failover, maxRestarts, restartWindow, restartDelay, stopTimeout
+  tasks[].id            the task's id, unique in the job (required)
+  tasks[].stateDir      the folder that holds the task's state (required)
+  tasks[].command       what 'ckpt run' starts: argv array, or a string run by /bin/sh -c
+  tasks[].snapshot      {command, timeout}: fills $CKPT_SNAPSHOT_DIR with a consistent copy of the state
+  tasks[].env           extra environment for the task and its snapshot command
+
+${EXIT_STATUS}`
+  static override examples = ['<%= config.bin %> init', '<%= config.bin %> init --job-file jobs/orders.json --force']
+  static override flags = {
+    force: Flags.boolean({summary: 'Overwrite an existing job file.'}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(Init)
+    const result = await writeStarterJobFile(flags['job-file'] ?? process.env.CKPT_JOB_FILE ?? 'ckpt.json', {force: flags.force})
+    this.output(result, (r) => {
+      this.say(`Wrote ${r.jobFile} (job ${r.job}, task ${r.tasks.join(', ')}).`)
+      this.say(`Next: 'ckpt checkpoint take' to take a checkpoint, 'ckpt run' to run the job.`)
+    })
+  }
+}

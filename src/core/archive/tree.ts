@@ -1,0 +1,42 @@
+// Lists a state folder: files, folders and symlinks, in a stable order.
+import * as fs from 'node:fs/promises'
+import * as path from 'node:path'
+import {OperationError} from '../errors.js'
+import type {FileEntry} from '../checkpoint/manifest.js'
+
+export async function scanTree(root: string, what: string): Promise<FileEntry[]> {
+  let rootStat
+  try {
+    rootStat = await fs.stat(root)
+  } catch (error) {
+    throw new OperationError(`${what}: ${root} cannot be read (${(error as NodeJS.ErrnoException).code})`, {cause: error})
+  }
+  if (!rootStat.isDirectory()) throw new OperationError(`${what}: ${root} is not a folder`)
+  const entries: FileEntry[] = []
+  const walk = async (dir: string, rel: string): Promise<void> => {
+    const names = (await fs.readdir(dir)).sort()
+    for (const name of names) {
+      const abs = path.join(dir, name)
+      const relPath = rel === '' ? name : `${rel}/${name}`
+      const st = await fs.lstat(abs)
+      const base = {path: relPath, mode: st.mode & 0o7777, mtimeMs: Math.floor(st.mtimeMs)}
+      if (st.isDirectory()) {
+        entries.push({...base, type: 'dir', size: 0})
+        await walk(abs, relPath)
+      } else if (st.isFile()) {
+        entries.push({...base, type: 'file', size: st.size})
+      } else if (st.isSymbolicLink()) {
+        entries.push({...base, type: 'symlink', size: 0, target: await fs.readlink(abs)})
+      } else {
+        throw new OperationError(`${what}: ${abs} is a special file (socket, FIFO or device); ckpt captures files, folders and symlinks only — move it out of the state folder`)
+      }
+    }
+  }
+  try {
+    await walk(root, '')
+  } catch (error) {
+    if (error instanceof OperationError) throw error
+    throw new OperationError(`${what}: cannot read ${root} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, {cause: error})
+  }
+  return entries
+}

@@ -1,0 +1,41 @@
+// The documents behind 'checkpoint list' and 'checkpoint show'.
+import type {JobContext} from '../context.js'
+import {readCatalogue, resolveCheckpointId} from './catalogue.js'
+import {readIndex, readManifest} from './manifest.js'
+
+export interface CheckpointListResult {
+  checkpoints: Array<{checkpointId: string; status: 'completed' | 'incomplete'; createdAt: string; tasks: number; bytes: number; problem?: string}>
+}
+
+export async function listCheckpoints(ctx: JobContext): Promise<CheckpointListResult> {
+  const catalogue = await readCatalogue(ctx.store, ctx.job.job)
+  return {
+    checkpoints: catalogue.all.map(({checkpointId, status, createdAt, tasks, bytes, problem}) => ({checkpointId, status, createdAt, tasks, bytes, ...(problem ? {problem} : {})})),
+  }
+}
+
+export interface CheckpointShowResult {
+  checkpointId: string
+  status: 'completed'
+  createdAt: string
+  completedAt: string
+  node: string
+  tasks: Array<{taskId: string; files: number; bytes: number; archive: string; entries: Array<{path: string; type: string; size: number; mode: string; sha256?: string}>}>
+}
+
+export async function showCheckpoint(ctx: JobContext, id: string | undefined): Promise<CheckpointShowResult> {
+  const checkpointId = await resolveCheckpointId(ctx.store, ctx.job.job, id)
+  const manifest = await readManifest(ctx.store, ctx.job.job, checkpointId)
+  const tasks = []
+  for (const record of manifest.tasks) {
+    const index = await readIndex(ctx.store, manifest, record)
+    tasks.push({
+      taskId: record.taskId,
+      files: record.files,
+      bytes: record.bytes,
+      archive: record.archive,
+      entries: index.entries.map((e) => ({path: e.path, type: e.type, size: e.size, mode: (e.mode & 0o7777).toString(8).padStart(4, '0'), ...(e.sha256 ? {sha256: e.sha256} : {})})),
+    })
+  }
+  return {checkpointId, status: 'completed', createdAt: manifest.createdAt, completedAt: manifest.completedAt, node: manifest.node, tasks}
+}

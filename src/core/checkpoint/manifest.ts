@@ -1,0 +1,104 @@
+// The manifest (the commit record of a checkpoint) and each task's index of files (docs/FORMAT.md).
+import {createHash} from 'node:crypto'
+import {OperationError} from '../errors.js'
+import {checkEntries, type EntryType} from '../archive/safe-path.js'
+import {getBuffer, type PrimaryStore} from '../stores/store.js'
+import {FORMAT_VERSION, keys} from './layout.js'
+
+export interface FileEntry {
+  path: string
+  type: EntryType
+  /** Permission bits (mode & 0o7777). */
+  mode: number
+  size: number
+  mtimeMs: number
+  /** Hex SHA-256 of a file's bytes. */
+  sha256?: string
+  /** A symlink's target. */
+  target?: string
+  /** Offset of a file's bytes in the task archive. */
+  offset?: number
+}
+
+export interface TaskIndex {
+  format: number
+  taskId: string
+  entries: FileEntry[]
+}
+
+export interface TaskRecord {
+  taskId: string
+  /** Archive key (tar) holding the task's bytes. */
+  archive: string
+  archiveSize: number
+  archiveSha256: string
+  /** Index key (JSON list of entries). */
+  index: string
+  indexSize: number
+  indexSha256: string
+  files: number
+  bytes: number
+}
+
+export interface Manifest {
+  format: number
+  job: string
+  checkpointId: string
+  createdAt: string
+  completedAt: string
+  node: string
+  tasks: TaskRecord[]
+}
+
+export function sha256(data: Buffer | string): string {
+  return createHash('sha256').update(data).digest('hex')
+}
+
+export class ManifestError extends OperationError {
+  override readonly code: string = 'BAD_MANIFEST'
+}
+
+export function parseManifest(raw: Buffer, where: string): Manifest {
+  let doc: Manifest
+  try {
+    doc = JSON.parse(raw.toString('utf8'))
+  } catch (error) {
+    throw new ManifestError(`${where}: manifest is not valid JSON (${(error as Error).message})`)
+  }
+  if (!doc || typeof doc !== 'object') throw new ManifestError(`${where}: manifest is not an object`)
+  if (typeof doc.format !== 'number') throw new ManifestError(`${where}: manifest has no format version`)
+  if (doc.format > FORMAT_VERSION) {
+    throw new ManifestError(`${where}: manifest format ${doc.format} is newer than this ckpt understands (${FORMAT_VERSION}); upgrade ckpt`)
+  }
+  if (doc.format < 1) throw new ManifestError(`${where}: manifest format ${doc.format} is unknown`)
+  if (typeof doc.checkpointId !== 'string' || !Array.isArray(doc.tasks)) throw new ManifestError(`${where}: manifest lacks checkpointId or tasks`)
+  for (const task of doc.tasks) {
+    if (typeof task?.taskId !== 'string' || typeof task.archive !== 'string' || typeof task.index !== 'string') {
+      throw new ManifestError(`${where}: manifest has a malformed task record`)
+    }
+  }
+  return doc
+}
+
+export function parseIndex(raw: Buffer, record: TaskRecord, where: string): TaskIndex {
+  if (raw.length !== record.indexSize || sha256(raw) !== record.indexSha256) {
+    throw new ManifestError(`${where}: index of task ${record.taskId} does not match the digest in the manifest`)
+  }
+  let doc: TaskIndex
+  try {
+    doc = JSON.parse(raw.toString('utf8'))
+  } catch (error) {
+    throw new ManifestError(`${where}: index of task ${record.taskId} is not valid JSON`)
+  }
+  if (!Array.isArray(doc?.entries)) throw new ManifestError(`${where}: index of task ${record.taskId} has no entries`)
+  checkEntries(doc.entries, `${where} task ${record.taskId}`)
+  return doc
+}
+
+export async function readManifest(store: PrimaryStore, job: string, id: string): Promise<Manifest> {
+  return parseManifest(await getBuffer(store, keys.manifest(job, id)), `checkpoint ${id}`)
+}
+
+export async function readIndex(store: PrimaryStore, manifest: Manifest, record: TaskRecord): Promise<TaskIndex> {
+  return parseIndex(await getBuffer(store, record.index), record, `checkpoint ${manifest.checkpointId}`)
+}

@@ -1,0 +1,159 @@
+// Takes a checkpoint: allocate an id, capture every task, write primary and secondary copies,
+// commit the manifest last (create-if-absent), then confirm the secondary copies.
+import {hostname} from 'node:os'
+import {captureTask, type CapturedState} from '../capture/capture.js'
+import type {TaskSpec} from '../config/job-file.js'
+import type {JobContext} from '../context.js'
+import {AlreadyExistsError, CkptError, OperationError, messageOf} from '../errors.js'
+import type {LocalCopy} from '../local/secondary.js'
+import {applyLocalRetention} from '../local/retention.js'
+import {settleLimit} from '../util/pool.js'
+import {checkpointId, checkpointIdOfKey, checkpointNumber, FORMAT_VERSION, keys} from './layout.js'
+import type {Manifest, TaskRecord} from './manifest.js'
+import {writeTaskCopies} from './write-task.js'
+
+export interface TakeOptions {
+  /** Write the primary copy only. */
+  noLocal?: boolean
+  onWarning?: (message: string) => void
+  onProgress?: (taskId: string, bytes: number, total: number) => void
+  /** Captures a task's state; the default runs its snapshot command or reads its stateDir. */
+  capture?: (task: TaskSpec, checkpointId: string) => Promise<CapturedState>
+  /** Tasks written at once. */
+  parallel?: number
+}
+
+export interface TakeTaskResult {
+  taskId: string
+  files: number
+  bytes: number
+  secondary: 'written' | 'failed' | 'skipped'
+  warning?: string
+}
+
+export interface TakeResult {
+  checkpointId: string
+  status: 'completed'
+  durationMs: number
+  tasks: TakeTaskResult[]
+}
+
+/** Claims the next checkpoint id with create-if-absent, so two takes never share one. */
+export async function allocateCheckpointId(ctx: JobContext): Promise<string> {
+  let highest = 0
+  for (const prefix of [keys.claimsPrefix(ctx.job.job), keys.manifestsPrefix(ctx.job.job), keys.dataPrefix(ctx.job.job)]) {
+    for await (const info of ctx.store.list(prefix)) {
+      const id = checkpointIdOfKey(ctx.job.job, info.key)
+      if (id) highest = Math.max(highest, checkpointNumber(id)!)
+    }
+  }
+  const claim = {node: ctx.node, host: hostname(), pid: process.pid, startedAt: new Date().toISOString()}
+  for (let n = highest + 1; n < highest + 1000; n++) {
+    const id = checkpointId(n)
+    try {
+      await ctx.store.put(keys.claim(ctx.job.job, id), Buffer.from(JSON.stringify({checkpointId: id, ...claim})), {ifAbsent: true})
+      return id
+    } catch (error) {
+      if (!(error instanceof AlreadyExistsError)) throw error
+    }
+  }
+  throw new OperationError('could not claim a checkpoint id after 1000 tries; is another process taking checkpoints in a loop?')
+}
+
+export async function takeCheckpoint(ctx: JobContext, options: TakeOptions = {}): Promise<TakeResult> {
+  const started = Date.now()
+  const {job, store, secondary} = ctx
+  const id = await allocateCheckpointId(ctx)
+  const capture = options.capture ?? ((task: TaskSpec, chk: string) => captureTask(job, task, chk, secondary.rootFor(job.tasks.indexOf(task))))
+
+  const outcomes = await settleLimit(job.tasks, options.parallel ?? 4, async (task, index) => {
+    const captured = await capture(task, id)
+    try {
+      return await writeTaskCopies({
+        store,
+        job: job.job,
+        checkpointId: id,
+        taskId: task.id,
+        sourceDir: captured.sourceDir,
+        secondary: options.noLocal ? undefined : () => secondary.begin(secondary.rootFor(index), task.id, id),
+        onProgress: (bytes, total) => options.onProgress?.(task.id, bytes, total),
+      })
+    } finally {
+      await captured.release()
+    }
+  })
+
+  const copies = outcomes.flatMap((o) => (o.status === 'fulfilled' && o.value.copy ? [o.value.copy] : []))
+  const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []))
+  if (failures.length > 0) {
+    await discardAttempt(ctx, id, copies)
+    throw failureOf(id, failures)
+  }
+
+  const records: TaskRecord[] = outcomes.map((o) => (o as PromiseFulfilledResult<{record: TaskRecord}>).value.record)
+  const manifest: Manifest = {
+    format: FORMAT_VERSION,
+    job: job.job,
+    checkpointId: id,
+    createdAt: new Date(started).toISOString(),
+    completedAt: new Date().toISOString(),
+    node: ctx.node,
+    tasks: records,
+  }
+  try {
+    await store.put(keys.manifest(job.job, id), Buffer.from(JSON.stringify(manifest, null, 1)), {ifAbsent: true})
+  } catch (error) {
+    await discardAttempt(ctx, id, copies)
+    if (error instanceof AlreadyExistsError) throw new OperationError(`checkpoint ${id}: a manifest already exists; another process committed this id`)
+    throw error
+  }
+
+  const tasks: TakeTaskResult[] = []
+  for (const [i, outcome] of outcomes.entries()) {
+    const {record, copy, secondaryError} = (outcome as PromiseFulfilledResult<{record: TaskRecord; copy?: LocalCopy; secondaryError?: string}>).value
+    let warning = secondaryError === undefined ? undefined : `task ${record.taskId}: secondary copy not written (${secondaryError}); this task will recover from the primary`
+    if (copy) {
+      try {
+        await secondary.confirm(copy)
+      } catch (error) {
+        warning = `task ${record.taskId}: secondary copy could not be confirmed (${messageOf(error)})`
+      }
+    }
+    if (warning) options.onWarning?.(warning)
+    tasks.push({
+      taskId: job.tasks[i].id,
+      files: record.files,
+      bytes: record.bytes,
+      secondary: options.noLocal ? 'skipped' : copy && !warning ? 'written' : 'failed',
+      ...(warning ? {warning} : {}),
+    })
+  }
+  if (!options.noLocal) {
+    await applyLocalRetention(secondary, job.retain.local, job.tasks.map((t) => t.id)).catch((error) =>
+      options.onWarning?.(`local retention: ${messageOf(error)}`),
+    )
+  }
+  return {checkpointId: id, status: 'completed', durationMs: Date.now() - started, tasks}
+}
+
+/** A failed attempt leaves no secondary copy and, as far as it can, no primary data; its claim stays so the id is never reused. */
+async function discardAttempt(ctx: JobContext, id: string, copies: LocalCopy[]): Promise<void> {
+  await Promise.all(copies.map((copy) => ctx.secondary.remove(copy).catch(() => {})))
+  try {
+    const doomed: string[] = []
+    for await (const info of ctx.store.list(keys.dataPrefix(ctx.job.job, id))) doomed.push(info.key)
+    await Promise.all(doomed.map((key) => ctx.store.delete(key)))
+  } catch {
+    // prune removes what is left of an incomplete checkpoint
+  }
+}
+
+function failureOf(id: string, failures: unknown[]): CkptError {
+  const first = failures[0]
+  const message = `checkpoint ${id} failed: ${failures.map(messageOf).join('; ')}`
+  if (first instanceof CkptError) {
+    const ErrorClass = first.constructor as new (message: string, options?: {cause?: unknown}) => CkptError
+    return new ErrorClass(message, {cause: first})
+  }
+  return new OperationError(message, {cause: first})
+}

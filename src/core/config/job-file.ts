@@ -1,0 +1,188 @@
+// The job file (default ./ckpt.json): loading and validation. Every problem names its field path.
+import {readFile} from 'node:fs/promises'
+import * as path from 'node:path'
+import {UsageError} from '../errors.js'
+import {parseDuration, parseSize} from './units.js'
+
+export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
+export const DEFAULT_JOB_FILE = 'ckpt.json'
+export const DEFAULT_PRIMARY = '.ckpt/primary'
+export const DEFAULT_LOCAL_ROOT = '.ckpt/local'
+
+export type Command = string | string[]
+
+export interface TaskSpec {
+  id: string
+  /** Absolute path. */
+  stateDir: string
+  command?: Command
+  snapshot?: {command: Command; timeoutMs?: number}
+  env: Record<string, string>
+}
+
+export interface JobSpec {
+  job: string
+  /** Absolute path of the job file. */
+  file: string
+  /** Folder relative paths resolve against. */
+  baseDir: string
+  primary?: string
+  localRoots?: string[]
+  retain: {primary: number; local: number}
+  checkpoint: {intervalMs: number; timeoutMs: number; graceMs: number}
+  transfer: {blockSize?: number; concurrency?: number}
+  run: {failover?: 'job' | 'task'; maxRestarts?: number; restartWindowMs?: number; restartDelayMs?: number; stopTimeoutMs?: number}
+  tasks: TaskSpec[]
+}
+
+type Json = unknown
+type Obj = Record<string, Json>
+
+class Checker {
+  problems: string[] = []
+  fail(at: string, problem: string): undefined {
+    this.problems.push(`${at}: ${problem}`)
+    return undefined
+  }
+  object(value: Json, at: string, allowed: string[]): Obj | undefined {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return this.fail(at, 'must be an object')
+    for (const key of Object.keys(value)) {
+      if (!allowed.includes(key)) this.fail(at === '' ? key : `${at}.${key}`, `unknown field (known: ${allowed.join(', ')})`)
+    }
+    return value as Obj
+  }
+  string(value: Json, at: string): string | undefined {
+    if (typeof value !== 'string' || value === '') return this.fail(at, 'must be a non-empty string')
+    return value
+  }
+  id(value: Json, at: string): string | undefined {
+    const s = this.string(value, at)
+    if (s !== undefined && !ID_PATTERN.test(s)) {
+      return this.fail(at, `${JSON.stringify(s)} may only contain letters, digits, '.', '_' and '-', start with a letter or digit, and be at most 128 characters`)
+    }
+    return s
+  }
+  int(value: Json, at: string, min: number): number | undefined {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min) return this.fail(at, `must be a whole number of at least ${min}`)
+    return value
+  }
+  duration(value: Json, at: string): number | undefined {
+    const ms = parseDuration(value)
+    if (ms === undefined) return this.fail(at, `${JSON.stringify(value)} is not a duration (milliseconds, or like "500ms", "30s", "10m", "1h", "7d")`)
+    return ms
+  }
+  size(value: Json, at: string): number | undefined {
+    const bytes = parseSize(value)
+    if (bytes === undefined || bytes === 0) return this.fail(at, `${JSON.stringify(value)} is not a size (bytes, or like "4MiB", "1GiB")`)
+    return bytes
+  }
+  command(value: Json, at: string): Command | undefined {
+    if (typeof value === 'string' && value.trim() !== '') return value
+    if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string') && value[0] !== '') return value as string[]
+    return this.fail(at, 'must be a string (run by /bin/sh -c) or a non-empty array of strings (argv)')
+  }
+}
+
+export function parseJobSpec(data: Json, file: string): JobSpec {
+  const c = new Checker()
+  const baseDir = path.dirname(file)
+  const top = c.object(data, '', ['job', 'primary', 'localRoots', 'retain', 'checkpoint', 'transfer', 'run', 'tasks'])
+  if (!top) throw new UsageError(`job file ${file}: the document must be a JSON object`)
+  const job = top.job === undefined ? c.fail('job', 'required') : c.id(top.job, 'job')
+  const primary = top.primary === undefined ? undefined : c.string(top.primary, 'primary')
+  let localRoots: string[] | undefined
+  if (top.localRoots !== undefined) {
+    if (!Array.isArray(top.localRoots) || top.localRoots.length === 0) c.fail('localRoots', 'must be a non-empty array of folders')
+    else localRoots = top.localRoots.map((r, i) => c.string(r, `localRoots[${i}]`) ?? '').map((r) => path.resolve(baseDir, r))
+  }
+  const retain = {primary: 3, local: 1}
+  if (top.retain !== undefined) {
+    const r = c.object(top.retain, 'retain', ['primary', 'local'])
+    if (r?.primary !== undefined) retain.primary = c.int(r.primary, 'retain.primary', 1) ?? 3
+    if (r?.local !== undefined) retain.local = c.int(r.local, 'retain.local', 1) ?? 1
+  }
+  const checkpoint = {intervalMs: 30_000, timeoutMs: 600_000, graceMs: 3_600_000}
+  if (top.checkpoint !== undefined) {
+    const k = c.object(top.checkpoint, 'checkpoint', ['interval', 'timeout', 'grace'])
+    if (k?.interval !== undefined) checkpoint.intervalMs = c.duration(k.interval, 'checkpoint.interval') ?? 30_000
+    if (k?.timeout !== undefined) checkpoint.timeoutMs = c.duration(k.timeout, 'checkpoint.timeout') ?? 600_000
+    if (k?.grace !== undefined) checkpoint.graceMs = c.duration(k.grace, 'checkpoint.grace') ?? 3_600_000
+  }
+  const transfer: JobSpec['transfer'] = {}
+  if (top.transfer !== undefined) {
+    const t = c.object(top.transfer, 'transfer', ['blockSize', 'concurrency'])
+    if (t?.blockSize !== undefined) transfer.blockSize = c.size(t.blockSize, 'transfer.blockSize')
+    if (t?.concurrency !== undefined) transfer.concurrency = c.int(t.concurrency, 'transfer.concurrency', 1)
+  }
+  const run: JobSpec['run'] = {}
+  if (top.run !== undefined) {
+    const r = c.object(top.run, 'run', ['failover', 'maxRestarts', 'restartWindow', 'restartDelay', 'stopTimeout'])
+    if (r?.failover !== undefined) {
+      if (r.failover === 'job' || r.failover === 'task') run.failover = r.failover
+      else c.fail('run.failover', 'must be "job" or "task"')
+    }
+    if (r?.maxRestarts !== undefined) run.maxRestarts = c.int(r.maxRestarts, 'run.maxRestarts', 0)
+    if (r?.restartWindow !== undefined) run.restartWindowMs = c.duration(r.restartWindow, 'run.restartWindow')
+    if (r?.restartDelay !== undefined) run.restartDelayMs = c.duration(r.restartDelay, 'run.restartDelay')
+    if (r?.stopTimeout !== undefined) run.stopTimeoutMs = c.duration(r.stopTimeout, 'run.stopTimeout')
+  }
+  const tasks: TaskSpec[] = []
+  if (top.tasks === undefined) c.fail('tasks', 'required')
+  else if (!Array.isArray(top.tasks) || top.tasks.length === 0) c.fail('tasks', 'must be a non-empty array')
+  else {
+    const seen = new Map<string, number>()
+    top.tasks.forEach((raw, i) => {
+      const at = `tasks[${i}]`
+      const t = c.object(raw, at, ['id', 'stateDir', 'command', 'snapshot', 'env'])
+      if (!t) return
+      const id = t.id === undefined ? c.fail(`${at}.id`, 'required') : c.id(t.id, `${at}.id`)
+      if (id !== undefined) {
+        if (seen.has(id)) c.fail(`${at}.id`, `${JSON.stringify(id)} is already the id of tasks[${seen.get(id)}]; task ids must be unique`)
+        else seen.set(id, i)
+      }
+      const stateDir = t.stateDir === undefined ? c.fail(`${at}.stateDir`, 'required') : c.string(t.stateDir, `${at}.stateDir`)
+      const command = t.command === undefined ? undefined : c.command(t.command, `${at}.command`)
+      let snapshot: TaskSpec['snapshot']
+      if (t.snapshot !== undefined) {
+        const s = c.object(t.snapshot, `${at}.snapshot`, ['command', 'timeout'])
+        if (s) {
+          const sc = s.command === undefined ? c.fail(`${at}.snapshot.command`, 'required') : c.command(s.command, `${at}.snapshot.command`)
+          const timeoutMs = s.timeout === undefined ? undefined : c.duration(s.timeout, `${at}.snapshot.timeout`)
+          if (sc !== undefined) snapshot = {command: sc, timeoutMs}
+        }
+      }
+      const env: Record<string, string> = {}
+      if (t.env !== undefined) {
+        const e = c.object(t.env, `${at}.env`, Object.keys(t.env && typeof t.env === 'object' ? t.env : {}))
+        for (const [k, v] of Object.entries(e ?? {})) {
+          if (typeof v !== 'string') c.fail(`${at}.env.${k}`, 'must be a string')
+          else env[k] = v
+        }
+      }
+      if (id !== undefined && stateDir !== undefined) tasks.push({id, stateDir: path.resolve(baseDir, stateDir), command, snapshot, env})
+    })
+  }
+  if (c.problems.length > 0) {
+    throw new UsageError(`job file ${file}: ${c.problems.join('; ')}`)
+  }
+  return {job: job!, file, baseDir, primary, localRoots, retain, checkpoint, transfer, run, tasks}
+}
+
+export async function loadJobFile(file: string): Promise<JobSpec> {
+  const absolute = path.resolve(file)
+  let text: string
+  try {
+    text = await readFile(absolute, 'utf8')
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') throw new UsageError(`job file ${absolute} not found; write one with 'ckpt init' or point to one with --job-file`)
+    throw new UsageError(`job file ${absolute}: cannot read it (${code})`, {cause: error})
+  }
+  let data: unknown
+  try {
+    data = JSON.parse(text)
+  } catch (error) {
+    throw new UsageError(`job file ${absolute}: not valid JSON (${(error as Error).message})`, {cause: error})
+  }
+  return parseJobSpec(data, absolute)
+}

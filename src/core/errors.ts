@@ -1,0 +1,98 @@
+// The error classes of ckpt. Each carries the exit code of shared/DESIGN.md and a stable `code`.
+
+export const EXIT = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  verify: 3,
+  nothingRestored: 4,
+  store: 5,
+  interrupted: 130,
+} as const
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT]
+
+export class CkptError extends Error {
+  readonly exit: ExitCode = EXIT.failed
+  readonly code: string = 'FAILED'
+  constructor(message: string, options?: {cause?: unknown}) {
+    super(message, options)
+    this.name = new.target.name
+  }
+}
+
+/** Bad usage, job file or input: exit 2. */
+export class UsageError extends CkptError {
+  override readonly exit = EXIT.usage
+  override readonly code: string = 'USAGE'
+}
+
+/** The operation failed: exit 1. */
+export class OperationError extends CkptError {}
+
+/** Unsafe content from a store (path escape, special file): exit 1. */
+export class UnsafeEntryError extends CkptError {
+  override readonly code: string = 'UNSAFE_ENTRY'
+}
+
+/** Verification found a problem: exit 3. */
+export class VerifyError extends CkptError {
+  override readonly exit = EXIT.verify
+  override readonly code: string = 'VERIFY'
+}
+
+/** No completed checkpoint could restore every task: exit 4. */
+export class NothingToRestoreError extends CkptError {
+  override readonly exit = EXIT.nothingRestored
+  override readonly code: string = 'NOTHING_TO_RESTORE'
+}
+
+/** A store could not be reached or refused the credentials: exit 5. */
+export class StoreUnavailableError extends CkptError {
+  override readonly exit = EXIT.store
+  override readonly code: string = 'STORE_UNAVAILABLE'
+}
+
+/** An object is not in the store. Stores throw it; callers above decide what it means. */
+export class NotFoundError extends CkptError {
+  override readonly code: string = 'NOT_FOUND'
+  constructor(readonly key: string, options?: {cause?: unknown}) {
+    super(`object ${key} not found`, options)
+  }
+}
+
+/** A create-if-absent found the object already there. */
+export class AlreadyExistsError extends CkptError {
+  override readonly code: string = 'ALREADY_EXISTS'
+  constructor(readonly key: string, options?: {cause?: unknown}) {
+    super(`object ${key} already exists`, options)
+  }
+}
+
+/** A lock is held by someone else. */
+export class LockedError extends CkptError {
+  override readonly code: string = 'LOCKED'
+}
+
+/** The run was interrupted by SIGINT: exit 130. */
+export class InterruptedError extends CkptError {
+  override readonly exit = EXIT.interrupted
+  override readonly code: string = 'INTERRUPTED'
+}
+
+/** A transient store failure that a retry may cure (timeouts, 5xx, throttling, resets). */
+export class TransientStoreError extends StoreUnavailableError {
+  override readonly code: string = 'STORE_TRANSIENT'
+}
+
+export function exitCodeOf(error: unknown): ExitCode {
+  return error instanceof CkptError ? error.exit : EXIT.failed
+}
+
+export function errorCodeOf(error: unknown): string {
+  return error instanceof CkptError ? error.code : 'FAILED'
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}

@@ -1,0 +1,62 @@
+// This node's secondary copies with their status against the primary (pending / confirmed /
+// orphaned, or unknown when the primary cannot be reached).
+import {completedIds} from '../checkpoint/catalogue.js'
+import type {JobContext} from '../context.js'
+import {messageOf, StoreUnavailableError} from '../errors.js'
+import type {LocalCopy} from './secondary.js'
+
+export type LocalStatus = 'pending' | 'confirmed' | 'orphaned' | 'unknown'
+
+export interface LocalCopyView {
+  taskId: string
+  checkpointId: string
+  status: LocalStatus
+  bytes: number
+  root: string
+  node: string
+  /** True for a leftover of a take that never finished writing the copy. */
+  partial: boolean
+}
+
+export interface LocalListResult {
+  copies: LocalCopyView[]
+  roots: Array<{root: string; copies: number; bytes: number}>
+  /** Set when the primary could not be read and statuses are unknown. */
+  warning?: string
+}
+
+/** Completed checkpoint ids, or undefined with a reason when the primary cannot be read. */
+export async function completedOrUnknown(ctx: JobContext): Promise<{completed?: Set<string>; warning?: string}> {
+  try {
+    return {completed: new Set(await completedIds(ctx.store, ctx.job.job))}
+  } catch (error) {
+    if (!(error instanceof StoreUnavailableError)) throw error
+    return {warning: `primary store ${ctx.store.displayUrl} cannot be reached (${messageOf(error)}); statuses are unknown`}
+  }
+}
+
+export function statusOf(copy: LocalCopy, completed: Set<string> | undefined): LocalStatus {
+  if (copy.partial) return 'pending'
+  if (!completed) return 'unknown'
+  if (completed.has(copy.checkpointId)) return 'confirmed'
+  return copy.status === 'confirmed' ? 'orphaned' : 'pending'
+}
+
+export async function listLocalCopies(ctx: JobContext): Promise<LocalListResult> {
+  const copies = await ctx.secondary.list()
+  const {completed, warning} = await completedOrUnknown(ctx)
+  const views = copies.map((copy) => ({
+    taskId: copy.taskId,
+    checkpointId: copy.checkpointId,
+    status: statusOf(copy, completed),
+    bytes: copy.bytes,
+    root: copy.root,
+    node: copy.node,
+    partial: copy.partial,
+  }))
+  const roots = ctx.secondary.roots.map((root) => {
+    const inRoot = views.filter((v) => v.root === root)
+    return {root, copies: inRoot.length, bytes: inRoot.reduce((sum, v) => sum + v.bytes, 0)}
+  })
+  return {copies: views, roots, ...(warning ? {warning} : {})}
+}

@@ -1,0 +1,217 @@
+// The secondary (task-local) store: copies of task state kept on this node's disk, ready to
+// restore without unpacking. Layout: ROOT/NODE/JOB/TASK/CHECKPOINT/{copy.json,state/} (docs/FORMAT.md).
+import {randomBytes} from 'node:crypto'
+import * as fs from 'node:fs/promises'
+import * as path from 'node:path'
+import {checkpointNumber, FORMAT_VERSION} from '../checkpoint/layout.js'
+import type {FileEntry} from '../checkpoint/manifest.js'
+
+export type CopyStatus = 'pending' | 'confirmed'
+
+export interface CopyRecord {
+  format: number
+  job: string
+  taskId: string
+  checkpointId: string
+  node: string
+  status: CopyStatus
+  files: number
+  bytes: number
+  createdAt: string
+  confirmedAt?: string
+}
+
+export interface LocalCopy extends CopyRecord {
+  root: string
+  /** The copy's folder. */
+  dir: string
+  /** The task's state inside it. */
+  stateDir: string
+  /** True for a copy whose writing never finished (a leftover). */
+  partial: boolean
+  /** Modification time of the copy's folder, for grace periods. */
+  mtimeMs: number
+}
+
+const RECORD = 'copy.json'
+const PARTIAL = '.partial-'
+
+export class SecondaryStore {
+  constructor(readonly roots: string[], readonly node: string, readonly job: string) {}
+
+  /** Tasks are spread over the roots by their position in the job. */
+  rootFor(taskIndex: number): string {
+    return this.roots[taskIndex % this.roots.length]
+  }
+
+  taskDir(root: string, taskId: string): string {
+    return path.join(root, this.node, this.job, taskId)
+  }
+
+  /** Starts writing a copy; nothing is visible as a copy until finish(). */
+  async begin(root: string, taskId: string, checkpointId: string): Promise<CopyWriter> {
+    const taskDir = this.taskDir(root, taskId)
+    const partial = path.join(taskDir, `${checkpointId}${PARTIAL}${randomBytes(4).toString('hex')}`)
+    await fs.mkdir(path.join(partial, 'state'), {recursive: true})
+    const record: CopyRecord = {format: FORMAT_VERSION, job: this.job, taskId, checkpointId, node: this.node, status: 'pending', files: 0, bytes: 0, createdAt: new Date().toISOString()}
+    return new CopyWriter(root, partial, path.join(taskDir, checkpointId), record)
+  }
+
+  /** Every copy of this node and job in every root, partial leftovers included. */
+  async list(): Promise<LocalCopy[]> {
+    const copies: LocalCopy[] = []
+    for (const root of this.roots) {
+      const jobDir = path.join(root, this.node, this.job)
+      for (const taskId of await readdirOrEmpty(jobDir)) {
+        const taskDir = path.join(jobDir, taskId)
+        for (const name of await readdirOrEmpty(taskDir)) {
+          const copy = await readCopy(root, path.join(taskDir, name), taskId, name, this)
+          if (copy) copies.push(copy)
+        }
+      }
+    }
+    return copies.sort((a, b) => a.taskId.localeCompare(b.taskId) || (checkpointNumber(a.checkpointId) ?? 0) - (checkpointNumber(b.checkpointId) ?? 0))
+  }
+
+  /** The finished copy of a task for a checkpoint, in any root. */
+  async find(taskId: string, checkpointId: string): Promise<LocalCopy | undefined> {
+    for (const root of this.roots) {
+      const dir = path.join(this.taskDir(root, taskId), checkpointId)
+      const copy = await readCopy(root, dir, taskId, checkpointId, this)
+      if (copy && !copy.partial) return copy
+    }
+    return undefined
+  }
+
+  async confirm(copy: LocalCopy): Promise<void> {
+    const record: CopyRecord = {...recordOf(copy), status: 'confirmed', confirmedAt: new Date().toISOString()}
+    await writeRecord(copy.dir, record)
+    copy.status = 'confirmed'
+    copy.confirmedAt = record.confirmedAt
+  }
+
+  async remove(copy: LocalCopy): Promise<void> {
+    await removeTree(copy.dir)
+  }
+}
+
+/** Writes one copy's files; the caller streams file bytes in as it reads them. */
+export class CopyWriter {
+  private readonly dirs: FileEntry[] = []
+  constructor(readonly root: string, readonly partialDir: string, readonly finalDir: string, readonly record: CopyRecord) {}
+
+  pathOf(rel: string): string {
+    return path.join(this.partialDir, 'state', ...rel.split('/'))
+  }
+
+  async add(entry: FileEntry): Promise<void> {
+    const target = this.pathOf(entry.path)
+    if (entry.type === 'dir') {
+      await fs.mkdir(target, {recursive: true})
+      this.dirs.push(entry)
+    } else if (entry.type === 'symlink') {
+      await fs.symlink(entry.target!, target)
+    } else {
+      this.record.files++
+      this.record.bytes += entry.size
+    }
+  }
+
+  async openFile(entry: FileEntry): Promise<fs.FileHandle> {
+    return fs.open(this.pathOf(entry.path), 'wx', entry.mode & 0o777)
+  }
+
+  async closeFile(handle: fs.FileHandle, entry: FileEntry): Promise<void> {
+    await handle.chmod(entry.mode & 0o7777)
+    await handle.utimes(new Date(entry.mtimeMs), new Date(entry.mtimeMs))
+    await handle.close()
+  }
+
+  /** Sets folder modes (deepest first, so a read-only folder does not block its children) and publishes the copy as pending. */
+  async finish(): Promise<LocalCopy> {
+    for (const dir of [...this.dirs].reverse()) {
+      const target = this.pathOf(dir.path)
+      await fs.chmod(target, dir.mode & 0o7777)
+      await fs.utimes(target, new Date(dir.mtimeMs), new Date(dir.mtimeMs))
+    }
+    await writeRecord(this.partialDir, this.record)
+    await removeTree(this.finalDir)
+    await fs.rename(this.partialDir, this.finalDir)
+    return {...this.record, root: this.root, dir: this.finalDir, stateDir: path.join(this.finalDir, 'state'), partial: false, mtimeMs: Date.now()}
+  }
+
+  async abort(): Promise<void> {
+    await removeTree(this.partialDir).catch(() => {})
+  }
+}
+
+function recordOf(copy: LocalCopy): CopyRecord {
+  const {format, job, taskId, checkpointId, node, status, files, bytes, createdAt, confirmedAt} = copy
+  return {format, job, taskId, checkpointId, node, status, files, bytes, createdAt, confirmedAt}
+}
+
+async function writeRecord(dir: string, record: CopyRecord): Promise<void> {
+  const temp = path.join(dir, `${RECORD}.tmp-${randomBytes(4).toString('hex')}`)
+  await fs.writeFile(temp, JSON.stringify(record, null, 2) + '\n')
+  await fs.rename(temp, path.join(dir, RECORD))
+}
+
+async function readCopy(root: string, dir: string, taskId: string, name: string, store: SecondaryStore): Promise<LocalCopy | undefined> {
+  const partialAt = name.indexOf(PARTIAL)
+  const checkpointId = partialAt >= 0 ? name.slice(0, partialAt) : name
+  if (checkpointNumber(checkpointId) === undefined) return undefined
+  let st
+  try {
+    st = await fs.stat(dir)
+  } catch {
+    return undefined
+  }
+  if (!st.isDirectory()) return undefined
+  const base = {root, dir, stateDir: path.join(dir, 'state'), mtimeMs: st.mtimeMs}
+  if (partialAt < 0) {
+    try {
+      const record = JSON.parse(await fs.readFile(path.join(dir, RECORD), 'utf8')) as CopyRecord
+      if (record.checkpointId === checkpointId && record.taskId === taskId) return {...record, ...base, partial: false}
+    } catch {
+      // no readable record: treat as a leftover below
+    }
+  }
+  return {format: FORMAT_VERSION, job: store.job, taskId, checkpointId, node: store.node, status: 'pending', files: 0, bytes: await treeBytes(dir), createdAt: st.mtime.toISOString(), ...base, partial: true}
+}
+
+async function readdirOrEmpty(dir: string): Promise<string[]> {
+  try {
+    return (await fs.readdir(dir)).sort()
+  } catch {
+    return []
+  }
+}
+
+async function treeBytes(dir: string): Promise<number> {
+  let total = 0
+  for (const name of await readdirOrEmpty(dir)) {
+    const st = await fs.lstat(path.join(dir, name)).catch(() => undefined)
+    if (st?.isDirectory()) total += await treeBytes(path.join(dir, name))
+    else if (st?.isFile()) total += st.size
+  }
+  return total
+}
+
+/** Removes a tree even where a read-only folder inside it would stop rm. */
+export async function removeTree(dir: string): Promise<void> {
+  try {
+    await fs.rm(dir, {recursive: true, force: true})
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EACCES' && (error as NodeJS.ErrnoException).code !== 'EPERM') throw error
+    await makeWritable(dir)
+    await fs.rm(dir, {recursive: true, force: true})
+  }
+}
+
+async function makeWritable(dir: string): Promise<void> {
+  await fs.chmod(dir, 0o700).catch(() => {})
+  for (const name of await readdirOrEmpty(dir)) {
+    const st = await fs.lstat(path.join(dir, name)).catch(() => undefined)
+    if (st?.isDirectory()) await makeWritable(path.join(dir, name))
+  }
+}

@@ -1,0 +1,130 @@
+// Restores tasks to one checkpoint, local first, verified; falls back to older completed
+// checkpoints when the primary cannot serve a task (DESIGN.md invariants 4-6).
+import type {JobContext} from '../context.js'
+import {completedIds} from '../checkpoint/catalogue.js'
+import {checkpointNumber} from '../checkpoint/layout.js'
+import {ManifestError, readIndex, readManifest} from '../checkpoint/manifest.js'
+import {NotFoundError, NothingToRestoreError, UsageError, messageOf} from '../errors.js'
+import {mapLimit, settleLimit} from '../util/pool.js'
+import {PrimaryDigestError} from './files.js'
+import {findLocal, planTask, type TaskPlan, type TaskWork} from './plan.js'
+import {discardStaged, stageTask, swapIntoPlace, type StagedTask} from './stage.js'
+
+export interface RestoreOptions {
+  /** Checkpoint id or 'latest' (default). */
+  checkpointId?: string
+  /** Restore only these tasks. */
+  taskIds?: string[]
+  /** Print the plan, change nothing. */
+  plan?: boolean
+  preferRemote?: boolean
+  noFallback?: boolean
+  onProgress?: (taskId: string, bytes: number, total: number) => void
+  onWarning?: (message: string) => void
+}
+
+export interface Fallback {
+  checkpointId: string
+  reason: string
+}
+
+export interface RestoreResult {
+  checkpointId: string
+  planned: boolean
+  durationMs: number
+  tasks: TaskPlan[]
+  /** Newer checkpoints that could not restore every task, and why. */
+  fallbacks: Fallback[]
+}
+
+/** Failures that mean "this checkpoint cannot serve", so an older one may. */
+function isFallbackable(error: unknown): boolean {
+  return error instanceof NotFoundError || error instanceof ManifestError || error instanceof PrimaryDigestError || error instanceof CheckpointLacksTask
+}
+
+class CheckpointLacksTask extends Error {}
+
+export async function restoreJob(ctx: JobContext, options: RestoreOptions = {}): Promise<RestoreResult> {
+  const started = Date.now()
+  const tasks = selectTasks(ctx, options.taskIds)
+  const completed = await completedIds(ctx.store, ctx.job.job)
+  let candidates = completed
+  if (options.checkpointId !== undefined && options.checkpointId !== 'latest') {
+    const wanted = options.checkpointId
+    if (checkpointNumber(wanted) === undefined) throw new UsageError(`checkpoint id ${JSON.stringify(wanted)} is not of the form chk-N (or 'latest')`)
+    if (!completed.includes(wanted)) throw new NothingToRestoreError(`checkpoint ${wanted} of job ${ctx.job.job} is not a completed checkpoint; see 'ckpt checkpoint list'`)
+    candidates = completed.slice(completed.indexOf(wanted))
+  }
+  if (candidates.length === 0) throw new NothingToRestoreError(`job ${ctx.job.job} has no completed checkpoint in ${ctx.store.displayUrl}; nothing to restore`)
+  if (options.noFallback) candidates = candidates.slice(0, 1)
+
+  const fallbacks: Fallback[] = []
+  for (const checkpointId of candidates) {
+    try {
+      const works = await loadWork(ctx, checkpointId, tasks, options.preferRemote ?? false)
+      const plans = options.plan ? await planOnly(ctx, works, checkpointId) : await stageAndSwap(ctx, works, checkpointId, options)
+      return {checkpointId, planned: options.plan ?? false, durationMs: Date.now() - started, tasks: plans, fallbacks}
+    } catch (error) {
+      if (!isFallbackable(error)) throw error
+      fallbacks.push({checkpointId, reason: messageOf(error)})
+      if (candidates.indexOf(checkpointId) < candidates.length - 1) {
+        options.onWarning?.(`checkpoint ${checkpointId} cannot restore every task (${messageOf(error)}); falling back to an older checkpoint`)
+      }
+    }
+  }
+  const tried = fallbacks.map((f) => `${f.checkpointId}: ${f.reason}`).join('; ')
+  throw new NothingToRestoreError(
+    options.noFallback ? `cannot restore checkpoint ${candidates[0]} and --no-fallback is set: ${tried}` : `no completed checkpoint can restore every task: ${tried}`,
+  )
+}
+
+function selectTasks(ctx: JobContext, taskIds: string[] | undefined) {
+  if (!taskIds || taskIds.length === 0) return ctx.job.tasks
+  return taskIds.map((id) => {
+    const task = ctx.job.tasks.find((t) => t.id === id)
+    if (!task) throw new UsageError(`--task ${id}: job ${ctx.job.job} has no such task (tasks: ${ctx.job.tasks.map((t) => t.id).join(', ')})`)
+    return task
+  })
+}
+
+async function loadWork(ctx: JobContext, checkpointId: string, tasks: JobContext['job']['tasks'], preferRemote: boolean): Promise<TaskWork[]> {
+  const manifest = await readManifest(ctx.store, ctx.job.job, checkpointId)
+  return mapLimit(tasks, 4, async (task) => {
+    const record = manifest.tasks.find((t) => t.taskId === task.id)
+    if (!record) throw new CheckpointLacksTask(`task ${task.id} is not in checkpoint ${checkpointId}`)
+    const index = await readIndex(ctx.store, manifest, record)
+    const local = await findLocal(ctx, task.id, manifest, preferRemote)
+    return {task, record, entries: index.entries, copy: local.copy, noLocalReason: local.reason}
+  })
+}
+
+async function planOnly(ctx: JobContext, works: TaskWork[], checkpointId: string): Promise<TaskPlan[]> {
+  const plans = await mapLimit(works, 4, (work) => planTask(work, checkpointId))
+  // The primary must be able to serve every byte that does not come from a verified local copy.
+  for (const [i, plan] of plans.entries()) {
+    if (plan.remoteBytes === 0 && plan.source === 'local') continue
+    const info = await ctx.store.stat(works[i].record.archive)
+    if (!info) throw new NotFoundError(works[i].record.archive)
+    if (info.size !== works[i].record.archiveSize) {
+      throw new PrimaryDigestError(`checkpoint ${checkpointId} task ${plan.taskId}: primary archive is ${info.size} bytes, the manifest says ${works[i].record.archiveSize}`)
+    }
+  }
+  return plans
+}
+
+async function stageAndSwap(ctx: JobContext, works: TaskWork[], checkpointId: string, options: RestoreOptions): Promise<TaskPlan[]> {
+  const outcomes = await settleLimit(works, 4, (work) => stageTask(ctx, work, checkpointId, {onProgress: options.onProgress}))
+  const staged: StagedTask[] = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []))
+  const failed = outcomes.find((o) => o.status === 'rejected')
+  if (failed) {
+    await discardStaged(staged)
+    throw (failed as PromiseRejectedResult).reason
+  }
+  // Every task is complete and verified: only now does any stateDir change.
+  for (const s of staged) await swapIntoPlace(s)
+  for (const s of staged) {
+    if (s.work.copy && s.work.copy.status !== 'confirmed') await ctx.secondary.confirm(s.work.copy).catch(() => {})
+  }
+  const order = new Map(works.map((w, i) => [w.task.id, i]))
+  return staged.map((s) => s.plan).sort((a, b) => order.get(a.taskId)! - order.get(b.taskId)!)
+}

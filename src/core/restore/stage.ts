@@ -1,0 +1,123 @@
+// Stages one task's state beside its stateDir: verified local files first, the rest from the primary.
+import {randomBytes} from 'node:crypto'
+import * as fs from 'node:fs/promises'
+import * as path from 'node:path'
+import type {JobContext} from '../context.js'
+import type {FileEntry} from '../checkpoint/manifest.js'
+import {removeTree} from '../local/secondary.js'
+import {mapLimit} from '../util/pool.js'
+import {copyVerified, extractByOffset, targetPath, writeVerified} from './files.js'
+import {describe, totalBytes, type TaskPlan, type TaskWork} from './plan.js'
+
+const STAGING = '.ckpt-restore-'
+const OLD = '.ckpt-old-'
+
+export interface StagedTask {
+  work: TaskWork
+  plan: TaskPlan
+  stagingDir: string
+}
+
+export interface StageOptions {
+  onProgress?: (taskId: string, bytes: number, total: number) => void
+}
+
+function sibling(stateDir: string, marker: string): string {
+  return path.join(path.dirname(stateDir), `.${path.basename(stateDir)}${marker}${randomBytes(4).toString('hex')}`)
+}
+
+/** Removes staging and swap leftovers of an interrupted restore of this stateDir. */
+export async function cleanLeftovers(stateDir: string): Promise<void> {
+  const parent = path.dirname(stateDir)
+  const prefix = `.${path.basename(stateDir)}`
+  let names: string[] = []
+  try {
+    names = await fs.readdir(parent)
+  } catch {
+    return
+  }
+  for (const name of names) {
+    if (name.startsWith(prefix + STAGING) || name.startsWith(prefix + OLD)) await removeTree(path.join(parent, name))
+  }
+}
+
+export async function stageTask(ctx: JobContext, work: TaskWork, checkpointId: string, options: StageOptions = {}): Promise<StagedTask> {
+  const {task, entries} = work
+  await fs.mkdir(path.dirname(task.stateDir), {recursive: true})
+  await cleanLeftovers(task.stateDir)
+  const stagingDir = sibling(task.stateDir, STAGING)
+  await fs.mkdir(stagingDir, {mode: 0o700})
+  try {
+    for (const entry of entries) if (entry.type === 'dir') await fs.mkdir(targetPath(stagingDir, entry.path), {recursive: true, mode: 0o700})
+    const files = entries.filter((e) => e.type === 'file')
+    const total = totalBytes(entries)
+    let done = 0
+    const progress = (bytes: number) => options.onProgress?.(task.id, (done += bytes), total)
+
+    const copy = work.copy
+    const good = copy
+      ? await mapLimit(files, 8, async (entry) => {
+          const ok = await copyVerified(targetPath(copy.stateDir, entry.path), targetPath(stagingDir, entry.path), entry)
+          if (ok) progress(entry.size)
+          return ok
+        })
+      : files.map(() => false)
+    const missing = files.filter((_, i) => !good[i])
+    await fetchFromPrimary(ctx, work, missing, stagingDir, checkpointId, progress)
+
+    for (const entry of entries) if (entry.type === 'symlink') await fs.symlink(entry.target!, targetPath(stagingDir, entry.path))
+    for (const entry of [...entries].reverse()) {
+      if (entry.type !== 'dir') continue
+      const target = targetPath(stagingDir, entry.path)
+      await fs.chmod(target, entry.mode & 0o7777)
+      await fs.utimes(target, new Date(entry.mtimeMs), new Date(entry.mtimeMs))
+    }
+    const plan = copy
+      ? describe(task.id, checkpointId, files, good, copy)
+      : {taskId: task.id, checkpointId, source: 'remote' as const, localBytes: 0, remoteBytes: total, reason: work.noLocalReason ?? 'no secondary copy'}
+    return {work, plan, stagingDir}
+  } catch (error) {
+    await removeTree(stagingDir).catch(() => {})
+    throw error
+  }
+}
+
+/** Fetches files from the task's primary archive: by range when few are needed, else in one pass. */
+async function fetchFromPrimary(ctx: JobContext, work: TaskWork, missing: FileEntry[], stagingDir: string, checkpointId: string, progress: (bytes: number) => void): Promise<void> {
+  const where = `checkpoint ${checkpointId} task ${work.task.id}`
+  const empty = missing.filter((e) => e.size === 0)
+  for (const entry of empty) await writeVerified((async function* () {})(), targetPath(stagingDir, entry.path), entry, where)
+  const wanted = missing.filter((e) => e.size > 0).sort((a, b) => a.offset! - b.offset!)
+  if (wanted.length === 0) return
+  const wantedBytes = wanted.reduce((sum, e) => sum + e.size, 0)
+  const write = async (entry: FileEntry, chunks: AsyncIterable<Buffer>) => {
+    await writeVerified(chunks, targetPath(stagingDir, entry.path), entry, where)
+    progress(entry.size)
+  }
+  const useRanges = ctx.store.capabilities.rangeReads && wantedBytes < work.record.archiveSize / 2 && wanted.length <= 256
+  if (useRanges) {
+    await mapLimit(wanted, 8, async (entry) => write(entry, await ctx.store.get(work.record.archive, {range: {offset: entry.offset!, length: entry.size}})))
+  } else {
+    await extractByOffset(await ctx.store.get(work.record.archive), wanted, write, where)
+  }
+}
+
+/** Swaps a staged task into its stateDir: the old state moves aside, the new one in, the old one goes. */
+export async function swapIntoPlace(staged: StagedTask): Promise<void> {
+  const stateDir = staged.work.task.stateDir
+  const old = sibling(stateDir, OLD)
+  let moved = false
+  try {
+    await fs.rename(stateDir, old)
+    moved = true
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+  }
+  await fs.rename(staged.stagingDir, stateDir)
+  await fs.chmod(stateDir, 0o755)
+  if (moved) await removeTree(old)
+}
+
+export async function discardStaged(staged: StagedTask[]): Promise<void> {
+  await Promise.all(staged.map((s) => removeTree(s.stagingDir).catch(() => {})))
+}

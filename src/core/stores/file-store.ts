@@ -1,0 +1,167 @@
+// The embedded default primary store: a folder. Writes go to a temp file that is fsynced,
+// then renamed (or hard-linked, for create-if-absent) into place, then the folder is fsynced.
+import {randomBytes} from 'node:crypto'
+import {createReadStream, createWriteStream} from 'node:fs'
+import * as fs from 'node:fs/promises'
+import * as path from 'node:path'
+import {Readable} from 'node:stream'
+import {pipeline} from 'node:stream/promises'
+import {AlreadyExistsError, NotFoundError, OperationError} from '../errors.js'
+import type {GetOptions, ObjectInfo, PrimaryStore, PutOptions, StoreCapabilities} from './store.js'
+
+const TEMP_PREFIX = '.ckpt-tmp-'
+
+export class FileStore implements PrimaryStore {
+  readonly capabilities: StoreCapabilities = {atomicCreateIfAbsent: true, rangeReads: true, atomicPut: true}
+  readonly displayUrl: string
+
+  constructor(readonly root: string) {
+    this.displayUrl = root
+  }
+
+  private pathOf(key: string): string {
+    if (key === '' || key.startsWith('/') || key.split('/').some((part) => part === '' || part === '.' || part === '..' || part.startsWith(TEMP_PREFIX))) {
+      throw new OperationError(`invalid object key ${JSON.stringify(key)}`)
+    }
+    return path.join(this.root, ...key.split('/'))
+  }
+
+  private fail(action: string, key: string, error: unknown): never {
+    const err = error as NodeJS.ErrnoException
+    throw new OperationError(`primary store ${this.root}: cannot ${action} ${key}: ${err.code ?? err.message}`, {cause: error})
+  }
+
+  async put(key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<void> {
+    const target = this.pathOf(key)
+    const dir = path.dirname(target)
+    const temp = path.join(dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}-${path.basename(target)}`)
+    try {
+      await fs.mkdir(dir, {recursive: true})
+      let sent = 0
+      const source = Buffer.isBuffer(body) ? Readable.from([body]) : body
+      const counter = async function* (chunks: AsyncIterable<Buffer>) {
+        for await (const chunk of chunks) {
+          sent += chunk.length
+          options.onProgress?.(sent)
+          yield chunk
+        }
+      }
+      const out = createWriteStream(temp, {flags: 'wx'})
+      await pipeline(source, counter, out)
+      const handle = await fs.open(temp, 'r')
+      try {
+        await handle.sync()
+      } finally {
+        await handle.close()
+      }
+      if (options.ifAbsent) {
+        // link(2) fails with EEXIST atomically, so two writers can never both create the key.
+        try {
+          await fs.link(temp, target)
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new AlreadyExistsError(key)
+          throw error
+        }
+        await fs.unlink(temp)
+      } else {
+        await fs.rename(temp, target)
+      }
+      await syncDir(dir)
+    } catch (error) {
+      await fs.rm(temp, {force: true}).catch(() => {})
+      if (error instanceof AlreadyExistsError) throw error
+      if (!Buffer.isBuffer(body)) body.destroy()
+      this.fail('write', key, error)
+    }
+  }
+
+  async get(key: string, options: GetOptions = {}): Promise<Readable> {
+    const file = this.pathOf(key)
+    let handle: fs.FileHandle
+    try {
+      handle = await fs.open(file, 'r')
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') throw new NotFoundError(key)
+      this.fail('read', key, error)
+    }
+    const start = options.range?.offset ?? 0
+    const length = options.range?.length
+    if (length === 0) {
+      await handle.close()
+      return Readable.from([])
+    }
+    const end = length === undefined ? undefined : start + length - 1
+    const stream = createReadStream('', {fd: handle, start, end, highWaterMark: 1 << 20, autoClose: true})
+    if (options.onProgress) {
+      let read = 0
+      stream.on('data', (chunk: Buffer | string) => options.onProgress?.((read += chunk.length)))
+    }
+    return stream
+  }
+
+  async stat(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const st = await fs.stat(this.pathOf(key))
+      return st.isFile() ? {key, size: st.size, lastModified: st.mtime} : undefined
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined
+      this.fail('stat', key, error)
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    const slash = prefix.lastIndexOf('/')
+    const base = slash < 0 ? '' : prefix.slice(0, slash)
+    const start = base === '' ? this.root : path.join(this.root, ...base.split('/'))
+    yield* this.walk(start, base, prefix)
+  }
+
+  private async *walk(dir: string, keyDir: string, prefix: string): AsyncIterable<ObjectInfo> {
+    let entries: import('node:fs').Dirent[]
+    try {
+      entries = await fs.readdir(dir, {withFileTypes: true})
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'ENOENT' || code === 'ENOTDIR') return
+      this.fail('list', keyDir || '/', error)
+    }
+    for (const entry of entries) {
+      if (entry.name.startsWith(TEMP_PREFIX)) continue
+      const key = keyDir === '' ? entry.name : `${keyDir}/${entry.name}`
+      if (entry.isDirectory()) {
+        if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) yield* this.walk(path.join(dir, entry.name), key, prefix)
+      } else if (entry.isFile() && key.startsWith(prefix)) {
+        try {
+          const st = await fs.stat(path.join(dir, entry.name))
+          yield {key, size: st.size, lastModified: st.mtime}
+        } catch {
+          // removed while listing
+        }
+      }
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    const file = this.pathOf(key)
+    try {
+      await fs.unlink(file)
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'ENOENT' || code === 'ENOTDIR') return
+      this.fail('delete', key, error)
+    }
+    await syncDir(path.dirname(file)).catch(() => {})
+  }
+
+  async close(): Promise<void> {}
+}
+
+export async function syncDir(dir: string): Promise<void> {
+  const handle = await fs.open(dir, 'r')
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}

@@ -1,0 +1,61 @@
+// The primary store interface: stores move bytes and nothing else. Hashing, manifests and
+// verification live above them (src/core/checkpoint, src/core/restore).
+import type {Readable} from 'node:stream'
+
+export interface StoreCapabilities {
+  /** put({ifAbsent}) is atomic against concurrent writers of the same key. */
+  readonly atomicCreateIfAbsent: boolean
+  /** get() honours a byte range without reading the whole object. */
+  readonly rangeReads: boolean
+  /** Objects are written whole or not at all (no torn reads after a crash). */
+  readonly atomicPut: boolean
+}
+
+export interface ObjectInfo {
+  key: string
+  size: number
+  lastModified: Date
+}
+
+export interface ByteRange {
+  offset: number
+  /** Number of bytes; omitted means to the end. */
+  length?: number
+}
+
+export interface PutOptions {
+  /** Fail with AlreadyExistsError when the key exists (create-if-absent). */
+  ifAbsent?: boolean
+  /** Called with the number of bytes sent so far. */
+  onProgress?: (bytes: number) => void
+}
+
+export interface GetOptions {
+  range?: ByteRange
+  onProgress?: (bytes: number) => void
+}
+
+export interface PrimaryStore {
+  /** The store's address with every secret removed, safe for output. */
+  readonly displayUrl: string
+  readonly capabilities: StoreCapabilities
+  /** Writes an object; durable when the promise resolves. */
+  put(key: string, body: Readable | Buffer, options?: PutOptions): Promise<void>
+  /** Reads an object (or a range of it); throws NotFoundError when it is missing. */
+  get(key: string, options?: GetOptions): Promise<Readable>
+  /** Size and time of an object, or undefined when it is missing. */
+  stat(key: string): Promise<ObjectInfo | undefined>
+  /** Every object whose key starts with prefix, in any order, across as many pages as it takes. */
+  list(prefix: string): AsyncIterable<ObjectInfo>
+  /** Removes an object; removing a missing object is not an error. */
+  delete(key: string): Promise<void>
+  /** Releases connections; the store is unusable afterwards. */
+  close(): Promise<void>
+}
+
+/** Reads a whole object into memory; for small objects such as manifests. */
+export async function getBuffer(store: PrimaryStore, key: string): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of await store.get(key)) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
+}
