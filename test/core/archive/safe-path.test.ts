@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict'
+import {describe, it} from 'node:test'
+import {checkEntries} from '../../../src/core/archive/safe-path.js'
+import {UnsafeEntryError} from '../../../src/core/errors.js'
+
+const refuse = (entries: any[], message: RegExp) => assert.throws(() => checkEntries(entries, 'test'), (e: unknown) => e instanceof UnsafeEntryError && message.test(e.message))
+
+describe('safe paths', () => {
+  it('accepts plain relative entries and links that stay inside', () => {
+    checkEntries([{path: 'a', type: 'dir'}, {path: 'a/b.txt', type: 'file'}, {path: 'a/link', type: 'symlink', target: '../a/b.txt'}], 'test')
+  })
+
+  it('refuses escapes, odd forms, special files, duplicates and entries below links', () => {
+    refuse([{path: '../x', type: 'file'}], /leaves the target/)
+    refuse([{path: '/etc/passwd', type: 'file'}], /absolute path/)
+    refuse([{path: 'a//b', type: 'file'}], /normal form/)
+    refuse([{path: './a', type: 'file'}], /normal form/)
+    refuse([{path: 'a\0b', type: 'file'}], /NUL/)
+    refuse([{path: '', type: 'file'}], /empty path/)
+    refuse([{path: 'l', type: 'symlink', target: '/etc'}], /absolute path/)
+    refuse([{path: 'a/l', type: 'symlink', target: '../../x'}], /points outside/)
+    refuse([{path: 'l', type: 'symlink', target: 'sub'}, {path: 'l/f', type: 'file'}], /lies below symlink l/)
+    refuse([{path: 'p', type: 'fifo'}], /only files, folders and symlinks/)
+    refuse([{path: 'x', type: 'file'}, {path: 'x', type: 'file'}], /appears twice/)
+  })
+})
