@@ -9,6 +9,7 @@ import {padding, TAR_END, tarHeader} from '../archive/tar.js'
 import {OperationError, messageOf} from '../errors.js'
 import type {CopyWriter, LocalCopy} from '../local/secondary.js'
 import type {PrimaryStore} from '../stores/store.js'
+import {writeAll} from '../util/write-all.js'
 import {FORMAT_VERSION, keys} from './layout.js'
 import {sha256, type FileEntry, type TaskIndex, type TaskRecord} from './manifest.js'
 
@@ -91,7 +92,7 @@ export async function writeTaskCopies(input: WriteTaskInput): Promise<WriteTaskR
         if (read > entry.size) break
         const chunk = buffer.subarray(0, bytesRead)
         hash.update(chunk)
-        const written = out?.write(chunk).catch((error) => {
+        const written = (out ? writeAll(out, chunk) : undefined)?.catch((error) => {
           out?.close().catch(() => {})
           out = undefined
           dropSecondary(error)

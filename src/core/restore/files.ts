@@ -7,6 +7,7 @@ import * as path from 'node:path'
 import type {Readable} from 'node:stream'
 import type {FileEntry} from '../checkpoint/manifest.js'
 import {OperationError} from '../errors.js'
+import {writeAll} from '../util/write-all.js'
 
 const READ_SIZE = 1 << 20
 
@@ -50,7 +51,7 @@ export async function copyVerified(source: string, target: string, entry: FileEn
         position += bytesRead
         const chunk = buffer.subarray(0, bytesRead)
         hash.update(chunk)
-        await output.write(chunk)
+        await writeAll(output, chunk)
       }
       ok = position === entry.size && hash.digest('hex') === entry.sha256
       if (ok) await finishFile(output, entry)
@@ -83,7 +84,7 @@ export async function writeVerified(chunks: AsyncIterable<Buffer>, target: strin
     for await (const chunk of chunks) {
       hash.update(chunk)
       written += chunk.length
-      await output.write(chunk)
+      await writeAll(output, chunk)
     }
     if (written !== entry.size || hash.digest('hex') !== entry.sha256) {
       throw new PrimaryDigestError(`${where}: ${entry.path} in the primary copy does not match its digest (${written} of ${entry.size} bytes)`)
