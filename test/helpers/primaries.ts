@@ -3,6 +3,7 @@
 import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import * as path from 'node:path'
+import {Azurite, uniqueContainer} from './azurite.js'
 
 export interface PrimaryTarget {
   /** The value for --primary. */
@@ -29,7 +30,53 @@ export const fileKind: PrimaryKind = {
   },
 }
 
-export const primaryKinds: PrimaryKind[] = [fileKind]
+let azurite: Azurite | undefined
+let azuriteUsers = 0
+
+/** The Azurite server behind azureKind, for fault tests (stop/start it, make SAS URLs). */
+export function azuriteServer(): Azurite {
+  if (!azurite) throw new Error('azureKind.setup() has not run')
+  return azurite
+}
+
+/** Azure Blob Storage through Azurite: one server per test file, one container per fresh(). */
+export const azureKind: PrimaryKind & {
+  server(): Azurite
+  /** The container and prefix of a target made by fresh(). */
+  containerOf(target: PrimaryTarget): {container: string; prefix: string}
+  /** A container URL with a SAS token for a target's container (default: read and list only). */
+  sasUrl(target: PrimaryTarget, options?: {permissions?: string; expiresOn?: Date}): Promise<string>
+} = {
+  name: 'azure',
+  async setup() {
+    azuriteUsers++
+    if (!azurite) azurite = await Azurite.start()
+  },
+  async teardown() {
+    azuriteUsers = Math.max(0, azuriteUsers - 1)
+    if (azuriteUsers === 0 && azurite) {
+      const server = azurite
+      azurite = undefined
+      await server.dispose()
+    }
+  },
+  async fresh() {
+    const server = azuriteServer()
+    return {url: `azure://${uniqueContainer('ckpt')}/prefix`, env: {AZURE_STORAGE_CONNECTION_STRING: server.connectionString}}
+  },
+  server: azuriteServer,
+  containerOf(target) {
+    const match = /^azure:\/\/([^/]+)\/?(.*)$/.exec(target.url)
+    if (!match) throw new Error(`not an azure:// target: ${target.url}`)
+    return {container: match[1], prefix: match[2]}
+  },
+  async sasUrl(target, options = {}) {
+    const {container, prefix} = azureKind.containerOf(target)
+    return azuriteServer().sasUrl(container, {permissions: options.permissions ?? 'rl', expiresOn: options.expiresOn, prefix})
+  },
+}
+
+export const primaryKinds: PrimaryKind[] = [fileKind, azureKind]
 
 export async function tempDir(name = 'ckpt-test-'): Promise<{dir: string; cleanup: () => Promise<void>}> {
   const dir = await mkdtemp(path.join(tmpdir(), name))

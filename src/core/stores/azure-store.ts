@@ -1,8 +1,259 @@
-// Placeholder replaced by the Azure store (issue 3).
-import {UsageError} from '../errors.js'
+// The Azure Blob Storage primary store. Uploads stage blocks in parallel and commit the block list
+// (with If-None-Match: * for create-if-absent); downloads read ranges in parallel. The SDK's own
+// retries are off: the retry decorator (retry.ts) retries, through the steps this store marks.
+import {randomBytes} from 'node:crypto'
+import {Readable} from 'node:stream'
+import {AnonymousCredential, BlobServiceClient, ContainerClient, type StoragePipelineOptions} from '@azure/storage-blob'
+import {AlreadyExistsError, NotFoundError, OperationError, StoreUnavailableError, TransientStoreError, UsageError, messageOf} from '../errors.js'
+import {redact} from '../util/redact.js'
+import {parseAzureAddress, type AzureAddress} from './azure-address.js'
+import {azureCode, translateAzureError, type AzureContext, type FailedCall} from './azure-errors.js'
+import {RangeReader, stageBlocks} from './azure-transfer.js'
 import type {StoreOptions} from './registry.js'
-import type {PrimaryStore} from './store.js'
+import type {GetOptions, ObjectInfo, PrimaryStore, PutOptions, RetryStep, StoreCapabilities} from './store.js'
 
-export async function openAzureStore(_url: string, _options: StoreOptions): Promise<PrimaryStore> {
-  throw new UsageError('the Azure primary store is not built yet')
+export const DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024
+export const DEFAULT_CONCURRENCY = 4
+const MAX_BLOCK_SIZE = 4000 * 1024 * 1024
+const MAX_BLOCKS = 50_000
+
+export interface AzureStoreOptions extends StoreOptions {
+  /** Keys per list page (the service's maximum is 5000); tests make it small to cross pages. */
+  listPageSize?: number
+  /** A request without an answer for this long fails as transient; block transfers get more. */
+  requestTimeoutMs?: number
+  /** Time allowed for the first request, which checks the address and the credentials. */
+  openTimeoutMs?: number
+}
+
+const once: RetryStep = (step) => step()
+
+export class AzureStore implements PrimaryStore {
+  readonly capabilities: StoreCapabilities = {atomicCreateIfAbsent: true, rangeReads: true, atomicPut: true}
+  readonly displayUrl: string
+  private readonly context: AzureContext
+  private readonly closing = new AbortController()
+
+  constructor(
+    private readonly address: AzureAddress,
+    private readonly container: ContainerClient,
+    private readonly settings: {blockSize: number; concurrency: number; listPageSize: number; requestTimeoutMs: number; openTimeoutMs: number},
+  ) {
+    this.displayUrl = address.display
+    this.context = {display: address.display, endpoint: address.endpoint, container: address.container, auth: address.auth}
+  }
+
+  private blob(key: string) {
+    if (key === '' || key.startsWith('/') || key.split('/').some((part) => part === '' || part === '.' || part === '..')) {
+      throw new OperationError(`invalid object key ${JSON.stringify(key)}`)
+    }
+    return this.container.getBlockBlobClient(this.address.prefix + key)
+  }
+
+  /** One SDK request under a timer; every failure comes out as a ckpt error without secrets. */
+  private async call<T>(
+    call: FailedCall,
+    request: (signal: AbortSignal) => Promise<T>,
+    options: {timeoutMs?: number; bytes?: number; signal?: AbortSignal; raw?: (error: unknown) => boolean} = {},
+  ): Promise<T> {
+    const cancelled = () => new OperationError(`primary store ${this.displayUrl}: ${this.closing.signal.aborted ? 'the store is closed' : `${call.action} ${call.key ?? ''} cancelled`}`)
+    if (this.closing.signal.aborted || options.signal?.aborted) throw cancelled()
+    // Allow at least 256 KiB/s for the bytes of a block or range on top of the base timeout.
+    const timeoutMs = (options.timeoutMs ?? this.settings.requestTimeoutMs) + Math.ceil((options.bytes ?? 0) / 256)
+    // One controller per request, fed by the timer, close() and the caller; listeners are removed
+    // afterwards so that long-lived signals do not collect them.
+    const controller = new AbortController()
+    const abort = () => controller.abort()
+    let timedOut = false
+    const handle = setTimeout(() => {
+      timedOut = true
+      abort()
+    }, timeoutMs)
+    const sources = [this.closing.signal, ...(options.signal ? [options.signal] : [])]
+    for (const source of sources) source.addEventListener('abort', abort)
+    try {
+      return await request(controller.signal)
+    } catch (error) {
+      if (this.closing.signal.aborted || options.signal?.aborted) throw cancelled()
+      if (options.raw?.(error)) throw error
+      throw translateAzureError(error, this.context, timedOut ? {...call, timedOutAfterMs: timeoutMs} : call)
+    } finally {
+      clearTimeout(handle)
+      for (const source of sources) source.removeEventListener('abort', abort)
+    }
+  }
+
+  /** Checks address and credentials with one small listing; creates the container when missing. */
+  async open(): Promise<void> {
+    const missing = (error: unknown) => azureCode(error) === 'ContainerNotFound'
+    const during = (action: string, request: (abortSignal: AbortSignal) => Promise<unknown>) =>
+      this.call({action}, request, {timeoutMs: this.settings.openTimeoutMs, raw: missing}).catch((error: unknown) => {
+        // At open, no answer means unreachable (exit 5), not a blip worth retrying.
+        if (error instanceof TransientStoreError && /no answer/.test(error.message)) throw new StoreUnavailableError(error.message, {cause: error.cause})
+        throw error
+      })
+    try {
+      await during('list', (abortSignal) => this.container.listBlobsFlat({abortSignal, prefix: this.address.prefix}).byPage({maxPageSize: 1}).next())
+      return
+    } catch (error) {
+      if (!missing(error)) throw error
+    }
+    try {
+      await during('create container', (abortSignal) => this.container.createIfNotExists({abortSignal}))
+    } catch (error) {
+      if (error instanceof StoreUnavailableError && /credentials|SAS token/.test(error.message)) {
+        const why = error.message.slice(error.message.indexOf('create container: ') + 'create container: '.length)
+        throw new StoreUnavailableError(`primary store ${this.displayUrl}: container "${this.address.container}" does not exist and these credentials cannot create it (${why}); create the container first`, {cause: error.cause})
+      }
+      throw error
+    }
+  }
+
+  async put(key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<void> {
+    const blob = this.blob(key)
+    const step = options.retryStep ?? once
+    const action = options.ifAbsent ? 'create' : 'write'
+    const {blockSize, concurrency} = this.settings
+    const uploadId = randomBytes(8).toString('hex')
+    // Fresh block ids per upload: stale uncommitted blocks of an interrupted upload never collide.
+    const blockId = (index: number) => Buffer.from(`${uploadId}-${String(index).padStart(6, '0')}`).toString('base64')
+    const stage = (index: number, block: Buffer) => {
+      if (index >= MAX_BLOCKS) throw new OperationError(`primary store ${this.displayUrl}: ${key} needs more than ${MAX_BLOCKS} blocks; raise the block size (--block-size)`)
+      return step(() => this.call({action, key}, (abortSignal) => blob.stageBlock(blockId(index), block, block.length, {abortSignal}), {bytes: block.length})).then(() => undefined)
+    }
+    const source = Buffer.isBuffer(body) ? Readable.from(body.length === 0 ? [] : [body]) : body
+    let staged: {blocks: number; small?: Buffer}
+    try {
+      staged = await stageBlocks(source, {blockSize, concurrency, stage, onProgress: options.onProgress})
+    } catch (error) {
+      if (!Buffer.isBuffer(body)) body.destroy()
+      throw error
+    }
+    const {small} = staged
+    if (small && !options.ifAbsent) {
+      await step(() => this.call({action, key}, (abortSignal) => blob.upload(small, small.length, {abortSignal}), {bytes: small.length}))
+      options.onProgress?.(small.length)
+      return
+    }
+    if (small && small.length > 0) await stage(0, small)
+    const ids = Array.from({length: small?.length === 0 ? 0 : staged.blocks}, (_, i) => blockId(i))
+    let attempts = 0
+    await step(async () => {
+      attempts++
+      try {
+        await this.call({action, key}, (abortSignal) => blob.commitBlockList(ids, {abortSignal, conditions: options.ifAbsent ? {ifNoneMatch: '*'} : undefined}))
+      } catch (error) {
+        // A retried commit may find its own earlier, answered-too-late commit: the ids are unique.
+        if (error instanceof AlreadyExistsError && attempts > 1 && (await this.committedIds(key)).join() === ids.join()) return
+        throw error
+      }
+    })
+    if (small) options.onProgress?.(small.length)
+  }
+
+  private async committedIds(key: string): Promise<string[]> {
+    const list = await this.call({action: 'read', key}, (abortSignal) => this.blob(key).getBlockList('committed', {abortSignal}))
+    return (list.committedBlocks ?? []).map((block) => block.name ?? '')
+  }
+
+  async get(key: string, options: GetOptions = {}): Promise<Readable> {
+    const blob = this.blob(key)
+    const step = options.retryStep ?? once
+    const props = await step(() => this.call({action: 'read', key}, (abortSignal) => blob.getProperties({abortSignal})))
+    const size = props.contentLength ?? 0
+    const start = Math.min(options.range?.offset ?? 0, size)
+    const end = options.range?.length === undefined ? size : Math.min(size, start + options.range.length)
+    if (end <= start) return Readable.from([])
+    const etag = props.etag
+    const fetch = (offset: number, length: number, signal: AbortSignal) =>
+      step(() =>
+        this.call(
+          {action: 'read', key},
+          async (abortSignal) => {
+            // Pinned to the ETag: a concurrent overwrite fails the read instead of mixing two versions.
+            const response = await blob.download(offset, length, {abortSignal, conditions: etag ? {ifMatch: etag} : undefined, maxRetryRequests: 0})
+            // Filled in place: a range costs its length in memory, not twice that.
+            const data = Buffer.allocUnsafe(length)
+            let filled = 0
+            for await (const chunk of response.readableStreamBody ?? []) {
+              const part = chunk as Buffer
+              if (filled + part.length > length) throw new TransientStoreError(`primary store ${this.displayUrl}: long read of ${key} (more than ${length} bytes at ${offset})`)
+              part.copy(data, filled)
+              filled += part.length
+            }
+            if (filled !== length) throw new TransientStoreError(`primary store ${this.displayUrl}: short read of ${key} (${filled} of ${length} bytes at ${offset})`)
+            return data
+          },
+          {bytes: length, signal},
+        ),
+      )
+    return new RangeReader({start, end, blockSize: this.settings.blockSize, concurrency: this.settings.concurrency, fetch, onProgress: options.onProgress})
+  }
+
+  async stat(key: string): Promise<ObjectInfo | undefined> {
+    const blob = this.blob(key)
+    try {
+      const props = await this.call({action: 'stat', key}, (abortSignal) => blob.getProperties({abortSignal}))
+      return {key, size: props.contentLength ?? 0, lastModified: props.lastModified ?? new Date(0)}
+    } catch (error) {
+      if (error instanceof NotFoundError) return undefined
+      throw error
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    const full = this.address.prefix + prefix
+    let continuationToken: string | undefined
+    do {
+      const token = continuationToken
+      const page = await this.call({action: 'list', key: `${prefix}*`}, (abortSignal) =>
+        this.container.listBlobsFlat({abortSignal, prefix: full}).byPage({maxPageSize: this.settings.listPageSize, continuationToken: token}).next(),
+      )
+      if (page.done) return
+      for (const item of page.value.segment.blobItems) {
+        yield {key: item.name.slice(this.address.prefix.length), size: item.properties.contentLength ?? 0, lastModified: item.properties.lastModified}
+      }
+      continuationToken = page.value.continuationToken || undefined
+    } while (continuationToken)
+  }
+
+  async delete(key: string): Promise<void> {
+    const blob = this.blob(key)
+    await this.call({action: 'delete', key}, (abortSignal) => blob.deleteIfExists({abortSignal}))
+  }
+
+  async close(): Promise<void> {
+    this.closing.abort()
+  }
+}
+
+function positiveInteger(value: number | undefined, fallback: number, name: string, max: number): number {
+  if (value === undefined) return fallback
+  if (!Number.isInteger(value) || value < 1 || value > max) throw new UsageError(`${name} must be a whole number from 1 to ${max}, not ${value}`)
+  return value
+}
+
+export async function openAzureStore(url: string, options: AzureStoreOptions): Promise<AzureStore> {
+  const address = parseAzureAddress(url, options.env ?? process.env)
+  const settings = {
+    blockSize: positiveInteger(options.blockSize, DEFAULT_BLOCK_SIZE, 'the block size (transfer.blockSize, --block-size)', MAX_BLOCK_SIZE),
+    concurrency: positiveInteger(options.concurrency, DEFAULT_CONCURRENCY, 'the concurrency (transfer.concurrency, --concurrency)', 64),
+    listPageSize: positiveInteger(options.listPageSize, 5000, 'the list page size', 5000),
+    requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+    openTimeoutMs: options.openTimeoutMs ?? 15_000,
+  }
+  // One try per request: the retry decorator owns retries, so failures surface within a bounded time.
+  const pipeline: StoragePipelineOptions = {retryOptions: {maxTries: 1}, userAgentOptions: {userAgentPrefix: 'ckpt'}}
+  let container: ContainerClient
+  try {
+    container =
+      address.source.kind === 'connection-string'
+        ? BlobServiceClient.fromConnectionString(address.source.connectionString, pipeline).getContainerClient(address.container)
+        : new ContainerClient(address.source.containerUrl, new AnonymousCredential(), pipeline)
+  } catch (error) {
+    throw new UsageError(`primary store ${address.display}: ${redact(messageOf(error))}`)
+  }
+  const store = new AzureStore(address, container, settings)
+  await store.open()
+  return store
 }

@@ -84,6 +84,10 @@ export class FileStore implements PrimaryStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') throw new NotFoundError(key)
       this.fail('read', key, error)
     }
+    if (!(await handle.stat()).isFile()) {
+      await handle.close()
+      throw new NotFoundError(key)
+    }
     const start = options.range?.offset ?? 0
     const length = options.range?.length
     if (length === 0) {

@@ -23,16 +23,27 @@ export interface ByteRange {
   length?: number
 }
 
+/**
+ * Runs one idempotent step of a transfer (a block, a range, a commit) with retries. The retry
+ * decorator passes one in; a store that moves big objects in steps wraps each network step in it,
+ * because only the store still holds a step's bytes once the caller's stream has been read.
+ */
+export type RetryStep = <T>(step: () => Promise<T>) => Promise<T>
+
 export interface PutOptions {
   /** Fail with AlreadyExistsError when the key exists (create-if-absent). */
   ifAbsent?: boolean
   /** Called with the number of bytes sent so far. */
   onProgress?: (bytes: number) => void
+  /** Set by the retry decorator (retry.ts); stores may ignore it. */
+  retryStep?: RetryStep
 }
 
 export interface GetOptions {
   range?: ByteRange
   onProgress?: (bytes: number) => void
+  /** Set by the retry decorator (retry.ts); stores may ignore it. */
+  retryStep?: RetryStep
 }
 
 export interface PrimaryStore {

@@ -132,6 +132,31 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
       assert.deepEqual(await readAll(await store.get('big/obj', {range: {offset: (8 << 20) - 3, length: 10}})), body.subarray((8 << 20) - 3, (8 << 20) + 7))
     })
 
+    it('leaves the old object, and no new one, when a streamed put is interrupted', async () => {
+      await store.put('cut/old', Buffer.from('old'))
+      const broken = () =>
+        Readable.from(
+          (async function* () {
+            yield randomBytes(300_000)
+            throw new Error('the source broke')
+          })(),
+        )
+      await assert.rejects(store.put('cut/old', broken()))
+      await assert.rejects(store.put('cut/new', broken(), {ifAbsent: true}))
+      assert.equal((await getBuffer(store, 'cut/old')).toString(), 'old')
+      assert.equal(await store.stat('cut/new'), undefined)
+      assert.deepEqual(await collect(store.list('cut/')), ['cut/old'])
+      await store.put('cut/new', Buffer.from('new'), {ifAbsent: true})
+      assert.equal((await getBuffer(store, 'cut/new')).toString(), 'new')
+    })
+
+    it('knows no object under a folder-like prefix, and no range of a missing object', async () => {
+      await store.put('tree/leaf', Buffer.from('x'))
+      assert.equal(await store.stat('tree'), undefined)
+      await assert.rejects(store.get('tree'), NotFoundError)
+      await assert.rejects(store.get('tree/missing', {range: {offset: 0, length: 1}}), NotFoundError)
+    })
+
     it('shows no secret in its display address', () => {
       assert.doesNotMatch(store.displayUrl, /sig=|AccountKey=/i)
     })

@@ -1,0 +1,108 @@
+// Turns Azure SDK and network failures into ckpt's error classes, with messages that say which
+// problem it is (unreachable, wrong key, expired or read-only SAS) and never carry a secret.
+import {AlreadyExistsError, NotFoundError, OperationError, StoreUnavailableError, TransientStoreError} from '../errors.js'
+import {redact} from '../util/redact.js'
+
+export type AzureAuth =
+  | {kind: 'key'; account: string}
+  | {kind: 'sas'; expiresOn?: Date; startsOn?: Date; permissions?: string}
+
+export interface AzureContext {
+  /** The store's address without secrets. */
+  display: string
+  /** scheme://host[:port] of the blob endpoint. */
+  endpoint: string
+  container: string
+  auth: AzureAuth
+}
+
+export interface FailedCall {
+  /** What ckpt was doing: "write", "create" (create-if-absent), "read", "list", ... */
+  action: string
+  key?: string
+  /** Set when ckpt's own timer aborted the request. */
+  timedOutAfterMs?: number
+}
+
+/** The permissions ckpt needs in a SAS token: read, add, create, write, delete, list. */
+export const NEEDED_SAS_PERMISSIONS = 'racwdl'
+
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'EAI_FAIL', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'ERR_TLS_CERT_ALTNAME_INVALID', 'EPROTO'])
+const TRANSIENT_NETWORK = new Set(['ECONNRESET', 'ETIMEDOUT', 'ESOCKETTIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EAI_AGAIN', 'TIMEOUT', 'UND_ERR_SOCKET', 'REQUEST_SEND_ERROR'])
+const TRANSIENT_STATUS = new Set([408, 429, 500, 502, 503, 504])
+const AUTH_FAILED = new Set(['AuthenticationFailed', 'AuthorizationFailure', 'InvalidAuthenticationInfo', 'NoAuthenticationInformation'])
+const PERMISSION = new Set(['AuthorizationPermissionMismatch', 'AuthorizationResourceTypeMismatch', 'AuthorizationServiceMismatch', 'InsufficientAccountPermissions', 'AuthorizationSourceIPMismatch', 'AuthorizationProtocolMismatch'])
+
+interface SdkError {
+  name?: string
+  message?: string
+  code?: string
+  statusCode?: number
+  details?: {errorCode?: string}
+}
+
+/** The service's error code (HEAD responses carry it only in details), or the network code. */
+export function azureCode(error: unknown): string | undefined {
+  const e = error as SdkError
+  return e?.details?.errorCode ?? e?.code
+}
+
+export function azureStatus(error: unknown): number | undefined {
+  return (error as SdkError)?.statusCode
+}
+
+/** A cause that is safe to print: status, code and the first line of the message, redacted. */
+function safeCause(error: unknown): Error {
+  const e = error as SdkError
+  const line = String(e?.message ?? error).split('\n')[0]
+  const parts = [e?.statusCode, azureCode(error), line].filter((p) => p !== undefined && p !== '')
+  return new Error(redact(parts.join(' ')))
+}
+
+function credentialProblem(ctx: AzureContext, code: string, now = new Date()): string {
+  const auth = ctx.auth
+  if (auth.kind === 'key') {
+    if (PERMISSION.has(code)) return `the storage account refused the credentials (${code}): the account key of "${auth.account}" may not do this`
+    return `the storage account refused the credentials (${code}): the account key of "${auth.account}" is wrong; check AccountKey in AZURE_STORAGE_CONNECTION_STRING`
+  }
+  if (auth.expiresOn && auth.expiresOn.getTime() <= now.getTime()) {
+    return `the SAS token expired at ${auth.expiresOn.toISOString()}; make a new one`
+  }
+  if (auth.startsOn && auth.startsOn.getTime() > now.getTime()) {
+    return `the SAS token is not valid before ${auth.startsOn.toISOString()}`
+  }
+  if (PERMISSION.has(code)) {
+    const granted = auth.permissions ?? '?'
+    const readOnly = !/[acw]/.test(granted)
+    return `the SAS token ${readOnly ? 'is read-only' : 'lacks a permission'} (${code}): it grants "${granted}", ckpt needs "${NEEDED_SAS_PERMISSIONS}"`
+  }
+  return `the storage account refused the SAS token (${code}): its signature is wrong or it was revoked`
+}
+
+/** Maps any failure of an SDK call to a ckpt error. */
+export function translateAzureError(error: unknown, ctx: AzureContext, call: FailedCall): Error {
+  if (error instanceof StoreUnavailableError || error instanceof NotFoundError || error instanceof AlreadyExistsError || error instanceof OperationError) return error
+  const where = `primary store ${ctx.display}: cannot ${call.action}${call.key === undefined ? '' : ` ${call.key}`}`
+  const cause = safeCause(error)
+  if (call.timedOutAfterMs !== undefined) {
+    return new TransientStoreError(`${where}: no answer from ${ctx.endpoint} within ${Math.round(call.timedOutAfterMs / 1000)}s`, {cause})
+  }
+  const code = azureCode(error) ?? ''
+  const status = azureStatus(error)
+  if (status === undefined && UNREACHABLE.has(code)) {
+    return new StoreUnavailableError(`${where}: cannot reach ${ctx.endpoint} (${code}); check the address and that the service is up`, {cause})
+  }
+  if (status === 403 || AUTH_FAILED.has(code) || PERMISSION.has(code)) {
+    return new StoreUnavailableError(`${where}: ${credentialProblem(ctx, code || String(status))}`, {cause})
+  }
+  if (code === 'BlobNotFound' || (status === 404 && call.key !== undefined && code !== 'ContainerNotFound')) return new NotFoundError(call.key ?? '', {cause})
+  if (code === 'ContainerNotFound') {
+    return new StoreUnavailableError(`${where}: container "${ctx.container}" does not exist (was it deleted?)`, {cause})
+  }
+  if (call.action === 'create' && (code === 'BlobAlreadyExists' || code === 'ConditionNotMet' || status === 409 || status === 412)) return new AlreadyExistsError(call.key ?? '', {cause})
+  if (code === 'ConditionNotMet' || status === 412) return new OperationError(`${where}: the object changed while it was read; try again`, {cause})
+  if ((status !== undefined && TRANSIENT_STATUS.has(status)) || TRANSIENT_NETWORK.has(code) || (status === undefined && /socket hang up|aborted|timed? ?out/i.test(String((error as SdkError)?.message)))) {
+    return new TransientStoreError(`${where}: ${status === undefined ? '' : `${status} `}${code || 'network error'} from ${ctx.endpoint}; try again`, {cause})
+  }
+  return new OperationError(`${where}: ${cause.message}`, {cause})
+}

@@ -1,0 +1,131 @@
+// Streaming transfers in blocks: uploads cut the body into blocks and stage up to `concurrency` of
+// them at once; downloads fetch up to `concurrency` ranges ahead and deliver them in order.
+// Memory stays near blockSize x (concurrency + 1) whatever the object size.
+import {Readable} from 'node:stream'
+
+/** Cuts a stream into blocks of exactly `size` bytes (the last one may be shorter, never empty). */
+export async function* blocksOf(source: AsyncIterable<Buffer | string>, size: number): AsyncIterable<Buffer> {
+  let parts: Buffer[] = []
+  let held = 0
+  for await (const raw of source) {
+    let chunk = typeof raw === 'string' ? Buffer.from(raw) : raw
+    while (chunk.length > 0) {
+      const take = Math.min(size - held, chunk.length)
+      parts.push(chunk.subarray(0, take))
+      held += take
+      chunk = chunk.subarray(take)
+      if (held === size) {
+        // Copy, so that a block never pins the caller's (possibly larger) chunk in memory.
+        yield Buffer.concat(parts, held)
+        parts = []
+        held = 0
+      }
+    }
+  }
+  if (held > 0) yield Buffer.concat(parts, held)
+}
+
+export interface BlockUpload {
+  blockSize: number
+  concurrency: number
+  /** Stages block number `index` (0-based); resolves when the block is durable. */
+  stage(index: number, block: Buffer): Promise<void>
+  onProgress?: (bytes: number) => void
+}
+
+/**
+ * Stages every block of the body, at most `concurrency` at a time; returns the number of blocks,
+ * or the single block itself when the whole body fits in one (the caller may upload it at once).
+ */
+export async function stageBlocks(body: AsyncIterable<Buffer | string>, upload: BlockUpload): Promise<{blocks: number; small?: Buffer}> {
+  const inflight = new Set<Promise<void>>()
+  let failure: {error: unknown} | undefined
+  let index = 0
+  let sent = 0
+  try {
+    for await (const block of blocksOf(body, upload.blockSize)) {
+      if (index === 0 && block.length < upload.blockSize) return {blocks: 1, small: block}
+      const task: Promise<void> = upload.stage(index++, block).then(
+        () => upload.onProgress?.((sent += block.length)),
+        (error: unknown) => void (failure ??= {error}),
+      )
+      inflight.add(task)
+      void task.finally(() => inflight.delete(task))
+      while (inflight.size >= upload.concurrency && !failure) await Promise.race(inflight)
+      if (failure) break
+    }
+  } finally {
+    // Never leave a stage running behind a thrown error: it would write after the caller gave up.
+    await Promise.allSettled(inflight)
+  }
+  if (failure) throw failure.error
+  return index === 0 ? {blocks: 0, small: Buffer.alloc(0)} : {blocks: index}
+}
+
+export interface RangedDownload {
+  start: number
+  /** Exclusive. */
+  end: number
+  blockSize: number
+  concurrency: number
+  /** Fetches exactly `length` bytes at `offset`. */
+  fetch(offset: number, length: number, signal: AbortSignal): Promise<Buffer>
+  onProgress?: (bytes: number) => void
+}
+
+/** A Readable that fetches ranges ahead, in parallel, and pushes them in order. */
+export class RangeReader extends Readable {
+  private next: number
+  private readonly queue: Array<{length: number; data: Promise<Buffer>}> = []
+  private readonly abort = new AbortController()
+  private pumping = false
+  private delivered = 0
+
+  constructor(private readonly download: RangedDownload) {
+    super({highWaterMark: 1})
+    this.next = download.start
+  }
+
+  private fill(): void {
+    const {end, blockSize, concurrency} = this.download
+    while (this.queue.length < concurrency && this.next < end && !this.destroyed) {
+      const offset = this.next
+      const length = Math.min(blockSize, end - offset)
+      this.next += length
+      const data = this.download.fetch(offset, length, this.abort.signal)
+      data.catch(() => {}) // observed in pump(); avoids an unhandled rejection while queued
+      this.queue.push({length, data})
+    }
+  }
+
+  override _read(): void {
+    this.fill()
+    if (!this.pumping) void this.pump()
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true
+    try {
+      let wanted = true
+      while (wanted && this.queue.length > 0) {
+        const data = await this.queue[0].data
+        this.queue.shift()
+        if (this.destroyed) return
+        this.delivered += data.length
+        wanted = this.push(data)
+        this.download.onProgress?.(this.delivered)
+        this.fill()
+      }
+      if (this.queue.length === 0 && this.next >= this.download.end) this.push(null)
+    } catch (error) {
+      this.destroy(error as Error)
+    } finally {
+      this.pumping = false
+    }
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.abort.abort()
+    callback(error)
+  }
+}

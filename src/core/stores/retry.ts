@@ -1,0 +1,146 @@
+// A decorator that retries a primary store's transient failures (TransientStoreError: timeouts,
+// 5xx, throttling, resets) with exponential backoff and jitter, within a bounded number of attempts
+// and time. Permanent failures (not found, credentials, bad input) fail at once.
+//
+// Streams can be sent once. A put is retried whole only when its body is a Buffer or a stream not
+// read yet; for the rest, the decorator hands the store a `retryStep` (store.ts) and the store runs
+// each idempotent step of a transfer (a block, a range, the commit) through it, because only the
+// store still holds those bytes. A store that ignores retryStep gets whole-call retries only.
+import {Readable} from 'node:stream'
+import {AlreadyExistsError, TransientStoreError} from '../errors.js'
+import {getBuffer, type GetOptions, type ObjectInfo, type PrimaryStore, type PutOptions, type RetryStep, type StoreCapabilities} from './store.js'
+
+export interface RetryOptions {
+  /** Tries per call or step, the first included. */
+  attempts?: number
+  baseDelayMs?: number
+  maxDelayMs?: number
+  /** No new try starts after this long since the first one. */
+  maxElapsedMs?: number
+  /** Told before each retry; for a warning on the terminal. */
+  onRetry?: (error: Error, attempt: number, delayMs: number) => void
+  sleep?: (ms: number) => Promise<void>
+}
+
+const DEFAULTS = {attempts: 5, baseDelayMs: 250, maxDelayMs: 8000, maxElapsedMs: 60_000}
+
+/** Errors that already went through every try of a step: retrying the whole call would multiply tries. */
+const exhausted = new WeakSet<object>()
+
+function isTransient(error: unknown): boolean {
+  return error instanceof TransientStoreError && !exhausted.has(error)
+}
+
+/** True while the stream is untouched, so that a new try can still send it whole. */
+function unread(body: Readable | Buffer): boolean {
+  return Buffer.isBuffer(body) || (!body.readableDidRead && !body.destroyed && !body.readableEnded)
+}
+
+export class RetryingStore implements PrimaryStore {
+  readonly displayUrl: string
+  readonly capabilities: StoreCapabilities
+  private readonly opts: Required<Omit<RetryOptions, 'onRetry'>> & Pick<RetryOptions, 'onRetry'>
+  private readonly step: RetryStep = (step) => this.retrying(step, () => true, true)
+
+  constructor(readonly inner: PrimaryStore, options: RetryOptions = {}) {
+    this.displayUrl = inner.displayUrl
+    this.capabilities = inner.capabilities
+    this.opts = {...DEFAULTS, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)), ...options}
+  }
+
+  private delay(attempt: number): number {
+    const ceiling = Math.min(this.opts.maxDelayMs, this.opts.baseDelayMs * 2 ** (attempt - 1))
+    return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2)
+  }
+
+  /** Runs fn until it succeeds, fails permanently, or the attempts or the time run out. */
+  private async retrying<T>(fn: (attempt: number) => Promise<T>, canRetry: () => boolean, isStep = false): Promise<T> {
+    const started = Date.now()
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn(attempt)
+      } catch (error) {
+        const wait = this.delay(attempt)
+        const out = attempt >= this.opts.attempts || Date.now() - started + wait > this.opts.maxElapsedMs
+        if (!isTransient(error) || !canRetry() || out) {
+          if (isStep && error instanceof TransientStoreError) exhausted.add(error)
+          throw error
+        }
+        this.opts.onRetry?.(error as Error, attempt, wait)
+        await this.opts.sleep(wait)
+      }
+    }
+  }
+
+  async put(key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<void> {
+    let ambiguous = false
+    await this.retrying(
+      async () => {
+        try {
+          await this.inner.put(key, body, {...options, retryStep: options.retryStep ?? this.step})
+        } catch (error) {
+          // A create-if-absent whose earlier try may have landed: it is ours if the bytes are.
+          if (error instanceof AlreadyExistsError && ambiguous && Buffer.isBuffer(body) && (await this.sameBytes(key, body))) return
+          if (error instanceof TransientStoreError) ambiguous = true
+          throw error
+        }
+      },
+      () => unread(body),
+    )
+  }
+
+  private async sameBytes(key: string, body: Buffer): Promise<boolean> {
+    try {
+      return (await getBuffer(this.inner, key)).equals(body)
+    } catch {
+      return false
+    }
+  }
+
+  get(key: string, options: GetOptions = {}): Promise<Readable> {
+    return this.retrying(() => this.inner.get(key, {...options, retryStep: options.retryStep ?? this.step}), () => true)
+  }
+
+  stat(key: string): Promise<ObjectInfo | undefined> {
+    return this.retrying(() => this.inner.stat(key), () => true)
+  }
+
+  /** A failed listing starts over and skips the keys it already gave out. */
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    const seen = new Set<string>()
+    let started = Date.now()
+    for (let attempt = 1; ; attempt++) {
+      const before = seen.size
+      try {
+        for await (const info of this.inner.list(prefix)) {
+          if (seen.has(info.key)) continue
+          seen.add(info.key)
+          yield info
+        }
+        return
+      } catch (error) {
+        if (seen.size > before) {
+          // The listing moved forward since the last failure: a fresh budget for this one.
+          attempt = 1
+          started = Date.now()
+        }
+        const wait = this.delay(attempt)
+        if (!isTransient(error) || attempt >= this.opts.attempts || Date.now() - started + wait > this.opts.maxElapsedMs) throw error
+        this.opts.onRetry?.(error as Error, attempt, wait)
+        await this.opts.sleep(wait)
+      }
+    }
+  }
+
+  delete(key: string): Promise<void> {
+    return this.retrying(() => this.inner.delete(key), () => true)
+  }
+
+  close(): Promise<void> {
+    return this.inner.close()
+  }
+}
+
+export function withRetry(store: PrimaryStore, options?: RetryOptions): PrimaryStore {
+  return new RetryingStore(store, options)
+}

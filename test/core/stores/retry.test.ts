@@ -1,0 +1,185 @@
+// The retry decorator, against a tiny in-memory store that fails on purpose. This tests the
+// decorator itself; the Azure SDK is not involved (the Azure store runs against Azurite).
+import assert from 'node:assert/strict'
+import {Readable} from 'node:stream'
+import {describe, it} from 'node:test'
+import {AlreadyExistsError, NotFoundError, StoreUnavailableError, TransientStoreError} from '../../../src/core/errors.js'
+import {withRetry, type RetryOptions} from '../../../src/core/stores/retry.js'
+import {getBuffer, type GetOptions, type ObjectInfo, type PrimaryStore, type PutOptions} from '../../../src/core/stores/store.js'
+
+/** An in-memory store whose next calls fail with the queued errors. */
+class FlakyStore implements PrimaryStore {
+  readonly displayUrl = 'memory://flaky'
+  readonly capabilities = {atomicCreateIfAbsent: true, rangeReads: true, atomicPut: true}
+  readonly objects = new Map<string, Buffer>()
+  readonly failures: Error[] = []
+  calls = 0
+  /** Fail the listing after this many keys, once per queued failure. */
+  listFailAfter = Infinity
+  /** Make put() land the object, then fail (an answer lost on the way back). */
+  landThenFail = false
+
+  private maybeFail(): void {
+    this.calls++
+    const failure = this.failures.shift()
+    if (failure) throw failure
+  }
+
+  async put(key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<void> {
+    const bytes = Buffer.isBuffer(body) ? body : Buffer.concat(await body.toArray())
+    if (options.ifAbsent && this.objects.has(key)) {
+      this.calls++
+      throw new AlreadyExistsError(key)
+    }
+    if (this.landThenFail) {
+      this.landThenFail = false
+      this.objects.set(key, bytes)
+      this.calls++
+      throw new TransientStoreError('answer lost')
+    }
+    this.maybeFail()
+    this.objects.set(key, bytes)
+  }
+
+  async get(key: string, _options?: GetOptions): Promise<Readable> {
+    this.maybeFail()
+    const body = this.objects.get(key)
+    if (!body) throw new NotFoundError(key)
+    return Readable.from([body])
+  }
+
+  async stat(key: string): Promise<ObjectInfo | undefined> {
+    this.maybeFail()
+    const body = this.objects.get(key)
+    return body && {key, size: body.length, lastModified: new Date()}
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    this.calls++
+    let given = 0
+    for (const [key, body] of this.objects) {
+      if (!key.startsWith(prefix)) continue
+      if (given++ === this.listFailAfter && this.failures.length > 0) throw this.failures.shift()
+      yield {key, size: body.length, lastModified: new Date()}
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    this.maybeFail()
+    this.objects.delete(key)
+  }
+
+  async close(): Promise<void> {}
+}
+
+function setup(options: RetryOptions = {}) {
+  const inner = new FlakyStore()
+  const delays: number[] = []
+  const store = withRetry(inner, {sleep: async (ms) => void delays.push(ms), ...options})
+  return {inner, store, delays}
+}
+
+describe('retry decorator', () => {
+  it('retries a transient failure, then succeeds, with growing delays', async () => {
+    const {inner, store, delays} = setup()
+    inner.failures.push(new TransientStoreError('503 ServerBusy'), new TransientStoreError('ECONNRESET'))
+    await store.put('k', Buffer.from('v'))
+    assert.equal(inner.calls, 3)
+    assert.equal(delays.length, 2)
+    assert.ok(delays[1] > delays[0] / 2 && delays[0] >= 125 && delays[0] <= 250, String(delays))
+    inner.failures.push(new TransientStoreError('timeout'))
+    assert.equal((await getBuffer(store, 'k')).toString(), 'v')
+  })
+
+  it('fails a permanent failure at once', async () => {
+    const {inner, store, delays} = setup()
+    inner.failures.push(new StoreUnavailableError('the SAS token expired'))
+    await assert.rejects(store.stat('k'), (error) => error instanceof StoreUnavailableError && !(error instanceof TransientStoreError))
+    assert.equal(inner.calls, 1)
+    assert.deepEqual(delays, [])
+    await assert.rejects(store.get('missing'), NotFoundError)
+    assert.equal(inner.calls, 2, 'not found is not retried')
+  })
+
+  it('gives up after the allowed attempts and after the allowed time', async () => {
+    const {inner, store} = setup({attempts: 3})
+    for (let i = 0; i < 10; i++) inner.failures.push(new TransientStoreError(`blip ${i}`))
+    await assert.rejects(store.delete('k'), /blip 2/)
+    assert.equal(inner.calls, 3)
+
+    const slow = new FlakyStore()
+    for (let i = 0; i < 10; i++) slow.failures.push(new TransientStoreError(`blip ${i}`))
+    const started = Date.now()
+    await assert.rejects(withRetry(slow, {attempts: 100, baseDelayMs: 400, maxDelayMs: 400, maxElapsedMs: 1000}).delete('k'), TransientStoreError)
+    assert.ok(slow.calls >= 2 && slow.calls <= 4, `${slow.calls} tries`)
+    assert.ok(Date.now() - started < 2000, 'the time budget bounds the retries')
+  })
+
+  it('retries a stream put only while the stream is unread', async () => {
+    const {inner, store} = setup()
+    inner.failures.push(new TransientStoreError('before reading'))
+    const untouched = new Readable({read() {}})
+    untouched.push('abc')
+    untouched.push(null)
+    // FlakyStore reads the body before it fails, so the first failure consumes the stream.
+    await assert.rejects(store.put('s', untouched), /before reading/)
+    assert.equal(inner.calls, 1, 'a read stream is not sent again')
+  })
+
+  it('hands stores a retryStep that retries one step of a transfer', async () => {
+    const seen: Array<PutOptions['retryStep']> = []
+    const spy = new FlakyStore()
+    const wrapped = withRetry(
+      Object.assign(spy, {
+        put: async (_key: string, _body: Readable | Buffer, options: PutOptions = {}) => void seen.push(options.retryStep),
+      }),
+      {sleep: async () => {}},
+    )
+    await wrapped.put('x', Buffer.from('y'))
+    const step = seen[0]
+    assert.ok(step)
+    let tries = 0
+    assert.equal(await step(async () => (++tries < 3 ? Promise.reject(new TransientStoreError('block blip')) : 'staged')), 'staged')
+    assert.equal(tries, 3)
+    tries = 0
+    await assert.rejects(step(async () => (++tries, Promise.reject(new StoreUnavailableError('read-only')))), /read-only/)
+    assert.equal(tries, 1)
+  })
+
+  it('does not retry a whole put again after a step used up its tries', async () => {
+    let calls = 0
+    const inner = new FlakyStore()
+    const store = withRetry(
+      Object.assign(inner, {
+        put: async (_key: string, _body: Readable | Buffer, options: PutOptions = {}) => {
+          calls++
+          await options.retryStep!(async () => Promise.reject(new TransientStoreError('block blip')))
+        },
+      }),
+      {attempts: 3, sleep: async () => {}},
+    )
+    await assert.rejects(store.put('x', Buffer.from('y')), /block blip/)
+    assert.equal(calls, 1, 'tries are not multiplied')
+  })
+
+  it('takes a create-if-absent whose lost answer had landed as its own', async () => {
+    const {inner, store} = setup()
+    inner.landThenFail = true
+    await store.put('manifest', Buffer.from('mine'), {ifAbsent: true})
+    assert.equal(inner.objects.get('manifest')?.toString(), 'mine')
+    inner.landThenFail = true
+    await assert.rejects(store.put('manifest', Buffer.from('other'), {ifAbsent: true}), AlreadyExistsError)
+  })
+
+  it('starts a failed listing over without giving out a key twice', async () => {
+    const {inner, store} = setup()
+    for (let i = 0; i < 30; i++) inner.objects.set(`p/${String(i).padStart(2, '0')}`, Buffer.from('x'))
+    inner.listFailAfter = 12
+    inner.failures.push(new TransientStoreError('reset mid-listing'))
+    const keys: string[] = []
+    for await (const info of store.list('p/')) keys.push(info.key)
+    assert.equal(keys.length, 30)
+    assert.equal(new Set(keys).size, 30)
+    assert.equal(inner.calls, 2)
+  })
+})
