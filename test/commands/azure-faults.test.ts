@@ -1,0 +1,64 @@
+// Faults of the Azure primary during a take: the server goes away mid-write, a read-only SAS.
+import assert from 'node:assert/strict'
+import * as path from 'node:path'
+import {after, before, describe, it} from 'node:test'
+import {setTimeout as sleep} from 'node:timers/promises'
+import * as fs from 'node:fs/promises'
+import {collectCli, runCli, startCli} from '../helpers/cli.js'
+import {listFiles, makeTree, writeJob} from '../helpers/job.js'
+import {azureKind, tempDir} from '../helpers/primaries.js'
+
+describe('Azure primary faults during a take', () => {
+  before(() => azureKind.setup())
+  after(() => azureKind.teardown())
+
+  it('fails the checkpoint when the server stops mid-take, leaves no secondary copy, and the next take succeeds', async () => {
+    const {dir, cleanup} = await tempDir()
+    const server = azureKind.server()
+    try {
+      const target = await azureKind.fresh(dir)
+      await writeJob(dir, {tasks: [{id: 'alpha'}], primary: target.url})
+      await makeTree(path.join(dir, 'state', 'alpha'), {bigBytes: 200 << 20})
+      const child = startCli(['checkpoint', 'take', '--json'], {cwd: dir, env: target.env})
+      const result = collectCli(child, 180_000)
+      const copies = path.join(dir, '.ckpt', 'local', 'test-node', 'testjob', 'alpha')
+      for (let i = 0; i < 400; i++) {
+        if ((await fs.readdir(copies).catch(() => [])).some((n) => n.includes('.partial-'))) break
+        await sleep(25)
+      }
+      await server.stop({hard: true})
+      const failed = await result
+      await server.start()
+      assert.ok(failed.code === 1 || failed.code === 5, `exit ${failed.code}: ${failed.stderr}`)
+      assert.ok(failed.json?.error?.message, failed.stdout)
+      assert.deepEqual(await listFiles(path.join(dir, '.ckpt', 'local')), [], 'no secondary copy of the failed attempt is left')
+      const next = await runCli(['checkpoint', 'take', '--json'], {cwd: dir, env: target.env})
+      assert.equal(next.code, 0, next.stderr)
+      const list = await runCli(['checkpoint', 'list', '--json'], {cwd: dir, env: target.env})
+      const completed = list.json.checkpoints.filter((c: any) => c.status === 'completed').map((c: any) => c.checkpointId)
+      assert.deepEqual(completed, [next.json.checkpointId])
+    } finally {
+      if (!server.running) await server.start()
+      await cleanup()
+    }
+  })
+
+  it('refuses a take through a read-only SAS with exit 5 and writes nothing', async () => {
+    const {dir, cleanup} = await tempDir()
+    try {
+      const target = await azureKind.fresh(dir)
+      await azureKind.server().createContainer(azureKind.containerOf(target).container)
+      const readOnly = await azureKind.sasUrl(target, {permissions: 'rl'})
+      await writeJob(dir, {tasks: [{id: 'alpha'}], primary: readOnly})
+      await makeTree(path.join(dir, 'state', 'alpha'))
+      const take = await runCli(['checkpoint', 'take', '--json'], {cwd: dir})
+      assert.equal(take.code, 5, take.stdout + take.stderr)
+      assert.match(take.json.error.message, /read-only/)
+      assert.deepEqual(await listFiles(path.join(dir, '.ckpt', 'local')), [])
+      const list = await runCli(['checkpoint', 'list', '--json'], {cwd: dir})
+      assert.deepEqual(list.json.checkpoints, [])
+    } finally {
+      await cleanup()
+    }
+  })
+})
