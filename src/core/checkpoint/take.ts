@@ -7,6 +7,7 @@ import type {JobContext} from '../context.js'
 import {AlreadyExistsError, CkptError, OperationError, messageOf} from '../errors.js'
 import type {LocalCopy} from '../local/secondary.js'
 import {applyLocalRetention} from '../local/retention.js'
+import {withLock} from '../lock/lock.js'
 import {settleLimit} from '../util/pool.js'
 import {checkpointId, checkpointIdOfKey, checkpointNumber, FORMAT_VERSION, keys} from './layout.js'
 import type {Manifest, TaskRecord} from './manifest.js'
@@ -60,7 +61,12 @@ export async function allocateCheckpointId(ctx: JobContext): Promise<string> {
   throw new OperationError('could not claim a checkpoint id after 1000 tries; is another process taking checkpoints in a loop?')
 }
 
+/** Holds a shared job lock throughout, so a prune (exclusive) never removes what this take writes. */
 export async function takeCheckpoint(ctx: JobContext, options: TakeOptions = {}): Promise<TakeResult> {
+  return withLock(ctx, {mode: 'shared', purpose: 'take', onWarning: options.onWarning}, () => takeLocked(ctx, options))
+}
+
+async function takeLocked(ctx: JobContext, options: TakeOptions): Promise<TakeResult> {
   const started = Date.now()
   const {job, store, secondary} = ctx
   const id = await allocateCheckpointId(ctx)

@@ -5,6 +5,7 @@ import {completedIds} from '../checkpoint/catalogue.js'
 import {checkpointNumber} from '../checkpoint/layout.js'
 import {ManifestError, readIndex, readManifest} from '../checkpoint/manifest.js'
 import {NotFoundError, NothingToRestoreError, UsageError, messageOf} from '../errors.js'
+import {withLock} from '../lock/lock.js'
 import {mapLimit, settleLimit} from '../util/pool.js'
 import {PrimaryDigestError} from './files.js'
 import {findLocal, planTask, type TaskPlan, type TaskWork} from './plan.js'
@@ -44,7 +45,12 @@ function isFallbackable(error: unknown): boolean {
 
 class CheckpointLacksTask extends Error {}
 
+/** Holds a shared job lock throughout, so a prune (exclusive) never removes what this restore reads. */
 export async function restoreJob(ctx: JobContext, options: RestoreOptions = {}): Promise<RestoreResult> {
+  return withLock(ctx, {mode: 'shared', purpose: options.plan ? 'restore --plan' : 'restore', onWarning: options.onWarning}, () => restoreLocked(ctx, options))
+}
+
+async function restoreLocked(ctx: JobContext, options: RestoreOptions): Promise<RestoreResult> {
   const started = Date.now()
   const tasks = selectTasks(ctx, options.taskIds)
   const completed = await completedIds(ctx.store, ctx.job.job)

@@ -1,0 +1,41 @@
+import {Flags} from '@oclif/core'
+import {CkptCommand, EXIT_STATUS} from '../../cli/base.js'
+import {durationFlag, lockWaitFlag, sizeFlag} from '../../cli/flags.js'
+import {statusColor, table} from '../../cli/render.js'
+import {formatBytes} from '../../core/config/units.js'
+import {pruneLocalCopies} from '../../core/local/prune.js'
+
+export default class LocalPrune extends CkptCommand {
+  static override summary = "Remove this node's secondary copies beyond retention, pending leftovers and orphans."
+  static override description = `Keeps the newest --keep N confirmed copies per task (job file retain.local, default 1); removes pending copies and unfinished leftovers last written longer ago than --grace (job file checkpoint.grace, default 1h), and orphans (their checkpoint is no longer completed in the primary). --max-size evicts the oldest confirmed copies until the local roots fit, never the newest confirmed copy of a task.
+
+Works under the job's exclusive lock when the primary can be reached. When it cannot, removes only what local records prove safe (unfinished leftovers past the grace period, and locally confirmed copies beyond --keep or --max-size), keeps pending copies and possible orphans, warns, and exits 0.
+
+${EXIT_STATUS}`
+  static override examples = ['<%= config.bin %> local prune --dry-run', '<%= config.bin %> local prune --keep 2 --max-size 20GiB --json']
+  static override flags = {
+    keep: Flags.integer({summary: 'Confirmed copies to keep per task (job file retain.local, default 1).', min: 1}),
+    'max-size': Flags.string({summary: 'Evict the oldest confirmed copies until the local roots hold at most this, e.g. 20GiB.'}),
+    grace: Flags.string({summary: 'Pending copies written within this time are kept (job file checkpoint.grace, default 1h).'}),
+    'dry-run': Flags.boolean({summary: 'Print what would be removed; change nothing.'}),
+    'lock-wait': lockWaitFlag,
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(LocalPrune)
+    const options = {
+      keep: flags.keep,
+      maxSizeBytes: sizeFlag('max-size', flags['max-size']),
+      graceMs: durationFlag('grace', flags.grace),
+      dryRun: flags['dry-run'],
+      lockWaitMs: durationFlag('lock-wait', flags['lock-wait']),
+      onWarning: (m: string) => this.warning(m),
+    }
+    const result = await this.withJob(flags, (ctx) => pruneLocalCopies(ctx, options))
+    this.output(result, (r) => {
+      const rows = [...r.removed.map((c) => [c.taskId, c.checkpointId, statusColor(c.status), formatBytes(c.bytes), r.dryRun ? 'would remove' : 'removed', c.reason]), ...r.kept.map((c) => [c.taskId, c.checkpointId, statusColor(c.status), formatBytes(c.bytes), 'kept', ''])]
+      if (rows.length > 0) this.say(table(['task', 'checkpoint', 'status', 'bytes', 'action', 'why'], rows))
+      this.say(`${r.dryRun ? 'Would remove' : 'Removed'} ${r.removed.length} cop${r.removed.length === 1 ? 'y' : 'ies'}; ${formatBytes(r.bytes)} left in the local roots.`)
+    })
+  }
+}

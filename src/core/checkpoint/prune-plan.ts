@@ -1,0 +1,64 @@
+// Which checkpoints 'checkpoint prune' keeps and removes, and why. Pure: no store access.
+import {checkpointNumber} from './layout.js'
+import type {Manifest} from './manifest.js'
+
+export interface PruneCandidate {
+  checkpointId: string
+  /** A manifest exists. */
+  completed: boolean
+  /** The parsed manifest, when it could be read. */
+  manifest?: Manifest
+  /** Newest write among the checkpoint's objects (claim, data), for the grace period. */
+  lastWriteMs: number
+  /** A prune that was interrupted had chosen it (a marker under <job>/pruning/). */
+  marked: boolean
+}
+
+export interface PrunePolicy {
+  retain: number
+  keepWithinMs?: number
+  graceMs: number
+  now: number
+}
+
+export interface PruneDecision {
+  checkpointId: string
+  status: 'completed' | 'incomplete'
+  action: 'keep' | 'remove'
+  reason: string
+}
+
+export function planPrune(candidates: PruneCandidate[], policy: PrunePolicy): PruneDecision[] {
+  const number = (c: PruneCandidate) => checkpointNumber(c.checkpointId)!
+  const completed = candidates.filter((c) => c.completed).sort((a, b) => number(b) - number(a))
+  const newest = completed[0]
+  const readable = completed.filter((c) => c.manifest)
+  const retained = new Set(readable.slice(0, Math.max(1, policy.retain)).map((c) => c.checkpointId))
+  const decisions = new Map<string, PruneDecision>()
+  const decide = (c: PruneCandidate, action: 'keep' | 'remove', reason: string) =>
+    decisions.set(c.checkpointId, {checkpointId: c.checkpointId, status: c.completed ? 'completed' : 'incomplete', action, reason})
+
+  for (const c of completed) {
+    if (c === newest) decide(c, 'keep', 'newest completed checkpoint')
+    else if (!c.manifest) decide(c, 'keep', 'its manifest cannot be read; run \'ckpt checkpoint verify\'')
+    else if (retained.has(c.checkpointId)) decide(c, 'keep', `among the newest ${policy.retain} completed`)
+    else if (policy.keepWithinMs !== undefined && policy.now - Date.parse(c.manifest.createdAt) <= policy.keepWithinMs) decide(c, 'keep', 'within --keep-within')
+    else decide(c, 'remove', `older than the newest ${policy.retain} completed`)
+  }
+  const newestNumber = newest ? number(newest) : 0
+  for (const c of candidates.filter((x) => !x.completed)) {
+    const age = policy.now - c.lastWriteMs
+    if (number(c) > newestNumber) decide(c, 'keep', newest ? 'incomplete, newer than the newest completed (a take may be in progress)' : 'incomplete, and no checkpoint is completed yet')
+    else if (c.marked) decide(c, 'remove', 'an interrupted prune had begun to remove it')
+    else if (age <= policy.graceMs) decide(c, 'keep', 'incomplete, written within the grace period (a take may be in progress)')
+    else decide(c, 'remove', 'incomplete, older than the newest completed and the grace period')
+  }
+  return candidates.map((c) => decisions.get(c.checkpointId)!).sort((a, b) => checkpointNumber(a.checkpointId)! - checkpointNumber(b.checkpointId)!)
+}
+
+/** Objects that kept checkpoints' manifests reference: never removed, whatever folder they sit in. */
+export function referencedKeys(kept: Array<Manifest | undefined>): Set<string> {
+  const refs = new Set<string>()
+  for (const manifest of kept) for (const task of manifest?.tasks ?? []) refs.add(task.archive).add(task.index)
+  return refs
+}

@@ -1,0 +1,84 @@
+// 'checkpoint prune': removes checkpoints beyond retention under the job's exclusive lock.
+// Order makes a kill -9 harmless: markers, then manifests, then data, then claims, then markers.
+import type {JobContext} from '../context.js'
+import {StoreUnavailableError, messageOf} from '../errors.js'
+import {withLock} from '../lock/lock.js'
+import {getBuffer} from '../stores/store.js'
+import {mapLimit} from '../util/pool.js'
+import {checkpointIdOfKey, checkpointNumber, keys} from './layout.js'
+import {parseManifest} from './manifest.js'
+import {planPrune, referencedKeys, type PruneCandidate, type PruneDecision} from './prune-plan.js'
+
+export interface PruneOptions {
+  retain?: number
+  keepWithinMs?: number
+  graceMs?: number
+  dryRun?: boolean
+  lockWaitMs?: number
+  onWarning?: (message: string) => void
+}
+
+export interface PruneResult {
+  dryRun: boolean
+  kept: string[]
+  removed: string[]
+  checkpoints: PruneDecision[]
+}
+
+/** Where a prune records what it has begun to remove, so a re-run finishes it whatever its age. */
+export const pruningKey = (job: string, id: string) => `${job}/pruning/${id}.json`
+
+export async function pruneCheckpoints(ctx: JobContext, options: PruneOptions = {}): Promise<PruneResult> {
+  const run = () => prune(ctx, options)
+  if (options.dryRun) return run()
+  return withLock(ctx, {mode: 'exclusive', purpose: 'prune', waitMs: options.lockWaitMs, onWarning: options.onWarning}, run)
+}
+
+async function prune(ctx: JobContext, options: PruneOptions): Promise<PruneResult> {
+  const job = ctx.job.job
+  const objects = new Map<string, string[]>()
+  const lastWrite = new Map<string, number>()
+  const marked = new Set<string>()
+  for await (const info of ctx.store.list(keys.jobPrefix(job))) {
+    const marker = /^pruning\/(chk-\d+)\.json$/.exec(info.key.slice(job.length + 1))
+    if (marker && checkpointNumber(marker[1]) !== undefined) marked.add(marker[1])
+    const id = checkpointIdOfKey(job, info.key)
+    if (!id) continue
+    objects.set(id, [...(objects.get(id) ?? []), info.key])
+    lastWrite.set(id, Math.max(lastWrite.get(id) ?? 0, info.lastModified.getTime()))
+  }
+  const candidates: PruneCandidate[] = await mapLimit([...objects.keys()], 16, async (id) => {
+    const completed = objects.get(id)!.includes(keys.manifest(job, id))
+    const candidate: PruneCandidate = {checkpointId: id, completed, lastWriteMs: lastWrite.get(id)!, marked: marked.has(id)}
+    if (completed) {
+      try {
+        candidate.manifest = parseManifest(await getBuffer(ctx.store, keys.manifest(job, id)), `checkpoint ${id}`)
+      } catch (error) {
+        if (error instanceof StoreUnavailableError) throw error
+        options.onWarning?.(`checkpoint ${id} is kept: ${messageOf(error)}`)
+      }
+    }
+    return candidate
+  })
+  const checkpoints = planPrune(candidates, {
+    retain: options.retain ?? ctx.job.retain.primary,
+    keepWithinMs: options.keepWithinMs,
+    graceMs: options.graceMs ?? ctx.job.checkpoint.graceMs,
+    now: Date.now(),
+  })
+  const removed = checkpoints.filter((d) => d.action === 'remove').map((d) => d.checkpointId)
+  const kept = checkpoints.filter((d) => d.action === 'keep').map((d) => d.checkpointId)
+  if (!options.dryRun) {
+    const refs = referencedKeys(candidates.filter((c) => kept.includes(c.checkpointId)).map((c) => c.manifest))
+    const highest = Math.max(0, ...[...objects.keys()].map((id) => checkpointNumber(id)!))
+    const each = (ids: string[], fn: (id: string) => Promise<void>) => mapLimit(ids, 8, fn)
+    await each(removed, (id) => ctx.store.put(pruningKey(job, id), Buffer.from(JSON.stringify({checkpointId: id, node: ctx.node, at: new Date().toISOString()}))))
+    await each(removed, (id) => ctx.store.delete(keys.manifest(job, id)))
+    const data = removed.flatMap((id) => objects.get(id)!.filter((key) => key.startsWith(keys.dataPrefix(job, id)) && !refs.has(key)))
+    await mapLimit(data, 8, (key) => ctx.store.delete(key))
+    // The highest id's claim stays, so ids are never reused.
+    await each(removed.filter((id) => checkpointNumber(id) !== highest), (id) => ctx.store.delete(keys.claim(job, id)))
+    await each([...new Set([...removed, ...marked])], (id) => ctx.store.delete(pruningKey(job, id)))
+  }
+  return {dryRun: options.dryRun ?? false, kept, removed, checkpoints}
+}

@@ -1,0 +1,152 @@
+// 'checkpoint verify': a checker that collects every problem of every checkpoint it looks at
+// (restic internal/checker): manifest, objects and sizes, index digests, and optionally the data.
+import type {JobContext} from '../context.js'
+import {StoreUnavailableError, UsageError, messageOf} from '../errors.js'
+import {withLock} from '../lock/lock.js'
+import {getBuffer} from '../stores/store.js'
+import {mapLimit} from '../util/pool.js'
+import {checkpointIdOfKey, checkpointNumber, compareCheckpointIds, keys} from './layout.js'
+import {parseIndex, parseManifest, type TaskRecord} from './manifest.js'
+import {checkFiles, checkWholeArchive, describeCheck, selectFiles, type DataCheck, type VerifyProblem} from './verify-data.js'
+
+export type {VerifyProblem} from './verify-data.js'
+
+export interface VerifyOptions {
+  /** Checkpoint ids or 'latest'; default ['latest']. */
+  ids?: string[]
+  all?: boolean
+  data?: DataCheck
+  lockWaitMs?: number
+  onProgress?: (label: string, bytes: number, total: number) => void
+  onWarning?: (message: string) => void
+}
+
+export interface CheckpointVerdict {
+  checkpointId: string
+  status: 'completed' | 'incomplete' | 'missing'
+  ok: boolean
+  problems: VerifyProblem[]
+  filesRead: number
+  bytesRead: number
+}
+
+export interface VerifyResult {
+  ok: boolean
+  readData: string
+  checkpoints: CheckpointVerdict[]
+}
+
+interface JobObjects {
+  sizes: Map<string, number>
+  ids: Set<string>
+  manifests: Set<string>
+}
+
+export async function verifyCheckpoints(ctx: JobContext, options: VerifyOptions = {}): Promise<VerifyResult> {
+  return withLock(ctx, {mode: 'shared', purpose: 'verify', waitMs: options.lockWaitMs, onWarning: options.onWarning}, async () => {
+    const objects = await listJob(ctx)
+    const targets = chooseTargets(ctx, objects, options)
+    const data = options.data ?? {kind: 'none'}
+    const checkpoints = await mapLimit(targets, 2, ({id, explicit}) => verifyOne(ctx, objects, id, explicit, data, options))
+    return {ok: checkpoints.every((c) => c.ok), readData: describeCheck(data), checkpoints}
+  })
+}
+
+async function listJob(ctx: JobContext): Promise<JobObjects> {
+  const objects: JobObjects = {sizes: new Map(), ids: new Set(), manifests: new Set()}
+  for await (const info of ctx.store.list(keys.jobPrefix(ctx.job.job))) {
+    objects.sizes.set(info.key, info.size)
+    const id = checkpointIdOfKey(ctx.job.job, info.key)
+    if (!id) continue
+    objects.ids.add(id)
+    if (info.key === keys.manifest(ctx.job.job, id)) objects.manifests.add(id)
+  }
+  return objects
+}
+
+function chooseTargets(ctx: JobContext, objects: JobObjects, options: VerifyOptions): Array<{id: string; explicit: boolean}> {
+  if (options.all) return [...objects.ids].sort(compareCheckpointIds).map((id) => ({id, explicit: false}))
+  const newest = [...objects.manifests].sort(compareCheckpointIds).at(-1)
+  const wanted = options.ids && options.ids.length > 0 ? options.ids : ['latest']
+  const ids = wanted.map((id) => {
+    if (id !== 'latest') {
+      if (checkpointNumber(id) === undefined) throw new UsageError(`checkpoint id ${JSON.stringify(id)} is not of the form chk-N (or 'latest')`)
+      return id
+    }
+    if (!newest) throw new UsageError(`job ${ctx.job.job} has no completed checkpoint in the primary store; nothing to verify`)
+    return newest
+  })
+  return [...new Set(ids)].map((id) => ({id, explicit: true}))
+}
+
+async function verifyOne(ctx: JobContext, objects: JobObjects, id: string, explicit: boolean, data: DataCheck, options: VerifyOptions): Promise<CheckpointVerdict> {
+  const verdict: CheckpointVerdict = {checkpointId: id, status: 'completed', ok: true, problems: [], filesRead: 0, bytesRead: 0}
+  const problem = (p: VerifyProblem) => verdict.problems.push(p)
+  if (!objects.manifests.has(id)) {
+    verdict.status = objects.ids.has(id) ? 'incomplete' : 'missing'
+    if (verdict.status === 'missing') problem({problem: `checkpoint ${id} is not in the primary store`})
+    else if (explicit) problem({problem: `checkpoint ${id} is incomplete (it has no manifest): it was never committed and is never restored`})
+    verdict.ok = verdict.problems.length === 0
+    return verdict
+  }
+  const manifestKey = keys.manifest(ctx.job.job, id)
+  let tasks: TaskRecord[]
+  try {
+    const manifest = parseManifest(await getBuffer(ctx.store, manifestKey), `checkpoint ${id}`)
+    if (manifest.checkpointId !== id) problem({object: manifestKey, problem: `manifest names checkpoint ${manifest.checkpointId}`})
+    if (manifest.job !== ctx.job.job) problem({object: manifestKey, problem: `manifest names job ${manifest.job}`})
+    tasks = manifest.tasks
+  } catch (error) {
+    if (error instanceof StoreUnavailableError) throw error
+    problem({object: manifestKey, problem: messageOf(error)})
+    tasks = []
+  }
+  await mapLimit(tasks, 4, async (record) => {
+    for (const p of await verifyTask(ctx, objects, id, record, data, verdict, options)) problem(p)
+  })
+  verdict.ok = verdict.problems.length === 0
+  return verdict
+}
+
+async function verifyTask(ctx: JobContext, objects: JobObjects, id: string, record: TaskRecord, data: DataCheck, verdict: CheckpointVerdict, options: VerifyOptions): Promise<VerifyProblem[]> {
+  const problems: VerifyProblem[] = []
+  const taskId = record.taskId
+  const sizeOf = async (key: string) => (key.startsWith(keys.jobPrefix(ctx.job.job)) ? objects.sizes.get(key) : (await ctx.store.stat(key))?.size)
+  const sized = async (key: string, expected: number, what: string): Promise<boolean> => {
+    const size = await sizeOf(key)
+    if (size === undefined) problems.push({taskId, object: key, problem: `${what} is missing`})
+    else if (size !== expected) problems.push({taskId, object: key, problem: `${what} is ${size} bytes, the manifest says ${expected}`})
+    return size === expected
+  }
+  const archiveOk = await sized(record.archive, record.archiveSize, 'archive')
+  if (!(await sized(record.index, record.indexSize, 'index'))) return problems
+  let entries
+  try {
+    entries = parseIndex(await getBuffer(ctx.store, record.index), record, `checkpoint ${id}`).entries
+  } catch (error) {
+    if (error instanceof StoreUnavailableError) throw error
+    return [...problems, {taskId, object: record.index, problem: messageOf(error)}]
+  }
+  const files = entries.filter((e) => e.type === 'file')
+  const bytes = files.reduce((sum, e) => sum + e.size, 0)
+  if (files.length !== record.files || bytes !== record.bytes) {
+    problems.push({taskId, object: record.index, problem: `index lists ${files.length} files of ${bytes} bytes, the manifest says ${record.files} files of ${record.bytes} bytes`})
+  }
+  for (const e of files) {
+    if (typeof e.sha256 !== 'string' || typeof e.offset !== 'number' || e.offset + e.size > record.archiveSize) {
+      problems.push({taskId, file: e.path, problem: 'index entry lacks a digest or lies outside the archive'})
+    }
+  }
+  if (!archiveOk || problems.length > 0 || data.kind === 'none') return problems
+  const chosen = selectFiles(data, id, taskId, files)
+  const total = data.kind === 'all' ? record.archiveSize : chosen.reduce((sum, e) => sum + e.size, 0)
+  let done = 0
+  const onBytes = (n: number) => {
+    done += n
+    verdict.bytesRead += n
+    options.onProgress?.(`${id}/${taskId}`, done, total)
+  }
+  verdict.filesRead += chosen.length
+  const found = data.kind === 'all' ? await checkWholeArchive(ctx.store, record, chosen, onBytes) : await checkFiles(ctx.store, record, chosen, onBytes)
+  return [...problems, ...found]
+}

@@ -1,0 +1,104 @@
+// Job locks over any primary store (restic's protocol): write your own lock object, then look at
+// the others. Shared locks (take, restore, verify) go together; an exclusive lock (prune) goes
+// alone. Both sides create before they check, so of two racing lockers at least one sees the other.
+import {randomUUID} from 'node:crypto'
+import {hostname} from 'node:os'
+import {setTimeout as sleep} from 'node:timers/promises'
+import type {JobContext} from '../context.js'
+import {LockedError, StoreUnavailableError, TransientStoreError, messageOf} from '../errors.js'
+import {describeHolder, lockKey, readLocks, REFRESH_EVERY_MS, STALE_AFTER_MS, type LockMode, type LockRecord, type LockView} from './records.js'
+
+export interface LockOptions {
+  mode: LockMode
+  purpose: string
+  /** How long to wait for conflicting locks to go away (default 60 s). */
+  waitMs?: number
+  staleAfterMs?: number
+  refreshEveryMs?: number
+  onWarning?: (message: string) => void
+}
+
+export const DEFAULT_LOCK_WAIT_MS = 60_000
+
+const REFUSED = /refused|permission|not authori[sz]ed|read-only/i
+
+export interface HeldLock {
+  record: LockRecord
+  release(): Promise<void>
+}
+
+/** Runs fn while holding a job lock; always releases it. */
+export async function withLock<T>(ctx: JobContext, options: LockOptions, fn: () => Promise<T>): Promise<T> {
+  let lock: HeldLock
+  try {
+    lock = await acquireLock(ctx, options)
+  } catch (error) {
+    // Read-only credentials (a read-only SAS) may still restore and verify; they just cannot announce it.
+    if (options.mode !== 'shared' || !(error instanceof StoreUnavailableError) || error instanceof TransientStoreError || !REFUSED.test(error.message)) throw error
+    options.onWarning?.(`cannot write a lock to the primary store (${messageOf(error)}); going on without one, so a prune running now could remove what this ${options.purpose} reads`)
+    return fn()
+  }
+  try {
+    return await fn()
+  } finally {
+    await lock.release()
+  }
+}
+
+export async function acquireLock(ctx: JobContext, options: LockOptions): Promise<HeldLock> {
+  const job = ctx.job.job
+  const lockId = `${options.mode}-${randomUUID()}`
+  const key = lockKey(job, lockId)
+  const deadline = Date.now() + (options.waitMs ?? DEFAULT_LOCK_WAIT_MS)
+  const now = () => new Date().toISOString()
+  const record: LockRecord = {format: 1, lockId, mode: options.mode, purpose: options.purpose, job, node: ctx.node, host: hostname(), pid: process.pid, createdAt: now(), refreshedAt: now()}
+  const write = () => ctx.store.put(key, Buffer.from(JSON.stringify(record, null, 1)))
+  for (let attempt = 0; ; attempt++) {
+    record.refreshedAt = now()
+    await write()
+    let conflicts: LockView[]
+    try {
+      conflicts = await conflictsWith(ctx, record, options)
+    } catch (error) {
+      await ctx.store.delete(key).catch(() => {})
+      throw error
+    }
+    if (conflicts.length === 0) break
+    await ctx.store.delete(key)
+    if (Date.now() >= deadline) {
+      throw new LockedError(`job ${job} is locked: ${conflicts.map(describeHolder).join('; ')}; wait for it to finish, or if its process is gone run 'ckpt unlock'`)
+    }
+    // Jitter breaks the tie when two lockers keep seeing each other.
+    await sleep(Math.min(2000, 100 * 2 ** Math.min(attempt, 4)) * (0.5 + Math.random()))
+  }
+  const timer = setInterval(() => {
+    record.refreshedAt = now()
+    write().catch((error) => options.onWarning?.(`cannot refresh ${options.mode} lock ${lockId}: ${messageOf(error)}`))
+  }, options.refreshEveryMs ?? REFRESH_EVERY_MS)
+  timer.unref()
+  let released = false
+  return {
+    record,
+    async release() {
+      if (released) return
+      released = true
+      clearInterval(timer)
+      await ctx.store.delete(key).catch((error) => options.onWarning?.(`cannot remove lock ${lockId}: ${messageOf(error)}`))
+    },
+  }
+}
+
+/** Live locks that conflict with ours; stale ones are removed with a warning (taken over). */
+async function conflictsWith(ctx: JobContext, mine: LockRecord, options: LockOptions): Promise<LockView[]> {
+  const conflicts: LockView[] = []
+  for (const other of await readLocks(ctx.store, ctx.job.job, {staleAfterMs: options.staleAfterMs ?? STALE_AFTER_MS})) {
+    if (other.lockId === mine.lockId) continue
+    if (other.stale) {
+      options.onWarning?.(`taking over a stale ${describeHolder(other)}: ${other.stale}`)
+      await ctx.store.delete(other.key)
+      continue
+    }
+    if (mine.mode === 'exclusive' || other.mode === 'exclusive') conflicts.push(other)
+  }
+  return conflicts
+}

@@ -1,0 +1,23 @@
+// 'ckpt unlock': removes locks left by processes that are gone (or every lock with `all`).
+import type {JobContext} from '../context.js'
+import {readLocks, type LockView} from './records.js'
+
+export interface UnlockOptions {
+  /** Remove live-looking locks too: the operator knows their holders are gone. */
+  all?: boolean
+  dryRun?: boolean
+}
+
+export interface UnlockResult {
+  dryRun: boolean
+  removed: LockView[]
+  kept: LockView[]
+}
+
+export async function unlockJob(ctx: JobContext, options: UnlockOptions = {}): Promise<UnlockResult> {
+  const locks = await readLocks(ctx.store, ctx.job.job)
+  const removed = locks.filter((lock) => options.all || lock.stale !== undefined)
+  const kept = locks.filter((lock) => !removed.includes(lock))
+  if (!options.dryRun) for (const lock of removed) await ctx.store.delete(lock.key)
+  return {dryRun: options.dryRun ?? false, removed, kept}
+}
