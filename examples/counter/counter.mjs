@@ -3,6 +3,8 @@
 // state folder ($CKPT_STATE_DIR), checks its own consistency on start, and counts on.
 //   COUNTER_INTERVAL_MS  time between events (default 50)
 //   COUNTER_CRASH_AT     exit 3 when the count reaches this value (to show recovery)
+//   COUNTER_CRASH_AFTER  exit 3 after this many events of this process, once: the file named by
+//                        COUNTER_CRASH_ONCE_FILE (relative to the working folder) marks that it did
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 
@@ -16,6 +18,8 @@ const logFile = path.join(stateDir, 'events.log')
 const countFile = path.join(stateDir, 'count.json')
 const interval = Number(process.env.COUNTER_INTERVAL_MS ?? 50)
 const crashAt = process.env.COUNTER_CRASH_AT ? Number(process.env.COUNTER_CRASH_AT) : undefined
+const crashAfter = process.env.COUNTER_CRASH_AFTER ? Number(process.env.COUNTER_CRASH_AFTER) : undefined
+const crashOnce = process.env.COUNTER_CRASH_ONCE_FILE
 
 fs.mkdirSync(stateDir, {recursive: true})
 
@@ -46,6 +50,7 @@ const from = process.env.CKPT_RESTORED_FROM
 console.log(`${id}: consistent at ${count} events${from ? ` (restored from ${from})` : ''}`)
 
 const log = fs.openSync(logFile, 'a')
+const startedAt = count
 const tick = () => {
   count++
   fs.writeSync(log, `event ${count} ${new Date().toISOString()}\n`)
@@ -54,7 +59,9 @@ const tick = () => {
   fs.writeFileSync(temp, JSON.stringify({count}))
   fs.renameSync(temp, countFile)
   if (count % 20 === 0) console.log(`${id}: ${count} events`)
-  if (crashAt !== undefined && count >= crashAt) {
+  const crashNow = (crashAt !== undefined && count >= crashAt) || (crashAfter !== undefined && count - startedAt >= crashAfter && !(crashOnce && fs.existsSync(crashOnce)))
+  if (crashNow) {
+    if (crashOnce) fs.writeFileSync(crashOnce, `${count}\n`)
     console.error(`${id}: crashing on purpose at ${count}`)
     process.exit(3)
   }

@@ -98,11 +98,23 @@ await sleep(1000)
 for (const c of children) process.kill(-c.pid, 'SIGTERM')
 const exits = await Promise.all(children.map((c) => c.exited))
 
+step('ckpt run: the supervisor restores, checkpoints every second, and recovers counter-1 (it crashes once, on purpose) local first')
+console.log('$ ckpt run --duration 6s --interval 1s --json')
+const run = spawnSync(process.execPath, [bin, 'run', '--duration', '6s', '--interval', '1s', '--json'], {cwd: here, env, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8'})
+const summary = JSON.parse(run.stdout)
+for (const c of summary.checkpoints) console.log(`checkpoint ${c.checkpointId}: ${c.durationMs}ms, tasks paused ${c.pauseMs}ms, ${c.bytes} bytes`)
+for (const r of summary.recoveries) console.log(`recovery of ${r.taskId} from ${r.checkpointId}: ${r.source} in ${r.durationMs}ms`)
+console.log(`run exit: ${summary.exit.code} (${summary.exit.reason})`)
+const failover = summary.recoveries.find((r) => r.taskId === 'counter-1' && r.trigger === 'failover')
+
 step('what the stores hold now')
 ckpt('checkpoint', 'list')
 ckpt('local', 'list')
 
-const ok = exits.every((e) => e.code === 0) && job.tasks.every((t) => counts[t.id] > 0 && count(t) > counts[t.id])
-console.log(`\n${ok ? 'OK' : 'FAILED'}: both tasks resumed from ${restored.checkpointId} (${job.tasks.map((t) => `${t.id} at ${counts[t.id]}`).join(', ')}) and counted on.`)
+const resumed = exits.every((e) => e.code === 0) && job.tasks.every((t) => counts[t.id] > 0 && count(t) > counts[t.id])
+const recovered = run.status === 0 && failover?.source === 'local'
+console.log(`\n${resumed ? 'OK' : 'FAILED'}: both tasks resumed from ${restored.checkpointId} (${job.tasks.map((t) => `${t.id} at ${counts[t.id]}`).join(', ')}) and counted on.`)
+console.log(`${recovered ? 'OK' : 'FAILED'}: under ckpt run, counter-1 crashed and was recovered from ${failover?.checkpointId ?? '?'} (${failover?.source ?? 'no recovery'}).`)
+const ok = resumed && recovered
 void atCheckpoint
 process.exit(ok ? 0 : 1)

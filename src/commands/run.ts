@@ -1,0 +1,60 @@
+import {Flags} from '@oclif/core'
+import {CkptCommand, EXIT_STATUS} from '../cli/base.js'
+import {renderRunSummary, runNote, taskOutput} from '../cli/run-output.js'
+import {runJob} from '../core/runner/supervisor.js'
+
+export default class Run extends CkptCommand {
+  static override summary = "Run the job's tasks, checkpoint them on an interval, and restore and restart them when one fails."
+  static override description = `Restores the newest completed checkpoint first (local copies first; --fresh skips this) and starts each task's command in its own process group with CKPT_TASK_ID, CKPT_STATE_DIR and CKPT_RESTORED_FROM. Task output is passed through as "[task-id] line" (on stderr under --json).
+
+Every --interval a checkpoint is taken as 'ckpt checkpoint take' does. A task without a snapshot command is paused (SIGSTOP/SIGCONT on its process group) only while its stateDir is copied to a scratch folder in its local root; the primary and secondary copies are written after it resumes. One checkpoint at a time: a tick that finds one running is skipped. A failed checkpoint is a warning and the run goes on.
+
+A task that exits non-zero or by a signal triggers a failover: 'job' stops every task, restores all from the newest completed checkpoint and restarts them; 'task' restores and restarts that task alone. Before a checkpoint of this run (or the one it started from) exists, a failed task restarts on its current state. Restarts wait --restart-delay, doubling per restart within --restart-window (at most 1 minute unless the delay is longer); one more than --max-restarts ends the run with exit 1. A task that exits 0 is finished; the run ends when every task has finished.
+
+SIGINT, SIGTERM and --duration stop every task's process group with SIGTERM, and SIGKILL after --stop-timeout; a second SIGINT/SIGTERM kills at once. --checkpoint-on-exit takes a final checkpoint before stopping (if it fails, a run that would exit 0 exits 1). The summary lists checkpoints (duration, pause, bytes) and recoveries (task, checkpoint, source, restore time).
+
+Job file defaults: checkpoint.interval, run.failover, run.maxRestarts, run.restartWindow, run.restartDelay, run.stopTimeout; flags beat them.
+
+${EXIT_STATUS}
+  (130 also when SIGTERM stopped the run; 0 when --duration elapsed or every task finished)`
+  static override examples = ['<%= config.bin %> run', '<%= config.bin %> run --interval 10s --failover task', '<%= config.bin %> run --duration 1m --checkpoint-on-exit --json']
+  static override flags = {
+    interval: Flags.string({summary: 'Time between checkpoints, e.g. 30s; 0 takes none (job file checkpoint.interval; default 30s).'}),
+    failover: Flags.string({summary: "On a task failure restore and restart every task ('job', default) or that task alone ('task').", options: ['job', 'task']}),
+    'max-restarts': Flags.integer({summary: 'Restarts allowed within --restart-window; one more ends the run with exit 1 (default 5).', min: 0}),
+    'restart-window': Flags.string({summary: 'The window --max-restarts counts in (default 10m).'}),
+    'restart-delay': Flags.string({summary: 'Delay before the first restart; doubles per restart within the window (default 1s).'}),
+    'stop-timeout': Flags.string({summary: 'Time between SIGTERM and SIGKILL when tasks are stopped (default 10s).'}),
+    'checkpoint-on-exit': Flags.boolean({summary: 'Take a final checkpoint before stopping the tasks.'}),
+    duration: Flags.string({summary: 'Stop the run cleanly after this long (exit 0), e.g. 5m.'}),
+    fresh: Flags.boolean({summary: 'Do not restore; start every task on its current state.'}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(Run)
+    const summary = await this.withJob(flags, (ctx) =>
+      runJob(
+        ctx,
+        {
+          interval: flags.interval,
+          failover: flags.failover,
+          maxRestarts: flags['max-restarts'],
+          restartWindow: flags['restart-window'],
+          restartDelay: flags['restart-delay'],
+          stopTimeout: flags['stop-timeout'],
+          checkpointOnExit: flags['checkpoint-on-exit'],
+          duration: flags.duration,
+          fresh: flags.fresh,
+          handleSignals: true,
+        },
+        {
+          onOutput: taskOutput(this.jsonMode ? process.stderr : process.stdout, ctx.job.tasks.map((t) => t.id)),
+          onInfo: runNote,
+          onWarning: (m) => this.warning(m),
+        },
+      ),
+    )
+    this.output(summary, (s) => this.say(renderRunSummary(s)))
+    if (summary.exit.code !== 0) this.exit(summary.exit.code)
+  }
+}

@@ -1,0 +1,72 @@
+// The settings of `ckpt run`: flags beat the job file's `run` section, which beats the defaults.
+import type {JobSpec} from '../config/job-file.js'
+import {formatDuration, parseDuration} from '../config/units.js'
+import {UsageError} from '../errors.js'
+
+export type Failover = 'job' | 'task'
+
+export interface RunOptions {
+  /** Milliseconds between checkpoints; 0 takes none on an interval. */
+  intervalMs: number
+  failover: Failover
+  /** Restarts allowed within restartWindowMs; one more ends the run with exit 1. */
+  maxRestarts: number
+  restartWindowMs: number
+  /** The first restart's delay; each further restart within the window doubles it. */
+  restartDelayMs: number
+  /** How long stopped tasks get between SIGTERM and SIGKILL. */
+  stopTimeoutMs: number
+  checkpointOnExit: boolean
+  /** Stop the run after this long (a clean stop, exit 0). */
+  durationMs?: number
+  /** Start every task on its current state instead of restoring the newest checkpoint. */
+  fresh: boolean
+  /** Stop cleanly on SIGINT/SIGTERM sent to this process (the command sets it; tests call stop()). */
+  handleSignals: boolean
+}
+
+/** What a caller may give: durations as milliseconds or strings such as "30s". */
+export interface RunInput {
+  interval?: string | number
+  failover?: string
+  maxRestarts?: number
+  restartWindow?: string | number
+  restartDelay?: string | number
+  stopTimeout?: string | number
+  checkpointOnExit?: boolean
+  duration?: string | number
+  fresh?: boolean
+  handleSignals?: boolean
+}
+
+export const RUN_DEFAULTS = {failover: 'job' as Failover, maxRestarts: 5, restartWindowMs: 600_000, restartDelayMs: 1000, stopTimeoutMs: 10_000}
+
+function duration(value: string | number | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined
+  const ms = parseDuration(value)
+  if (ms === undefined) throw new UsageError(`--${flag} ${value}: not a duration; use milliseconds or a value like 500ms, 30s, 10m, 1h`)
+  return ms
+}
+
+export function resolveRunOptions(job: JobSpec, input: RunInput = {}): RunOptions {
+  if (input.failover !== undefined && input.failover !== 'job' && input.failover !== 'task') {
+    throw new UsageError(`--failover ${input.failover}: must be 'job' or 'task'`)
+  }
+  if (input.maxRestarts !== undefined && (!Number.isInteger(input.maxRestarts) || input.maxRestarts < 0)) {
+    throw new UsageError(`--max-restarts ${input.maxRestarts}: must be a whole number of at least 0`)
+  }
+  const durationMs = duration(input.duration, 'duration')
+  if (durationMs === 0) throw new UsageError(`--duration ${input.duration}: must be longer than 0 (${formatDuration(0)})`)
+  return {
+    intervalMs: duration(input.interval, 'interval') ?? job.checkpoint.intervalMs,
+    failover: (input.failover as Failover | undefined) ?? job.run.failover ?? RUN_DEFAULTS.failover,
+    maxRestarts: input.maxRestarts ?? job.run.maxRestarts ?? RUN_DEFAULTS.maxRestarts,
+    restartWindowMs: duration(input.restartWindow, 'restart-window') ?? job.run.restartWindowMs ?? RUN_DEFAULTS.restartWindowMs,
+    restartDelayMs: duration(input.restartDelay, 'restart-delay') ?? job.run.restartDelayMs ?? RUN_DEFAULTS.restartDelayMs,
+    stopTimeoutMs: duration(input.stopTimeout, 'stop-timeout') ?? job.run.stopTimeoutMs ?? RUN_DEFAULTS.stopTimeoutMs,
+    checkpointOnExit: input.checkpointOnExit ?? false,
+    durationMs,
+    fresh: input.fresh ?? false,
+    handleSignals: input.handleSignals ?? false,
+  }
+}

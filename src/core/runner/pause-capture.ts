@@ -1,0 +1,69 @@
+// The capture that `ckpt run` hands to takeCheckpoint: a task without a snapshot command is
+// paused (SIGSTOP on its process group) only while its stateDir is copied to a scratch folder on
+// local disk, then resumed; the primary and secondary copies are written from the scratch copy
+// after the task runs again, so the pause lasts about as long as a local copy of the state.
+import * as fs from 'node:fs/promises'
+import * as path from 'node:path'
+import {captureTask, type CapturedState} from '../capture/capture.js'
+import type {TaskSpec} from '../config/job-file.js'
+import type {JobContext} from '../context.js'
+import {OperationError, messageOf} from '../errors.js'
+import {copyTree} from './copy-tree.js'
+import type {TaskProcess} from './task-process.js'
+
+export interface PauseRecord {
+  taskId: string
+  checkpointId: string
+  pauseMs: number
+}
+
+/** What the run says of a task at capture time: its running process, none (nothing runs it), or why it cannot be captured. */
+export type ProcessLookup = (taskId: string) => TaskProcess | undefined
+
+/** Scratch copies live in the task's local root, beside (not inside) this node's secondary copies. */
+export function scratchDir(ctx: JobContext, task: TaskSpec): string {
+  return path.join(ctx.secondary.rootFor(ctx.job.tasks.indexOf(task)), '.ckpt-scratch', ctx.node, ctx.job.job)
+}
+
+/** Removes scratch copies that an earlier, interrupted run left behind. */
+export async function cleanScratch(ctx: JobContext): Promise<void> {
+  await Promise.all(ctx.job.tasks.map((task) => fs.rm(scratchDir(ctx, task), {recursive: true, force: true}).catch(() => {})))
+}
+
+export function pausingCapture(ctx: JobContext, lookup: ProcessLookup, onPause: (record: PauseRecord) => void) {
+  return async (task: TaskSpec, checkpointId: string): Promise<CapturedState> => {
+    const root = ctx.secondary.rootFor(ctx.job.tasks.indexOf(task))
+    const proc = lookup(task.id)
+    if (task.snapshot) return captureTask(ctx.job, task, checkpointId, root)
+    // Nothing runs this task now and restores wait for the checkpoint: its stateDir holds still.
+    if (!proc) return {sourceDir: task.stateDir, release: async () => {}}
+
+    const parent = scratchDir(ctx, task)
+    let target: string | undefined
+    let copy: Awaited<ReturnType<typeof copyTree>> | undefined
+    let failure: unknown
+    const started = performance.now()
+    await proc.pause()
+    try {
+      await fs.mkdir(parent, {recursive: true})
+      target = await fs.mkdtemp(path.join(parent, `${task.id}-${checkpointId}-`))
+      copy = await copyTree(task.stateDir, path.join(target, 'state'))
+    } catch (error) {
+      failure = error
+    } finally {
+      proc.resume()
+      onPause({taskId: task.id, checkpointId, pauseMs: performance.now() - started})
+    }
+    const release = async () => {
+      if (target) await fs.rm(target, {recursive: true, force: true})
+    }
+    try {
+      if (!copy) throw failure
+      await copy.finish()
+    } catch (error) {
+      await release().catch(() => {})
+      throw new OperationError(`task ${task.id}: could not copy its state to ${parent} while it was paused (${messageOf(error)})`, {cause: error})
+    }
+    return {sourceDir: path.join(target!, 'state'), release}
+  }
+}

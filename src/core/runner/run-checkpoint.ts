@@ -1,0 +1,28 @@
+// One checkpoint taken by a run: takeCheckpoint with the pausing capture, and its record
+// (duration, the longest pause of any task, bytes) for the summary.
+import {takeCheckpoint} from '../checkpoint/take.js'
+import type {JobContext} from '../context.js'
+import {pausingCapture, type PauseRecord, type ProcessLookup} from './pause-capture.js'
+import {roundMs, type CheckpointRecord} from './summary.js'
+
+export async function takeRunCheckpoint(
+  ctx: JobContext,
+  lookup: ProcessLookup,
+  trigger: CheckpointRecord['trigger'],
+  onWarning: (message: string) => void,
+): Promise<CheckpointRecord> {
+  const pauses: PauseRecord[] = []
+  const capture = pausingCapture(ctx, lookup, (p) => pauses.push(p))
+  const result = await takeCheckpoint(ctx, {capture, onWarning})
+  const pauseOf = (taskId: string) => roundMs(pauses.find((p) => p.taskId === taskId)?.pauseMs ?? 0)
+  const tasks = result.tasks.map((t) => ({taskId: t.taskId, bytes: t.bytes, pauseMs: pauseOf(t.taskId), secondary: t.secondary}))
+  return {
+    checkpointId: result.checkpointId,
+    durationMs: result.durationMs,
+    pauseMs: Math.max(0, ...tasks.map((t) => t.pauseMs)),
+    bytes: tasks.reduce((sum, t) => sum + t.bytes, 0),
+    trigger,
+    completedAt: new Date().toISOString(),
+    tasks,
+  }
+}

@@ -1,0 +1,83 @@
+// What a run did, for the summary at its end: the `run` JSON document of shared/DESIGN.md
+// (checkpoints, recoveries, exit) and a few more fields.
+import type {Source} from '../restore/plan.js'
+import type {TaskExit} from './task-process.js'
+
+export interface CheckpointRecord {
+  checkpointId: string
+  durationMs: number
+  /** The longest time any task of this checkpoint was paused (SIGSTOP to SIGCONT). */
+  pauseMs: number
+  bytes: number
+  trigger: 'interval' | 'exit'
+  completedAt: string
+  tasks: Array<{taskId: string; bytes: number; pauseMs: number; secondary: string}>
+}
+
+export interface FailedCheckpoint {
+  at: string
+  trigger: 'interval' | 'exit'
+  reason: string
+}
+
+export interface RecoveryRecord {
+  taskId: string
+  checkpointId: string
+  source: Source
+  /** Time to restore (the job's tasks are restored together). */
+  durationMs: number
+  trigger: 'start' | 'failover'
+  /** When the restore began, after the restart delay. */
+  startedAt: string
+}
+
+export interface RestartRecord {
+  taskId: string
+  at: string
+  /** How the failed task ended. */
+  exit: string
+  delayMs: number
+  failover: 'job' | 'task'
+}
+
+export interface TaskSummary {
+  taskId: string
+  starts: number
+  state: string
+  lastExit?: {exitCode: number | null; signal: string | null}
+}
+
+export interface RunSummary {
+  checkpoints: CheckpointRecord[]
+  recoveries: RecoveryRecord[]
+  exit: {code: number; reason: string}
+  pause: {medianMs: number; maxMs: number}
+  failedCheckpoints: FailedCheckpoint[]
+  skippedCheckpoints: number
+  restarts: RestartRecord[]
+  tasks: TaskSummary[]
+  durationMs: number
+}
+
+export function median(values: number[]): number {
+  if (values.length === 0) return 0
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+/** Milliseconds to a tenth. */
+export function roundMs(ms: number): number {
+  return Math.round(ms * 10) / 10
+}
+
+export function pauseStats(checkpoints: CheckpointRecord[]): RunSummary['pause'] {
+  const pauses = checkpoints.map((c) => c.pauseMs)
+  return {medianMs: roundMs(median(pauses)), maxMs: roundMs(Math.max(0, ...pauses))}
+}
+
+export function describeExit(exit: TaskExit): string {
+  if (exit.error) return `could not start (${exit.error})`
+  if (exit.signal) return `was killed by ${exit.signal}`
+  return `exited with code ${exit.exitCode}`
+}

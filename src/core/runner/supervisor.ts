@@ -1,0 +1,259 @@
+// `ckpt run`: starts the job's tasks (restored first, local first), checkpoints them on an
+// interval, restores and restarts them when one fails, and stops them all at the end. Only one
+// checkpoint or recovery runs at a time. No task's process group outlives the run.
+import {mkdirSync} from 'node:fs'
+import {completedIds} from '../checkpoint/catalogue.js'
+import {formatBytes, formatDuration} from '../config/units.js'
+import type {JobContext} from '../context.js'
+import {UsageError, exitCodeOf, messageOf} from '../errors.js'
+import {restoreJob} from '../restore/restore.js'
+import {RestartBudget} from './backoff.js'
+import {resolveRunOptions, type RunInput, type RunOptions} from './options.js'
+import {cleanScratch} from './pause-capture.js'
+import {takeRunCheckpoint} from './run-checkpoint.js'
+import {Serial} from './serial.js'
+import {onStopSignals, STOP_EXIT, type StopReason} from './signals.js'
+import {describeExit, pauseStats, type CheckpointRecord, type FailedCheckpoint, type RecoveryRecord, type RestartRecord, type RunSummary} from './summary.js'
+import type {OutputStream, TaskExit, TaskProcess} from './task-process.js'
+import {Slot, startTask} from './slot.js'
+
+export type {StopReason} from './signals.js'
+
+export interface RunHooks {
+  /** One line of a task's output. */
+  onOutput?: (taskId: string, stream: OutputStream, line: string) => void
+  onInfo?: (message: string) => void
+  onWarning?: (message: string) => void
+  onTaskStart?: (event: {taskId: string; pid: number | undefined; restoredFrom: string}) => void
+  onCheckpoint?: (record: CheckpointRecord) => void
+}
+
+export interface RunHandle {
+  done: Promise<RunSummary>
+  /** Stops the run cleanly; a second SIGINT/SIGTERM kills every task at once. */
+  stop(reason: StopReason): void
+}
+
+export function startRun(ctx: JobContext, input: RunInput, hooks: RunHooks = {}): RunHandle {
+  const supervisor = new Supervisor(ctx, input, hooks)
+  return {done: supervisor.run(), stop: (reason) => supervisor.stop(reason)}
+}
+
+export function runJob(ctx: JobContext, input: RunInput, hooks: RunHooks = {}): Promise<RunSummary> {
+  return startRun(ctx, input, hooks).done
+}
+
+class Supervisor {
+  private options!: RunOptions
+  private budget!: RestartBudget
+  private readonly slots: Slot[]
+  private readonly serial = new Serial()
+  /** The newest checkpoint this run restored or took; failover restores only once there is one. */
+  private baseline?: string
+  private ending?: {code: number; reason: string; clean: boolean; signal: NodeJS.Signals}
+  private endRun!: () => void
+  private readonly ended = new Promise<void>((resolve) => (this.endRun = resolve))
+  private force!: () => void
+  private readonly forced = new Promise<void>((resolve) => (this.force = resolve))
+  private readonly timers: NodeJS.Timeout[] = []
+  private wake?: () => void
+  private readonly checkpoints: CheckpointRecord[] = []
+  private readonly failedCheckpoints: FailedCheckpoint[] = []
+  private readonly recoveries: RecoveryRecord[] = []
+  private readonly restarts: RestartRecord[] = []
+  private skipped = 0
+
+  constructor(
+    private readonly ctx: JobContext,
+    private readonly input: RunInput,
+    private readonly hooks: RunHooks,
+  ) {
+    this.slots = ctx.job.tasks.map((task) => new Slot(task))
+  }
+
+  async run(): Promise<RunSummary> {
+    const started = Date.now()
+    const {job} = this.ctx
+    this.options = resolveRunOptions(job, this.input)
+    const {options} = this
+    this.budget = new RestartBudget(options.maxRestarts, options.restartWindowMs, options.restartDelayMs)
+    const runnable = this.slots.filter((s) => s.task.command)
+    if (runnable.length === 0) throw new UsageError(`job file ${job.file}: no task has a command, so there is nothing to run; give tasks[].command`)
+    const killAll = () => this.slots.forEach((s) => s.proc?.kill())
+    const uninstall = options.handleSignals ? onStopSignals((signal) => this.stop(signal)) : () => {}
+    process.on('exit', killAll)
+    try {
+      await cleanScratch(this.ctx)
+      await Promise.race([this.startState(), this.forced])
+      for (const slot of runnable) this.start(slot, this.baseline ?? '')
+      if (options.intervalMs > 0) this.timers.push(setInterval(() => this.tick(), options.intervalMs))
+      if (options.durationMs !== undefined) this.timers.push(setTimeout(() => this.stop('duration'), options.durationMs))
+      await this.ended
+      await this.shutdown()
+    } finally {
+      this.timers.forEach((t) => clearInterval(t))
+      killAll()
+      process.off('exit', killAll)
+      uninstall()
+    }
+    return this.summary(started)
+  }
+
+  stop(reason: StopReason): void {
+    if (!this.ending) {
+      const why = reason === 'duration' ? `--duration ${formatDuration(this.options.durationMs!)} elapsed` : `stopped by ${reason}`
+      this.end(STOP_EXIT[reason], why, true, reason === 'SIGINT' ? 'SIGINT' : 'SIGTERM')
+    } else if (reason !== 'duration') {
+      this.warn(`${reason} again: killing every task now`)
+      this.slots.forEach((s) => s.proc?.kill())
+      this.force()
+    }
+  }
+
+  /** Ends the run; its tasks get `signal` (the one the run received, else SIGTERM), then SIGKILL. */
+  private end(code: number, reason: string, clean: boolean, signal: NodeJS.Signals = 'SIGTERM'): void {
+    if (this.ending) return
+    this.ending = {code, reason, clean, signal}
+    this.timers.forEach((t) => clearInterval(t))
+    this.wake?.()
+    this.endRun()
+  }
+
+  private info(message: string): void {
+    this.hooks.onInfo?.(message)
+  }
+
+  private warn(message: string): void {
+    this.hooks.onWarning?.(message)
+  }
+
+  /** Restores the newest completed checkpoint, or starts fresh when asked to or when there is none. */
+  private async startState(): Promise<void> {
+    if (!this.options.fresh) {
+      if ((await completedIds(this.ctx.store, this.ctx.job.job)).length > 0) {
+        await this.restore('start')
+        return
+      }
+      this.info(`job ${this.ctx.job.job} has no completed checkpoint in ${this.ctx.store.displayUrl}; starting fresh`)
+    }
+    for (const slot of this.slots) mkdirSync(slot.task.stateDir, {recursive: true})
+  }
+
+  private async restore(trigger: 'start' | 'failover', taskIds?: string[]): Promise<string> {
+    const startedAt = new Date().toISOString()
+    const result = await restoreJob(this.ctx, {taskIds, onWarning: (m) => this.warn(m)})
+    for (const t of result.tasks) {
+      this.recoveries.push({taskId: t.taskId, checkpointId: t.checkpointId, source: t.source, durationMs: result.durationMs, trigger, startedAt})
+    }
+    this.baseline = result.checkpointId
+    const sources = result.tasks.map((t) => `${t.taskId} ${t.source}`).join(', ')
+    this.info(`restored checkpoint ${result.checkpointId} in ${formatDuration(result.durationMs)} (${sources})`)
+    return result.checkpointId
+  }
+
+  private start(slot: Slot, restoredFrom: string): void {
+    if (this.ending) return
+    const proc = startTask(this.ctx.job, slot, restoredFrom, (stream, line) => this.hooks.onOutput?.(slot.task.id, stream, line))
+    this.hooks.onTaskStart?.({taskId: slot.task.id, pid: proc.pid, restoredFrom})
+    void proc.exited.then((exit) => this.onExit(slot, proc, exit))
+  }
+
+  private tick(): void {
+    if (this.ending) return
+    const busy = this.serial.busy
+    if (busy) {
+      this.skipped++
+      this.info(`checkpoint skipped: ${busy} is still running`)
+      return
+    }
+    void this.serial.run('a checkpoint', () => this.checkpoint('interval'))
+  }
+
+  /** Takes a checkpoint; a failed one is reported and the run goes on. */
+  private async checkpoint(trigger: 'interval' | 'exit'): Promise<boolean> {
+    try {
+      const record = await takeRunCheckpoint(this.ctx, (taskId) => this.slots.find((s) => s.task.id === taskId)!.processForCapture(), trigger, (m) => this.warn(m))
+      this.checkpoints.push(record)
+      this.baseline = record.checkpointId
+      this.info(`checkpoint ${record.checkpointId} completed in ${formatDuration(record.durationMs)}, paused ${formatDuration(record.pauseMs)}, ${formatBytes(record.bytes)}`)
+      this.hooks.onCheckpoint?.(record)
+      return true
+    } catch (error) {
+      this.failedCheckpoints.push({at: new Date().toISOString(), trigger, reason: messageOf(error)})
+      this.warn(`${messageOf(error)}${trigger === 'interval' && !this.ending ? '; the run goes on' : ''}`)
+      return false
+    }
+  }
+
+  private onExit(slot: Slot, proc: TaskProcess, exit: TaskExit): void {
+    if (slot.proc !== proc) return
+    slot.proc = undefined
+    slot.lastExit = exit
+    if (slot.state !== 'running') return // stopped on purpose
+    if (exit.exitCode === 0 && !exit.signal) {
+      slot.state = 'finished'
+      this.info(`task ${slot.task.id} finished`)
+      if (this.slots.every((s) => !s.task.command || s.state === 'finished')) this.end(0, 'every task finished', true)
+      return
+    }
+    slot.state = 'failed'
+    this.failover(slot, describeExit(exit))
+  }
+
+  private failover(slot: Slot, how: string): void {
+    const id = slot.task.id
+    const decision = this.budget.record()
+    if (!decision.allowed) return this.end(1, `task ${id} ${how}; ${decision.reason}`, false)
+    const {failover} = this.options
+    const group = failover === 'job' ? this.slots.filter((s) => s.task.command) : [slot]
+    for (const s of group) s.state = 'restarting'
+    this.restarts.push({taskId: id, at: new Date().toISOString(), exit: how, delayMs: decision.delayMs, failover})
+    const what = failover === 'job' ? 'every task' : `task ${id}`
+    this.warn(`task ${id} ${how}; restoring and restarting ${what} in ${formatDuration(decision.delayMs)} (restart ${decision.count} of at most ${this.options.maxRestarts} within ${formatDuration(this.options.restartWindowMs)})`)
+    this.serial
+      .run(`the recovery of task ${id}`, () => this.recover(group, decision.delayMs))
+      .catch((error) => this.end(exitCodeOf(error), `the recovery of task ${id} failed: ${messageOf(error)}`, false))
+  }
+
+  private async recover(group: Slot[], delayMs: number): Promise<void> {
+    await Promise.all(group.map((s) => s.proc?.stop(this.options.stopTimeoutMs)))
+    if (this.ending) return
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout((this.wake = () => (clearTimeout(timer), resolve())), delayMs)
+    })
+    if (this.ending) return
+    let from = ''
+    if (this.baseline) from = await this.restore('failover', this.options.failover === 'task' ? group.map((s) => s.task.id) : undefined)
+    else this.warn(`no checkpoint has completed in this run yet; restarting on the current state`)
+    for (const slot of group) this.start(slot, from)
+  }
+
+  private async shutdown(): Promise<void> {
+    const ending = this.ending!
+    if (this.options.checkpointOnExit && ending.clean) {
+      this.info('taking a final checkpoint')
+      const ok = await Promise.race([this.serial.run('the final checkpoint', () => this.checkpoint('exit')), this.forced.then(() => false)])
+      if (!ok && ending.code === 0) this.ending = {...ending, code: 1, reason: `${ending.reason}; the final checkpoint failed`}
+    }
+    const live = this.slots.filter((s) => s.proc)
+    for (const slot of live) slot.state = 'stopped'
+    if (live.length > 0) this.info(`stopping ${live.map((s) => s.task.id).join(', ')} (${ending.signal}, then SIGKILL after ${formatDuration(this.options.stopTimeoutMs)})`)
+    await Promise.all(live.map((s) => s.proc?.stop(this.options.stopTimeoutMs, ending.signal)))
+    // A checkpoint still uploading finishes (or fails) before the run ends, unless a second signal says otherwise.
+    await Promise.race([this.serial.idle(), this.forced])
+  }
+
+  private summary(started: number): RunSummary {
+    return {
+      checkpoints: this.checkpoints,
+      recoveries: this.recoveries,
+      exit: {code: this.ending!.code, reason: this.ending!.reason},
+      pause: pauseStats(this.checkpoints),
+      failedCheckpoints: this.failedCheckpoints,
+      skippedCheckpoints: this.skipped,
+      restarts: this.restarts,
+      tasks: this.slots.map((s) => s.summary()),
+      durationMs: Date.now() - started,
+    }
+  }
+}

@@ -1,0 +1,127 @@
+// One task's command running as a child in its own process group, its output passed on line by
+// line. Pausing, stopping and killing always address the whole group.
+import {spawn, type ChildProcess} from 'node:child_process'
+import {readFileSync} from 'node:fs'
+import {createInterface} from 'node:readline'
+import {setTimeout as sleep} from 'node:timers/promises'
+import type {Command} from '../config/job-file.js'
+import {OperationError} from '../errors.js'
+import {argvOf, killGroup} from '../util/child.js'
+
+export type OutputStream = 'stdout' | 'stderr'
+
+export interface TaskExit {
+  exitCode: number | null
+  signal: NodeJS.Signals | null
+  durationMs: number
+  /** Why the command could not be started, when it could not. */
+  error?: string
+}
+
+export interface TaskProcessInput {
+  taskId: string
+  command: Command
+  cwd: string
+  env: NodeJS.ProcessEnv
+  onLine: (stream: OutputStream, line: string) => void
+}
+
+/** Strays of an exited main process get this long to close its output before the group is killed. */
+const STRAY_GRACE_MS = 1000
+
+export class TaskProcess {
+  readonly taskId: string
+  readonly pid: number | undefined
+  readonly exited: Promise<TaskExit>
+  private readonly child: ChildProcess
+  private closed = false
+  private stopping = false
+  private pausing: Promise<void> = Promise.resolve()
+
+  constructor(input: TaskProcessInput) {
+    this.taskId = input.taskId
+    const started = Date.now()
+    const [file, args] = argvOf(input.command)
+    this.child = spawn(file, args, {cwd: input.cwd, env: input.env, detached: true, stdio: ['ignore', 'pipe', 'pipe']})
+    this.pid = this.child.pid
+    for (const stream of ['stdout', 'stderr'] as const) {
+      createInterface({input: this.child[stream]!, crlfDelay: Infinity}).on('line', (line) => input.onLine(stream, line))
+    }
+    this.exited = new Promise((resolve) => {
+      let error: string | undefined
+      this.child.on('error', (e) => (error = e.message))
+      this.child.on('exit', () => setTimeout(() => this.closed || killGroup(this.child, 'SIGKILL'), STRAY_GRACE_MS).unref())
+      // 'close', not 'exit': stdio may still be open after the main process exits.
+      this.child.on('close', (exitCode, signal) => {
+        this.closed = true
+        killGroup(this.child, 'SIGKILL') // whatever the task left behind in its group
+        resolve({exitCode: error && exitCode === null ? 127 : exitCode, signal, durationMs: Date.now() - started, ...(error ? {error} : {})})
+      })
+    })
+  }
+
+  get running(): boolean {
+    return !this.closed
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    if (!this.closed) killGroup(this.child, signal)
+  }
+
+  /** Stops the group with SIGSTOP and waits until the main process is stopped; resume() undoes it. */
+  async pause(): Promise<void> {
+    if (this.stopping) throw new OperationError(`task ${this.taskId} is stopping; it is not paused for a capture`)
+    let release!: () => void
+    const previous = this.pausing
+    this.pausing = new Promise((resolve) => (release = resolve))
+    await previous
+    this.releasePause = release
+    this.signal('SIGSTOP')
+    await waitStopped(this.pid)
+  }
+
+  resume(): void {
+    this.signal('SIGCONT')
+    this.releasePause?.()
+    this.releasePause = undefined
+  }
+
+  private releasePause?: () => void
+
+  /** `signal` (SIGTERM) to the group once any capture in progress has resumed it, SIGKILL after timeoutMs. */
+  async stop(timeoutMs: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<TaskExit> {
+    this.stopping = true
+    await this.pausing
+    this.signal(signal)
+    this.signal('SIGCONT') // a stopped process acts on the signal only once it runs again
+    const timer = setTimeout(() => this.signal('SIGKILL'), timeoutMs)
+    try {
+      return await this.exited
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  kill(): void {
+    this.stopping = true
+    this.signal('SIGCONT')
+    this.signal('SIGKILL')
+  }
+}
+
+/** Linux reports a stopped process as 'T' in /proc; elsewhere SIGSTOP is trusted to have landed. */
+async function waitStopped(pid: number | undefined, limitMs = 200): Promise<void> {
+  if (pid === undefined) return
+  const deadline = Date.now() + limitMs
+  while (Date.now() < deadline) {
+    let stat: string
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    } catch {
+      return
+    }
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
+    if (state === 'T' || state === 't' || state === 'Z' || state === 'X') return
+    await sleep(1)
+  }
+}
