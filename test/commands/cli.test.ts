@@ -3,7 +3,8 @@ import assert from 'node:assert/strict'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import {describe, it} from 'node:test'
-import {repoRoot, runCli} from '../helpers/cli.js'
+import {spawn} from 'node:child_process'
+import {binRun, cliEnv, collectCli, repoRoot, runCli} from '../helpers/cli.js'
 import {writeJob} from '../helpers/job.js'
 import {tempDir} from '../helpers/primaries.js'
 
@@ -91,6 +92,25 @@ describe('command surface', () => {
       const debug = await runCli(['checkpoint', 'show', 'chk-7'], {cwd: dir, env: {DEBUG: 'ckpt*'}})
       assert.equal(debug.code, 2)
       assert.match(debug.stderr, /\n\s+at /)
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('shows progress (bytes and rate) on a terminal only', async () => {
+    const {dir, cleanup} = await tempDir()
+    try {
+      await writeJob(dir, {tasks: [{id: 'a'}]})
+      await fs.writeFile(path.join(dir, 'state', 'a', 'big'), Buffer.alloc(20 << 20, 7))
+      const piped = await runCli(['checkpoint', 'take'], {cwd: dir})
+      assert.equal(piped.code, 0)
+      assert.doesNotMatch(piped.stderr, /upload:/)
+      // script(1) gives the command a pseudo-terminal, as a person at a terminal has.
+      const quoted = [process.execPath, binRun, 'restore', '--prefer', 'remote'].map((a) => `'${a}'`).join(' ')
+      const tty = await collectCli(spawn('script', ['-qec', quoted, '/dev/null'], {cwd: dir, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe']}))
+      assert.equal(tty.code, 0, tty.stdout + tty.stderr)
+      assert.match(tty.stdout, /restore: [\d.]+ (B|KiB|MiB) \/ 20\.0 MiB\s+[\d.]+ (B|KiB|MiB|GiB)\/s/)
+      assert.match(tty.stdout, /Restored checkpoint chk-1/)
     } finally {
       await cleanup()
     }

@@ -54,6 +54,7 @@ export async function writeTaskCopies(input: WriteTaskInput): Promise<WriteTaskR
   }
   const startedWriter = writer
 
+  let captured = 0
   const archiveHash = createHash('sha256')
   let archiveSize = 0
   let captureError: unknown
@@ -92,6 +93,7 @@ export async function writeTaskCopies(input: WriteTaskInput): Promise<WriteTaskR
         if (read > entry.size) break
         const chunk = buffer.subarray(0, bytesRead)
         hash.update(chunk)
+        input.onProgress?.((captured += chunk.length), total)
         const written = (out ? writeAll(out, chunk) : undefined)?.catch((error) => {
           out?.close().catch(() => {})
           out = undefined
@@ -105,7 +107,6 @@ export async function writeTaskCopies(input: WriteTaskInput): Promise<WriteTaskR
       }
       entry.sha256 = hash.digest('hex')
       if (out && writer) await writer.closeFile(out, entry).catch(dropSecondary)
-      input.onProgress?.(entry.offset! + entry.size, total)
     } finally {
       await source.close()
       if (out && !writer) await out.close().catch(() => {})

@@ -29,7 +29,7 @@ export async function hashLocalFile(file: string, size: number): Promise<string 
 }
 
 /** Copies a local file into place while hashing it; false (and nothing left) when it does not match. */
-export async function copyVerified(source: string, target: string, entry: FileEntry): Promise<boolean> {
+export async function copyVerified(source: string, target: string, entry: FileEntry, onBytes?: (bytes: number) => void): Promise<boolean> {
   let input: fs.FileHandle
   try {
     input = await fs.open(source, 'r')
@@ -52,6 +52,7 @@ export async function copyVerified(source: string, target: string, entry: FileEn
         const chunk = buffer.subarray(0, bytesRead)
         hash.update(chunk)
         await writeAll(output, chunk)
+        onBytes?.(bytesRead)
       }
       ok = position === entry.size && hash.digest('hex') === entry.sha256
       if (ok) await finishFile(output, entry)
@@ -75,7 +76,7 @@ export class PrimaryDigestError extends OperationError {
 }
 
 /** Writes `entry.size` bytes from an async byte source into target, checking the digest. */
-export async function writeVerified(chunks: AsyncIterable<Buffer>, target: string, entry: FileEntry, where: string): Promise<void> {
+export async function writeVerified(chunks: AsyncIterable<Buffer>, target: string, entry: FileEntry, where: string, onBytes?: (bytes: number) => void): Promise<void> {
   const output = await fs.open(target, 'w', 0o600)
   const hash = createHash('sha256')
   let written = 0
@@ -85,6 +86,7 @@ export async function writeVerified(chunks: AsyncIterable<Buffer>, target: strin
       hash.update(chunk)
       written += chunk.length
       await writeAll(output, chunk)
+      onBytes?.(chunk.length)
     }
     if (written !== entry.size || hash.digest('hex') !== entry.sha256) {
       throw new PrimaryDigestError(`${where}: ${entry.path} in the primary copy does not match its digest (${written} of ${entry.size} bytes)`)

@@ -57,8 +57,13 @@ export async function stageTask(ctx: JobContext, work: TaskWork, checkpointId: s
     const copy = work.copy
     const good = copy
       ? await mapLimit(files, 8, async (entry) => {
-          const ok = await copyVerified(targetPath(copy.stateDir, entry.path), targetPath(stagingDir, entry.path), entry)
-          if (ok) progress(entry.size)
+          let copied = 0
+          const ok = await copyVerified(targetPath(copy.stateDir, entry.path), targetPath(stagingDir, entry.path), entry, (bytes) => {
+            copied += bytes
+            progress(bytes)
+          })
+          // Bytes of a file that failed verification are counted again when the primary sends them.
+          if (!ok) progress(-copied)
           return ok
         })
       : files.map(() => false)
@@ -91,8 +96,7 @@ async function fetchFromPrimary(ctx: JobContext, work: TaskWork, missing: FileEn
   if (wanted.length === 0) return
   const wantedBytes = wanted.reduce((sum, e) => sum + e.size, 0)
   const write = async (entry: FileEntry, chunks: AsyncIterable<Buffer>) => {
-    await writeVerified(chunks, targetPath(stagingDir, entry.path), entry, where)
-    progress(entry.size)
+    await writeVerified(chunks, targetPath(stagingDir, entry.path), entry, where, progress)
   }
   const useRanges = ctx.store.capabilities.rangeReads && wantedBytes < work.record.archiveSize / 2 && wanted.length <= 256
   if (useRanges) {
