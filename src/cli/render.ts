@@ -1,5 +1,8 @@
 // Terminal rendering: tables, colour (only on a terminal, never with NO_COLOR), progress lines.
-import Table from 'cli-table3'
+import {createRequire} from 'node:module'
+
+// cli-table3 costs ~70 ms to load, so only commands that draw a table load it, when they draw it.
+const require = createRequire(import.meta.url)
 
 export function useColor(stream: NodeJS.WriteStream = process.stdout): boolean {
   if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false
@@ -15,6 +18,7 @@ export const paint = Object.fromEntries(
 
 export function table(head: string[], rows: Array<Array<string | number>>): string {
   const color = useColor()
+  const Table = require('cli-table3') as typeof import('cli-table3')
   const t = new Table({
     head: head.map((h) => paint.bold(h, color)),
     style: {head: [], border: [], compact: true},

@@ -9,7 +9,7 @@ import {padding, TAR_END, tarHeader} from '../archive/tar.js'
 import {OperationError, messageOf} from '../errors.js'
 import type {CopyWriter, LocalCopy} from '../local/secondary.js'
 import type {PrimaryStore} from '../stores/store.js'
-import {writeAll} from '../util/write-all.js'
+import {WriteQueue} from '../util/write-queue.js'
 import {FORMAT_VERSION, keys} from './layout.js'
 import {sha256, type FileEntry, type TaskIndex, type TaskRecord} from './manifest.js'
 
@@ -81,6 +81,12 @@ export async function writeTaskCopies(input: WriteTaskInput): Promise<WriteTaskR
     const source = await fs.open(path.join(sourceDir, ...entry.path.split('/')), 'r')
     let out: fs.FileHandle | undefined
     if (writer) out = await writer.openFile(entry).catch((error) => void dropSecondary(error))
+    const queue = out ? new WriteQueue(out) : undefined
+    const failSecondary = (error: unknown) => {
+      out?.close().catch(() => {})
+      out = undefined
+      dropSecondary(error)
+    }
     const hash = createHash('sha256')
     let read = 0
     try {
@@ -94,22 +100,26 @@ export async function writeTaskCopies(input: WriteTaskInput): Promise<WriteTaskR
         const chunk = buffer.subarray(0, bytesRead)
         hash.update(chunk)
         input.onProgress?.((captured += chunk.length), total)
-        const written = (out ? writeAll(out, chunk) : undefined)?.catch((error) => {
-          out?.close().catch(() => {})
-          out = undefined
-          dropSecondary(error)
-        })
+        // The secondary copy is written behind the read: the upload does not wait for the disk.
+        if (out) await queue!.push(chunk).catch(failSecondary)
         yield chunk
-        await written
       }
       if (read !== entry.size) {
         throw new OperationError(`task ${taskId}: ${entry.path} changed size while it was captured (${entry.size} → ${read} bytes); pause the task or give it a snapshot command`)
       }
       entry.sha256 = hash.digest('hex')
-      if (out && writer) await writer.closeFile(out, entry).catch(dropSecondary)
+      if (out) await queue!.drain().catch(failSecondary)
+      if (out && writer) {
+        const done = out
+        out = undefined
+        await writer.closeFile(done, entry).catch(dropSecondary)
+      }
     } finally {
       await source.close()
-      if (out && !writer) await out.close().catch(() => {})
+      if (out) {
+        await queue?.drain().catch(() => {})
+        await out.close().catch(() => {})
+      }
     }
   }
   async function* hashed(): AsyncGenerator<Buffer> {

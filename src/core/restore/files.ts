@@ -7,7 +7,7 @@ import * as path from 'node:path'
 import type {Readable} from 'node:stream'
 import type {FileEntry} from '../checkpoint/manifest.js'
 import {OperationError} from '../errors.js'
-import {writeAll} from '../util/write-all.js'
+import {WriteQueue} from '../util/write-queue.js'
 
 const READ_SIZE = 1 << 20
 
@@ -41,22 +41,27 @@ export async function copyVerified(source: string, target: string, entry: FileEn
     if (!st.isFile() || st.size !== entry.size) return false
     const output = await fs.open(target, 'w', 0o600)
     const hash = createHash('sha256')
+    const queue = new WriteQueue(output)
     let ok = false
     try {
-      const buffer = Buffer.allocUnsafe(Math.min(READ_SIZE, Math.max(1, entry.size)))
       let position = 0
       for (;;) {
+        // A fresh buffer per read: queued writes still hold the previous ones.
+        const buffer = Buffer.allocUnsafe(Math.min(READ_SIZE, Math.max(1, entry.size - position + 1)))
         const {bytesRead} = await input.read(buffer, 0, buffer.length, position)
         if (bytesRead === 0) break
         position += bytesRead
+        if (position > entry.size) break
         const chunk = buffer.subarray(0, bytesRead)
         hash.update(chunk)
-        await writeAll(output, chunk)
+        await queue.push(chunk)
         onBytes?.(bytesRead)
       }
+      await queue.drain()
       ok = position === entry.size && hash.digest('hex') === entry.sha256
       if (ok) await finishFile(output, entry)
     } finally {
+      await queue.drain().catch(() => {})
       await output.close()
       if (!ok) await fs.rm(target, {force: true})
     }
@@ -79,21 +84,24 @@ export class PrimaryDigestError extends OperationError {
 export async function writeVerified(chunks: AsyncIterable<Buffer>, target: string, entry: FileEntry, where: string, onBytes?: (bytes: number) => void): Promise<void> {
   const output = await fs.open(target, 'w', 0o600)
   const hash = createHash('sha256')
+  const queue = new WriteQueue(output)
   let written = 0
   let ok = false
   try {
     for await (const chunk of chunks) {
       hash.update(chunk)
       written += chunk.length
-      await writeAll(output, chunk)
+      await queue.push(chunk)
       onBytes?.(chunk.length)
     }
+    await queue.drain()
     if (written !== entry.size || hash.digest('hex') !== entry.sha256) {
       throw new PrimaryDigestError(`${where}: ${entry.path} in the primary copy does not match its digest (${written} of ${entry.size} bytes)`)
     }
     await finishFile(output, entry)
     ok = true
   } finally {
+    await queue.drain().catch(() => {})
     await output.close()
     if (!ok) await fs.rm(target, {force: true})
   }
