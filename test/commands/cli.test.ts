@@ -116,6 +116,15 @@ describe('command surface', () => {
     }
   })
 
+  it('prints its version, with or without oclif', async () => {
+    const {version} = JSON.parse(await fs.readFile(path.join(repoRoot, 'package.json'), 'utf8'))
+    for (const flag of ['--version', '-v']) {
+      const result = await runCli([flag])
+      assert.equal(result.code, 0)
+      assert.equal(result.stdout, `ckpt/${version} ${process.platform}-${process.arch} node-${process.version}\n`)
+    }
+  })
+
   it('lists the exit codes in each command\'s help', async () => {
     const help = await runCli(['restore', '--help'])
     assert.equal(help.code, 0)

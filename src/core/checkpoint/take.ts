@@ -42,7 +42,9 @@ export interface TakeResult {
 /** Claims the next checkpoint id with create-if-absent, so two takes never share one. */
 export async function allocateCheckpointId(ctx: JobContext): Promise<string> {
   let highest = 0
-  for (const prefix of [keys.claimsPrefix(ctx.job.job), keys.manifestsPrefix(ctx.job.job), keys.dataPrefix(ctx.job.job)]) {
+  // Every attempt leaves a claim and prune never removes the highest one, so claims (and, to be
+  // safe against hand-made stores, manifests) hold the highest id; data need not be listed.
+  for (const prefix of [keys.claimsPrefix(ctx.job.job), keys.manifestsPrefix(ctx.job.job)]) {
     for await (const info of ctx.store.list(prefix)) {
       const id = checkpointIdOfKey(ctx.job.job, info.key)
       if (id) highest = Math.max(highest, checkpointNumber(id)!)

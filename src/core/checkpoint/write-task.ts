@@ -14,6 +14,10 @@ import {FORMAT_VERSION, keys} from './layout.js'
 import {sha256, type FileEntry, type TaskIndex, type TaskRecord} from './manifest.js'
 
 const READ_SIZE = 1 << 20
+const SMALL_FILE = 256 << 10
+const READ_AHEAD_FILES = 64
+const READ_AHEAD_BYTES = 16 << 20
+const SECONDARY_WRITES = 32
 
 export interface WriteTaskInput {
   store: PrimaryStore
@@ -58,12 +62,41 @@ export async function writeTaskCopies(input: WriteTaskInput): Promise<WriteTaskR
   const archiveHash = createHash('sha256')
   let archiveSize = 0
   let captureError: unknown
+  // Small files are read ahead, several at a time, and their secondary copies written in the
+  // background, so a state of many small files does not wait on one open/read/close at a time.
+  const smallFiles = entries.filter((e) => e.type === 'file' && e.size <= SMALL_FILE)
+  const reads = new Map<FileEntry, Promise<Buffer>>()
+  let nextRead = 0
+  let readAheadBytes = 0
+  const readAhead = () => {
+    while (nextRead < smallFiles.length && reads.size < READ_AHEAD_FILES && readAheadBytes < READ_AHEAD_BYTES) {
+      const file = smallFiles[nextRead++]
+      const read = fs.readFile(sourcePath(file))
+      read.catch(() => {}) // a failure is reported when the archive reaches the file
+      reads.set(file, read)
+      readAheadBytes += file.size
+    }
+  }
+  const secondaryWrites = new Set<Promise<void>>()
+  /** Starts a background write of a small file once fewer than SECONDARY_WRITES are in flight. */
+  const writeSecondaryFile = async (entry: FileEntry, data: Buffer) => {
+    while (secondaryWrites.size >= SECONDARY_WRITES) await Promise.race(secondaryWrites)
+    if (!writer) return
+    const write: Promise<void> = writer.writeFile(entry, data).catch(dropSecondary).finally(() => secondaryWrites.delete(write))
+    secondaryWrites.add(write)
+  }
+  const settleSecondaryWrites = () => Promise.all(secondaryWrites)
+
   async function* archive(): AsyncGenerator<Buffer> {
     for (const entry of entries) {
       const head = tarHeader(entry)
+      if (writer) await writer.add(entry).catch(dropSecondary)
+      if (entry.type === 'file' && entry.size <= SMALL_FILE) {
+        yield await smallFile(entry, head, await readSmall(entry))
+        continue
+      }
       yield head
       archiveSize += head.length
-      if (writer) await writer.add(entry).catch(dropSecondary)
       if (entry.type !== 'file') continue
       entry.offset = archiveSize
       yield* fileBytes(entry)
@@ -74,11 +107,34 @@ export async function writeTaskCopies(input: WriteTaskInput): Promise<WriteTaskR
         archiveSize += pad
       }
     }
+    await settleSecondaryWrites()
     yield TAR_END
     archiveSize += TAR_END.length
   }
+  async function readSmall(entry: FileEntry): Promise<Buffer> {
+    readAhead()
+    const data = await (reads.get(entry) ?? fs.readFile(sourcePath(entry)))
+    reads.delete(entry)
+    readAheadBytes -= entry.size
+    readAhead()
+    if (data.length !== entry.size) throw changedSize(entry, data.length)
+    return data
+  }
+  async function smallFile(entry: FileEntry, head: Buffer, data: Buffer): Promise<Buffer> {
+    entry.sha256 = createHash('sha256').update(data).digest('hex')
+    entry.offset = archiveSize + head.length
+    input.onProgress?.((captured += data.length), total)
+    // Waits only for room among the background writes, not for this write.
+    if (writer) await writeSecondaryFile(entry, data)
+    const block = Buffer.concat([head, data, Buffer.alloc(padding(entry.size))])
+    archiveSize += block.length
+    return block
+  }
+  const sourcePath = (entry: FileEntry) => path.join(sourceDir, ...entry.path.split('/'))
+  const changedSize = (entry: FileEntry, read: number) =>
+    new OperationError(`task ${taskId}: ${entry.path} changed size while it was captured (${entry.size} → ${read} bytes); pause the task or give it a snapshot command`)
   async function* fileBytes(entry: FileEntry): AsyncGenerator<Buffer> {
-    const source = await fs.open(path.join(sourceDir, ...entry.path.split('/')), 'r')
+    const source = await fs.open(sourcePath(entry), 'r')
     let out: fs.FileHandle | undefined
     if (writer) out = await writer.openFile(entry).catch((error) => void dropSecondary(error))
     const queue = out ? new WriteQueue(out) : undefined
@@ -104,9 +160,7 @@ export async function writeTaskCopies(input: WriteTaskInput): Promise<WriteTaskR
         if (out) await queue!.push(chunk).catch(failSecondary)
         yield chunk
       }
-      if (read !== entry.size) {
-        throw new OperationError(`task ${taskId}: ${entry.path} changed size while it was captured (${entry.size} → ${read} bytes); pause the task or give it a snapshot command`)
-      }
+      if (read !== entry.size) throw changedSize(entry, read)
       entry.sha256 = hash.digest('hex')
       if (out) await queue!.drain().catch(failSecondary)
       if (out && writer) {
@@ -157,6 +211,7 @@ export async function writeTaskCopies(input: WriteTaskInput): Promise<WriteTaskR
     if (!copy) await startedWriter?.abort()
     return {record, copy, secondaryError: copy ? undefined : secondaryError}
   } catch (error) {
+    await settleSecondaryWrites()
     await startedWriter?.abort()
     throw captureError ?? error
   }

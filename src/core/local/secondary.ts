@@ -121,6 +121,14 @@ export class CopyWriter {
     return fs.open(this.pathOf(entry.path), 'wx', entry.mode & 0o777)
   }
 
+  /** Writes a whole (small) file at once, with its mode and time. */
+  async writeFile(entry: FileEntry, data: Buffer): Promise<void> {
+    const target = this.pathOf(entry.path)
+    await fs.writeFile(target, data, {flag: 'wx', mode: entry.mode & 0o777})
+    await fs.chmod(target, entry.mode & 0o7777)
+    await fs.utimes(target, new Date(entry.mtimeMs), new Date(entry.mtimeMs))
+  }
+
   async closeFile(handle: fs.FileHandle, entry: FileEntry): Promise<void> {
     await handle.chmod(entry.mode & 0o7777)
     await handle.utimes(new Date(entry.mtimeMs), new Date(entry.mtimeMs))

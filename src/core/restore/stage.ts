@@ -10,6 +10,7 @@ import {copyVerified, extractByOffset, targetPath, writeVerified} from './files.
 import {describe, totalBytes, type TaskPlan, type TaskWork} from './plan.js'
 
 const STAGING = '.ckpt-restore-'
+const SMALL_FILE = 256 << 10
 const OLD = '.ckpt-old-'
 
 export interface StagedTask {
@@ -55,18 +56,27 @@ export async function stageTask(ctx: JobContext, work: TaskWork, checkpointId: s
     const progress = (bytes: number) => options.onProgress?.(task.id, (done += bytes), total)
 
     const copy = work.copy
-    const good = copy
-      ? await mapLimit(files, 8, async (entry) => {
-          let copied = 0
-          const ok = await copyVerified(targetPath(copy.stateDir, entry.path), targetPath(stagingDir, entry.path), entry, (bytes) => {
-            copied += bytes
-            progress(bytes)
-          })
-          // Bytes of a file that failed verification are counted again when the primary sends them.
-          if (!ok) progress(-copied)
-          return ok
-        })
-      : files.map(() => false)
+    const copyOne = async (entry: FileEntry) => {
+      let copied = 0
+      const ok = await copyVerified(targetPath(copy!.stateDir, entry.path), targetPath(stagingDir, entry.path), entry, (bytes) => {
+        copied += bytes
+        progress(bytes)
+      })
+      // Bytes of a file that failed verification are counted again when the primary sends them.
+      if (!ok) progress(-copied)
+      return ok
+    }
+    // Many small files at once (their cost is open/close latency), a few big ones (their cost is bytes).
+    const verified = new Set<FileEntry>()
+    if (copy) {
+      const small = files.filter((e) => e.size <= SMALL_FILE)
+      const large = files.filter((e) => e.size > SMALL_FILE)
+      const keep = async (entry: FileEntry) => {
+        if (await copyOne(entry)) verified.add(entry)
+      }
+      await Promise.all([mapLimit(small, 32, keep), mapLimit(large, 4, keep)])
+    }
+    const good = files.map((e) => verified.has(e))
     const missing = files.filter((_, i) => !good[i])
     await fetchFromPrimary(ctx, work, missing, stagingDir, checkpointId, progress)
 
