@@ -1,0 +1,187 @@
+// Bench settings: defaults, then CKPT_BENCH_* environment, then --flags. --smoke picks tiny sizes.
+import * as os from 'node:os'
+import * as path from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {parseSize} from '../../src/core/config/units.js'
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+
+export const CASES = ['startup', 'local', 'file-store', 'azure-restore', 'azure-take', 'growth-files', 'memory', 'growth-checkpoints'] as const
+export type CaseName = (typeof CASES)[number]
+
+export interface BenchOptions {
+  /** Where RESULTS.md and results.json go. */
+  outDir: string
+  /** Parent folder of the scratch folder (data sets, stores, Azurite). */
+  workParent: string
+  /** State of the main cases (local, file store). */
+  size: number
+  files: number
+  /** State of the Azurite cases. */
+  azureSize: number
+  azureFiles: number
+  pairs: number
+  startupRuns: number
+  /** Single-file state for the peak-memory case. */
+  memorySize: number
+  /** File counts of the growth series (the largest is also the small-files memory case). */
+  growthFiles: number[]
+  growthFileSize: number
+  growthCheckpoints: number[]
+  growthRuns: number
+  /** install: apt-get install missing peers; if-present: use installed ones, report the rest as not run. */
+  peers: 'install' | 'if-present'
+  cases: CaseName[]
+  build: boolean
+  keep: boolean
+  /** Limit for one command (ms). */
+  timeoutMs: number
+  /** The CLI entry point to measure. */
+  cli: string
+}
+
+const GiB = 1024 ** 3
+const MiB = 1024 ** 2
+
+export function defaultOptions(): BenchOptions {
+  return {
+    outDir: path.join(repoRoot, 'bench'),
+    workParent: os.tmpdir(),
+    size: 1 * GiB,
+    files: 1000,
+    // Half the issue's 1 GiB / 1,000 files, so the default run fits in 10 minutes on 2 cores
+    // (Azurite shares them); the full size is --azure-size 1GiB --azure-files 1000.
+    azureSize: 512 * MiB,
+    azureFiles: 500,
+    pairs: 3,
+    startupRuns: 10,
+    memorySize: 4 * GiB,
+    growthFiles: [1000, 10_000, 100_000],
+    growthFileSize: 1024,
+    growthCheckpoints: [10, 100, 1000],
+    growthRuns: 3,
+    peers: 'install',
+    cases: [...CASES],
+    build: true,
+    keep: false,
+    timeoutMs: 20 * 60_000,
+    cli: path.join(repoRoot, 'bin', 'run.js'),
+  }
+}
+
+/** Seconds, not minutes: for the smoke test. */
+export function smokeOptions(): Partial<BenchOptions> {
+  return {
+    size: 4 * MiB,
+    files: 20,
+    azureSize: 4 * MiB,
+    azureFiles: 20,
+    pairs: 1,
+    startupRuns: 1,
+    memorySize: 8 * MiB,
+    growthFiles: [10, 40],
+    growthFileSize: 256,
+    growthCheckpoints: [2, 4],
+    growthRuns: 1,
+    peers: 'if-present',
+    build: false,
+    timeoutMs: 120_000,
+  }
+}
+
+type Parser = (value: string, name: string) => unknown
+
+const size: Parser = (v, name) => {
+  const n = parseSize(v)
+  if (n === undefined || n <= 0) throw new Error(`${name} ${v}: not a size (bytes, or e.g. 256MiB, 1GiB)`)
+  return n
+}
+const int: Parser = (v, name) => {
+  const n = Number(v.replace(/_/g, ''))
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} ${v}: not a positive integer`)
+  return n
+}
+const ints: Parser = (v, name) => v.split(',').map((part) => int(part.trim(), name) as number)
+const str: Parser = (v) => v
+const pathOf: Parser = (v) => path.resolve(v)
+
+const FLAGS: Record<string, [keyof BenchOptions, Parser]> = {
+  out: ['outDir', pathOf],
+  work: ['workParent', pathOf],
+  size: ['size', size],
+  files: ['files', int],
+  'azure-size': ['azureSize', size],
+  'azure-files': ['azureFiles', int],
+  pairs: ['pairs', int],
+  'startup-runs': ['startupRuns', int],
+  'memory-size': ['memorySize', size],
+  'growth-files': ['growthFiles', ints],
+  'growth-file-size': ['growthFileSize', size],
+  'growth-checkpoints': ['growthCheckpoints', ints],
+  'growth-runs': ['growthRuns', int],
+  peers: [
+    'peers',
+    (v, name) => {
+      if (v !== 'install' && v !== 'if-present') throw new Error(`${name} ${v}: use install or if-present`)
+      return v
+    },
+  ],
+  cases: [
+    'cases',
+    (v, name) => {
+      const list = v.split(',').map((c) => c.trim())
+      for (const c of list) if (!(CASES as readonly string[]).includes(c)) throw new Error(`${name}: unknown case ${c} (cases: ${CASES.join(', ')})`)
+      return list
+    },
+  ],
+  timeout: ['timeoutMs', (v, name) => (int(v, name) as number) * 1000],
+  cli: ['cli', pathOf],
+}
+
+export const USAGE = `npm run bench -- [flags]      (every flag also reads CKPT_BENCH_<NAME>, e.g. CKPT_BENCH_SIZE=256MiB)
+  --size 1GiB --files 1000               state of the local and file-store cases
+  --azure-size 512MiB --azure-files 500  state of the Azurite cases (the issue's full size: 1GiB and 1000)
+  --pairs 3                              A B A B ... rounds per case
+  --startup-runs 10                      rounds of the start-up case
+  --memory-size 4GiB                     single-file state of the peak-memory case
+  --growth-files 1000,10000,100000 --growth-file-size 1KiB --growth-checkpoints 10,100,1000 --growth-runs 3
+  --peers install|if-present             install missing peers with apt-get (default), or report them not run
+  --cases ${CASES.join(',')}
+  --cli PATH (the ckpt entry point; default bin/run.js, built first unless --no-build)
+  --out DIR (default bench/)  --work DIR (scratch parent, default $TMPDIR)  --timeout SECONDS (per command)
+  --render (only rewrite RESULTS.md from results.json)  --smoke (tiny sizes)  --no-build (use the existing dist/)  --keep (keep the scratch folder)`
+
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
+  const options: BenchOptions = defaultOptions()
+  const smoke = argv.includes('--smoke') || env.CKPT_BENCH_SMOKE === '1'
+  if (smoke) Object.assign(options, smokeOptions())
+  for (const [flag, [key, parse]] of Object.entries(FLAGS)) {
+    const envName = `CKPT_BENCH_${flag.toUpperCase().replace(/-/g, '_')}`
+    if (env[envName] !== undefined && env[envName] !== '') (options as any)[key] = parse(env[envName]!, envName)
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]
+    if (arg === '--smoke' || arg === '--render') continue
+    if (arg === '--no-build') {
+      options.build = false
+      continue
+    }
+    if (arg === '--build') {
+      options.build = true
+      continue
+    }
+    if (arg === '--keep') {
+      options.keep = true
+      continue
+    }
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg)
+    const spec = m ? FLAGS[m[1]] : undefined
+    if (!m || !spec) throw new Error(`unknown argument ${arg}\n${USAGE}`)
+    const value = m[2] ?? argv[++i]
+    if (value === undefined) throw new Error(`--${m[1]} needs a value`)
+    ;(options as any)[spec[0]] = spec[1](value, `--${m[1]}`)
+  }
+  options.growthFiles.sort((a, b) => a - b)
+  options.growthCheckpoints.sort((a, b) => a - b)
+  return options
+}

@@ -1,0 +1,74 @@
+// A smoke run of the bench code at tiny sizes, so `npm run bench` does not rot. Peers (rclone,
+// restic) are used when installed; otherwise their rows must say "not run" and why.
+import assert from 'node:assert/strict'
+import * as fs from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import * as path from 'node:path'
+import {after, before, describe, it} from 'node:test'
+import {runBench} from '../../bench/lib/bench.js'
+import {CASES, defaultOptions, parseOptions} from '../../bench/lib/options.js'
+import type {BenchResults} from '../../bench/lib/report.js'
+import {fitLinear, median} from '../../bench/lib/stats.js'
+
+describe('bench', () => {
+  let dir: string
+  before(async () => {
+    dir = await fs.mkdtemp(path.join(tmpdir(), 'ckpt-bench-smoke-'))
+  })
+  after(async () => {
+    await fs.rm(dir, {recursive: true, force: true})
+  })
+
+  it('computes medians and growth fits', () => {
+    assert.equal(median([3, 1, 2]), 2)
+    assert.equal(median([4, 1, 3, 2]), 2.5)
+    const fit = fitLinear([1000, 10_000, 100_000], [1100, 2000, 11_000])
+    assert.ok(Math.abs(fit.slope - 0.1) < 0.001, `slope ${fit.slope}`)
+    assert.ok(Math.abs(fit.lastExponent - Math.log(5.5) / Math.log(10)) < 1e-9)
+    assert.ok(Math.abs(fit.marginalExponent - 1) < 1e-9, `marginal exponent ${fit.marginalExponent}`)
+    assert.ok(fitLinear([1, 10, 100], [1, 100, 10_000]).marginalExponent > 1.9)
+  })
+
+  it('reads sizes and cases from flags and the environment', () => {
+    const o = parseOptions(['--size', '64MiB', '--cases=local,startup', '--growth-files', '100,10'], {CKPT_BENCH_PAIRS: '5'})
+    assert.equal(o.size, 64 * 1024 ** 2)
+    assert.equal(o.pairs, 5)
+    assert.deepEqual(o.cases, ['local', 'startup'])
+    assert.deepEqual(o.growthFiles, [10, 100])
+    assert.throws(() => parseOptions(['--cases', 'nope']), /unknown case nope/)
+    assert.equal(defaultOptions().pairs >= 3, true)
+  })
+
+  it('runs every case at tiny sizes and writes results.json and RESULTS.md', {timeout: 600_000}, async () => {
+    const results: BenchResults = await runBench({...parseOptions(['--smoke']), outDir: path.join(dir, 'out'), workParent: dir})
+    const onDisk = JSON.parse(await fs.readFile(path.join(dir, 'out', 'results.json'), 'utf8')) as BenchResults
+    const markdown = await fs.readFile(path.join(dir, 'out', 'RESULTS.md'), 'utf8')
+    assert.deepEqual(onDisk.cases.map((c) => c.id), [...CASES])
+    assert.ok(onDisk.machine.nproc >= 1 && onDisk.machine.memoryGiB > 0 && onDisk.machine.cpuModel !== '')
+    assert.match(onDisk.versions.node, /^v\d+/)
+    for (const c of results.cases) {
+      assert.equal(c.error, undefined, `case ${c.id} failed: ${c.error}`)
+      assert.ok(c.measurements.length > 0, `case ${c.id} has no measurements`)
+      assert.ok(c.targets.length > 0, `case ${c.id} has no targets`)
+      assert.ok(markdown.includes(`## ${c.title}`), `RESULTS.md lacks ${c.title}`)
+      for (const m of c.measurements) {
+        if (m.notRun) {
+          // Only a missing peer may be left out, and it must say so, here and in RESULTS.md.
+          const peer = /^(rclone|restic) /.exec(m.notRun)?.[1]
+          assert.ok(peer, `${c.id}/${m.id} not run for a reason other than a missing peer: ${m.notRun}`)
+          assert.match(results.versions[peer], /not installed/)
+          assert.ok(markdown.includes(`| ${m.label} | peer not run |`))
+          continue
+        }
+        assert.ok(m.samplesMs.length >= 1, `${c.id}/${m.id} has no samples`)
+        assert.ok(typeof m.medianMs === 'number' && m.medianMs > 0, `${c.id}/${m.id} median ${m.medianMs}`)
+        if (m.command.startsWith('ckpt ')) assert.ok((m.maxRssMiB ?? 0) > 10, `${c.id}/${m.id} has no peak RSS`)
+      }
+      for (const t of c.targets) {
+        if (t.met === null) assert.match(t.notJudged ?? '', /(rclone|restic) is not installed/, `${c.id}: ${t.name} not judged`)
+        else assert.equal(typeof t.value, 'number', `${c.id}: ${t.name}`)
+      }
+    }
+    assert.doesNotMatch(JSON.stringify(onDisk), /sig=|AccountKey=[A-Za-z0-9]/, 'a SAS token or account key leaked into the results')
+  })
+})
