@@ -23,11 +23,22 @@ export interface StageOptions {
   onProgress?: (taskId: string, bytes: number, total: number) => void
 }
 
+/** A folder beside stateDir named for this process, so a concurrent restore can tell it is live. */
 function sibling(stateDir: string, marker: string): string {
-  return path.join(path.dirname(stateDir), `.${path.basename(stateDir)}${marker}${randomBytes(4).toString('hex')}`)
+  return path.join(path.dirname(stateDir), `.${path.basename(stateDir)}${marker}${process.pid}-${randomBytes(4).toString('hex')}`)
 }
 
-/** Removes staging and swap leftovers of an interrupted restore of this stateDir. */
+function isLive(pid: number): boolean {
+  if (pid === process.pid) return false
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** Removes staging and swap leftovers of interrupted restores of this stateDir; a live restore's folders stay. */
 export async function cleanLeftovers(stateDir: string): Promise<void> {
   const parent = path.dirname(stateDir)
   const prefix = `.${path.basename(stateDir)}`
@@ -37,8 +48,11 @@ export async function cleanLeftovers(stateDir: string): Promise<void> {
   } catch {
     return
   }
-  for (const name of names) {
-    if (name.startsWith(prefix + STAGING) || name.startsWith(prefix + OLD)) await removeTree(path.join(parent, name))
+  for (const marker of [STAGING, OLD]) {
+    for (const name of names.filter((n) => n.startsWith(prefix + marker))) {
+      const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length + marker.length))?.[1])
+      if (!(pid > 0 && isLive(pid))) await removeTree(path.join(parent, name))
+    }
   }
 }
 

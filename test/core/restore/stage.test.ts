@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict'
+import {spawnSync} from 'node:child_process'
+import * as fs from 'node:fs/promises'
+import * as path from 'node:path'
+import {describe, it} from 'node:test'
+import {cleanLeftovers} from '../../../src/core/restore/stage.js'
+import {exists} from '../../helpers/job.js'
+import {tempDir} from '../../helpers/primaries.js'
+
+describe('restore leftovers', () => {
+  it('removes the staging folders of a restore that is gone, and keeps those of a live one', async () => {
+    const {dir, cleanup} = await tempDir()
+    try {
+      const stateDir = path.join(dir, 'alpha')
+      const gone = spawnSync(process.execPath, ['-e', '0']).pid!
+      const dead = [`.alpha.ckpt-restore-${gone}-0000aaaa`, `.alpha.ckpt-old-${gone}-0000bbbb`, '.alpha.ckpt-restore-0000cccc']
+      const live = `.alpha.ckpt-restore-${process.ppid}-0000dddd`
+      const other = '.alphabet.ckpt-restore-1-0000eeee'
+      for (const name of [...dead, live, other]) await fs.mkdir(path.join(dir, name, 'x'), {recursive: true})
+      await cleanLeftovers(stateDir)
+      for (const name of dead) assert.equal(await exists(path.join(dir, name)), false, name)
+      assert.equal(await exists(path.join(dir, live)), true, 'a live restore keeps its staging folder')
+      assert.equal(await exists(path.join(dir, other)), true, "another task's folders are not touched")
+    } finally {
+      await cleanup()
+    }
+  })
+})
