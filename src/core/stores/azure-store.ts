@@ -172,17 +172,17 @@ export class AzureStore implements PrimaryStore {
           async (abortSignal) => {
             // Pinned to the ETag: a concurrent overwrite fails the read instead of mixing two versions.
             const response = await blob.download(offset, length, {abortSignal, conditions: etag ? {ifMatch: etag} : undefined, maxRetryRequests: 0})
-            // Filled in place: a range costs its length in memory, not twice that.
-            const data = Buffer.allocUnsafe(length)
+            // Kept as the chunks that arrived: a range costs its length in memory, and no copy.
+            const parts: Buffer[] = []
             let filled = 0
             for await (const chunk of response.readableStreamBody ?? []) {
               const part = chunk as Buffer
               if (filled + part.length > length) throw new TransientStoreError(`primary store ${this.displayUrl}: long read of ${key} (more than ${length} bytes at ${offset})`)
-              part.copy(data, filled)
+              parts.push(part)
               filled += part.length
             }
             if (filled !== length) throw new TransientStoreError(`primary store ${this.displayUrl}: short read of ${key} (${filled} of ${length} bytes at ${offset})`)
-            return data
+            return parts
           },
           {bytes: length, signal},
         ),

@@ -68,15 +68,15 @@ export interface RangedDownload {
   end: number
   blockSize: number
   concurrency: number
-  /** Fetches exactly `length` bytes at `offset`. */
-  fetch(offset: number, length: number, signal: AbortSignal): Promise<Buffer>
+  /** Fetches exactly `length` bytes at `offset`, as the chunks they arrived in. */
+  fetch(offset: number, length: number, signal: AbortSignal): Promise<Buffer[]>
   onProgress?: (bytes: number) => void
 }
 
 /** A Readable that fetches ranges ahead, in parallel, and pushes them in order. */
 export class RangeReader extends Readable {
   private next: number
-  private readonly queue: Array<{length: number; data: Promise<Buffer>}> = []
+  private readonly queue: Array<{length: number; data: Promise<Buffer[]>}> = []
   private readonly abort = new AbortController()
   private pumping = false
   private delivered = 0
@@ -108,11 +108,14 @@ export class RangeReader extends Readable {
     try {
       let wanted = true
       while (wanted && this.queue.length > 0) {
-        const data = await this.queue[0].data
+        const parts = await this.queue[0].data
         this.queue.shift()
         if (this.destroyed) return
-        this.delivered += data.length
-        wanted = this.push(data)
+        // The chunks go on as they came (no copy into one buffer); they are at most one range.
+        for (const part of parts) {
+          this.delivered += part.length
+          wanted = this.push(part)
+        }
         this.download.onProgress?.(this.delivered)
         this.fill()
       }
