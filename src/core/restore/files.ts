@@ -7,9 +7,11 @@ import * as path from 'node:path'
 import type {Readable} from 'node:stream'
 import type {FileEntry} from '../checkpoint/manifest.js'
 import {OperationError} from '../errors.js'
+import {BufferPool} from '../util/buffer-pool.js'
 import {WriteQueue} from '../util/write-queue.js'
 
 const READ_SIZE = 1 << 20
+const readBuffers = new BufferPool(READ_SIZE, 64)
 
 export function targetPath(root: string, rel: string): string {
   return path.join(root, ...rel.split('/'))
@@ -46,15 +48,18 @@ export async function copyVerified(source: string, target: string, entry: FileEn
     try {
       let position = 0
       for (;;) {
-        // A fresh buffer per read: queued writes still hold the previous ones.
-        const buffer = Buffer.allocUnsafe(Math.min(READ_SIZE, Math.max(1, entry.size - position + 1)))
-        const {bytesRead} = await input.read(buffer, 0, buffer.length, position)
-        if (bytesRead === 0) break
+        // A pooled buffer per read, handed back once its queued write is done.
+        const buffer = readBuffers.acquire()
+        const {bytesRead} = await input.read(buffer, 0, Math.min(READ_SIZE, entry.size - position + 1), position)
+        if (bytesRead === 0 || position + bytesRead > entry.size) {
+          readBuffers.release(buffer)
+          position += bytesRead
+          break
+        }
         position += bytesRead
-        if (position > entry.size) break
         const chunk = buffer.subarray(0, bytesRead)
         hash.update(chunk)
-        await queue.push(chunk)
+        await queue.push(chunk, () => readBuffers.release(buffer))
         onBytes?.(bytesRead)
       }
       await queue.drain()

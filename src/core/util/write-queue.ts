@@ -11,8 +11,11 @@ export class WriteQueue {
 
   constructor(private readonly handle: FileHandle, private readonly maxPending = 8) {}
 
-  /** Queues a chunk; resolves when there is room for the next one. Rejects once a write has failed. */
-  async push(chunk: Buffer): Promise<void> {
+  /**
+   * Queues a chunk; resolves when there is room for the next one. Rejects once a write has failed.
+   * `done` runs once the chunk is written (or dropped after a failure), to hand its buffer back.
+   */
+  async push(chunk: Buffer, done?: () => void): Promise<void> {
     if (this.error) throw this.error
     this.pending++
     this.tail = this.tail.then(async () => {
@@ -21,6 +24,7 @@ export class WriteQueue {
       } catch (error) {
         this.error ??= error
       } finally {
+        done?.()
         this.pending--
         this.waiter?.()
       }
