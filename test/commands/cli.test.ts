@@ -116,6 +116,23 @@ describe('command surface', () => {
     }
   })
 
+  it('colours tables on a terminal, and never with NO_COLOR', async () => {
+    const {dir, cleanup} = await tempDir()
+    try {
+      await writeJob(dir, {tasks: [{id: 'a'}]})
+      assert.equal((await runCli(['checkpoint', 'take'], {cwd: dir})).code, 0)
+      const quoted = [process.execPath, binRun, 'checkpoint', 'list'].map((a) => `'${a}'`).join(' ')
+      const onTty = (env: Record<string, string | undefined>) => collectCli(spawn('script', ['-qec', quoted, '/dev/null'], {cwd: dir, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe']}))
+      const coloured = await onTty({NO_COLOR: undefined})
+      assert.match(coloured.stdout, /\u001B\[32mcompleted/)
+      const plain = await onTty({NO_COLOR: '1'})
+      assert.match(plain.stdout, /chk-1\s+completed/)
+      assert.doesNotMatch(plain.stdout, /\u001B\[\d+m/)
+    } finally {
+      await cleanup()
+    }
+  })
+
   it('prints its version, with or without oclif', async () => {
     const {version} = JSON.parse(await fs.readFile(path.join(repoRoot, 'package.json'), 'utf8'))
     for (const flag of ['--version', '-v']) {

@@ -142,4 +142,39 @@ for (const kind of primaryKinds) {
   })
 }
 
+describe('kill -9 in the middle of a restore', () => {
+  it('leaves the old state whole, and the next restore finishes and cleans up', async () => {
+    const {dir, cleanup} = await tempDir()
+    try {
+      await writeJob(dir, {tasks: [{id: 'alpha'}]})
+      const state = path.join(dir, 'state', 'alpha')
+      await makeTree(state, {bigBytes: 300 * MiB})
+      const checkpointed = await fingerprint(state)
+      assert.equal((await runCli(['checkpoint', 'take', '--json'], {cwd: dir})).code, 0)
+      await fs.rm(path.join(state, 'big.bin'))
+      await fs.writeFile(path.join(state, 'top.txt'), 'newer than the checkpoint')
+      const current = await fingerprint(state)
+
+      const child = startCli(['restore', '--json'], {cwd: dir})
+      const result = collectCli(child)
+      const parent = path.join(dir, 'state')
+      for (let i = 0; i < 400; i++) {
+        if ((await fs.readdir(parent)).some((n) => n.startsWith('.alpha.ckpt-restore-'))) break
+        await sleep(10)
+      }
+      await sleep(50)
+      child.kill('SIGKILL')
+      assert.equal((await result).signal, 'SIGKILL', 'the restore was still running when it was killed')
+      assert.deepEqual(await fingerprint(state), current, 'the state is untouched until the new one is complete')
+
+      const again = await runCli(['restore', '--json'], {cwd: dir})
+      assert.equal(again.code, 0, again.stderr)
+      assert.deepEqual(await fingerprint(state), checkpointed)
+      assert.deepEqual((await fs.readdir(parent)).filter((n) => n.startsWith('.')), [], 'the leftovers of the killed restore are gone')
+    } finally {
+      await cleanup()
+    }
+  })
+})
+
 void fileKind

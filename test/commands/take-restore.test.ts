@@ -179,6 +179,30 @@ for (const kind of primaryKinds) {
       }
     })
 
+    it('spreads tasks over several local roots and restores each from its own', async () => {
+      const {dir, cleanup} = await tempDir()
+      try {
+        const target = await kind.fresh(dir)
+        await writeJob(dir, {tasks: [{id: 'alpha'}, {id: 'beta'}], primary: target.url})
+        await makeTree(path.join(dir, 'state', 'alpha'))
+        await makeTree(path.join(dir, 'state', 'beta'), {seed: 'b'})
+        const before = {alpha: await fingerprint(path.join(dir, 'state', 'alpha')), beta: await fingerprint(path.join(dir, 'state', 'beta'))}
+        const roots = ['--local-root', path.join(dir, 'disk-1'), '--local-root', path.join(dir, 'disk-2')]
+        const ckpt = (args: string[]) => runCli([...args, ...roots, '--json'], {cwd: dir, env: target.env})
+        assert.equal((await ckpt(['checkpoint', 'take'])).code, 0)
+        const local = await ckpt(['local', 'list'])
+        assert.deepEqual(local.json.copies.map((c: any) => [c.taskId, c.root]), [['alpha', path.join(dir, 'disk-1')], ['beta', path.join(dir, 'disk-2')]])
+        await fs.rm(path.join(dir, 'state'), {recursive: true})
+        const restore = await ckpt(['restore'])
+        assert.equal(restore.code, 0, restore.stderr)
+        assert.deepEqual(restore.json.tasks.map((t: any) => t.source), ['local', 'local'])
+        assert.deepEqual(await fingerprint(path.join(dir, 'state', 'alpha')), before.alpha)
+        assert.deepEqual(await fingerprint(path.join(dir, 'state', 'beta')), before.beta)
+      } finally {
+        await cleanup()
+      }
+    })
+
     it('lists and shows checkpoints and local copies', async () => {
       const j = await job(['alpha'])
       try {

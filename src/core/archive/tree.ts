@@ -4,6 +4,16 @@ import * as path from 'node:path'
 import {OperationError} from '../errors.js'
 import type {FileEntry} from '../checkpoint/manifest.js'
 
+/** Sets folder modes and times below root, deepest first, so a read-only folder does not block its children. */
+export async function applyFolderModes(root: string, entries: FileEntry[]): Promise<void> {
+  for (const entry of [...entries].reverse()) {
+    if (entry.type !== 'dir') continue
+    const target = path.join(root, ...entry.path.split('/'))
+    await fs.chmod(target, entry.mode & 0o7777)
+    await fs.utimes(target, new Date(entry.mtimeMs), new Date(entry.mtimeMs))
+  }
+}
+
 export async function scanTree(root: string, what: string): Promise<FileEntry[]> {
   let rootStat
   try {

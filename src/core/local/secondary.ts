@@ -3,6 +3,7 @@
 import {randomBytes} from 'node:crypto'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
+import {applyFolderModes} from '../archive/tree.js'
 import {checkpointNumber, FORMAT_VERSION} from '../checkpoint/layout.js'
 import type {FileEntry} from '../checkpoint/manifest.js'
 
@@ -137,11 +138,7 @@ export class CopyWriter {
 
   /** Sets folder modes (deepest first, so a read-only folder does not block its children) and publishes the copy as pending. */
   async finish(): Promise<LocalCopy> {
-    for (const dir of [...this.dirs].reverse()) {
-      const target = this.pathOf(dir.path)
-      await fs.chmod(target, dir.mode & 0o7777)
-      await fs.utimes(target, new Date(dir.mtimeMs), new Date(dir.mtimeMs))
-    }
+    await applyFolderModes(path.join(this.partialDir, 'state'), this.dirs)
     await writeRecord(this.partialDir, this.record)
     await removeTree(this.finalDir)
     await fs.rename(this.partialDir, this.finalDir)

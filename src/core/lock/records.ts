@@ -5,6 +5,7 @@ import type {PrimaryStore} from '../stores/store.js'
 import {getBuffer} from '../stores/store.js'
 import {NotFoundError} from '../errors.js'
 import {keys} from '../checkpoint/layout.js'
+import {pidAlive} from '../util/process.js'
 
 export type LockMode = 'shared' | 'exclusive'
 
@@ -47,16 +48,6 @@ export function staleReason(lock: Pick<LockRecord, 'host' | 'pid' | 'refreshedAt
   if (!Number.isFinite(refreshed)) return 'the lock has no valid refresh time'
   if (now - refreshed > staleAfterMs) return `not refreshed for ${Math.round((now - refreshed) / 60_000)} minutes (bound ${Math.round(staleAfterMs / 60_000)} minutes)`
   return undefined
-}
-
-function pidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }
 
 /** Every lock of the job, with its staleness; locks removed while listing are skipped. */

@@ -1,7 +1,6 @@
 // Moving verified bytes: local copy → staging (hash while copying), primary → staging (ranges
 // or one pass over the archive), each checked against the manifest's SHA-256.
 import {createHash} from 'node:crypto'
-import {createReadStream} from 'node:fs'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import type {Readable} from 'node:stream'
@@ -23,7 +22,18 @@ export async function hashLocalFile(file: string, size: number): Promise<string 
     const st = await fs.lstat(file)
     if (!st.isFile() || st.size !== size) return undefined
     const hash = createHash('sha256')
-    for await (const chunk of createReadStream(file, {highWaterMark: READ_SIZE})) hash.update(chunk as Buffer)
+    const handle = await fs.open(file, 'r')
+    const buffer = readBuffers.acquire()
+    try {
+      for (;;) {
+        const {bytesRead} = await handle.read(buffer, 0, buffer.length, null)
+        if (bytesRead === 0) break
+        hash.update(buffer.subarray(0, bytesRead))
+      }
+    } finally {
+      readBuffers.release(buffer)
+      await handle.close()
+    }
     return hash.digest('hex')
   } catch {
     return undefined

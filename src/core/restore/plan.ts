@@ -41,11 +41,15 @@ export async function findLocal(ctx: JobContext, taskId: string, manifest: Manif
 /** Hashes the local copy's files against the manifest (used by --plan, which changes nothing). */
 export async function planTask(work: TaskWork, checkpointId: string): Promise<TaskPlan> {
   const files = work.entries.filter((e) => e.type === 'file')
-  const all = totalBytes(work.entries)
-  if (!work.copy) return {taskId: work.task.id, checkpointId, source: 'remote', localBytes: 0, remoteBytes: all, reason: work.noLocalReason ?? 'no secondary copy'}
+  if (!work.copy) return remotePlan(work, checkpointId)
   const copy = work.copy
   const good = await mapLimit(files, 8, async (entry) => (await hashLocalFile(targetPath(copy.stateDir, entry.path), entry.size)) === entry.sha256)
   return describe(work.task.id, checkpointId, files, good, copy)
+}
+
+/** The plan of a task that has no local copy to use: every byte from the primary. */
+export function remotePlan(work: TaskWork, checkpointId: string): TaskPlan {
+  return {taskId: work.task.id, checkpointId, source: 'remote', localBytes: 0, remoteBytes: totalBytes(work.entries), reason: work.noLocalReason ?? 'no secondary copy'}
 }
 
 export function describe(taskId: string, checkpointId: string, files: FileEntry[], good: boolean[], copy: LocalCopy): TaskPlan {

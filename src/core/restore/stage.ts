@@ -7,7 +7,9 @@ import type {FileEntry} from '../checkpoint/manifest.js'
 import {removeTree} from '../local/secondary.js'
 import {mapLimit} from '../util/pool.js'
 import {copyVerified, extractByOffset, targetPath, writeVerified} from './files.js'
-import {describe, totalBytes, type TaskPlan, type TaskWork} from './plan.js'
+import {describe, remotePlan, totalBytes, type TaskPlan, type TaskWork} from './plan.js'
+import {applyFolderModes} from '../archive/tree.js'
+import {pidAlive} from '../util/process.js'
 
 const STAGING = '.ckpt-restore-'
 const SMALL_FILE = 256 << 10
@@ -28,16 +30,6 @@ function sibling(stateDir: string, marker: string): string {
   return path.join(path.dirname(stateDir), `.${path.basename(stateDir)}${marker}${process.pid}-${randomBytes(4).toString('hex')}`)
 }
 
-function isLive(pid: number): boolean {
-  if (pid === process.pid) return false
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
 /** Removes staging and swap leftovers of interrupted restores of this stateDir; a live restore's folders stay. */
 export async function cleanLeftovers(stateDir: string): Promise<void> {
   const parent = path.dirname(stateDir)
@@ -51,7 +43,7 @@ export async function cleanLeftovers(stateDir: string): Promise<void> {
   for (const marker of [STAGING, OLD]) {
     for (const name of names.filter((n) => n.startsWith(prefix + marker))) {
       const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length + marker.length))?.[1])
-      if (!(pid > 0 && isLive(pid))) await removeTree(path.join(parent, name))
+      if (pid === process.pid || !pidAlive(pid)) await removeTree(path.join(parent, name))
     }
   }
 }
@@ -95,15 +87,8 @@ export async function stageTask(ctx: JobContext, work: TaskWork, checkpointId: s
     await fetchFromPrimary(ctx, work, missing, stagingDir, checkpointId, progress)
 
     for (const entry of entries) if (entry.type === 'symlink') await fs.symlink(entry.target!, targetPath(stagingDir, entry.path))
-    for (const entry of [...entries].reverse()) {
-      if (entry.type !== 'dir') continue
-      const target = targetPath(stagingDir, entry.path)
-      await fs.chmod(target, entry.mode & 0o7777)
-      await fs.utimes(target, new Date(entry.mtimeMs), new Date(entry.mtimeMs))
-    }
-    const plan = copy
-      ? describe(task.id, checkpointId, files, good, copy)
-      : {taskId: task.id, checkpointId, source: 'remote' as const, localBytes: 0, remoteBytes: total, reason: work.noLocalReason ?? 'no secondary copy'}
+    await applyFolderModes(stagingDir, entries)
+    const plan = copy ? describe(task.id, checkpointId, files, good, copy) : remotePlan(work, checkpointId)
     return {work, plan, stagingDir}
   } catch (error) {
     await removeTree(stagingDir).catch(() => {})
