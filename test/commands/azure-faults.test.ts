@@ -1,11 +1,11 @@
-// Faults of the Azure primary during a take: the server goes away mid-write, a read-only SAS.
+// Faults of the Azure primary: the server goes away mid-take and mid-restore, a read-only SAS.
 import assert from 'node:assert/strict'
 import * as path from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {setTimeout as sleep} from 'node:timers/promises'
 import * as fs from 'node:fs/promises'
 import {collectCli, runCli, startCli} from '../helpers/cli.js'
-import {listFiles, makeTree, writeJob} from '../helpers/job.js'
+import {fingerprint, listFiles, makeTree, writeJob} from '../helpers/job.js'
 import {azureKind, tempDir} from '../helpers/primaries.js'
 
 describe('Azure primary faults during a take', () => {
@@ -37,6 +37,37 @@ describe('Azure primary faults during a take', () => {
       const list = await runCli(['checkpoint', 'list', '--json'], {cwd: dir, env: target.env})
       const completed = list.json.checkpoints.filter((c: any) => c.status === 'completed').map((c: any) => c.checkpointId)
       assert.deepEqual(completed, [next.json.checkpointId])
+    } finally {
+      if (!server.running) await server.start()
+      await cleanup()
+    }
+  })
+
+  it('fails a restore with exit 5 when the server stops mid-download, and leaves the old state whole', async () => {
+    const {dir, cleanup} = await tempDir()
+    const server = azureKind.server()
+    try {
+      const target = await azureKind.fresh(dir)
+      await writeJob(dir, {tasks: [{id: 'alpha'}], primary: target.url})
+      const state = path.join(dir, 'state', 'alpha')
+      await makeTree(state, {bigBytes: 150 << 20})
+      const take = await runCli(['checkpoint', 'take', '--no-local', '--json'], {cwd: dir, env: target.env})
+      assert.equal(take.code, 0, take.stdout + take.stderr)
+      await fs.writeFile(path.join(state, 'top.txt'), 'changed after the checkpoint')
+      const old = await fingerprint(state)
+      const child = startCli(['restore', '--json'], {cwd: dir, env: target.env})
+      const result = collectCli(child, 180_000)
+      const staging = async () => (await fs.readdir(path.dirname(state))).find((n) => n.startsWith('.alpha.ckpt-restore-'))
+      for (let i = 0; i < 400 && !(await staging()); i++) await sleep(25)
+      assert.ok(await staging(), 'the restore started staging')
+      await server.stop({hard: true})
+      const failed = await result
+      await server.start()
+      assert.equal(failed.code, 5, `exit ${failed.code}: ${failed.stderr}`)
+      assert.equal(failed.json.error.exit, 5)
+      assert.deepEqual(await fingerprint(state), old, 'the old state is untouched')
+      assert.equal(await staging(), undefined, 'no staging folder is left')
+      // (No restore after the restart: Azurite loses its recent metadata when it is killed.)
     } finally {
       if (!server.running) await server.start()
       await cleanup()

@@ -4,6 +4,7 @@ import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {openPrimaryStore} from '../../src/core/stores/registry.js'
+import {getBuffer} from '../../src/core/stores/store.js'
 import {runCli, startCli, collectCli} from '../helpers/cli.js'
 import {fingerprint, makeTree, writeJob} from '../helpers/job.js'
 import {primaryKinds, tempDir, type PrimaryTarget} from '../helpers/primaries.js'
@@ -149,6 +150,47 @@ for (const kind of primaryKinds) {
         assert.equal(noLocal.code, 0, noLocal.stderr)
         assert.equal(noLocal.json.checkpointId, 'chk-1')
         assert.deepEqual(await fingerprint(j.state('alpha')), first.alpha)
+      } finally {
+        await j.cleanup()
+      }
+    })
+
+    it('restores from the primary in segments smaller than its files, many at once, and falls back on a flipped byte', async () => {
+      const j = await job(['alpha'])
+      try {
+        await makeTree(j.state('alpha'), {bigBytes: 3 * MiB, seed: 'one'})
+        const first = await fingerprint(j.state('alpha'))
+        assert.equal((await j.ckpt(['checkpoint', 'take'])).code, 0)
+        await fs.rm(j.state('alpha'), {recursive: true})
+        await makeTree(j.state('alpha'), {bigBytes: 3 * MiB, seed: 'two'})
+        const second = await fingerprint(j.state('alpha'))
+        // 64 KiB blocks and segments: the big file spans 48 of them, small files share; 16 in flight.
+        const small = ['--block-size', '64KiB', '--concurrency', '16']
+        const take = await j.ckpt(['checkpoint', 'take', ...small])
+        assert.equal(take.json.checkpointId, 'chk-2')
+        assert.equal(take.stderr, '', 'no warnings')
+
+        await fs.rm(j.state('alpha'), {recursive: true})
+        const remote = await j.ckpt(['restore', '--prefer', 'remote', ...small])
+        assert.equal(remote.code, 0, remote.stderr)
+        assert.equal(remote.stderr, '', 'no warnings')
+        assert.equal(remote.json.tasks[0].source, 'remote')
+        assert.deepEqual(await fingerprint(j.state('alpha')), second)
+
+        // One flipped byte in the middle of the big file of chk-2's archive: chk-1 serves instead.
+        const store = await openStore(j.dir, j.target)
+        const key = 'testjob/data/chk-2/alpha.tar'
+        const archive = await getBuffer(store, key)
+        archive[archive.length >> 1] ^= 0xff
+        await store.put(key, archive)
+        await store.close()
+        const fallback = await j.ckpt(['restore', '--prefer', 'remote', ...small])
+        assert.equal(fallback.code, 0, fallback.stderr)
+        assert.equal(fallback.json.checkpointId, 'chk-1')
+        assert.match(fallback.json.fallbacks[0].reason, /big\.bin in the primary copy does not match its digest/)
+        assert.deepEqual(await fingerprint(j.state('alpha')), first)
+        const leftovers = (await fs.readdir(path.join(j.dir, 'state'))).filter((n) => n.startsWith('.'))
+        assert.deepEqual(leftovers, [], 'no staging folders are left beside the state')
       } finally {
         await j.cleanup()
       }

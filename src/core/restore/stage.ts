@@ -6,13 +6,16 @@ import type {JobContext} from '../context.js'
 import type {FileEntry} from '../checkpoint/manifest.js'
 import {removeTree} from '../local/secondary.js'
 import {mapLimit} from '../util/pool.js'
-import {copyVerified, extractByOffset, targetPath, writeVerified} from './files.js'
+import {copyVerified, finishFile, PrimaryDigestError, targetPath} from './files.js'
+import {fetchFiles} from './fetch.js'
+import {DEFAULT_BLOCK_SIZE, DEFAULT_CONCURRENCY} from '../stores/store.js'
 import {describe, remotePlan, totalBytes, type TaskPlan, type TaskWork} from './plan.js'
 import {applyFolderModes} from '../archive/tree.js'
 import {pidAlive} from '../util/process.js'
 
 const STAGING = '.ckpt-restore-'
-const SMALL_FILE = 256 << 10
+const LOCAL_COPIES = 32
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
 const OLD = '.ckpt-old-'
 
 export interface StagedTask {
@@ -72,15 +75,13 @@ export async function stageTask(ctx: JobContext, work: TaskWork, checkpointId: s
       if (!ok) progress(-copied)
       return ok
     }
-    // Many small files at once (their cost is open/close latency), a few big ones (their cost is bytes).
+    // Copies run in the kernel and hashing on worker threads, so many at once cost no memory:
+    // small files are bound by open/close latency, big ones by copy and hash throughput.
     const verified = new Set<FileEntry>()
     if (copy) {
-      const small = files.filter((e) => e.size <= SMALL_FILE)
-      const large = files.filter((e) => e.size > SMALL_FILE)
-      const keep = async (entry: FileEntry) => {
+      await mapLimit(files, LOCAL_COPIES, async (entry) => {
         if (await copyOne(entry)) verified.add(entry)
-      }
-      await Promise.all([mapLimit(small, 32, keep), mapLimit(large, 4, keep)])
+      })
     }
     const good = files.map((e) => verified.has(e))
     const missing = files.filter((_, i) => !good[i])
@@ -96,23 +97,25 @@ export async function stageTask(ctx: JobContext, work: TaskWork, checkpointId: s
   }
 }
 
-/** Fetches files from the task's primary archive: by range when few are needed, else in one pass. */
+/** Fetches the files the local copy could not give from the task's primary archive. */
 async function fetchFromPrimary(ctx: JobContext, work: TaskWork, missing: FileEntry[], stagingDir: string, checkpointId: string, progress: (bytes: number) => void): Promise<void> {
   const where = `checkpoint ${checkpointId} task ${work.task.id}`
-  const empty = missing.filter((e) => e.size === 0)
-  for (const entry of empty) await writeVerified((async function* () {})(), targetPath(stagingDir, entry.path), entry, where)
-  const wanted = missing.filter((e) => e.size > 0).sort((a, b) => a.offset! - b.offset!)
-  if (wanted.length === 0) return
-  const wantedBytes = wanted.reduce((sum, e) => sum + e.size, 0)
-  const write = async (entry: FileEntry, chunks: AsyncIterable<Buffer>) => {
-    await writeVerified(chunks, targetPath(stagingDir, entry.path), entry, where, progress)
+  for (const entry of missing.filter((e) => e.size === 0)) {
+    if (entry.sha256 !== EMPTY_SHA256) throw new PrimaryDigestError(`${where}: ${entry.path} is empty but its digest is not that of no bytes`)
+    const target = targetPath(stagingDir, entry.path)
+    await (await fs.open(target, 'w', 0o600)).close()
+    await finishFile(target, entry)
   }
-  const useRanges = ctx.store.capabilities.rangeReads && wantedBytes < work.record.archiveSize / 2 && wanted.length <= 256
-  if (useRanges) {
-    await mapLimit(wanted, 8, async (entry) => write(entry, await ctx.store.get(work.record.archive, {range: {offset: entry.offset!, length: entry.size}})))
-  } else {
-    await extractByOffset(await ctx.store.get(work.record.archive), wanted, write, where)
-  }
+  await fetchFiles({
+    store: ctx.store,
+    archive: work.record.archive,
+    files: missing.filter((e) => e.size > 0).sort((a, b) => a.offset! - b.offset!),
+    targetOf: (entry) => targetPath(stagingDir, entry.path),
+    where,
+    segmentSize: ctx.settings.transfer.blockSize ?? DEFAULT_BLOCK_SIZE,
+    concurrency: ctx.settings.transfer.concurrency ?? DEFAULT_CONCURRENCY,
+    onBytes: progress,
+  })
 }
 
 /** Swaps a staged task into its stateDir: the old state moves aside, the new one in, the old one goes. */

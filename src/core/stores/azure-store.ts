@@ -2,18 +2,18 @@
 // (with If-None-Match: * for create-if-absent); downloads read ranges in parallel. The SDK's own
 // retries are off: the retry decorator (retry.ts) retries, through the steps this store marks.
 import {randomBytes} from 'node:crypto'
+import {setMaxListeners} from 'node:events'
 import {Readable} from 'node:stream'
 import {AnonymousCredential, BlobServiceClient, ContainerClient, type StoragePipelineOptions} from '@azure/storage-blob'
 import {AlreadyExistsError, NotFoundError, OperationError, StoreUnavailableError, TransientStoreError, UsageError, messageOf} from '../errors.js'
 import {redact} from '../util/redact.js'
 import {parseAzureAddress, type AzureAddress} from './azure-address.js'
 import {azureCode, translateAzureError, type AzureContext, type FailedCall} from './azure-errors.js'
-import {RangeReader, stageBlocks} from './azure-transfer.js'
+import {RangeReader, stageBlocks, streamRange} from './azure-transfer.js'
 import type {StoreOptions} from './registry.js'
 import type {GetOptions, ObjectInfo, PrimaryStore, PutOptions, RetryStep, StoreCapabilities} from './store.js'
+import {DEFAULT_BLOCK_SIZE, DEFAULT_CONCURRENCY} from './store.js'
 
-export const DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024
-export const DEFAULT_CONCURRENCY = 4
 const MAX_BLOCK_SIZE = 4000 * 1024 * 1024
 const MAX_BLOCKS = 50_000
 
@@ -40,6 +40,8 @@ export class AzureStore implements PrimaryStore {
     private readonly settings: {blockSize: number; concurrency: number; listPageSize: number; requestTimeoutMs: number; openTimeoutMs: number},
   ) {
     this.displayUrl = address.display
+    // Every request in flight listens for close(); --concurrency allows more than the default 10.
+    setMaxListeners(0, this.closing.signal)
     this.context = {display: address.display, endpoint: address.endpoint, container: address.container, auth: address.auth}
   }
 
@@ -165,13 +167,25 @@ export class AzureStore implements PrimaryStore {
     const end = options.range?.length === undefined ? size : Math.min(size, start + options.range.length)
     if (end <= start) return Readable.from([])
     const etag = props.etag
+    const conditions = etag ? {ifMatch: etag} : undefined
+    if (end - start <= this.settings.blockSize) {
+      // One request, streamed: what restore's segments and small objects need.
+      const open = (at: number) =>
+        step(() => this.call({action: 'read', key}, async (abortSignal) => (await blob.download(at, end - at, {abortSignal, conditions, maxRetryRequests: 0})).readableStreamBody as Readable))
+      const failure = (error: unknown, at: number) => {
+        const translated = translateAzureError(error, this.context, {action: 'read', key})
+        if (translated instanceof StoreUnavailableError || translated instanceof NotFoundError) return translated
+        return new TransientStoreError(`primary store ${this.displayUrl}: cannot read ${key}: the connection broke after ${at - start} of ${end - start} bytes`, {cause: translated})
+      }
+      return Readable.from(streamRange({start, end, open, failure, stallMs: this.settings.requestTimeoutMs, closing: this.closing.signal, onProgress: options.onProgress}))
+    }
     const fetch = (offset: number, length: number, signal: AbortSignal) =>
       step(() =>
         this.call(
           {action: 'read', key},
           async (abortSignal) => {
             // Pinned to the ETag: a concurrent overwrite fails the read instead of mixing two versions.
-            const response = await blob.download(offset, length, {abortSignal, conditions: etag ? {ifMatch: etag} : undefined, maxRetryRequests: 0})
+            const response = await blob.download(offset, length, {abortSignal, conditions, maxRetryRequests: 0})
             // Kept as the chunks that arrived: a range costs its length in memory, and no copy.
             const parts: Buffer[] = []
             let filled = 0

@@ -1,7 +1,9 @@
 // Streaming transfers in blocks: uploads cut the body into blocks and stage up to `concurrency` of
 // them at once; downloads fetch up to `concurrency` ranges ahead and deliver them in order.
 // Memory stays near blockSize x (concurrency + 1) whatever the object size.
+import {setMaxListeners} from 'node:events'
 import {Readable} from 'node:stream'
+import {CkptError, TransientStoreError} from '../errors.js'
 
 /** Cuts a stream into blocks of exactly `size` bytes (the last one may be shorter, never empty). */
 export async function* blocksOf(source: AsyncIterable<Buffer | string>, size: number): AsyncIterable<Buffer> {
@@ -82,8 +84,10 @@ export class RangeReader extends Readable {
   private delivered = 0
 
   constructor(private readonly download: RangedDownload) {
-    super({highWaterMark: 1})
+    // Object mode: each chunk goes on as it came; a byte-mode read() would join them into a copy.
+    super({objectMode: true, highWaterMark: 1})
     this.next = download.start
+    setMaxListeners(0, this.abort.signal)
   }
 
   private fill(): void {
@@ -130,5 +134,64 @@ export class RangeReader extends Readable {
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.abort.abort()
     callback(error)
+  }
+}
+
+export interface StreamedRange {
+  start: number
+  /** Exclusive. */
+  end: number
+  /** Opens a response body for [at, end). */
+  open(at: number): Promise<Readable>
+  /** A body that sends nothing for this long while it is waited on fails, and is resumed. */
+  stallMs: number
+  /** A failure while a body was read, as a store error without secrets. */
+  failure(error: unknown, at: number): Error
+  /** Aborted when the store closes: bodies being read are destroyed. */
+  closing: AbortSignal
+  onProgress?: (bytes: number) => void
+}
+
+/** Times a broken or stalled body is resumed from the last byte received before the read fails. */
+const RESUMES = 3
+
+/**
+ * Streams one range as its chunks arrive (they die young, so memory and garbage collection stay
+ * low). A body that breaks or stalls is resumed from the last byte received; resuming cannot mix
+ * versions because open() pins the read to the object's ETag.
+ */
+export async function* streamRange(range: StreamedRange): AsyncGenerator<Buffer> {
+  let at = range.start
+  let resumes = 0
+  while (at < range.end) {
+    if (range.closing.aborted) throw range.failure(new Error('the store is closed'), at)
+    const body = await range.open(at)
+    const destroy = () => body.destroy()
+    range.closing.addEventListener('abort', destroy)
+    const iterator = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>
+    try {
+      for (;;) {
+        // Only time spent waiting on the network counts: the consumer may hold a chunk for long.
+        const timer = setTimeout(() => body.destroy(new Error(`no data for ${Math.round(range.stallMs / 1000)}s (timed out)`)), range.stallMs)
+        let next: IteratorResult<Buffer>
+        try {
+          next = await iterator.next()
+        } finally {
+          clearTimeout(timer)
+        }
+        if (next.done) break
+        const chunk = next.value
+        if (at + chunk.length > range.end) throw new TransientStoreError(`long read: more than ${range.end - range.start} bytes at ${range.start}`)
+        at += chunk.length
+        range.onProgress?.(at - range.start)
+        yield chunk
+      }
+      if (at < range.end && ++resumes > RESUMES) throw range.failure(new Error(`short read: ${at - range.start} of ${range.end - range.start} bytes`), at)
+    } catch (error) {
+      if (range.closing.aborted || error instanceof TransientStoreError || ++resumes > RESUMES) throw error instanceof CkptError ? error : range.failure(error, at)
+    } finally {
+      range.closing.removeEventListener('abort', destroy)
+      body.destroy()
+    }
   }
 }

@@ -2,6 +2,10 @@
 // verification live above them (src/core/checkpoint, src/core/restore).
 import type {Readable} from 'node:stream'
 
+/** Transfer defaults: bytes per block or range, and blocks or ranges in flight per transfer. */
+export const DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024
+export const DEFAULT_CONCURRENCY = 4
+
 export interface StoreCapabilities {
   /** put({ifAbsent}) is atomic against concurrent writers of the same key. */
   readonly atomicCreateIfAbsent: boolean

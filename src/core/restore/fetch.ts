@@ -1,0 +1,160 @@
+// Restores files from a task's primary archive. The wanted files' bytes are grouped into segments
+// of about one block (small files share one, big files span several), segments are fetched
+// `concurrency` at a time, and each chunk is written at its own position in its file, so segments
+// need no order. Once a file has all its bytes it is hashed on a worker thread and checked
+// against the manifest. Memory: the segments in flight, whatever the state's size.
+import * as fs from 'node:fs/promises'
+import type {FileEntry} from '../checkpoint/manifest.js'
+import type {PrimaryStore} from '../stores/store.js'
+import {hashPool} from '../util/hash-pool.js'
+import {settleLimit} from '../util/pool.js'
+import {PrimaryDigestError, finishFile} from './files.js'
+
+/** Bytes of a file that lie in one segment: file bytes [fileOffset, fileOffset + length). */
+export interface Piece {
+  entry: FileEntry
+  fileOffset: number
+  length: number
+}
+
+/** A range of the archive: [start, end), holding pieces in archive order. */
+export interface Segment {
+  start: number
+  end: number
+  pieces: Piece[]
+}
+
+/** Gaps up to this size (tar headers, padding, files not wanted) are read through, not skipped. */
+const MAX_GAP = 64 << 10
+
+/** Cuts files (non-empty, sorted by archive offset) into segments of at most `size` bytes. */
+export function planSegments(files: readonly FileEntry[], size: number): Segment[] {
+  const segments: Segment[] = []
+  let current: Segment | undefined
+  for (const entry of files) {
+    let fileOffset = 0
+    while (fileOffset < entry.size) {
+      const at = entry.offset! + fileOffset
+      if (!current || at - current.end > MAX_GAP || at - current.start >= size) {
+        current = {start: at, end: at, pieces: []}
+        segments.push(current)
+      }
+      const length = Math.min(entry.size - fileOffset, size - (at - current.start))
+      current.pieces.push({entry, fileOffset, length})
+      current.end = at + length
+      fileOffset += length
+    }
+  }
+  return segments
+}
+
+export interface FetchFiles {
+  store: PrimaryStore
+  archive: string
+  /** Non-empty files to fetch, sorted by archive offset. */
+  files: readonly FileEntry[]
+  targetOf: (entry: FileEntry) => string
+  where: string
+  segmentSize: number
+  concurrency: number
+  onBytes?: (bytes: number) => void
+}
+
+interface OpenFile {
+  handle: Promise<fs.FileHandle>
+  remaining: number
+}
+
+/** Fetches every file; on failure no handle stays open and the caller removes what was written. */
+export async function fetchFiles(fetch: FetchFiles): Promise<void> {
+  const open = new Map<FileEntry, OpenFile>()
+  const checks: Promise<void>[] = []
+  let failed = false
+
+  const fileOf = (entry: FileEntry): OpenFile => {
+    let file = open.get(entry)
+    if (!file) {
+      file = {handle: fs.open(fetch.targetOf(entry), 'w', 0o600), remaining: entry.size}
+      open.set(entry, file)
+    }
+    return file
+  }
+  const written = async (entry: FileEntry, file: OpenFile, bytes: number) => {
+    file.remaining -= bytes
+    if (file.remaining > 0) return
+    open.delete(entry)
+    await (await file.handle).close()
+    checks.push(checkFile(fetch, entry))
+  }
+
+  const fetchSegment = async (segment: Segment) => {
+    if (failed) return
+    const stream = await fetch.store.get(fetch.archive, {range: {offset: segment.start, length: segment.end - segment.start}})
+    let position = segment.start
+    let index = 0
+    let taken = 0 // bytes of pieces[index] already written
+    try {
+      for await (const raw of stream) {
+        if (failed) break
+        let chunk = raw as Buffer
+        while (chunk.length > 0 && index < segment.pieces.length) {
+          const piece = segment.pieces[index]
+          const pieceStart = piece.entry.offset! + piece.fileOffset + taken
+          if (position < pieceStart) {
+            const skip = Math.min(pieceStart - position, chunk.length)
+            chunk = chunk.subarray(skip)
+            position += skip
+            continue
+          }
+          const part = chunk.subarray(0, piece.length - taken)
+          const file = fileOf(piece.entry)
+          await writeAt(await file.handle, part, piece.fileOffset + taken)
+          fetch.onBytes?.(part.length)
+          chunk = chunk.subarray(part.length)
+          position += part.length
+          taken += part.length
+          if (taken === piece.length) {
+            index++
+            taken = 0
+          }
+          await written(piece.entry, file, part.length)
+        }
+      }
+    } finally {
+      stream.destroy()
+    }
+    if (!failed && index < segment.pieces.length) {
+      throw new PrimaryDigestError(`${fetch.where}: the primary archive ends inside ${segment.pieces[index].entry.path}`)
+    }
+  }
+
+  const outcomes = await settleLimit(planSegments(fetch.files, fetch.segmentSize), fetch.concurrency, async (segment) => {
+    try {
+      await fetchSegment(segment)
+    } catch (error) {
+      failed = true
+      throw error
+    }
+  })
+  const checked = await Promise.allSettled(checks)
+  await Promise.allSettled([...open.values()].map(async (file) => (await file.handle).close()))
+  const failure = [...outcomes, ...checked].find((o) => o.status === 'rejected')
+  if (failure) throw (failure as PromiseRejectedResult).reason
+}
+
+async function writeAt(handle: fs.FileHandle, chunk: Buffer, position: number): Promise<void> {
+  let done = 0
+  while (done < chunk.length) {
+    const {bytesWritten} = await handle.write(chunk, done, chunk.length - done, position + done)
+    done += bytesWritten
+  }
+}
+
+async function checkFile(fetch: FetchFiles, entry: FileEntry): Promise<void> {
+  const target = fetch.targetOf(entry)
+  const digest = await hashPool.hashFile(target)
+  if (digest.size !== entry.size || digest.sha256 !== entry.sha256) {
+    throw new PrimaryDigestError(`${fetch.where}: ${entry.path} in the primary copy does not match its digest`)
+  }
+  await finishFile(target, entry)
+}

@@ -1,0 +1,31 @@
+// How restore cuts the wanted files of an archive into segments.
+import assert from 'node:assert/strict'
+import {describe, it} from 'node:test'
+import type {FileEntry} from '../../../src/core/checkpoint/manifest.js'
+import {planSegments} from '../../../src/core/restore/fetch.js'
+
+const file = (path: string, offset: number, size: number) => ({path, type: 'file', offset, size, mode: 0o644, mtimeMs: 0, sha256: ''}) as FileEntry
+const shape = (files: FileEntry[], size: number) =>
+  planSegments(files, size).map((s) => [s.start, s.end, s.pieces.map((p) => `${p.entry.path}@${p.fileOffset}+${p.length}`)])
+
+describe('planSegments', () => {
+  it('puts neighbouring small files in one segment, reading through the headers between them', () => {
+    assert.deepEqual(shape([file('a', 512, 100), file('b', 1536, 200), file('c', 2560, 10)], 1 << 20), [[512, 2570, ['a@0+100', 'b@0+200', 'c@0+10']]])
+  })
+
+  it('cuts a big file into pieces, no segment longer than the size', () => {
+    assert.deepEqual(shape([file('small', 512, 1000), file('big', 1520, 2500)], 1024), [
+      [512, 1536, ['small@0+1000', 'big@0+16']],
+      [1536, 2560, ['big@16+1024']],
+      [2560, 3584, ['big@1040+1024']],
+      [3584, 4020, ['big@2064+436']],
+    ])
+  })
+
+  it('starts a new segment after a gap of more than 64 KiB (files not wanted)', () => {
+    assert.deepEqual(shape([file('a', 512, 10), file('b', 512 + 10 + (64 << 10), 10), file('c', 66068 + (64 << 10) + 1, 10)], 8 << 20), [
+      [512, 66068, ['a@0+10', 'b@0+10']],
+      [131605, 131615, ['c@0+10']],
+    ])
+  })
+})
