@@ -70,11 +70,11 @@ export async function localCase(b: BenchContext): Promise<Omit<CaseResult, 'dura
   return {
     id: 'local',
     title: `Local restore of a ${formatSize(size)}, ${files}-file task state`,
-    method: `One checkpoint on the file store (untimed), then ${b.options.pairs} rounds of: ckpt restore into an absent stateDir (the secondary copy is used, every file hashed and checked against the manifest while it is copied), cp -a of the same secondary-copy tree into an absent folder, and (for reference) cp -a followed by sha256sum of every file. Page cache warm for both; sync before every run.`,
+    method: `One checkpoint on the file store (untimed), then ${b.options.pairs} rounds of: ckpt restore into an absent stateDir (the secondary copy is used: each file copied in the kernel, then the written file hashed on a worker thread and checked against the manifest), cp -a of the same secondary-copy tree into an absent folder, and (for reference) cp -a followed by sha256sum of every file. Page cache warm for both; sync before every run.`,
     measurements: Object.values(m),
     targets: [ratioTarget('local restore vs cp -a', '≥ 0.8× cp -a throughput', m.ckpt, m.cp, 0.8, (r) => `${r} cp -a's throughput (${m.ckpt.mbPerS} vs ${m.cp.mbPerS} MB/s)`)],
     notes: [
-      `With verification on both sides (cp -a, then sha256sum of every file on ${nproc} cores), ckpt restore runs at ${m.ckpt.medianMs && m['cp-sha'].medianMs ? `${(m['cp-sha'].medianMs / m.ckpt.medianMs).toFixed(2)}×` : '—'} its throughput. cp -a copies in the kernel (copy_file_range) and checks nothing; ckpt reads every byte into the process to hash it, and its time includes Node and CLI start-up.`,
+      `With verification on both sides (cp -a, then sha256sum of every file on ${nproc} cores), ckpt restore runs at ${m.ckpt.medianMs && m['cp-sha'].medianMs ? `${(m['cp-sha'].medianMs / m.ckpt.medianMs).toFixed(2)}×` : '—'} its throughput. Both copy in the kernel (copy_file_range); cp -a checks nothing, while ckpt also reads every written byte back and hashes it (SHA-256, on every core), and its time includes Node and CLI start-up.`,
     ],
   }
 }
