@@ -18,6 +18,8 @@ const SMALL_FILE = 256 << 10
 const READ_AHEAD_FILES = 64
 const READ_AHEAD_BYTES = 16 << 20
 const SECONDARY_WRITES = 32
+/** Big files whose secondary copy may still be writing while the next file is read (each holds up to 8 chunks). */
+const SECONDARY_BIG_FILES = 4
 
 export interface WriteTaskInput {
   store: PrimaryStore
@@ -78,13 +80,13 @@ export async function writeTaskCopies(input: WriteTaskInput): Promise<WriteTaskR
     }
   }
   const secondaryWrites = new Set<Promise<void>>()
-  /** Starts a background write of a small file once fewer than SECONDARY_WRITES are in flight. */
-  const writeSecondaryFile = async (entry: FileEntry, data: Buffer) => {
-    while (secondaryWrites.size >= SECONDARY_WRITES) await Promise.race(secondaryWrites)
-    if (!writer) return
-    const write: Promise<void> = writer.writeFile(entry, data).catch(dropSecondary).finally(() => secondaryWrites.delete(write))
-    secondaryWrites.add(write)
+  /** Runs a secondary-copy write in the background once fewer than `limit` are in flight. */
+  const inBackground = async (limit: number, write: () => Promise<void>) => {
+    while (secondaryWrites.size >= limit) await Promise.race(secondaryWrites)
+    const running: Promise<void> = write().catch(dropSecondary).finally(() => secondaryWrites.delete(running))
+    secondaryWrites.add(running)
   }
+  const writeSecondaryFile = (entry: FileEntry, data: Buffer) => inBackground(SECONDARY_WRITES, async () => writer?.writeFile(entry, data))
   const settleSecondaryWrites = () => Promise.all(secondaryWrites)
 
   async function* archive(): AsyncGenerator<Buffer> {
@@ -162,11 +164,19 @@ export async function writeTaskCopies(input: WriteTaskInput): Promise<WriteTaskR
       }
       if (read !== entry.size) throw changedSize(entry, read)
       entry.sha256 = hash.digest('hex')
-      if (out) await queue!.drain().catch(failSecondary)
       if (out && writer) {
-        const done = out
+        // The rest of this file's copy is written while the next file is read.
+        const [done, copy, pending] = [out, writer, queue!]
         out = undefined
-        await writer.closeFile(done, entry).catch(dropSecondary)
+        await inBackground(SECONDARY_BIG_FILES, async () => {
+          try {
+            await pending.drain()
+            await copy.closeFile(done, entry)
+          } catch (error) {
+            await done.close().catch(() => {})
+            throw error
+          }
+        })
       }
     } finally {
       await source.close()
