@@ -24,6 +24,9 @@ export interface Segment {
   pieces: Piece[]
 }
 
+/** Bytes of one file gathered from the network before they are written. */
+const WRITE_SIZE = 1 << 20
+
 /** Gaps up to this size (tar headers, padding, files not wanted) are read through, not skipped. */
 const MAX_GAP = 64 << 10
 
@@ -92,7 +95,19 @@ export async function fetchFiles(fetch: FetchFiles): Promise<void> {
     const stream = await fetch.store.get(fetch.archive, {range: {offset: segment.start, length: segment.end - segment.start}})
     let position = segment.start
     let index = 0
-    let taken = 0 // bytes of pieces[index] already written
+    let taken = 0 // bytes of pieces[index] received
+    // Received bytes of pieces[index] not yet written: written together, up to WRITE_SIZE at once.
+    let parts: Buffer[] = []
+    let held = 0
+    const flush = async (piece: Piece) => {
+      const file = fileOf(piece.entry)
+      const bytes = held
+      await writeAt(await file.handle, parts, piece.fileOffset + taken - held)
+      parts = []
+      held = 0
+      fetch.onBytes?.(bytes)
+      await written(piece.entry, file, bytes)
+    }
     try {
       for await (const raw of stream) {
         if (failed) break
@@ -107,17 +122,16 @@ export async function fetchFiles(fetch: FetchFiles): Promise<void> {
             continue
           }
           const part = chunk.subarray(0, piece.length - taken)
-          const file = fileOf(piece.entry)
-          await writeAt(await file.handle, part, piece.fileOffset + taken)
-          fetch.onBytes?.(part.length)
+          parts.push(part)
+          held += part.length
           chunk = chunk.subarray(part.length)
           position += part.length
           taken += part.length
           if (taken === piece.length) {
+            await flush(piece)
             index++
             taken = 0
-          }
-          await written(piece.entry, file, part.length)
+          } else if (held >= WRITE_SIZE) await flush(piece)
         }
       }
     } finally {
@@ -142,12 +156,13 @@ export async function fetchFiles(fetch: FetchFiles): Promise<void> {
   if (failure) throw (failure as PromiseRejectedResult).reason
 }
 
-async function writeAt(handle: fs.FileHandle, chunk: Buffer, position: number): Promise<void> {
-  let done = 0
-  while (done < chunk.length) {
-    const {bytesWritten} = await handle.write(chunk, done, chunk.length - done, position + done)
-    done += bytesWritten
-  }
+/** Writes the parts one after another from `position` (one pwritev, unless the kernel writes less). */
+async function writeAt(handle: fs.FileHandle, parts: Buffer[], position: number): Promise<void> {
+  const total = parts.reduce((sum, part) => sum + part.length, 0)
+  let done = (await handle.writev(parts, position)).bytesWritten
+  if (done === total) return
+  const rest = Buffer.concat(parts).subarray(done)
+  while (done < total) done += (await handle.write(rest, done - (total - rest.length), total - done, position + done)).bytesWritten
 }
 
 async function checkFile(fetch: FetchFiles, entry: FileEntry): Promise<void> {
