@@ -177,17 +177,21 @@ for (const kind of primaryKinds) {
         assert.equal(remote.json.tasks[0].source, 'remote')
         assert.deepEqual(await fingerprint(j.state('alpha')), second)
 
-        // One flipped byte in the middle of the big file of chk-2's archive: chk-1 serves instead.
+        // A flipped byte in the first file and one in the middle of the big file of chk-2's
+        // archive: the first mismatch stops the other segments, and chk-1 serves instead.
         const store = await openStore(j.dir, j.target)
         const key = 'testjob/data/chk-2/alpha.tar'
+        const index = JSON.parse((await getBuffer(store, 'testjob/data/chk-2/alpha.index.json')).toString())
+        const firstFile = index.entries.find((e: any) => e.type === 'file' && e.size > 0)
         const archive = await getBuffer(store, key)
+        archive[firstFile.offset] ^= 0xff
         archive[archive.length >> 1] ^= 0xff
         await store.put(key, archive)
         await store.close()
         const fallback = await j.ckpt(['restore', '--prefer', 'remote', ...small])
         assert.equal(fallback.code, 0, fallback.stderr)
         assert.equal(fallback.json.checkpointId, 'chk-1')
-        assert.match(fallback.json.fallbacks[0].reason, /big\.bin in the primary copy does not match its digest/)
+        assert.match(fallback.json.fallbacks[0].reason, /in the primary copy does not match its digest/)
         assert.deepEqual(await fingerprint(j.state('alpha')), first)
         const leftovers = (await fs.readdir(path.join(j.dir, 'state'))).filter((n) => n.startsWith('.'))
         assert.deepEqual(leftovers, [], 'no staging folders are left beside the state')

@@ -87,7 +87,10 @@ export async function fetchFiles(fetch: FetchFiles): Promise<void> {
     if (file.remaining > 0) return
     open.delete(entry)
     await (await file.handle).close()
-    checks.push(checkFile(fetch, entry))
+    const check = checkFile(fetch, entry)
+    // Handled now (a mismatch stops the other segments), reported once every segment has stopped.
+    check.catch(() => void (failed = true))
+    checks.push(check)
   }
 
   const fetchSegment = async (segment: Segment) => {
