@@ -6,6 +6,7 @@ import * as path from 'node:path'
 import type {JobSpec, TaskSpec} from '../config/job-file.js'
 import {OperationError} from '../errors.js'
 import {describeFailure, runChild} from '../util/child.js'
+import {removeTree} from '../util/remove-tree.js'
 
 export interface CapturedState {
   /** The folder to read the task's state from. */
@@ -18,7 +19,7 @@ export async function captureTask(job: JobSpec, task: TaskSpec, checkpointId: st
   if (!task.snapshot) return {sourceDir: task.stateDir, release: async () => {}}
   const parent = await firstWritable([workDir, tmpdir()])
   const snapshotDir = await fs.mkdtemp(path.join(parent, `.snapshot-${task.id}-${checkpointId}-`))
-  const release = () => fs.rm(snapshotDir, {recursive: true, force: true})
+  const release = () => removeTree(snapshotDir)
   const timeoutMs = task.snapshot.timeoutMs ?? job.checkpoint.timeoutMs
   const result = await runChild(task.snapshot.command, {
     cwd: job.baseDir,

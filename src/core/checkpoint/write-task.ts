@@ -10,8 +10,9 @@ import {OperationError, messageOf} from '../errors.js'
 import type {CopyWriter, LocalCopy} from '../local/secondary.js'
 import type {PrimaryStore} from '../stores/store.js'
 import {WriteQueue} from '../util/write-queue.js'
+import {IndexBody} from './index-stream.js'
 import {FORMAT_VERSION, keys} from './layout.js'
-import {sha256, type FileEntry, type TaskIndex, type TaskRecord} from './manifest.js'
+import type {FileEntry, TaskRecord} from './manifest.js'
 
 const READ_SIZE = 1 << 20
 const SMALL_FILE = 256 << 10
@@ -200,10 +201,9 @@ export async function writeTaskCopies(input: WriteTaskInput): Promise<WriteTaskR
 
   try {
     await store.put(keys.archive(job, checkpointId, taskId), Readable.from(hashed(), {objectMode: false, highWaterMark: 4 << 20}))
-    const index: TaskIndex = {format: FORMAT_VERSION, taskId, entries}
-    const indexBytes = Buffer.from(JSON.stringify(index))
+    const index = new IndexBody({format: FORMAT_VERSION, taskId, entries})
     const indexKey = keys.index(job, checkpointId, taskId)
-    await store.put(indexKey, indexBytes)
+    await store.put(indexKey, index.stream())
     const files = entries.filter((e) => e.type === 'file').length
     const record: TaskRecord = {
       taskId,
@@ -211,8 +211,8 @@ export async function writeTaskCopies(input: WriteTaskInput): Promise<WriteTaskR
       archiveSize,
       archiveSha256: archiveHash.digest('hex'),
       index: indexKey,
-      indexSize: indexBytes.length,
-      indexSha256: sha256(indexBytes),
+      indexSize: index.size,
+      indexSha256: index.sha256(),
       files,
       bytes: total,
     }

@@ -6,6 +6,7 @@ import * as path from 'node:path'
 import {applyFolderModes} from '../archive/tree.js'
 import {checkpointNumber, FORMAT_VERSION} from '../checkpoint/layout.js'
 import type {FileEntry} from '../checkpoint/manifest.js'
+import {removeTree} from '../util/remove-tree.js'
 
 export type CopyStatus = 'pending' | 'confirmed'
 
@@ -200,23 +201,4 @@ async function treeBytes(dir: string): Promise<number> {
     else if (st?.isFile()) total += st.size
   }
   return total
-}
-
-/** Removes a tree even where a read-only folder inside it would stop rm. */
-export async function removeTree(dir: string): Promise<void> {
-  try {
-    await fs.rm(dir, {recursive: true, force: true})
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EACCES' && (error as NodeJS.ErrnoException).code !== 'EPERM') throw error
-    await makeWritable(dir)
-    await fs.rm(dir, {recursive: true, force: true})
-  }
-}
-
-async function makeWritable(dir: string): Promise<void> {
-  await fs.chmod(dir, 0o700).catch(() => {})
-  for (const name of await readdirOrEmpty(dir)) {
-    const st = await fs.lstat(path.join(dir, name)).catch(() => undefined)
-    if (st?.isDirectory()) await makeWritable(path.join(dir, name))
-  }
 }

@@ -8,6 +8,7 @@ import {captureTask, type CapturedState} from '../capture/capture.js'
 import type {TaskSpec} from '../config/job-file.js'
 import type {JobContext} from '../context.js'
 import {OperationError, messageOf} from '../errors.js'
+import {removeTree} from '../util/remove-tree.js'
 import {copyTree} from './copy-tree.js'
 import type {TaskProcess} from './task-process.js'
 
@@ -27,7 +28,7 @@ export function scratchDir(ctx: JobContext, task: TaskSpec): string {
 
 /** Removes scratch copies that an earlier, interrupted run left behind. */
 export async function cleanScratch(ctx: JobContext): Promise<void> {
-  await Promise.all(ctx.job.tasks.map((task) => fs.rm(scratchDir(ctx, task), {recursive: true, force: true}).catch(() => {})))
+  await Promise.all(ctx.job.tasks.map((task) => removeTree(scratchDir(ctx, task)).catch(() => {})))
 }
 
 export function pausingCapture(ctx: JobContext, lookup: ProcessLookup, onPause: (record: PauseRecord) => void) {
@@ -55,7 +56,7 @@ export function pausingCapture(ctx: JobContext, lookup: ProcessLookup, onPause: 
       onPause({taskId: task.id, checkpointId, pauseMs: performance.now() - started})
     }
     const release = async () => {
-      if (target) await fs.rm(target, {recursive: true, force: true})
+      if (target) await removeTree(target)
     }
     try {
       if (!copy) throw failure

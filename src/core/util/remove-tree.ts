@@ -1,0 +1,99 @@
+// Removes a folder tree with a bounded number of file-system calls in flight. fs.rm({recursive})
+// starts a call for every entry of the tree at once: removing a copy of 100,000 files that way
+// held about 120 MB more RSS than this does, and made a take or restore peak there.
+import type {Dirent} from 'node:fs'
+import * as fs from 'node:fs/promises'
+import * as path from 'node:path'
+
+const PARALLEL = 32
+
+interface Folder {
+  path: string
+  parent: Folder | undefined
+  /** Children not yet removed, plus one until the folder has been listed. */
+  left: number
+}
+
+type Work = {folder: Folder} | {file: string; parent: Folder}
+
+/** Removes a tree (or a file) even where a read-only folder inside it would stop an unlink; a missing one is fine. */
+export async function removeTree(dir: string): Promise<void> {
+  try {
+    await removeAll(dir)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code !== 'EACCES' && code !== 'EPERM') throw error
+    await makeWritable(dir)
+    await removeAll(dir)
+  }
+}
+
+/** Depth first (a stack), so the work waiting stays near one folder's entries per level. */
+async function removeAll(root: string): Promise<void> {
+  const stack: Work[] = [{folder: {path: root, parent: undefined, left: 1}}]
+  let failure: {error: unknown} | undefined
+  let running = 0
+
+  const removed = async (folder: Folder | undefined): Promise<void> => {
+    for (let f = folder; f && --f.left === 0; f = f.parent) await ignoreMissing(fs.rmdir(f.path))
+  }
+  const run = async (work: Work): Promise<void> => {
+    if ('file' in work) {
+      await ignoreMissing(fs.unlink(work.file))
+      return removed(work.parent)
+    }
+    const {folder} = work
+    let names: Dirent[]
+    try {
+      names = await fs.readdir(folder.path, {withFileTypes: true})
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'ENOENT') return removed(folder.parent)
+      if (code !== 'ENOTDIR') throw error
+      await ignoreMissing(fs.unlink(folder.path))
+      return removed(folder.parent)
+    }
+    folder.left += names.length
+    for (const entry of names) {
+      const child = path.join(folder.path, entry.name)
+      stack.push(entry.isDirectory() ? {folder: {path: child, parent: folder, left: 1}} : {file: child, parent: folder})
+    }
+    return removed(folder)
+  }
+
+  await new Promise<void>((resolve) => {
+    const pump = () => {
+      while (!failure && running < PARALLEL && stack.length > 0) {
+        running++
+        run(stack.pop()!)
+          .catch((error: unknown) => void (failure ??= {error}))
+          .finally(() => {
+            running--
+            pump()
+          })
+      }
+      if (running === 0 && (failure || stack.length === 0)) resolve()
+    }
+    pump()
+  })
+  if (failure) throw failure.error
+}
+
+async function ignoreMissing(call: Promise<void>): Promise<void> {
+  try {
+    await call
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+  }
+}
+
+async function makeWritable(dir: string): Promise<void> {
+  await fs.chmod(dir, 0o700).catch(() => {})
+  let names: Dirent[]
+  try {
+    names = await fs.readdir(dir, {withFileTypes: true})
+  } catch {
+    return
+  }
+  for (const entry of names) if (entry.isDirectory()) await makeWritable(path.join(dir, entry.name))
+}

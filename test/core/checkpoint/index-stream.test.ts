@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict'
+import * as fs from 'node:fs/promises'
+import * as path from 'node:path'
+import {describe, it} from 'node:test'
+import {scanTree} from '../../../src/core/archive/tree.js'
+import {IndexBody, indexChunks} from '../../../src/core/checkpoint/index-stream.js'
+import {parseIndex, sha256, type TaskIndex, type TaskRecord} from '../../../src/core/checkpoint/manifest.js'
+import {tempDir} from '../../helpers/primaries.js'
+
+/** A scanned state as a take fills it in: files get a digest and an offset, large ones in the other order. */
+async function scannedIndex(dir: string): Promise<TaskIndex> {
+  await fs.mkdir(path.join(dir, 'db', 'ünïcode "quoted"'), {recursive: true})
+  for (let i = 0; i < 40; i++) await fs.writeFile(path.join(dir, 'db', `f${i}`), 'x'.repeat(i))
+  await fs.writeFile(path.join(dir, 'db', 'ünïcode "quoted"', 'naïve\\name.txt'), 'y')
+  await fs.writeFile(path.join(dir, 'db', 'unscanned'), '')
+  await fs.symlink('db', path.join(dir, 'current'))
+  const entries = await scanTree(dir, 'test')
+  let offset = 512
+  for (const [i, entry] of entries.entries()) {
+    if (entry.type !== 'file' || entry.path.endsWith('unscanned')) continue
+    if (i % 2) {
+      entry.offset = offset
+      entry.sha256 = sha256(entry.path)
+    } else {
+      entry.sha256 = sha256(entry.path)
+      entry.offset = offset
+    }
+    offset += 1024
+  }
+  return {format: 1, taskId: 'task-0', entries}
+}
+
+describe('streamed task index', () => {
+  it('gives the bytes JSON.stringify gives, in chunks of any size', async () => {
+    const {dir, cleanup} = await tempDir()
+    try {
+      const index = await scannedIndex(dir)
+      const whole = Buffer.from(JSON.stringify(index))
+      for (const chunkChars of [1, 100, 1000, 64 << 10]) {
+        const chunks = [...indexChunks(index, chunkChars)]
+        assert.deepEqual(Buffer.concat(chunks), whole, `chunks of ${chunkChars}`)
+        if (chunkChars === 100) assert.ok(chunks.length > 10)
+      }
+      assert.deepEqual(Buffer.concat([...indexChunks({format: 1, taskId: 'empty', entries: []})]), Buffer.from(JSON.stringify({format: 1, taskId: 'empty', entries: []})))
+      // What stays undefined (a file never read) is left out, as JSON.stringify leaves it out.
+      assert.ok(!whole.includes('undefined') && !whole.includes('null'))
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('counts and hashes what it streams, so the manifest record matches and the index parses back', async () => {
+    const {dir, cleanup} = await tempDir()
+    try {
+      const index = await scannedIndex(dir)
+      const body = new IndexBody(index)
+      const received: Buffer[] = []
+      for await (const chunk of body.stream()) received.push(chunk as Buffer)
+      const bytes = Buffer.concat(received)
+      assert.equal(body.size, bytes.length)
+      const record = {taskId: 'task-0', indexSize: body.size, indexSha256: body.sha256()} as TaskRecord
+      assert.equal(record.indexSha256, sha256(bytes))
+      assert.deepEqual(parseIndex(bytes, record, 'test'), JSON.parse(JSON.stringify(index)))
+    } finally {
+      await cleanup()
+    }
+  })
+})
