@@ -1,14 +1,15 @@
 // Restores files from a task's primary archive. The wanted files' bytes are grouped into segments
 // of about one block (small files share one, big files span several), segments are fetched
 // `concurrency` at a time, and each chunk is written at its own position in its file, so segments
-// need no order. Once a file has all its bytes it is hashed on a worker thread and checked
-// against the manifest. Memory: the segments in flight, whatever the state's size.
+// need no order. Once a file has all its bytes it is checked against the manifest: hashed as it
+// is written when it came in one piece of at most INLINE_HASH bytes, else read back and hashed
+// on a worker thread. Memory: the segments in flight, whatever the state's size.
 import * as fs from 'node:fs/promises'
-import type {FileEntry} from '../checkpoint/manifest.js'
+import {sha256, type FileEntry} from '../checkpoint/manifest.js'
 import type {PrimaryStore} from '../stores/store.js'
 import {hashPool} from '../util/hash-pool.js'
 import {settleLimit} from '../util/pool.js'
-import {PrimaryDigestError, finishFile} from './files.js'
+import {INLINE_HASH, PrimaryDigestError, finishFile} from './files.js'
 
 /** Bytes of a file that lie in one segment: file bytes [fileOffset, fileOffset + length). */
 export interface Piece {
@@ -71,7 +72,9 @@ interface OpenFile {
 /** Fetches every file; on failure no handle stays open and the caller removes what was written. */
 export async function fetchFiles(fetch: FetchFiles): Promise<void> {
   const open = new Map<FileEntry, OpenFile>()
-  const checks: Promise<void>[] = []
+  let checking = 0
+  let checkFailure: {error: unknown} | undefined
+  let allChecked: (() => void) | undefined
   let failed = false
 
   const fileOf = (entry: FileEntry): OpenFile => {
@@ -82,15 +85,20 @@ export async function fetchFiles(fetch: FetchFiles): Promise<void> {
     }
     return file
   }
-  const written = async (entry: FileEntry, file: OpenFile, bytes: number) => {
+  /** `digest`: of the file's bytes when they came in one write (small files), else read back. */
+  const written = async (entry: FileEntry, file: OpenFile, bytes: number, digest?: string) => {
     file.remaining -= bytes
     if (file.remaining > 0) return
     open.delete(entry)
     await (await file.handle).close()
-    const check = checkFile(fetch, entry)
-    // Handled now (a mismatch stops the other segments), reported once every segment has stopped.
-    check.catch(() => void (failed = true))
-    checks.push(check)
+    // Runs alongside the fetch; a mismatch stops the other segments, and is reported once they stopped.
+    checking++
+    checkFile(fetch, entry, digest)
+      .catch((error: unknown) => {
+        checkFailure ??= {error}
+        failed = true
+      })
+      .finally(() => void (--checking === 0 && allChecked?.()))
   }
 
   const fetchSegment = async (segment: Segment) => {
@@ -105,11 +113,13 @@ export async function fetchFiles(fetch: FetchFiles): Promise<void> {
     const flush = async (piece: Piece) => {
       const file = fileOf(piece.entry)
       const bytes = held
+      const whole = bytes === piece.entry.size && bytes <= INLINE_HASH
+      const digest = whole ? sha256(parts.length === 1 ? parts[0] : Buffer.concat(parts)) : undefined
       await writeAt(await file.handle, parts, piece.fileOffset + taken - held)
       parts = []
       held = 0
       fetch.onBytes?.(bytes)
-      await written(piece.entry, file, bytes)
+      await written(piece.entry, file, bytes, digest)
     }
     try {
       for await (const raw of stream) {
@@ -153,10 +163,11 @@ export async function fetchFiles(fetch: FetchFiles): Promise<void> {
       throw error
     }
   })
-  const checked = await Promise.allSettled(checks)
+  if (checking > 0) await new Promise<void>((resolve) => (allChecked = resolve))
   await Promise.allSettled([...open.values()].map(async (file) => (await file.handle).close()))
-  const failure = [...outcomes, ...checked].find((o) => o.status === 'rejected')
+  const failure = outcomes.find((o) => o.status === 'rejected')
   if (failure) throw (failure as PromiseRejectedResult).reason
+  if (checkFailure) throw checkFailure.error
 }
 
 /** Writes the parts one after another from `position` (one pwritev, unless the kernel writes less). */
@@ -168,9 +179,9 @@ async function writeAt(handle: fs.FileHandle, parts: Buffer[], position: number)
   while (done < total) done += (await handle.write(rest, done - (total - rest.length), total - done, position + done)).bytesWritten
 }
 
-async function checkFile(fetch: FetchFiles, entry: FileEntry): Promise<void> {
+async function checkFile(fetch: FetchFiles, entry: FileEntry, inline?: string): Promise<void> {
   const target = fetch.targetOf(entry)
-  const digest = await hashPool.hashFile(target)
+  const digest = inline === undefined ? await hashPool.hashFile(target) : {size: entry.size, sha256: inline}
   if (digest.size !== entry.size || digest.sha256 !== entry.sha256) {
     throw new PrimaryDigestError(`${fetch.where}: ${entry.path} in the primary copy does not match its digest`)
   }

@@ -2,9 +2,16 @@
 // worker); the primary's side is in fetch.ts. Every file is checked against the manifest's SHA-256.
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
-import type {FileEntry} from '../checkpoint/manifest.js'
+import {sha256, type FileEntry} from '../checkpoint/manifest.js'
 import {OperationError} from '../errors.js'
 import {hashPool} from '../util/hash-pool.js'
+
+/**
+ * Files up to this size are hashed on the main thread from memory: for them a worker's round trip
+ * costs more than the hash, and a state of only small files never starts the workers (each holds
+ * about 10 MB).
+ */
+export const INLINE_HASH = 64 << 10
 
 export function targetPath(root: string, rel: string): string {
   return path.join(root, ...rel.split('/'))
@@ -15,6 +22,10 @@ export async function hashLocalFile(file: string, size: number): Promise<string 
   try {
     const st = await fs.lstat(file)
     if (!st.isFile() || st.size !== size) return undefined
+    if (size <= INLINE_HASH) {
+      const data = await fs.readFile(file)
+      return data.length === size ? sha256(data) : undefined
+    }
     const digest = await hashPool.hashFile(file)
     return digest.size === size ? digest.sha256 : undefined
   } catch {
@@ -24,16 +35,23 @@ export async function hashLocalFile(file: string, size: number): Promise<string 
 
 /**
  * Copies a local file into place in the kernel (copy_file_range, as cp does), then hashes what was
- * written on a worker thread; false (and nothing left) when it does not match the manifest.
+ * written on a worker thread; a small file is read, hashed and written from memory instead. False
+ * (and nothing left) when it does not match the manifest.
  */
 export async function copyVerified(source: string, target: string, entry: FileEntry, onBytes?: (bytes: number) => void): Promise<boolean> {
   let ok = false
   try {
     const st = await fs.lstat(source)
     if (!st.isFile() || st.size !== entry.size) return false
-    await fs.copyFile(source, target, fs.constants.COPYFILE_EXCL)
-    const written = await hashPool.hashFile(target)
-    if (written.size !== entry.size || written.sha256 !== entry.sha256) return false
+    if (entry.size <= INLINE_HASH) {
+      const data = await fs.readFile(source)
+      if (data.length !== entry.size || sha256(data) !== entry.sha256) return false
+      await fs.writeFile(target, data, {flag: 'wx', mode: 0o600})
+    } else {
+      await fs.copyFile(source, target, fs.constants.COPYFILE_EXCL)
+      const written = await hashPool.hashFile(target)
+      if (written.size !== entry.size || written.sha256 !== entry.sha256) return false
+    }
     await finishFile(target, entry)
     ok = true
     onBytes?.(entry.size)

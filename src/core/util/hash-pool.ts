@@ -1,6 +1,7 @@
 // SHA-256 of files on worker threads, so hashing runs on every core while the main thread keeps
 // the copies and transfers going. A worker opens, reads and hashes the file itself: no bytes cross
-// threads. Workers start on first use and hold the process open only while they have work.
+// threads. Workers start on first use, hold the process open only while they have work, and
+// stop when idle.
 import {availableParallelism} from 'node:os'
 import {Worker} from 'node:worker_threads'
 
@@ -42,18 +43,22 @@ interface Pending {
   reject: (error: Error) => void
 }
 
+/** A worker with nothing to do for this long stops; the next file starts a new one. */
+const IDLE_MS = 250
+
 class HashWorker {
   readonly pending = new Map<number, Pending>()
   private readonly worker: Worker
+  private idle: NodeJS.Timeout | undefined
 
-  constructor(onExit: (self: HashWorker) => void) {
-    this.worker = new Worker(WORKER, {eval: true})
-    this.worker.unref()
+  constructor(private readonly onExit: (self: HashWorker) => void) {
+    // No execArgv of ours: the worker is plain CommonJS whatever the process was started with.
+    this.worker = new Worker(WORKER, {eval: true, execArgv: []})
     this.worker.on('message', (message: {id: number; size: number; sha256: string; error?: {message: string; code?: string}}) => {
       const waiter = this.pending.get(message.id)
       if (!waiter) return
       this.pending.delete(message.id)
-      if (this.pending.size === 0) this.worker.unref()
+      if (this.pending.size === 0) this.rest()
       if (message.error) waiter.reject(Object.assign(new Error(message.error.message), {code: message.error.code}))
       else waiter.resolve({size: message.size, sha256: message.sha256})
     })
@@ -66,8 +71,22 @@ class HashWorker {
     this.worker.on('exit', (code) => fail(new Error(`hash worker stopped (exit code ${code})`)))
   }
 
+  /**
+   * Idle: the worker no longer holds the process open, and stops soon. Stopping, not only unref(),
+   * is what lets the process exit: a worker's message port was seen to keep it alive regardless.
+   */
+  private rest(): void {
+    this.worker.unref()
+    this.idle = setTimeout(() => {
+      this.onExit(this)
+      void this.worker.terminate()
+    }, IDLE_MS)
+    this.idle.unref()
+  }
+
   hash(id: number, file: string): Promise<FileDigest> {
     return new Promise((resolve, reject) => {
+      clearTimeout(this.idle)
       if (this.pending.size === 0) this.worker.ref()
       this.pending.set(id, {resolve, reject})
       this.worker.postMessage({id, file})
@@ -83,11 +102,14 @@ export class HashPool {
 
   /** SHA-256 and length of a file's bytes; rejects when the file cannot be read (or is a symlink). */
   hashFile(file: string): Promise<FileDigest> {
-    if (this.workers.length < this.size) {
-      this.workers.push(new HashWorker((dead) => this.workers.splice(this.workers.indexOf(dead) >>> 0, 1)))
-    }
     let least = this.workers[0]
     for (const worker of this.workers) if (worker.pending.size < least.pending.size) least = worker
+    // A new worker only when every one is busy, and it gets this file at once: a worker that never
+    // had work would never go idle, and would hold the process open.
+    if ((!least || least.pending.size > 0) && this.workers.length < this.size) {
+      least = new HashWorker((dead) => this.workers.splice(this.workers.indexOf(dead) >>> 0, 1))
+      this.workers.push(least)
+    }
     return least.hash(this.nextId++, file)
   }
 }
