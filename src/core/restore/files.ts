@@ -1,9 +1,9 @@
 // Moving verified bytes: local copy → staging (hash while copying), primary → staging (ranges
 // or one pass over the archive), each checked against the manifest's SHA-256.
-import {createHash} from 'node:crypto'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import type {Readable} from 'node:stream'
+import {createHash} from '../util/crypto.js'
 import type {FileEntry} from '../checkpoint/manifest.js'
 import {OperationError} from '../errors.js'
 import {BufferPool} from '../util/buffer-pool.js'
