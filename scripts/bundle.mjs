@@ -1,7 +1,8 @@
 // Bundles the CLI (src/index.ts: every command, the core and @oclif/core) into one CommonJS file,
-// DIST/index.js (default dist/). Start-up then reads and compiles one file instead of ~200
-// modules; CommonJS because an ES module bundle costs more at start (the ESM loader, and the ESM
-// facade of every Node built-in it imports). Usage: node scripts/bundle.mjs [DIST]
+// DIST/index.js (default dist/), and the Azure SDK, which it requires only for azure:// stores,
+// into DIST/azure-sdk.js. Start-up then reads and compiles one file instead of ~200 modules;
+// CommonJS because an ES module bundle costs more at start (the ESM loader, and the ESM facade
+// of every Node built-in it imports). Usage: node scripts/bundle.mjs [DIST]
 import {mkdirSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import * as path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -10,21 +11,26 @@ import * as esbuild from 'esbuild'
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const dist = path.resolve(process.argv[2] ?? path.join(root, 'dist'))
 
+const common = {bundle: true, platform: 'node', format: 'cjs', target: 'node20', absWorkingDir: root, logLevel: 'warning'}
+
 await esbuild.build({
+  ...common,
   entryPoints: [path.join(root, 'src', 'index.ts')],
   outfile: path.join(dist, 'index.js'),
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  // Loaded at run time, only when needed: the Azure SDK (~0.5 s) for azure:// stores, and
-  // TypeScript, which oclif asks for only in development mode.
-  external: ['@azure/storage-blob', 'typescript'],
+  // TypeScript is asked for by oclif only in development mode.
+  external: ['typescript'],
+  // The Azure SDK is required only for azure:// stores, from its own bundle (below).
+  plugins: [{name: 'azure-sdk', setup: (build) => build.onResolve({filter: /^@azure\/storage-blob$/}, () => ({path: './azure-sdk.js', external: true}))}],
   // src/ is ES modules; the one use of import.meta (render.ts's createRequire) gets this file's URL.
   define: {'import.meta.url': '__bundleUrl'},
   banner: {js: "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;"},
-  absWorkingDir: root,
-  logLevel: 'warning',
+})
+
+// The Azure SDK in one file too: it loads in ~65 ms instead of ~140 ms from its ~270 modules.
+await esbuild.build({
+  ...common,
+  stdin: {contents: "module.exports = require('@azure/storage-blob')", resolveDir: root, sourcefile: 'azure-sdk.js'},
+  outfile: path.join(dist, 'azure-sdk.js'),
 })
 
 // Our error classes name themselves after new.target.name (src/core/errors.ts). esbuild's keepNames
