@@ -61,7 +61,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     const peers = await ensurePeers(options.peers, log)
     for (const p of Object.values(peers)) if (p.notRun) log(`peer not run: ${p.notRun}`)
     if (options.build && options.cli === CKPT_BIN) {
-      log('building the CLI into the scratch folder (tsc + oclif manifest, as npm run build does)')
+      log('building the CLI into the scratch folder (bundle + oclif manifest, as npm run build does)')
       options = {...options, cli: await buildPrivateCli(path.join(work, 'cli'))}
     }
     const datasets = new Map<string, Promise<TreeInfo>>()
@@ -119,9 +119,9 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
 }
 
 /**
- * Builds the working tree's CLI into its own folder, as `npm run build` does (tsc, then oclif
- * manifest), so that a build or test run elsewhere in the repository cannot swap dist/ out from
- * under the bench, and the bench does not disturb them.
+ * Builds the working tree's CLI into its own folder, as `npm run build` does (the bundle, then
+ * oclif manifest), so that a build or test run elsewhere in the repository cannot swap dist/ out
+ * from under the bench, and the bench does not disturb them.
  */
 async function buildPrivateCli(dir: string): Promise<string> {
   await fs.mkdir(dir, {recursive: true})
@@ -129,7 +129,7 @@ async function buildPrivateCli(dir: string): Promise<string> {
   await fs.copyFile(path.join(repoRoot, 'package.json'), path.join(dir, 'package.json'))
   await fs.symlink(path.join(repoRoot, 'node_modules'), path.join(dir, 'node_modules'))
   const bin = (name: string) => path.join(repoRoot, 'node_modules', '.bin', name)
-  await runCommand([bin('tsc'), '-p', path.join(repoRoot, 'tsconfig.json'), '--outDir', path.join(dir, 'dist')], {cwd: repoRoot, rss: false, timeoutMs: 10 * 60_000})
+  await runCommand([process.execPath, path.join(repoRoot, 'scripts', 'bundle.mjs'), path.join(dir, 'dist')], {cwd: repoRoot, rss: false, timeoutMs: 10 * 60_000})
   await runCommand([bin('oclif'), 'manifest'], {cwd: dir, rss: false, timeoutMs: 5 * 60_000})
   return path.join(dir, 'bin', 'run.js')
 }

@@ -1,6 +1,10 @@
 // The base of every command: the shared flags, settings, --json output and one place that maps
 // errors to the exit codes of shared/DESIGN.md.
-import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
+// oclif by subpath: its index loads all of oclif, and semver for an engine check, at every start.
+import {Command} from '@oclif/core/command'
+import * as Errors from '@oclif/core/errors'
+import * as Flags from '@oclif/core/flags'
+import type * as Interfaces from '@oclif/core/interfaces'
 import {parseSize} from '../core/config/units.js'
 import {resolveSettings, type Settings} from '../core/config/settings.js'
 import {withJob, type JobContext} from '../core/context.js'

@@ -1,5 +1,5 @@
 // Flag values that need more than oclif's parsing: durations, sizes, the lock wait.
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {parseDuration, parseSize} from '../core/config/units.js'
 import {UsageError} from '../core/errors.js'
 

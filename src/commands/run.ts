@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {CkptCommand, EXIT_STATUS} from '../cli/base.js'
 import {renderRunSummary, runNote, taskOutput} from '../cli/run-output.js'
 import {runJob} from '../core/runner/supervisor.js'

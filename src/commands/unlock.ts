@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {CkptCommand, EXIT_STATUS} from '../cli/base.js'
 import {table} from '../cli/render.js'
 import {unlockJob} from '../core/lock/unlock.js'

@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core'
+import * as Args from '@oclif/core/args'
 import {CkptCommand, EXIT_STATUS} from '../../cli/base.js'
 import {table} from '../../cli/render.js'
 import {showCheckpoint} from '../../core/checkpoint/listing.js'

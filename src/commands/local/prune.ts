@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {CkptCommand, EXIT_STATUS} from '../../cli/base.js'
 import {durationFlag, lockWaitFlag, sizeFlag} from '../../cli/flags.js'
 import {statusColor, table} from '../../cli/render.js'

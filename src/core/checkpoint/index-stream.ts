@@ -1,7 +1,7 @@
 // Streams a task index to the primary store in chunks, byte for byte what JSON.stringify of the
 // whole index gives, so that a state of many files never holds its index as one string plus one
 // buffer (about 36 MB at 100,000 files, all at the end of a take, when memory peaks).
-import {createHash} from 'node:crypto'
+import {createHash} from '../util/crypto.js'
 import {Readable} from 'node:stream'
 import type {TaskIndex} from './manifest.js'
 

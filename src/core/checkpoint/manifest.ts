@@ -1,5 +1,5 @@
 // The manifest (the commit record of a checkpoint) and each task's index of files (docs/FORMAT.md).
-import {createHash} from 'node:crypto'
+import {createHash} from '../util/crypto.js'
 import {OperationError} from '../errors.js'
 import {checkEntries, type EntryType} from '../archive/safe-path.js'
 import {getBuffer, type PrimaryStore} from '../stores/store.js'

@@ -1,7 +1,8 @@
 // Re-reads primary copies for 'checkpoint verify --read-data[-subset]': which files to read,
 // and hashing them from one pass over the archive or from range reads.
-import {createHash, type Hash} from 'node:crypto'
+import type {Hash} from 'node:crypto'
 import type {Readable} from 'node:stream'
+import {createHash} from '../util/crypto.js'
 import {StoreUnavailableError, UsageError, messageOf} from '../errors.js'
 import type {PrimaryStore} from '../stores/store.js'
 import {sha256, type FileEntry, type TaskRecord} from './manifest.js'

@@ -1,9 +1,9 @@
 // Writes one task's primary copy (a tar streamed to the store) and its secondary copy (plain
 // files in a local root) while reading the captured state once, hashing every file on the way.
-import {createHash} from 'node:crypto'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import {Readable} from 'node:stream'
+import {createHash} from '../util/crypto.js'
 import {scanTree} from '../archive/tree.js'
 import {padding, TAR_END, tarHeader} from '../archive/tar.js'
 import {OperationError, messageOf} from '../errors.js'

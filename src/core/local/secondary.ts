@@ -1,8 +1,8 @@
 // The secondary (task-local) store: copies of task state kept on this node's disk, ready to
 // restore without unpacking. Layout: ROOT/NODE/JOB/TASK/CHECKPOINT/{copy.json,state/} (docs/FORMAT.md).
-import {randomBytes} from 'node:crypto'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
+import {randomBytes} from '../util/crypto.js'
 import {applyFolderModes} from '../archive/tree.js'
 import {checkpointNumber, FORMAT_VERSION} from '../checkpoint/layout.js'
 import type {FileEntry} from '../checkpoint/manifest.js'

@@ -1,9 +1,9 @@
 // Job locks over any primary store (restic's protocol): write your own lock object, then look at
 // the others. Shared locks (take, restore, verify) go together; an exclusive lock (prune) goes
 // alone. Both sides create before they check, so of two racing lockers at least one sees the other.
-import {randomUUID} from 'node:crypto'
 import {hostname} from 'node:os'
 import {setTimeout as sleep} from 'node:timers/promises'
+import {randomUUID} from '../util/crypto.js'
 import type {JobContext} from '../context.js'
 import {LockedError, StoreUnavailableError, TransientStoreError, messageOf} from '../errors.js'
 import {describeHolder, lockKey, readLocks, REFRESH_EVERY_MS, STALE_AFTER_MS, type LockMode, type LockRecord, type LockView} from './records.js'

@@ -1,7 +1,7 @@
 // Stages one task's state beside its stateDir: verified local files first, the rest from the primary.
-import {randomBytes} from 'node:crypto'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
+import {randomBytes} from '../util/crypto.js'
 import type {JobContext} from '../context.js'
 import type {FileEntry} from '../checkpoint/manifest.js'
 import {mapLimit} from '../util/pool.js'

@@ -1,10 +1,10 @@
 // The Azure Blob Storage primary store. Uploads stage blocks in parallel and commit the block list
 // (with If-None-Match: * for create-if-absent); downloads read ranges in parallel. The SDK's own
 // retries are off: the retry decorator (retry.ts) retries, through the steps this store marks.
-import {randomBytes} from 'node:crypto'
 import {setMaxListeners} from 'node:events'
 import {Readable} from 'node:stream'
 import {AnonymousCredential, BlobServiceClient, ContainerClient, type StoragePipelineOptions} from '@azure/storage-blob'
+import {randomBytes} from '../util/crypto.js'
 import {AlreadyExistsError, NotFoundError, OperationError, StoreUnavailableError, TransientStoreError, UsageError, messageOf} from '../errors.js'
 import {redact} from '../util/redact.js'
 import {parseAzureAddress, type AzureAddress} from './azure-address.js'

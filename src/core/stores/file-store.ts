@@ -1,11 +1,11 @@
 // The embedded default primary store: a folder. Writes go to a temp file that is fsynced,
 // then renamed (or hard-linked, for create-if-absent) into place, then the folder is fsynced.
-import {randomBytes} from 'node:crypto'
 import {createReadStream, createWriteStream} from 'node:fs'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
+import {randomBytes} from '../util/crypto.js'
 import {AlreadyExistsError, NotFoundError, OperationError} from '../errors.js'
 import type {GetOptions, ObjectInfo, PrimaryStore, PutOptions, StoreCapabilities} from './store.js'
 
