@@ -8,7 +8,7 @@ import {randomBytes} from '../util/crypto.js'
 import {AlreadyExistsError, NotFoundError, OperationError, StoreUnavailableError, TransientStoreError, UsageError, messageOf} from '../errors.js'
 import {redact} from '../util/redact.js'
 import {parseAzureAddress, type AzureAddress} from './azure-address.js'
-import {azureCode, translateAzureError, type AzureContext, type FailedCall} from './azure-errors.js'
+import {azureCode, azureStatus, translateAzureError, type AzureContext, type FailedCall} from './azure-errors.js'
 import {RangeReader, stageBlocks, streamRange} from './azure-transfer.js'
 import type {StoreOptions} from './registry.js'
 import type {GetOptions, ObjectInfo, PrimaryStore, PutOptions, RetryStep, StoreCapabilities} from './store.js'
@@ -161,24 +161,15 @@ export class AzureStore implements PrimaryStore {
   async get(key: string, options: GetOptions = {}): Promise<Readable> {
     const blob = this.blob(key)
     const step = options.retryStep ?? once
+    const range = options.range
+    if (range?.length !== undefined && range.length <= this.settings.blockSize) return this.streamed(key, range.offset, range.length, step, options.onProgress)
     const props = await step(() => this.call({action: 'read', key}, (abortSignal) => blob.getProperties({abortSignal})))
     const size = props.contentLength ?? 0
-    const start = Math.min(options.range?.offset ?? 0, size)
-    const end = options.range?.length === undefined ? size : Math.min(size, start + options.range.length)
+    const start = Math.min(range?.offset ?? 0, size)
+    const end = range?.length === undefined ? size : Math.min(size, start + range.length)
     if (end <= start) return Readable.from([])
     const etag = props.etag
     const conditions = etag ? {ifMatch: etag} : undefined
-    if (end - start <= this.settings.blockSize) {
-      // One request, streamed: what restore's segments and small objects need.
-      const open = (at: number) =>
-        step(() => this.call({action: 'read', key}, async (abortSignal) => (await blob.download(at, end - at, {abortSignal, conditions, maxRetryRequests: 0})).readableStreamBody as Readable))
-      const failure = (error: unknown, at: number) => {
-        const translated = translateAzureError(error, this.context, {action: 'read', key})
-        if (translated instanceof StoreUnavailableError || translated instanceof NotFoundError) return translated
-        return new TransientStoreError(`primary store ${this.displayUrl}: cannot read ${key}: the connection broke after ${at - start} of ${end - start} bytes`, {cause: translated})
-      }
-      return Readable.from(streamRange({start, end, open, failure, stallMs: this.settings.requestTimeoutMs, closing: this.closing.signal, onProgress: options.onProgress}))
-    }
     const fetch = (offset: number, length: number, signal: AbortSignal) =>
       step(() =>
         this.call(
@@ -202,6 +193,47 @@ export class AzureStore implements PrimaryStore {
         ),
       )
     return new RangeReader({start, end, blockSize: this.settings.blockSize, concurrency: this.settings.concurrency, fetch, onProgress: options.onProgress})
+  }
+
+  /**
+   * A range of at most one block as one streamed request (restore's segments, small objects), with
+   * no request for the properties first: the first answer gives the ETag, which pins any resume,
+   * and where the object ends. A range that starts past the end reads as empty, as in get().
+   */
+  private async streamed(key: string, start: number, length: number, step: RetryStep, onProgress?: (bytes: number) => void): Promise<Readable> {
+    if (length === 0) return Readable.from([])
+    const blob = this.blob(key)
+    let etag: string | undefined
+    const pastEnd = (error: unknown) => azureStatus(error) === 416
+    const open = async (at: number, end: number) => {
+      try {
+        const response = await step(() =>
+          this.call({action: 'read', key}, (abortSignal) => blob.download(at, end - at, {abortSignal, conditions: etag ? {ifMatch: etag} : undefined, maxRetryRequests: 0}), {raw: pastEnd}),
+        )
+        etag ??= response.etag
+        return {body: response.readableStreamBody as Readable, end: at + (response.contentLength ?? 0)}
+      } catch (error) {
+        if (pastEnd(error)) return {body: Readable.from([]), end: at}
+        throw error
+      }
+    }
+    const failure = (error: unknown, at: number) => {
+      const translated = translateAzureError(error, this.context, {action: 'read', key})
+      if (translated instanceof StoreUnavailableError || translated instanceof NotFoundError) return translated
+      return new TransientStoreError(`primary store ${this.displayUrl}: cannot read ${key}: the connection broke after ${at - start} of ${length} bytes`, {cause: translated})
+    }
+    // The first request is made now, so a missing object or a refused read fails get() itself.
+    let first: Promise<{body: Readable; end: number}> | undefined = open(start, start + length)
+    await first
+    const reopen = (at: number, end: number) => {
+      const opened = first ?? open(at, end)
+      first = undefined
+      return opened
+    }
+    const stream = Readable.from(streamRange({start, end: start + length, open: reopen, failure, stallMs: this.settings.requestTimeoutMs, closing: this.closing.signal, onProgress}))
+    // Destroyed before it was read: the first answer's body is let go too.
+    stream.once('close', () => void first?.then(({body}) => body.destroy()))
+    return stream
   }
 
   async stat(key: string): Promise<ObjectInfo | undefined> {

@@ -139,10 +139,10 @@ export class RangeReader extends Readable {
 
 export interface StreamedRange {
   start: number
-  /** Exclusive. */
+  /** Exclusive; an answer may make it smaller (the object ends sooner). */
   end: number
-  /** Opens a response body for [at, end). */
-  open(at: number): Promise<Readable>
+  /** Opens a response body for [at, end), and says where the object ends if it ends sooner. */
+  open(at: number, end: number): Promise<{body: Readable; end?: number}>
   /** A body that sends nothing for this long while it is waited on fails, and is resumed. */
   stallMs: number
   /** A failure while a body was read, as a store error without secrets. */
@@ -162,10 +162,13 @@ const RESUMES = 3
  */
 export async function* streamRange(range: StreamedRange): AsyncGenerator<Buffer> {
   let at = range.start
+  let end = range.end
   let resumes = 0
-  while (at < range.end) {
+  while (at < end) {
     if (range.closing.aborted) throw range.failure(new Error('the store is closed'), at)
-    const body = await range.open(at)
+    const opened = await range.open(at, end)
+    const body = opened.body
+    end = Math.min(end, opened.end ?? end)
     const destroy = () => body.destroy()
     range.closing.addEventListener('abort', destroy)
     const iterator = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>
@@ -181,12 +184,12 @@ export async function* streamRange(range: StreamedRange): AsyncGenerator<Buffer>
         }
         if (next.done) break
         const chunk = next.value
-        if (at + chunk.length > range.end) throw new TransientStoreError(`long read: more than ${range.end - range.start} bytes at ${range.start}`)
+        if (at + chunk.length > end) throw new TransientStoreError(`long read: more than ${end - range.start} bytes at ${range.start}`)
         at += chunk.length
         range.onProgress?.(at - range.start)
         yield chunk
       }
-      if (at < range.end && ++resumes > RESUMES) throw range.failure(new Error(`short read: ${at - range.start} of ${range.end - range.start} bytes`), at)
+      if (at < end && ++resumes > RESUMES) throw range.failure(new Error(`short read: ${at - range.start} of ${end - range.start} bytes`), at)
     } catch (error) {
       if (range.closing.aborted || error instanceof TransientStoreError || ++resumes > RESUMES) throw error instanceof CkptError ? error : range.failure(error, at)
     } finally {

@@ -50,7 +50,7 @@ describe('streamRange', () => {
       stallMs: options.stallMs ?? 5000,
       closing: options.closing ?? new AbortController().signal,
       onProgress: options.onProgress,
-      open: (at) => new Promise<Readable>((resolve, reject) => get({host: '127.0.0.1', port, headers: {range: `bytes=${at}-`}}, resolve).on('error', reject)),
+      open: (at) => new Promise<{body: Readable}>((resolve, reject) => get({host: '127.0.0.1', port, headers: {range: `bytes=${at}-`}}, (body) => resolve({body})).on('error', reject)),
       failure: (error, at) => new TransientStoreError(`broke at ${at}: ${(error as Error).message}`),
     })
   }

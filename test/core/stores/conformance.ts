@@ -70,6 +70,9 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
       assert.deepEqual(await readAll(await store.get('range/obj', {range: {offset: 54_321, length: 777}})), body.subarray(54_321, 55_098))
       assert.deepEqual(await readAll(await store.get('range/obj', {range: {offset: 99_990}})), body.subarray(99_990))
       assert.equal((await readAll(await store.get('range/obj', {range: {offset: 5, length: 0}}))).length, 0)
+      // A range that runs past the end stops there; one that starts past it is empty.
+      assert.deepEqual(await readAll(await store.get('range/obj', {range: {offset: 99_990, length: 100}})), body.subarray(99_990))
+      assert.equal((await readAll(await store.get('range/obj', {range: {offset: 200_000, length: 10}}))).length, 0)
     })
 
     it('says not found for a missing object', async () => {
