@@ -165,9 +165,11 @@ export async function fetchFiles(fetch: FetchFiles): Promise<void> {
   })
   if (checking > 0) await new Promise<void>((resolve) => (allChecked = resolve))
   await Promise.allSettled([...open.values()].map(async (file) => (await file.handle).close()))
+  // A file that failed its digest first: it means this checkpoint cannot serve (an older one may),
+  // even when another segment then failed for another reason.
+  if (checkFailure) throw checkFailure.error
   const failure = outcomes.find((o) => o.status === 'rejected')
   if (failure) throw (failure as PromiseRejectedResult).reason
-  if (checkFailure) throw checkFailure.error
 }
 
 /** Writes the parts one after another from `position` (one pwritev, unless the kernel writes less). */
