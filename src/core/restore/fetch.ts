@@ -7,9 +7,8 @@
 import * as fs from 'node:fs/promises'
 import {sha256, type FileEntry} from '../checkpoint/manifest.js'
 import type {PrimaryStore} from '../stores/store.js'
-import {hashPool} from '../util/hash-pool.js'
 import {settleLimit} from '../util/pool.js'
-import {INLINE_HASH, PrimaryDigestError, finishFile} from './files.js'
+import {INLINE_HASH, PrimaryDigestError, digestOf, finishFile} from './files.js'
 
 /** Bytes of a file that lie in one segment: file bytes [fileOffset, fileOffset + length). */
 export interface Piece {
@@ -183,8 +182,7 @@ async function writeAt(handle: fs.FileHandle, parts: Buffer[], position: number)
 
 async function checkFile(fetch: FetchFiles, entry: FileEntry, inline?: string): Promise<void> {
   const target = fetch.targetOf(entry)
-  const digest = inline === undefined ? await hashPool.hashFile(target) : {size: entry.size, sha256: inline}
-  if (digest.size !== entry.size || digest.sha256 !== entry.sha256) {
+  if ((inline ?? (await digestOf(target, entry.size))) !== entry.sha256) {
     throw new PrimaryDigestError(`${fetch.where}: ${entry.path} in the primary copy does not match its digest`)
   }
   await finishFile(target, entry)

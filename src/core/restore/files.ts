@@ -17,20 +17,24 @@ export function targetPath(root: string, rel: string): string {
   return path.join(root, ...rel.split('/'))
 }
 
-/** SHA-256 of a local file, or undefined when it is missing, not a regular file or of another size. */
-export async function hashLocalFile(file: string, size: number): Promise<string | undefined> {
-  try {
-    const st = await fs.lstat(file)
-    if (!st.isFile() || st.size !== size) return undefined
-    if (size <= INLINE_HASH) {
-      const data = await fs.readFile(file)
-      return data.length === size ? sha256(data) : undefined
-    }
-    const digest = await hashPool.hashFile(file)
-    return digest.size === size ? digest.sha256 : undefined
-  } catch {
-    return undefined
+/**
+ * SHA-256 of a regular file of `size` bytes, or undefined when it is not one (a missing file
+ * throws). The one place that picks between hashing from memory and a worker thread.
+ */
+export async function digestOf(file: string, size: number): Promise<string | undefined> {
+  const st = await fs.lstat(file)
+  if (!st.isFile() || st.size !== size) return undefined
+  if (size <= INLINE_HASH) {
+    const data = await fs.readFile(file)
+    return data.length === size ? sha256(data) : undefined
   }
+  const digest = await hashPool.hashFile(file)
+  return digest.size === size ? digest.sha256 : undefined
+}
+
+/** digestOf, with undefined for a file that cannot be read either (for --plan). */
+export async function hashLocalFile(file: string, size: number): Promise<string | undefined> {
+  return digestOf(file, size).catch(() => undefined)
 }
 
 /**
@@ -49,8 +53,7 @@ export async function copyVerified(source: string, target: string, entry: FileEn
       await fs.writeFile(target, data, {flag: 'wx', mode: 0o600})
     } else {
       await fs.copyFile(source, target, fs.constants.COPYFILE_EXCL)
-      const written = await hashPool.hashFile(target)
-      if (written.size !== entry.size || written.sha256 !== entry.sha256) return false
+      if ((await digestOf(target, entry.size)) !== entry.sha256) return false
     }
     await finishFile(target, entry)
     ok = true
