@@ -164,7 +164,8 @@ for (const kind of primaryKinds) {
         await fs.rm(j.state('alpha'), {recursive: true})
         await makeTree(j.state('alpha'), {bigBytes: 3 * MiB, seed: 'two'})
         const second = await fingerprint(j.state('alpha'))
-        // 64 KiB blocks and segments: the big file spans 48 of them, small files share; 16 in flight.
+        // 64 KiB blocks, 16 in flight: segments are the archive split 16 ways (about 200 KiB), so the
+        // big file spans about 16 of them and small files share.
         const small = ['--block-size', '64KiB', '--concurrency', '16']
         const take = await j.ckpt(['checkpoint', 'take', ...small])
         assert.equal(take.json.checkpointId, 'chk-2')

@@ -91,8 +91,7 @@ export async function acquireLock(ctx: JobContext, options: LockOptions): Promis
 /** Live locks that conflict with ours; stale ones are removed with a warning (taken over). */
 async function conflictsWith(ctx: JobContext, mine: LockRecord, options: LockOptions): Promise<LockView[]> {
   const conflicts: LockView[] = []
-  for (const other of await readLocks(ctx.store, ctx.job.job, {staleAfterMs: options.staleAfterMs ?? STALE_AFTER_MS})) {
-    if (other.lockId === mine.lockId) continue
+  for (const other of await readLocks(ctx.store, ctx.job.job, {staleAfterMs: options.staleAfterMs ?? STALE_AFTER_MS, except: mine.lockId})) {
     if (other.stale) {
       options.onWarning?.(`taking over a stale ${describeHolder(other)}: ${other.stale}`)
       await ctx.store.delete(other.key)

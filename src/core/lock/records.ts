@@ -50,11 +50,15 @@ export function staleReason(lock: Pick<LockRecord, 'host' | 'pid' | 'refreshedAt
   return undefined
 }
 
-/** Every lock of the job, with its staleness; locks removed while listing are skipped. */
-export async function readLocks(store: PrimaryStore, job: string, options: {now?: number; staleAfterMs?: number} = {}): Promise<LockView[]> {
+/**
+ * Every lock of the job, with its staleness; locks removed while listing are skipped, and so is
+ * `except` (a lock id: the caller's own, which it need not read back).
+ */
+export async function readLocks(store: PrimaryStore, job: string, options: {now?: number; staleAfterMs?: number; except?: string} = {}): Promise<LockView[]> {
   const found: LockView[] = []
   for await (const info of store.list(keys.locksPrefix(job))) {
     const lockId = info.key.slice(keys.locksPrefix(job).length).replace(/\.json$/, '')
+    if (lockId === options.except) continue
     let record: LockRecord
     try {
       record = JSON.parse((await getBuffer(store, info.key)).toString('utf8')) as LockRecord

@@ -7,7 +7,7 @@ import type {FileEntry} from '../checkpoint/manifest.js'
 import {mapLimit} from '../util/pool.js'
 import {removeTree} from '../util/remove-tree.js'
 import {copyVerified, finishFile, PrimaryDigestError, targetPath} from './files.js'
-import {fetchFiles} from './fetch.js'
+import {fetchFiles, segmentSizeFor} from './fetch.js'
 import {DEFAULT_BLOCK_SIZE, DEFAULT_CONCURRENCY} from '../stores/store.js'
 import {describe, remotePlan, totalBytes, type TaskPlan, type TaskWork} from './plan.js'
 import {applyFolderModes} from '../archive/tree.js'
@@ -106,14 +106,17 @@ async function fetchFromPrimary(ctx: JobContext, work: TaskWork, missing: FileEn
     await (await fs.open(target, 'w', 0o600)).close()
     await finishFile(target, entry)
   }
+  const files = missing.filter((e) => e.size > 0).sort((a, b) => a.offset! - b.offset!)
+  const concurrency = ctx.settings.transfer.concurrency ?? DEFAULT_CONCURRENCY
+  const span = files.length === 0 ? 0 : files.at(-1)!.offset! + files.at(-1)!.size - files[0].offset!
   await fetchFiles({
     store: ctx.store,
     archive: work.record.archive,
-    files: missing.filter((e) => e.size > 0).sort((a, b) => a.offset! - b.offset!),
+    files,
     targetOf: (entry) => targetPath(stagingDir, entry.path),
     where,
-    segmentSize: ctx.settings.transfer.blockSize ?? DEFAULT_BLOCK_SIZE,
-    concurrency: ctx.settings.transfer.concurrency ?? DEFAULT_CONCURRENCY,
+    segmentSize: segmentSizeFor(span, ctx.settings.transfer.blockSize ?? DEFAULT_BLOCK_SIZE, concurrency),
+    concurrency,
     onBytes: progress,
   })
 }

@@ -162,7 +162,9 @@ export class AzureStore implements PrimaryStore {
     const blob = this.blob(key)
     const step = options.retryStep ?? once
     const range = options.range
-    if (range?.length !== undefined && range.length <= this.settings.blockSize) return this.streamed(key, range.offset, range.length, step, options.onProgress)
+    if (options.oneRequest || (range?.length !== undefined && range.length <= this.settings.blockSize)) {
+      return this.streamed(key, range?.offset ?? 0, range?.length, step, options.onProgress)
+    }
     const props = await step(() => this.call({action: 'read', key}, (abortSignal) => blob.getProperties({abortSignal})))
     const size = props.contentLength ?? 0
     const start = Math.min(range?.offset ?? 0, size)
@@ -196,11 +198,12 @@ export class AzureStore implements PrimaryStore {
   }
 
   /**
-   * A range of at most one block as one streamed request (restore's segments, small objects), with
-   * no request for the properties first: the first answer gives the ETag, which pins any resume,
-   * and where the object ends. A range that starts past the end reads as empty, as in get().
+   * A range (to the end when length is undefined) as one streamed request: restore's segments,
+   * small objects, ranges of at most one block. No request for the properties first: the first
+   * answer gives the ETag, which pins any resume, and where the object ends. A range that starts
+   * past the end reads as empty, as in get().
    */
-  private async streamed(key: string, start: number, length: number, step: RetryStep, onProgress?: (bytes: number) => void): Promise<Readable> {
+  private async streamed(key: string, start: number, length: number | undefined, step: RetryStep, onProgress?: (bytes: number) => void): Promise<Readable> {
     if (length === 0) return Readable.from([])
     const blob = this.blob(key)
     let etag: string | undefined
@@ -208,7 +211,7 @@ export class AzureStore implements PrimaryStore {
     const open = async (at: number, end: number) => {
       try {
         const response = await step(() =>
-          this.call({action: 'read', key}, (abortSignal) => blob.download(at, end - at, {abortSignal, conditions: etag ? {ifMatch: etag} : undefined, maxRetryRequests: 0}), {raw: pastEnd}),
+          this.call({action: 'read', key}, (abortSignal) => blob.download(at, end === Infinity ? undefined : end - at, {abortSignal, conditions: etag ? {ifMatch: etag} : undefined, maxRetryRequests: 0}), {raw: pastEnd}),
         )
         etag ??= response.etag
         return {body: response.readableStreamBody as Readable, end: at + (response.contentLength ?? 0)}
@@ -220,17 +223,18 @@ export class AzureStore implements PrimaryStore {
     const failure = (error: unknown, at: number) => {
       const translated = translateAzureError(error, this.context, {action: 'read', key})
       if (translated instanceof StoreUnavailableError || translated instanceof NotFoundError) return translated
-      return new TransientStoreError(`primary store ${this.displayUrl}: cannot read ${key}: the connection broke after ${at - start} of ${length} bytes`, {cause: translated})
+      return new TransientStoreError(`primary store ${this.displayUrl}: cannot read ${key}: the connection broke after ${at - start}${length === undefined ? '' : ` of ${length}`} bytes`, {cause: translated})
     }
     // The first request is made now, so a missing object or a refused read fails get() itself.
-    let first: Promise<{body: Readable; end: number}> | undefined = open(start, start + length)
+    const end = length === undefined ? Infinity : start + length
+    let first: Promise<{body: Readable; end: number}> | undefined = open(start, end)
     await first
     const reopen = (at: number, end: number) => {
       const opened = first ?? open(at, end)
       first = undefined
       return opened
     }
-    const stream = Readable.from(streamRange({start, end: start + length, open: reopen, failure, stallMs: this.settings.requestTimeoutMs, closing: this.closing.signal, onProgress}))
+    const stream = Readable.from(streamRange({start, end, open: reopen, failure, stallMs: this.settings.requestTimeoutMs, closing: this.closing.signal, onProgress}))
     // Destroyed before it was read: the first answer's body is let go too.
     stream.once('close', () => void first?.then(({body}) => body.destroy()))
     return stream

@@ -45,6 +45,11 @@ export interface PutOptions {
 
 export interface GetOptions {
   range?: ByteRange
+  /**
+   * Read as one request, streamed, rather than as blocks fetched in parallel: for small objects,
+   * and for ranges the caller already reads several at a time. Stores may ignore it.
+   */
+  oneRequest?: boolean
   onProgress?: (bytes: number) => void
   /** Set by the retry decorator (retry.ts); stores may ignore it. */
   retryStep?: RetryStep
@@ -71,6 +76,6 @@ export interface PrimaryStore {
 /** Reads a whole object into memory; for small objects such as manifests. */
 export async function getBuffer(store: PrimaryStore, key: string): Promise<Buffer> {
   const chunks: Buffer[] = []
-  for await (const chunk of await store.get(key)) chunks.push(chunk as Buffer)
+  for await (const chunk of await store.get(key, {oneRequest: true})) chunks.push(chunk as Buffer)
   return Buffer.concat(chunks)
 }

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 import type {FileEntry} from '../../../src/core/checkpoint/manifest.js'
-import {planSegments} from '../../../src/core/restore/fetch.js'
+import {MAX_SEGMENT, planSegments, segmentSizeFor} from '../../../src/core/restore/fetch.js'
 
 const file = (path: string, offset: number, size: number) => ({path, type: 'file', offset, size, mode: 0o644, mtimeMs: 0, sha256: ''}) as FileEntry
 const shape = (files: FileEntry[], size: number) =>
@@ -27,5 +27,20 @@ describe('planSegments', () => {
       [512, 66068, ['a@0+10', 'b@0+10']],
       [131605, 131615, ['c@0+10']],
     ])
+  })
+})
+
+describe('segmentSizeFor', () => {
+  const MiB = 1 << 20
+  it('splits the span evenly over the streams', () => {
+    assert.equal(segmentSizeFor(100 * MiB, 8 * MiB, 4), 25 * MiB)
+    assert.equal(segmentSizeFor(1000, 64 << 10, 16), 64 << 10)
+  })
+
+  it('is at least one block and at most 64 MiB, unless the block is larger', () => {
+    assert.equal(segmentSizeFor(4 * MiB, 8 * MiB, 4), 8 * MiB)
+    assert.equal(segmentSizeFor(1024 * MiB, 8 * MiB, 4), MAX_SEGMENT)
+    assert.equal(segmentSizeFor(1024 * MiB, 100 * MiB, 4), 100 * MiB)
+    assert.equal(segmentSizeFor(0, 8 * MiB, 4), 8 * MiB)
   })
 })

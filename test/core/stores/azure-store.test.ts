@@ -2,7 +2,8 @@
 // then what only Azure has: credentials, unreachable endpoints, SAS tokens, a server that stops.
 import assert from 'node:assert/strict'
 import {randomBytes} from 'node:crypto'
-import {createServer, type Server, type Socket} from 'node:net'
+import {createServer as createHttpServer, request as httpRequest} from 'node:http'
+import {createServer, type AddressInfo, type Server, type Socket} from 'node:net'
 import {Readable} from 'node:stream'
 import {inspect} from 'node:util'
 import {after, before, describe, it} from 'node:test'
@@ -176,6 +177,40 @@ describe('azure store: transfers', () => {
       assert.ok(part.equals(body.subarray(offset, length === undefined ? undefined : offset + length)), `range ${offset}+${length}`)
     }
     await assert.rejects(store.get('r/missing', {range: {offset: 0, length: 5}}), NotFoundError)
+  })
+
+  it('reads a small object, or a range asked as one request, with one request and no properties request', async () => {
+    const azurite = await server()
+    const seen: string[] = []
+    // A proxy on 127.0.0.1 in front of Azurite that notes each request's method and range.
+    const proxy = createHttpServer((req, res) => {
+      if (!req.url?.includes('comp=')) seen.push(`${req.method} ${req.headers['x-ms-range'] ?? ''}`.trim())
+      const upstream = httpRequest({host: '127.0.0.1', port: azurite.port, method: req.method, path: req.url, headers: req.headers}, (answer) => {
+        res.writeHead(answer.statusCode ?? 500, answer.headers)
+        answer.pipe(res)
+      })
+      req.pipe(upstream)
+    })
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+    const port = (proxy.address() as AddressInfo).port
+    const via = withRetry(await openAzureStore(`azure://${uniqueContainer('one')}`, options(azurite.connectionString.replace(`:${azurite.port}/`, `:${port}/`), {blockSize: 64 * 1024, concurrency: 3})))
+    try {
+      const body = randomBytes(300 * 1024)
+      await via.put('one/obj', body)
+      seen.length = 0
+      assert.ok((await getBuffer(via, 'one/obj')).equals(body))
+      assert.deepEqual(seen, ['GET'], 'a whole small object: one GET, no HEAD')
+      seen.length = 0
+      assert.ok((await readAll(await via.get('one/obj', {range: {offset: 10, length: 200_000}, oneRequest: true}))).equals(body.subarray(10, 200_010)))
+      assert.deepEqual(seen, ['GET bytes=10-200009'], 'a range of several blocks, asked as one request')
+      seen.length = 0
+      assert.ok((await readAll(await via.get('one/obj', {range: {offset: 10, length: 200_000}}))).equals(body.subarray(10, 200_010)))
+      assert.equal(seen.filter((r) => r.startsWith('GET bytes=')).length, 4, 'the same range otherwise: in blocks, in parallel')
+    } finally {
+      await via.close()
+      proxy.closeAllConnections()
+      await new Promise((resolve) => proxy.close(resolve))
+    }
   })
 
   it('writes a stream again after an interrupted upload left stale blocks', async () => {
