@@ -52,7 +52,8 @@ export async function measureFiles(b: BenchContext, files: number, runs: number)
 
 /**
  * "Linear or better": the growth above the smallest point, between the two largest points, has an
- * exponent ≤ 1.15; or, where that growth is too small to measure, the exponent over the whole span is.
+ * exponent ≤ 1.15; or, where that growth is too small to measure (within 5% or within the samples'
+ * spread, see fitLinear), the exponent over the whole span is.
  */
 function judge(series: GrowthSeries, what: string, ops: string[]): TargetResult[] {
   return ops.map((op) => {
@@ -72,8 +73,10 @@ function judge(series: GrowthSeries, what: string, ops: string[]): TargetResult[
   })
 }
 
+const spreadsOf = (m: Record<string, Measurement>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, (v.maxMs ?? 0) - (v.minMs ?? 0)]))
+
 function seriesOf(axis: string, points: GrowthPoint[], ops: string[]): GrowthSeries {
-  const fits = Object.fromEntries(ops.map((op) => [op, fitLinear(points.map((p) => p.x), points.map((p) => p.medians[op]))]))
+  const fits = Object.fromEntries(ops.map((op) => [op, fitLinear(points.map((p) => p.x), points.map((p) => p.medians[op]), points.map((p) => p.spreads?.[op] ?? 0))]))
   return {axis, points, fits}
 }
 
@@ -89,6 +92,7 @@ export async function growthFilesCase(b: BenchContext): Promise<Omit<CaseResult,
     points.push({
       x: files,
       medians: Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v.medianMs!])),
+      spreads: spreadsOf(m),
       maxRssMiB: Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v.maxRssMiB ?? 0])),
     })
     measurements.push(...Object.values(m).map((v) => ({...v, id: `${v.id}-${files}`})))
@@ -172,7 +176,7 @@ export async function growthCheckpointsCase(b: BenchContext): Promise<Omit<CaseR
         },
       ]
       const m = await interleave(sides, b.options.growthRuns, b.log)
-      points.push({x: count, medians: Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v.medianMs!]))})
+      points.push({x: count, medians: Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v.medianMs!])), spreads: spreadsOf(m)})
       measurements.push(...Object.values(m).map((v) => ({...v, id: `${v.id}-${count}`})))
     }
   } finally {

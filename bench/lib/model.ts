@@ -23,6 +23,8 @@ export interface TargetResult {
 export interface GrowthPoint {
   x: number
   medians: Record<string, number>
+  /** Max − min of the samples (ms): the run-to-run noise at this point. */
+  spreads?: Record<string, number>
   maxRssMiB?: Record<string, number>
 }
 

@@ -17,13 +17,15 @@ export interface LinearFit {
   /**
    * The same exponent for the growth above the first point, (t − t₀) ≈ a·(x − x₀)^b, over the last
    * two points: the fixed cost (start-up) taken out, so a linear cost shows as 1, not less.
-   * NaN with fewer than three points or no measurable growth at the middle point.
+   * NaN with fewer than three points or no measurable growth at the middle point: growth of at
+   * most 5% of t₀, or at most the spread (max − min) of the samples at the first or middle point,
+   * is noise, and a ratio taken against noise says nothing.
    */
   marginalExponent: number
 }
 
-/** Least squares of y on x, and the local exponent between the two largest x. */
-export function fitLinear(xs: number[], ys: number[]): LinearFit {
+/** Least squares of y on x, and the local exponent between the two largest x; `spreads[i]`: max − min of the samples at xs[i]. */
+export function fitLinear(xs: number[], ys: number[], spreads: number[] = []): LinearFit {
   const n = xs.length
   const mx = xs.reduce((a, b) => a + b, 0) / n
   const my = ys.reduce((a, b) => a + b, 0) / n
@@ -40,7 +42,8 @@ export function fitLinear(xs: number[], ys: number[]): LinearFit {
   if (n >= 3) {
     const grownMid = ys[last - 1] - ys[0]
     const grownLast = ys[last] - ys[0]
-    if (grownMid > 0.05 * ys[0] && grownLast > 0) marginalExponent = Math.log(grownLast / grownMid) / Math.log((xs[last] - xs[0]) / (xs[last - 1] - xs[0]))
+    const noise = Math.max(0.05 * ys[0], spreads[0] ?? 0, spreads[last - 1] ?? 0)
+    if (grownMid > noise && grownLast > 0) marginalExponent = Math.log(grownLast / grownMid) / Math.log((xs[last] - xs[0]) / (xs[last - 1] - xs[0]))
   }
   return {slope, intercept: my - slope * mx, lastExponent, marginalExponent}
 }

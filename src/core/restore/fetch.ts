@@ -1,9 +1,10 @@
 // Restores files from a task's primary archive. The wanted files' bytes are grouped into segments
-// of about one block (small files share one, big files span several), segments are fetched
+// (segmentSizeFor; small files share one, big files span several), segments are fetched
 // `concurrency` at a time, and each chunk is written at its own position in its file, so segments
 // need no order. Once a file has all its bytes it is checked against the manifest: hashed as it
 // is written when it came in one piece of at most INLINE_HASH bytes, else read back and hashed
-// on a worker thread. Memory: the segments in flight, whatever the state's size.
+// on a worker thread. Memory: up to WRITE_SIZE and the stream's buffer per segment in flight,
+// whatever the segment's or the state's size.
 import * as fs from 'node:fs/promises'
 import {sha256, type FileEntry} from '../checkpoint/manifest.js'
 import type {PrimaryStore} from '../stores/store.js'
