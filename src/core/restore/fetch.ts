@@ -28,8 +28,8 @@ export interface Segment {
 /**
  * Bytes of one file gathered from the network before they are written: few enough that they are
  * still in the CPU's cache when the kernel copies them. With 1 MiB the kernel's copy into the page
- * cache cost several times the CPU (perf: 0.5-1.0 s against 0.1-0.2 s per 512 MiB), and a restore
- * from Azurite used about 6% more CPU in all.
+ * cache cost several times the CPU (perf: 0.5-1.0 s against 0.1-0.2 s per 512 MiB in most runs),
+ * and a restore from Azurite used about 6% more CPU in all.
  */
 const WRITE_SIZE = 256 << 10
 
