@@ -27,7 +27,7 @@ describe('bench', () => {
     assert.ok(Math.abs(fit.lastExponent - Math.log(5.5) / Math.log(10)) < 1e-9)
     assert.ok(Math.abs(fit.marginalExponent - 1) < 1e-9, `marginal exponent ${fit.marginalExponent}`)
     assert.ok(fitLinear([1, 10, 100], [1, 100, 10_000]).marginalExponent > 1.9)
-    // Growth at the middle point within the samples' spread there is noise: no marginal exponent.
+    // Growth at the middle point within the spread of the samples is noise: no marginal exponent.
     assert.ok(fitLinear([10, 100, 1000], [171, 180, 321]).marginalExponent > 1.15)
     assert.ok(Number.isNaN(fitLinear([10, 100, 1000], [171, 180, 321], [13, 39, 33]).marginalExponent))
   })
