@@ -1,6 +1,6 @@
-// Restores files from a task's primary archive. The wanted files' bytes are grouped into segments
-// (segmentSizeFor; small files share one, big files span several), segments are fetched
-// `concurrency` at a time, and each chunk is written at its own position in its file, so segments
+// Restores files from a task's primary archive. Empty files are created once their digest is that
+// of no bytes; the other wanted files' bytes are grouped into segments (segmentSizeFor; small
+// files share one, big files span several), segments are fetched `concurrency` at a time, and each chunk is written at its own position in its file, so segments
 // need no order. Once a file has all its bytes it is checked against the manifest: hashed as it
 // is written when it came in one piece of at most INLINE_HASH bytes, else read back and hashed
 // on a worker thread. Memory: up to WRITE_SIZE and the stream's buffer per segment in flight,
@@ -73,14 +73,17 @@ export function planSegments(files: readonly FileEntry[], size: number): Segment
 export interface FetchFiles {
   store: PrimaryStore
   archive: string
-  /** Non-empty files to fetch, sorted by archive offset. */
+  /** Files to fetch, in any order; empty ones are only created. */
   files: readonly FileEntry[]
   targetOf: (entry: FileEntry) => string
   where: string
-  segmentSize: number
+  /** The transfer block size: the smallest segment (segmentSizeFor). */
+  blockSize: number
   concurrency: number
   onBytes?: (bytes: number) => void
 }
+
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
 
 interface OpenFile {
   handle: Promise<fs.FileHandle>
@@ -89,6 +92,16 @@ interface OpenFile {
 
 /** Fetches every file; on failure no handle stays open and the caller removes what was written. */
 export async function fetchFiles(fetch: FetchFiles): Promise<void> {
+  for (const entry of fetch.files.filter((e) => e.size === 0)) {
+    if (entry.sha256 !== EMPTY_SHA256) throw new PrimaryDigestError(`${fetch.where}: ${entry.path} is empty but its digest is not that of no bytes`)
+    const target = fetch.targetOf(entry)
+    await (await fs.open(target, 'w', 0o600)).close()
+    await finishFile(target, entry)
+  }
+  const files = fetch.files.filter((e) => e.size > 0).sort((a, b) => a.offset! - b.offset!)
+  if (files.length === 0) return
+  const span = files.at(-1)!.offset! + files.at(-1)!.size - files[0].offset!
+  const segments = planSegments(files, segmentSizeFor(span, fetch.blockSize, fetch.concurrency))
   const open = new Map<FileEntry, OpenFile>()
   let checking = 0
   let checkFailure: {error: unknown} | undefined
@@ -173,7 +186,7 @@ export async function fetchFiles(fetch: FetchFiles): Promise<void> {
     }
   }
 
-  const outcomes = await settleLimit(planSegments(fetch.files, fetch.segmentSize), fetch.concurrency, async (segment) => {
+  const outcomes = await settleLimit(segments, fetch.concurrency, async (segment) => {
     try {
       await fetchSegment(segment)
     } catch (error) {

@@ -6,8 +6,8 @@ import type {JobContext} from '../context.js'
 import type {FileEntry} from '../checkpoint/manifest.js'
 import {mapLimit} from '../util/pool.js'
 import {removeTree} from '../util/remove-tree.js'
-import {copyVerified, finishFile, PrimaryDigestError, targetPath} from './files.js'
-import {fetchFiles, segmentSizeFor} from './fetch.js'
+import {copyVerified, targetPath} from './files.js'
+import {fetchFiles} from './fetch.js'
 import {DEFAULT_BLOCK_SIZE, DEFAULT_CONCURRENCY} from '../stores/store.js'
 import {describe, remotePlan, totalBytes, type TaskPlan, type TaskWork} from './plan.js'
 import {applyFolderModes} from '../archive/tree.js'
@@ -15,7 +15,6 @@ import {pidAlive} from '../util/process.js'
 
 const STAGING = '.ckpt-restore-'
 const LOCAL_COPIES = 32
-const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
 const OLD = '.ckpt-old-'
 
 export interface StagedTask {
@@ -99,24 +98,14 @@ export async function stageTask(ctx: JobContext, work: TaskWork, checkpointId: s
 
 /** Fetches the files the local copy could not give from the task's primary archive. */
 async function fetchFromPrimary(ctx: JobContext, work: TaskWork, missing: FileEntry[], stagingDir: string, checkpointId: string, progress: (bytes: number) => void): Promise<void> {
-  const where = `checkpoint ${checkpointId} task ${work.task.id}`
-  for (const entry of missing.filter((e) => e.size === 0)) {
-    if (entry.sha256 !== EMPTY_SHA256) throw new PrimaryDigestError(`${where}: ${entry.path} is empty but its digest is not that of no bytes`)
-    const target = targetPath(stagingDir, entry.path)
-    await (await fs.open(target, 'w', 0o600)).close()
-    await finishFile(target, entry)
-  }
-  const files = missing.filter((e) => e.size > 0).sort((a, b) => a.offset! - b.offset!)
-  const concurrency = ctx.settings.transfer.concurrency ?? DEFAULT_CONCURRENCY
-  const span = files.length === 0 ? 0 : files.at(-1)!.offset! + files.at(-1)!.size - files[0].offset!
   await fetchFiles({
     store: ctx.store,
     archive: work.record.archive,
-    files,
+    files: missing,
     targetOf: (entry) => targetPath(stagingDir, entry.path),
-    where,
-    segmentSize: segmentSizeFor(span, ctx.settings.transfer.blockSize ?? DEFAULT_BLOCK_SIZE, concurrency),
-    concurrency,
+    where: `checkpoint ${checkpointId} task ${work.task.id}`,
+    blockSize: ctx.settings.transfer.blockSize ?? DEFAULT_BLOCK_SIZE,
+    concurrency: ctx.settings.transfer.concurrency ?? DEFAULT_CONCURRENCY,
     onBytes: progress,
   })
 }

@@ -29,7 +29,7 @@ export interface AzureStoreOptions extends StoreOptions {
 const once: RetryStep = (step) => step()
 
 export class AzureStore implements PrimaryStore {
-  readonly capabilities: StoreCapabilities = {atomicCreateIfAbsent: true, rangeReads: true, atomicPut: true}
+  readonly capabilities: StoreCapabilities = {atomicCreateIfAbsent: true, atomicPut: true}
   readonly displayUrl: string
   private readonly context: AzureContext
   private readonly closing = new AbortController()

@@ -12,7 +12,7 @@ import type {GetOptions, ObjectInfo, PrimaryStore, PutOptions, StoreCapabilities
 const TEMP_PREFIX = '.ckpt-tmp-'
 
 export class FileStore implements PrimaryStore {
-  readonly capabilities: StoreCapabilities = {atomicCreateIfAbsent: true, rangeReads: true, atomicPut: true}
+  readonly capabilities: StoreCapabilities = {atomicCreateIfAbsent: true, atomicPut: true}
   readonly displayUrl: string
 
   constructor(readonly root: string) {

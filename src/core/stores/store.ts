@@ -9,8 +9,6 @@ export const DEFAULT_CONCURRENCY = 4
 export interface StoreCapabilities {
   /** put({ifAbsent}) is atomic against concurrent writers of the same key. */
   readonly atomicCreateIfAbsent: boolean
-  /** get() honours a byte range without reading the whole object. */
-  readonly rangeReads: boolean
   /** Objects are written whole or not at all (no torn reads after a crash). */
   readonly atomicPut: boolean
 }
@@ -61,7 +59,7 @@ export interface PrimaryStore {
   readonly capabilities: StoreCapabilities
   /** Writes an object; durable when the promise resolves. */
   put(key: string, body: Readable | Buffer, options?: PutOptions): Promise<void>
-  /** Reads an object (or a range of it); throws NotFoundError when it is missing. */
+  /** Reads an object, or a range of it without reading the rest (restore depends on it); throws NotFoundError when it is missing. */
   get(key: string, options?: GetOptions): Promise<Readable>
   /** Size and time of an object, or undefined when it is missing. */
   stat(key: string): Promise<ObjectInfo | undefined>
