@@ -100,7 +100,7 @@ async function loadWork(ctx: JobContext, checkpointId: string, tasks: JobContext
     if (!record) throw new CheckpointLacksTask(`task ${task.id} is not in checkpoint ${checkpointId}`)
     const index = await readIndex(ctx.store, manifest, record)
     const local = await findLocal(ctx, task.id, manifest, preferRemote)
-    return {task, record, entries: index.entries, copy: local.copy, noLocalReason: local.reason}
+    return {task, record, entries: index.entries, root: index.root, copy: local.copy, noLocalReason: local.reason}
   })
 }
 
