@@ -1,10 +1,10 @@
 // Owners and the state folder's own metadata: recorded by a take, given back by a restore.
 // Only root can give a file to another user; a restore run by anyone else leaves every file to
 // that user (as tar and restic do). Ids are numeric, as with `tar --numeric-owner`.
-import type {Stats} from 'node:fs'
+import {chownSync, readdirSync, statSync, type Stats} from 'node:fs'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
-import type {FileEntry, StateRoot} from '../checkpoint/manifest.js'
+import type {FileEntry, StateRoot, TaskIndex} from '../checkpoint/manifest.js'
 
 /** The mode a state folder gets when its checkpoint has no record of it (as before it was recorded). */
 const DEFAULT_ROOT_MODE = 0o755
@@ -54,4 +54,17 @@ export async function finishStateRoot(dir: string, entries: FileEntry[], root: S
     for (const entry of entries) if (entry.type === 'symlink') await giveOwner(path.join(dir, ...entry.path.split('/')), entry)
   }
   await applyStateRoot(dir, root)
+}
+
+/** A task that runs as another user gets its stateDir when ckpt made it (empty and not that user's). */
+export function giveEmptyStateDir(dir: string, user: {uid: number; gid: number}): void {
+  const st = statSync(dir)
+  if (st.uid !== user.uid && readdirSync(dir).length === 0) chownSync(dir, user.uid, user.gid)
+}
+
+/** Owners a checkpoint did not record (it was written before they were) default to the task's user, if it has one. */
+export function withTaskOwner(index: TaskIndex, user: {uid: number; gid: number} | undefined): {entries: FileEntry[]; root?: StateRoot} {
+  if (!user) return {entries: index.entries, root: index.root}
+  for (const entry of index.entries) if (entry.uid === undefined) Object.assign(entry, {uid: user.uid, gid: user.gid})
+  return {entries: index.entries, root: index.root ?? {mode: DEFAULT_ROOT_MODE, mtimeMs: Date.now(), uid: user.uid, gid: user.gid}}
 }

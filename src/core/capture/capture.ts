@@ -20,10 +20,13 @@ export async function captureTask(job: JobSpec, task: TaskSpec, checkpointId: st
   const parent = await firstWritable([workDir, tmpdir()])
   const snapshotDir = await fs.mkdtemp(path.join(parent, `.snapshot-${task.id}-${checkpointId}-`))
   const release = () => removeTree(snapshotDir)
+  // A snapshot command run as the task's user fills a folder of that user's.
+  if (task.user) await fs.chown(snapshotDir, task.user.uid, task.user.gid)
   const timeoutMs = task.snapshot.timeoutMs ?? job.checkpoint.timeoutMs
   const result = await runChild(task.snapshot.command, {
     cwd: job.baseDir,
     timeoutMs,
+    user: task.user,
     env: {
       ...process.env,
       ...task.env,

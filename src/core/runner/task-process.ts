@@ -24,6 +24,8 @@ export interface TaskProcessInput {
   cwd: string
   env: NodeJS.ProcessEnv
   onLine: (stream: OutputStream, line: string) => void
+  /** Run as this user (tasks[].user). */
+  user?: {uid: number; gid: number}
 }
 
 /** Strays of an exited main process get this long to close its output before the group is killed. */
@@ -42,7 +44,8 @@ export class TaskProcess {
     this.taskId = input.taskId
     const started = Date.now()
     const [file, args] = argvOf(input.command)
-    this.child = spawn(file, args, {cwd: input.cwd, env: input.env, detached: true, stdio: ['ignore', 'pipe', 'pipe']})
+    const as = input.user ? {uid: input.user.uid, gid: input.user.gid} : {}
+    this.child = spawn(file, args, {cwd: input.cwd, env: input.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'], ...as})
     this.pid = this.child.pid
     for (const stream of ['stdout', 'stderr'] as const) {
       createInterface({input: this.child[stream]!, crlfDelay: Infinity}).on('line', (line) => input.onLine(stream, line))
