@@ -7,6 +7,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import type {Command} from '../config/job-file.js'
 import {OperationError} from '../errors.js'
 import {argvOf, killGroup} from '../util/child.js'
+import {stopDescendants} from './process-tree.js'
 
 export type OutputStream = 'stdout' | 'stderr'
 
@@ -71,7 +72,7 @@ export class TaskProcess {
     if (!this.closed) killGroup(this.child, signal)
   }
 
-  /** Stops the group with SIGSTOP and waits until the main process is stopped; resume() undoes it. */
+  /** Stops the group with SIGSTOP, and descendants that left it, and waits until they are stopped; resume() undoes it. */
   async pause(): Promise<void> {
     if (this.stopping) throw new OperationError(`task ${this.taskId} is stopping; it is not paused for a capture`)
     let release!: () => void
@@ -81,10 +82,21 @@ export class TaskProcess {
     this.releasePause = release
     this.signal('SIGSTOP')
     await waitStopped(this.pid)
+    if (this.pid !== undefined && !this.closed) this.strays = stopDescendants(this.pid, signalPid)
+    for (const pid of this.strays) await waitStopped(pid)
+  }
+
+  /** Descendants outside the group that pause() stopped. */
+  private strays: number[] = []
+
+  private continueStrays(): void {
+    for (const pid of this.strays) signalPid(pid, 'SIGCONT')
+    this.strays = []
   }
 
   resume(): void {
     this.signal('SIGCONT')
+    this.continueStrays()
     this.releasePause?.()
     this.releasePause = undefined
   }
@@ -108,7 +120,16 @@ export class TaskProcess {
   kill(): void {
     this.stopping = true
     this.signal('SIGCONT')
+    this.continueStrays()
     this.signal('SIGKILL')
+  }
+}
+
+function signalPid(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal)
+  } catch {
+    // gone
   }
 }
 
