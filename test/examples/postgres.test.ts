@@ -4,29 +4,15 @@
 // the rows of a completed checkpoint (no fewer, and none that were never committed) and pass
 // pg_checksums after a clean stop. `.ci/run` installs PostgreSQL; this test never skips.
 import assert from 'node:assert/strict'
-import {execFileSync, spawn, spawnSync, type ChildProcess} from 'node:child_process'
-import {existsSync, readdirSync, readFileSync} from 'node:fs'
+import {execFileSync, type ChildProcess} from 'node:child_process'
+import {readFileSync} from 'node:fs'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import {createInterface} from 'node:readline'
 import {after, before, describe, it} from 'node:test'
-import {setTimeout as sleep} from 'node:timers/promises'
 import {collectCli, startCli} from '../helpers/cli.js'
-import {tempDir} from '../helpers/primaries.js'
+import {postgresExample, type PostgresExample} from '../helpers/postgres.js'
 import {waitFor} from '../helpers/run-job.js'
-
-/** Debian puts the server under /usr/lib/postgresql/VERSION/bin, outside PATH; the newest wins. */
-function postgresBin(): string {
-  const root = '/usr/lib/postgresql'
-  const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(path.join(root, v, 'bin', 'initdb'))) : []
-  const newest = versions.sort((a, b) => Number(a) - Number(b)).at(-1)
-  if (newest) return path.join(root, newest, 'bin')
-  const which = spawnSync('sh', ['-c', 'command -v initdb'], {encoding: 'utf8'})
-  if (which.status === 0) return path.dirname(which.stdout.trim())
-  assert.fail('PostgreSQL is not installed (no initdb under /usr/lib/postgresql/*/bin or on PATH): install it with `apt-get install -y postgresql`, as .ci/run does')
-}
-
-const idOf = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], {encoding: 'utf8'}).trim())
 
 /** Inserts rows 1, 2, 3, ... one transaction each through one psql, and remembers when each was sent and committed. */
 class Writer {
@@ -36,8 +22,8 @@ class Writer {
   private readonly psql: ChildProcess
   readonly done: Promise<void>
 
-  constructor(psql: (args: string[], stdio: 'pipe') => ChildProcess) {
-    this.psql = psql(['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1'], 'pipe')
+  constructor(psql: ChildProcess) {
+    this.psql = psql
     this.done = new Promise((resolve) => this.psql.on('close', () => resolve()))
     createInterface({input: this.psql.stdout!}).on('line', (line) => {
       if (Number(line) !== this.sent) return
@@ -69,65 +55,27 @@ class Writer {
   }
 }
 
-describe('PostgreSQL under ckpt run (examples/postgres)', {timeout: 120_000}, () => {
-  let dir: string
-  let cleanup: () => Promise<void>
-  before(async () => {
-    ;({dir, cleanup} = await tempDir('ckpt-postgres-'))
-    await fs.chmod(dir, 0o755) // the user postgres must reach its data folder
-  })
-  after(() => cleanup())
+describe('PostgreSQL under ckpt run (examples/postgres/ckpt.json: paused capture)', {timeout: 120_000}, () => {
+  let pg: PostgresExample
+  before(async () => (pg = await postgresExample()))
+  after(() => pg.cleanup())
 
   it('restores and restarts a killed postmaster; it recovers from its WAL with the rows of a completed checkpoint, and pg_checksums passes', async () => {
     const started = Date.now()
-    const bin = postgresBin()
-    const postgres = {uid: idOf('-u'), gid: idOf('-g')}
-    const stateDir = path.join(dir, 'state', 'pg')
-    const socketDir = path.join(dir, 'socket')
-    const port = String(20_000 + (process.pid % 20_000))
-    for (const d of [stateDir, socketDir]) {
-      await fs.mkdir(d, {recursive: true})
-      await fs.chown(d, postgres.uid, postgres.gid)
-    }
-    const asPostgres = (tool: string, args: string[], stdio: 'pipe' | 'ignore' = 'pipe') =>
-      spawn(path.join(bin, tool), args, {cwd: dir, ...postgres, stdio, env: {PATH: process.env.PATH, LC_ALL: 'C'}})
-    const runTool = (tool: string, args: string[]) => collectCli(asPostgres(tool, args), 30_000)
-    const psql = (args: string[], stdio: 'pipe') => asPostgres('psql', ['-h', socketDir, '-p', port, '-d', 'postgres', ...args], stdio)
-    const query = async (sql: string) => runTool('psql', ['-h', socketDir, '-p', port, '-d', 'postgres', '-X', '-A', '-t', '-c', sql])
-
-    const initdb = await runTool('initdb', ['-D', stateDir, '--data-checksums', '--auth=trust', '--no-sync', '--wal-segsize=1'])
-    assert.equal(initdb.code, 0, initdb.stderr)
-    const job = {
-      job: 'pg',
-      primary: 'primary',
-      localRoots: ['local'],
-      checkpoint: {interval: '1s'},
-      run: {restartDelay: '100ms', stopTimeout: '30s'},
-      tasks: [{id: 'pg', user: 'postgres', stateDir: 'state/pg', command: [path.join(bin, 'postgres'), '-D', stateDir, '-k', socketDir, '-p', port, '-c', 'listen_addresses=']}],
-    }
-    await fs.writeFile(path.join(dir, 'ckpt.json'), JSON.stringify(job, null, 2))
-
-    const run = startCli(['run', '--json'], {cwd: dir})
+    const {dir, stateDir} = pg
+    const run = startCli(['run', '--json', '--interval', '1s', '--restart-delay', '100ms'], {cwd: dir})
     const result = collectCli(run, 100_000)
     let notes = ''
     run.stderr!.on('data', (chunk: Buffer) => (notes += chunk))
     const seen = () => notes
-    const answers = async () => (await query('SELECT 1')).code === 0
-    const waitAnswers = async (what: string) => {
-      const deadline = Date.now() + 30_000
-      while (!(await answers())) {
-        if (Date.now() > deadline || run.exitCode !== null) assert.fail(`PostgreSQL did not answer ${what}; ckpt run said:\n${notes}`)
-        await sleep(100)
-      }
-    }
     let writer: Writer | undefined
     try {
-      await waitAnswers('after ckpt run started it')
-      assert.equal((await query('CREATE TABLE rows (n int PRIMARY KEY)')).code, 0)
-      writer = new Writer(psql)
+      await pg.waitAnswers('after ckpt run started it', run, seen)
+      assert.equal((await pg.query('CREATE TABLE rows (n int PRIMARY KEY)')).code, 0)
+      writer = new Writer(pg.start('psql', ['-h', path.join(dir, 'socket'), '-p', '5433', '-d', 'postgres', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1']))
       const completed = () => [...notes.matchAll(/checkpoint (chk-\d+) completed/g)].map((m) => m[1])
       const before = completed().length
-      await waitFor('three checkpoints while rows are written', () => completed().length >= before + 3, 40_000, seen)
+      await waitFor('two checkpoints while rows are written', () => completed().length >= before + 2, 40_000, seen)
 
       // The newest checkpoint completed before the crash is the one ckpt must restore.
       const postmaster = Number(readFileSync(path.join(stateDir, 'postmaster.pid'), 'utf8').split('\n')[0])
@@ -135,17 +83,18 @@ describe('PostgreSQL under ckpt run (examples/postgres)', {timeout: 120_000}, ()
       process.kill(postmaster, 'SIGKILL')
       const atKill = {sent: writer.sent, committed: writer.committed}
       await writer.done
-      await waitFor('ckpt to restore after the crash', () => /restored checkpoint chk-\d+ in .*\(pg local\)/.test(notes.slice(notes.indexOf('killed by SIGKILL'))), 30_000, seen)
+      const afterCrash = () => notes.slice(notes.indexOf('killed by SIGKILL'))
+      await waitFor('ckpt to restore after the crash', () => /restored checkpoint chk-\d+ in .*\(pg local\)/.test(afterCrash()), 30_000, seen)
       const restoredAt = Date.now()
-      await waitAnswers('after the restore')
+      await pg.waitAnswers('after the restore', run, seen)
       const answeredAt = Date.now()
-      const restoredId = /restored checkpoint (chk-\d+)/.exec(notes.slice(notes.indexOf('killed by SIGKILL')))![1]
+      const restoredId = /restored checkpoint (chk-\d+)/.exec(afterCrash())![1]
 
-      const counted = await query('SELECT count(*), coalesce(max(n), 0) FROM rows')
+      const counted = await pg.query('SELECT count(*), coalesce(max(n), 0) FROM rows')
       assert.equal(counted.code, 0, counted.stderr)
       const [count, max] = counted.stdout.trim().split('|').map(Number)
       assert.equal(count, max, 'the rows are a prefix 1..n: every transaction is all there or not at all')
-      const manifest = JSON.parse(await fs.readFile(path.join(dir, 'primary', 'pg', 'manifests', `${restoredId}.json`), 'utf8'))
+      const manifest = JSON.parse(await fs.readFile(path.join(dir, '.ckpt', 'primary', 'postgres', 'manifests', `${restoredId}.json`), 'utf8'))
       // Rows committed before the take began are in it; rows sent after it completed cannot be.
       const atStart = writer.at(Date.parse(manifest.createdAt))
       const atEnd = writer.at(Date.parse(manifest.completedAt))
@@ -153,9 +102,9 @@ describe('PostgreSQL under ckpt run (examples/postgres)', {timeout: 120_000}, ()
       assert.ok(count >= atStart.committed, `${count} rows, fewer than the ${atStart.committed} committed before ${restoredId} began`)
       assert.ok(count <= atEnd.sent, `${count} rows, more than the ${atEnd.sent} sent before ${restoredId} completed`)
       assert.ok(count <= atKill.committed, `${count} rows, more than the ${atKill.committed} committed before the crash`)
-      assert.match(notes.slice(notes.indexOf('killed by SIGKILL')), /\[pg\].*(automatic recovery in progress|redo starts at)/, 'PostgreSQL recovered from its WAL')
-      const mode = await fs.stat(stateDir)
-      assert.deepEqual([mode.mode & 0o7777, mode.uid, mode.gid], [0o700, postgres.uid, postgres.gid], 'the data folder is postgres-only, as initdb made it')
+      assert.match(afterCrash(), /\[pg\].*(automatic recovery in progress|redo starts at)/, 'PostgreSQL recovered from its WAL')
+      const st = await fs.stat(stateDir)
+      assert.deepEqual([st.mode & 0o7777, st.uid], [0o700, Number(execFileSync('id', ['-u', 'postgres'], {encoding: 'utf8'}))], 'the data folder is postgres-only, as initdb made it')
       writer = undefined
 
       run.kill('SIGTERM')
@@ -163,28 +112,17 @@ describe('PostgreSQL under ckpt run (examples/postgres)', {timeout: 120_000}, ()
       assert.equal(r.code, 130, notes)
       const failovers = r.json.recoveries.filter((x: {trigger: string}) => x.trigger === 'failover')
       assert.deepEqual(failovers.map((x: {checkpointId: string; source: string}) => [x.checkpointId, x.source]), [[restoredId, 'local']])
-      assert.ok(r.json.checkpoints.every((c: {pauseMs: number}) => c.pauseMs < 5000))
-      const checksums = await runTool('pg_checksums', ['--check', '-D', stateDir])
+      const checksums = await pg.tool('pg_checksums', ['--check', '-D', stateDir])
       assert.equal(checksums.code, 0, `pg_checksums: ${checksums.stdout}${checksums.stderr}`)
       assert.match(checksums.stdout, /Bad checksums: *0/)
-      const control = await runTool('pg_controldata', ['-D', stateDir])
-      assert.match(control.stdout, /Database cluster state: *shut down/)
+      assert.match((await pg.tool('pg_controldata', ['-D', stateDir])).stdout, /Database cluster state: *shut down/)
       const timing = `crash to restored ${restoredAt - killedAt} ms, to answering ${answeredAt - killedAt} ms, whole test ${Date.now() - started} ms`
       console.log(`postgres: ${atKill.committed} rows committed before the crash, ${count} restored from ${restoredId} (${atStart.committed} committed when it began); ${timing}`)
     } finally {
       writer?.stop()
       if (run.exitCode === null) run.kill('SIGKILL')
       await result
-      // A postmaster left by a failed run would hold the socket folder; its pid file says which one.
-      const pidFile = path.join(stateDir, 'postmaster.pid')
-      if (existsSync(pidFile)) {
-        const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0])
-        try {
-          if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('postgres')) process.kill(pid, 'SIGQUIT')
-        } catch {
-          // gone
-        }
-      }
+      pg.stopLeftover()
     }
   })
 })
