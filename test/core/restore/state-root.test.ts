@@ -124,5 +124,15 @@ describe('the state folder and owners across take and restore', () => {
     await restoreJob(j.ctx, {preferRemote: true})
     assert.equal((await meta(alpha)).mode, 0o755)
     assert.equal((await meta(path.join(alpha, 'sub', 'fixed.txt'))).uid, process.geteuid!())
+
+    // A task that runs as another user gets such a checkpoint as its own.
+    j.ctx.job.tasks[0].user = {name: 'someone', uid: 1500, gid: 1600}
+    try {
+      await restoreJob(j.ctx, {preferRemote: true})
+    } finally {
+      delete j.ctx.job.tasks[0].user
+    }
+    assert.deepEqual(await meta(alpha).then((m) => [m.mode, m.uid, m.gid]), [0o755, 1500, 1600])
+    assert.deepEqual(await meta(path.join(alpha, 'sub', 'fixed.txt')).then((m) => [m.uid, m.gid]), [1500, 1600])
   })
 })
