@@ -29,6 +29,8 @@ export interface WriteTaskInput {
   checkpointId: string
   taskId: string
   sourceDir: string
+  /** Where the state folder's own metadata is read (default sourceDir). */
+  rootDir?: string
   /** Where to write the secondary copy; undefined writes the primary copy only. */
   secondary?: () => Promise<CopyWriter>
   onProgress?: (bytes: number, total: number) => void
@@ -45,7 +47,8 @@ export interface WriteTaskResult {
 export async function writeTaskCopies(input: WriteTaskInput): Promise<WriteTaskResult> {
   const {store, job, checkpointId, taskId, sourceDir} = input
   const entries = await scanTree(sourceDir, `task ${taskId}`)
-  const root = await scanStateRoot(sourceDir)
+  // A stateDir that a snapshot command does not need may be missing: its snapshot folder stands in.
+  const root = await scanStateRoot(input.rootDir ?? sourceDir).catch(() => scanStateRoot(sourceDir))
   const total = entries.reduce((sum, e) => sum + e.size, 0)
 
   let writer: CopyWriter | undefined

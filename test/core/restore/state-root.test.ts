@@ -136,3 +136,21 @@ describe('the state folder and owners across take and restore', () => {
     assert.deepEqual(await meta(path.join(alpha, 'sub', 'fixed.txt')).then((m) => [m.uid, m.gid]), [1500, 1600])
   })
 })
+
+describe('the state folder of a task with a snapshot command', () => {
+  it("is recorded from the stateDir, not from the snapshot folder ckpt made for the command", async () => {
+    const j = await checkpointJob(fileKind, {tasks: ['alpha'], snapshot: 'cp -R "$CKPT_STATE_DIR/sub" "$CKPT_SNAPSHOT_DIR/"'})
+    try {
+      const alpha = j.state('alpha')
+      await fs.chmod(alpha, 0o750)
+      await fs.lchown(alpha, 1205, 1305)
+      await takeCheckpoint(j.ctx)
+      await fs.chmod(alpha, 0o777)
+      await restoreJob(j.ctx, {preferRemote: true})
+      assert.deepEqual(await meta(alpha).then((m) => [m.mode, m.uid, m.gid]), [0o750, 1205, 1305])
+      assert.ok(await fs.stat(path.join(alpha, 'sub', 'fixed.txt')), 'the snapshot is what was restored')
+    } finally {
+      await j.cleanup()
+    }
+  })
+})
