@@ -33,8 +33,7 @@ export async function copyTree(from: string, to: string): Promise<TreeCopy> {
       else if (entry.isSymbolicLink()) {
         await fs.symlink(await fs.readlink(s), t)
         links.push({source: s, target: t})
-      }
-      else throw new OperationError(`${s} is a special file (socket, FIFO or device); ckpt captures files, folders and symlinks only`)
+      } else throw new OperationError(`${s} is a special file (socket, FIFO or device); ckpt captures files, folders and symlinks only`)
     }
   }
   await walk(from, to)

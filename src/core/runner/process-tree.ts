@@ -20,7 +20,9 @@ export function descendants(pid: number): number[] {
       continue // gone meanwhile
     }
     const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-    children.set(ppid, [...(children.get(ppid) ?? []), Number(name)])
+    const siblings = children.get(ppid)
+    if (siblings) siblings.push(Number(name))
+    else children.set(ppid, [Number(name)])
   }
   const found: number[] = []
   for (let queue = [pid]; queue.length > 0; ) {
