@@ -10,6 +10,8 @@ export interface TarEntry {
   size: number
   mtimeMs: number
   target?: string
+  uid?: number
+  gid?: number
 }
 
 function octal(value: number, width: number): string {
@@ -25,12 +27,15 @@ function paxRecord(key: string, value: string): Buffer {
 
 const isAscii = (s: string) => /^[\x20-\x7e]*$/.test(s)
 
-function header(name: string, type: string, mode: number, size: number, mtimeMs: number, linkname = ''): Buffer {
+/** Owner ids that fit a ustar field (7 octal digits); larger ones go in a pax record. */
+const MAX_USTAR_ID = 0o7777777
+
+function header(name: string, type: string, mode: number, size: number, mtimeMs: number, linkname = '', uid = 0, gid = 0): Buffer {
   const block = Buffer.alloc(BLOCK)
   block.write(name, 0, 100, 'utf8')
   block.write(octal(mode & 0o7777, 8), 100, 'ascii')
-  block.write(octal(0, 8), 108, 'ascii')
-  block.write(octal(0, 8), 116, 'ascii')
+  block.write(octal(uid, 8), 108, 'ascii')
+  block.write(octal(gid, 8), 116, 'ascii')
   block.write(octal(size, 12), 124, 'ascii')
   block.write(octal(Math.max(0, Math.floor(mtimeMs / 1000)), 12), 136, 'ascii')
   block.write('        ', 148, 'ascii')
@@ -53,9 +58,13 @@ export function tarHeader(entry: TarEntry): Buffer {
   if (Buffer.byteLength(name) > 100 || !isAscii(name)) records.push(paxRecord('path', name))
   if (Buffer.byteLength(link) > 100 || !isAscii(link)) records.push(paxRecord('linkpath', link))
   if (size > 0o77777777777) records.push(paxRecord('size', String(size)))
+  const [uid, gid] = [entry.uid ?? 0, entry.gid ?? 0]
+  if (uid > MAX_USTAR_ID) records.push(paxRecord('uid', String(uid)))
+  if (gid > MAX_USTAR_ID) records.push(paxRecord('gid', String(gid)))
   records.push(paxRecord('mtime', (entry.mtimeMs / 1000).toFixed(3)))
   const type = entry.type === 'file' ? '0' : entry.type === 'dir' ? '5' : '2'
-  const main = header(asciiName(name), type, entry.mode, size > 0o77777777777 ? 0 : size, entry.mtimeMs, asciiName(link))
+  const ids = [uid > MAX_USTAR_ID ? 0 : uid, gid > MAX_USTAR_ID ? 0 : gid] as const
+  const main = header(asciiName(name), type, entry.mode, size > 0o77777777777 ? 0 : size, entry.mtimeMs, asciiName(link), ...ids)
   if (records.length === 1) return main
   const pax = Buffer.concat(records)
   return Buffer.concat([header('PaxHeader', 'x', 0o644, pax.length, entry.mtimeMs), pax, Buffer.alloc(padding(pax.length)), main])

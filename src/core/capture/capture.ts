@@ -11,6 +11,8 @@ import {removeTree} from '../util/remove-tree.js'
 export interface CapturedState {
   /** The folder to read the task's state from. */
   sourceDir: string
+  /** Where the state folder's own mode and owner are read, when not from sourceDir (a snapshot folder is ckpt's). */
+  rootDir?: string
   /** Removes what the capture made (a snapshot folder). */
   release(): Promise<void>
 }
@@ -20,10 +22,13 @@ export async function captureTask(job: JobSpec, task: TaskSpec, checkpointId: st
   const parent = await firstWritable([workDir, tmpdir()])
   const snapshotDir = await fs.mkdtemp(path.join(parent, `.snapshot-${task.id}-${checkpointId}-`))
   const release = () => removeTree(snapshotDir)
+  // A snapshot command run as the task's user fills a folder of that user's.
+  if (task.user) await fs.chown(snapshotDir, task.user.uid, task.user.gid)
   const timeoutMs = task.snapshot.timeoutMs ?? job.checkpoint.timeoutMs
   const result = await runChild(task.snapshot.command, {
     cwd: job.baseDir,
     timeoutMs,
+    user: task.user,
     env: {
       ...process.env,
       ...task.env,
@@ -38,7 +43,7 @@ export async function captureTask(job: JobSpec, task: TaskSpec, checkpointId: st
     await release()
     throw new OperationError(`task ${task.id}: snapshot command ${describeFailure(result, timeoutMs)}`)
   }
-  return {sourceDir: snapshotDir, release}
+  return {sourceDir: snapshotDir, rootDir: task.stateDir, release}
 }
 
 async function firstWritable(candidates: Array<string | undefined>): Promise<string> {

@@ -10,9 +10,10 @@ const CHUNK_CHARS = 64 << 10
 /** The index as JSON in chunks of about `chunkChars`; entries are never split across chunks. */
 export function* indexChunks(index: TaskIndex, chunkChars = CHUNK_CHARS): Generator<Buffer> {
   // The fields before `entries`, as JSON.stringify writes them, up to the entries' opening bracket.
-  const head = JSON.stringify({format: index.format, taskId: index.taskId, entries: []})
+  const {entries, ...fields} = index
+  const head = JSON.stringify({...fields, entries: []})
   let text = head.slice(0, -2)
-  for (const [i, entry] of index.entries.entries()) {
+  for (const [i, entry] of entries.entries()) {
     text += (i === 0 ? '' : ',') + JSON.stringify(entry)
     if (text.length >= chunkChars) {
       yield Buffer.from(text)

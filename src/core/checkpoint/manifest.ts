@@ -18,11 +18,23 @@ export interface FileEntry {
   target?: string
   /** Offset of a file's bytes in the task archive. */
   offset?: number
+  /** Numeric owner and group (absent in checkpoints written before they were recorded). */
+  uid?: number
+  gid?: number
+}
+
+/** The state folder's own metadata; absent in checkpoints written before it was recorded. */
+export interface StateRoot {
+  mode: number
+  mtimeMs: number
+  uid: number
+  gid: number
 }
 
 export interface TaskIndex {
   format: number
   taskId: string
+  root?: StateRoot
   entries: FileEntry[]
 }
 
@@ -92,7 +104,13 @@ export function parseIndex(raw: Buffer, record: TaskRecord, where: string): Task
   }
   if (!Array.isArray(doc?.entries)) throw new ManifestError(`${where}: index of task ${record.taskId} has no entries`)
   checkEntries(doc.entries, `${where} task ${record.taskId}`)
+  if (doc.root !== undefined && !isStateRoot(doc.root)) throw new ManifestError(`${where}: index of task ${record.taskId} has a malformed root record`)
   return doc
+}
+
+function isStateRoot(root: unknown): root is StateRoot {
+  const r = root as Record<string, unknown>
+  return !!r && typeof r === 'object' && ['mode', 'mtimeMs', 'uid', 'gid'].every((k) => Number.isInteger(r[k]) && (r[k] as number) >= 0)
 }
 
 export async function readManifest(store: PrimaryStore, job: string, id: string): Promise<Manifest> {

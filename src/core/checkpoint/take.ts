@@ -83,6 +83,7 @@ async function takeLocked(ctx: JobContext, options: TakeOptions): Promise<TakeRe
         checkpointId: id,
         taskId: task.id,
         sourceDir: captured.sourceDir,
+        rootDir: captured.rootDir,
         secondary: options.noLocal ? undefined : () => secondary.begin(secondary.rootFor(index), task.id, id),
         onProgress: (bytes, total) => options.onProgress?.(task.id, bytes, total),
       })

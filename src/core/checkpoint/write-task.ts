@@ -5,6 +5,7 @@ import * as path from 'node:path'
 import {Readable} from 'node:stream'
 import {createHash} from '../util/crypto.js'
 import {scanTree} from '../archive/tree.js'
+import {scanStateRoot} from '../archive/owners.js'
 import {padding, TAR_END, tarHeader} from '../archive/tar.js'
 import {OperationError, messageOf} from '../errors.js'
 import type {CopyWriter, LocalCopy} from '../local/secondary.js'
@@ -28,6 +29,8 @@ export interface WriteTaskInput {
   checkpointId: string
   taskId: string
   sourceDir: string
+  /** Where the state folder's own metadata is read (default sourceDir). */
+  rootDir?: string
   /** Where to write the secondary copy; undefined writes the primary copy only. */
   secondary?: () => Promise<CopyWriter>
   onProgress?: (bytes: number, total: number) => void
@@ -44,6 +47,8 @@ export interface WriteTaskResult {
 export async function writeTaskCopies(input: WriteTaskInput): Promise<WriteTaskResult> {
   const {store, job, checkpointId, taskId, sourceDir} = input
   const entries = await scanTree(sourceDir, `task ${taskId}`)
+  // A stateDir that a snapshot command does not need may be missing: its snapshot folder stands in.
+  const root = await scanStateRoot(input.rootDir ?? sourceDir).catch(() => scanStateRoot(sourceDir))
   const total = entries.reduce((sum, e) => sum + e.size, 0)
 
   let writer: CopyWriter | undefined
@@ -201,7 +206,7 @@ export async function writeTaskCopies(input: WriteTaskInput): Promise<WriteTaskR
 
   try {
     await store.put(keys.archive(job, checkpointId, taskId), Readable.from(hashed(), {objectMode: false, highWaterMark: 4 << 20}))
-    const index = new IndexBody({format: FORMAT_VERSION, taskId, entries})
+    const index = new IndexBody({format: FORMAT_VERSION, taskId, root, entries})
     const indexKey = keys.index(job, checkpointId, taskId)
     await store.put(indexKey, index.stream())
     const files = entries.filter((e) => e.type === 'file').length
@@ -217,7 +222,7 @@ export async function writeTaskCopies(input: WriteTaskInput): Promise<WriteTaskR
       bytes: total,
     }
     let copy: LocalCopy | undefined
-    if (writer) copy = await writer.finish().catch((error) => void dropSecondary(error))
+    if (writer) copy = await writer.finish(root).catch((error) => void dropSecondary(error))
     if (!copy) await startedWriter?.abort()
     return {record, copy, secondaryError: copy ? undefined : secondaryError}
   } catch (error) {

@@ -3,6 +3,7 @@ import {readFile} from 'node:fs/promises'
 import * as path from 'node:path'
 import {UsageError} from '../errors.js'
 import {parseDuration, parseSize} from './units.js'
+import {resolveTaskUser, type TaskUser} from './task-user.js'
 
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
 export const DEFAULT_JOB_FILE = 'ckpt.json'
@@ -18,6 +19,8 @@ export interface TaskSpec {
   command?: Command
   snapshot?: {command: Command; timeoutMs?: number}
   env: Record<string, string>
+  /** Runs the command and snapshot command as this user (ckpt must be root). */
+  user?: TaskUser
 }
 
 export interface JobSpec {
@@ -133,7 +136,7 @@ export function parseJobSpec(data: Json, file: string): JobSpec {
     const seen = new Map<string, number>()
     top.tasks.forEach((raw, i) => {
       const at = `tasks[${i}]`
-      const t = c.object(raw, at, ['id', 'stateDir', 'command', 'snapshot', 'env'])
+      const t = c.object(raw, at, ['id', 'stateDir', 'command', 'snapshot', 'env', 'user'])
       if (!t) return
       const id = t.id === undefined ? c.fail(`${at}.id`, 'required') : c.id(t.id, `${at}.id`)
       if (id !== undefined) {
@@ -159,7 +162,10 @@ export function parseJobSpec(data: Json, file: string): JobSpec {
           else env[k] = v
         }
       }
+      const user = t.user === undefined ? undefined : resolveTaskUser(t.user)
+      if (user && 'problem' in user) c.fail(`${at}.user`, user.problem)
       if (id !== undefined && stateDir !== undefined) tasks.push({id, stateDir: path.resolve(baseDir, stateDir), command, snapshot, env})
+      if (user && !('problem' in user) && id !== undefined && stateDir !== undefined) tasks.at(-1)!.user = user
     })
   }
   if (c.problems.length > 0) {

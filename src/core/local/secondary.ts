@@ -5,7 +5,8 @@ import * as path from 'node:path'
 import {randomBytes} from '../util/crypto.js'
 import {applyFolderModes} from '../archive/tree.js'
 import {checkpointNumber, FORMAT_VERSION} from '../checkpoint/layout.js'
-import type {FileEntry} from '../checkpoint/manifest.js'
+import type {FileEntry, StateRoot} from '../checkpoint/manifest.js'
+import {applyStateRoot, giveHandleOwner, giveOwner} from '../archive/owners.js'
 import {removeTree} from '../util/remove-tree.js'
 
 export type CopyStatus = 'pending' | 'confirmed'
@@ -113,6 +114,7 @@ export class CopyWriter {
       this.dirs.push(entry)
     } else if (entry.type === 'symlink') {
       await fs.symlink(entry.target!, target)
+      await giveOwner(target, entry)
     } else {
       this.record.files++
       this.record.bytes += entry.size
@@ -127,19 +129,22 @@ export class CopyWriter {
   async writeFile(entry: FileEntry, data: Buffer): Promise<void> {
     const target = this.pathOf(entry.path)
     await fs.writeFile(target, data, {flag: 'wx', mode: entry.mode & 0o777})
+    await giveOwner(target, entry)
     await fs.chmod(target, entry.mode & 0o7777)
     await fs.utimes(target, new Date(entry.mtimeMs), new Date(entry.mtimeMs))
   }
 
   async closeFile(handle: fs.FileHandle, entry: FileEntry): Promise<void> {
+    await giveHandleOwner(handle, entry)
     await handle.chmod(entry.mode & 0o7777)
     await handle.utimes(new Date(entry.mtimeMs), new Date(entry.mtimeMs))
     await handle.close()
   }
 
-  /** Sets folder modes (deepest first, so a read-only folder does not block its children) and publishes the copy as pending. */
-  async finish(): Promise<LocalCopy> {
+  /** Sets folder modes (deepest first, so a read-only folder does not block its children) and the state folder's, and publishes the copy as pending. */
+  async finish(root?: StateRoot): Promise<LocalCopy> {
     await applyFolderModes(path.join(this.partialDir, 'state'), this.dirs)
+    if (root) await applyStateRoot(path.join(this.partialDir, 'state'), root)
     await writeRecord(this.partialDir, this.record)
     await removeTree(this.finalDir)
     await fs.rename(this.partialDir, this.finalDir)

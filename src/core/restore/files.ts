@@ -5,6 +5,7 @@ import * as path from 'node:path'
 import {sha256, type FileEntry} from '../checkpoint/manifest.js'
 import {OperationError} from '../errors.js'
 import {hashPool} from '../util/hash-pool.js'
+import {giveOwner} from '../archive/owners.js'
 
 /**
  * Files up to this size are hashed on the main thread from memory: for them a worker's round trip
@@ -66,8 +67,9 @@ export async function copyVerified(source: string, target: string, entry: FileEn
   }
 }
 
-/** Gives a verified file its mode and modification time. */
+/** Gives a verified file its owner (as root), mode and modification time. */
 export async function finishFile(file: string, entry: FileEntry): Promise<void> {
+  await giveOwner(file, entry)
   await fs.chmod(file, entry.mode & 0o7777)
   await fs.utimes(file, new Date(entry.mtimeMs), new Date(entry.mtimeMs))
 }

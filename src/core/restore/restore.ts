@@ -8,6 +8,7 @@ import {NotFoundError, NothingToRestoreError, UsageError, messageOf} from '../er
 import {withLock} from '../lock/lock.js'
 import {mapLimit, settleLimit} from '../util/pool.js'
 import {PrimaryDigestError} from './files.js'
+import {withTaskOwner} from '../archive/owners.js'
 import {findLocal, planTask, type TaskPlan, type TaskWork} from './plan.js'
 import {discardStaged, stageTask, swapIntoPlace, type StagedTask} from './stage.js'
 
@@ -100,7 +101,7 @@ async function loadWork(ctx: JobContext, checkpointId: string, tasks: JobContext
     if (!record) throw new CheckpointLacksTask(`task ${task.id} is not in checkpoint ${checkpointId}`)
     const index = await readIndex(ctx.store, manifest, record)
     const local = await findLocal(ctx, task.id, manifest, preferRemote)
-    return {task, record, entries: index.entries, copy: local.copy, noLocalReason: local.reason}
+    return {task, record, ...withTaskOwner(index, task.user), copy: local.copy, noLocalReason: local.reason}
   })
 }
 

@@ -11,6 +11,7 @@ import {fetchFiles} from './fetch.js'
 import {DEFAULT_BLOCK_SIZE, DEFAULT_CONCURRENCY} from '../stores/store.js'
 import {describe, remotePlan, totalBytes, type TaskPlan, type TaskWork} from './plan.js'
 import {applyFolderModes} from '../archive/tree.js'
+import {finishStateRoot} from '../archive/owners.js'
 import {pidAlive} from '../util/process.js'
 
 const STAGING = '.ckpt-restore-'
@@ -88,6 +89,7 @@ export async function stageTask(ctx: JobContext, work: TaskWork, checkpointId: s
 
     for (const entry of entries) if (entry.type === 'symlink') await fs.symlink(entry.target!, targetPath(stagingDir, entry.path))
     await applyFolderModes(stagingDir, entries)
+    await finishStateRoot(stagingDir, entries, work.root)
     const plan = copy ? describe(task.id, checkpointId, files, good, copy) : remotePlan(work, checkpointId)
     return {work, plan, stagingDir}
   } catch (error) {
@@ -122,7 +124,6 @@ export async function swapIntoPlace(staged: StagedTask): Promise<void> {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
   }
   await fs.rename(staged.stagingDir, stateDir)
-  await fs.chmod(stateDir, 0o755)
   if (moved) await removeTree(old)
 }
 

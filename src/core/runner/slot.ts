@@ -2,6 +2,7 @@
 import {mkdirSync} from 'node:fs'
 import type {JobSpec, TaskSpec} from '../config/job-file.js'
 import {OperationError} from '../errors.js'
+import {giveEmptyStateDir} from '../archive/owners.js'
 import type {TaskSummary} from './summary.js'
 import {type OutputStream, type TaskExit, TaskProcess} from './task-process.js'
 
@@ -44,12 +45,14 @@ export class Slot {
 export function startTask(job: JobSpec, slot: Slot, restoredFrom: string, onLine: (stream: OutputStream, line: string) => void): TaskProcess {
   const {task} = slot
   mkdirSync(task.stateDir, {recursive: true})
+  if (task.user) giveEmptyStateDir(task.stateDir, task.user)
   const proc = new TaskProcess({
     taskId: task.id,
     command: task.command!,
     cwd: job.baseDir,
     env: {...process.env, ...task.env, CKPT_TASK_ID: task.id, CKPT_STATE_DIR: task.stateDir, CKPT_RESTORED_FROM: restoredFrom},
     onLine,
+    user: task.user,
   })
   slot.proc = proc
   slot.state = 'running'

@@ -7,6 +7,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import type {Command} from '../config/job-file.js'
 import {OperationError} from '../errors.js'
 import {argvOf, killGroup} from '../util/child.js'
+import {stopDescendants} from './process-tree.js'
 
 export type OutputStream = 'stdout' | 'stderr'
 
@@ -24,6 +25,8 @@ export interface TaskProcessInput {
   cwd: string
   env: NodeJS.ProcessEnv
   onLine: (stream: OutputStream, line: string) => void
+  /** Run as this user (tasks[].user). */
+  user?: {uid: number; gid: number}
 }
 
 /** Strays of an exited main process get this long to close its output before the group is killed. */
@@ -42,7 +45,8 @@ export class TaskProcess {
     this.taskId = input.taskId
     const started = Date.now()
     const [file, args] = argvOf(input.command)
-    this.child = spawn(file, args, {cwd: input.cwd, env: input.env, detached: true, stdio: ['ignore', 'pipe', 'pipe']})
+    const as = input.user ? {uid: input.user.uid, gid: input.user.gid} : {}
+    this.child = spawn(file, args, {cwd: input.cwd, env: input.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'], ...as})
     this.pid = this.child.pid
     for (const stream of ['stdout', 'stderr'] as const) {
       createInterface({input: this.child[stream]!, crlfDelay: Infinity}).on('line', (line) => input.onLine(stream, line))
@@ -68,7 +72,7 @@ export class TaskProcess {
     if (!this.closed) killGroup(this.child, signal)
   }
 
-  /** Stops the group with SIGSTOP and waits until the main process is stopped; resume() undoes it. */
+  /** Stops the group with SIGSTOP, and descendants that left it, and waits until they are stopped; resume() undoes it. */
   async pause(): Promise<void> {
     if (this.stopping) throw new OperationError(`task ${this.taskId} is stopping; it is not paused for a capture`)
     let release!: () => void
@@ -78,10 +82,21 @@ export class TaskProcess {
     this.releasePause = release
     this.signal('SIGSTOP')
     await waitStopped(this.pid)
+    if (this.pid !== undefined && !this.closed) this.strays = stopDescendants(this.pid, signalPid)
+    for (const pid of this.strays) await waitStopped(pid)
+  }
+
+  /** Descendants outside the group that pause() stopped. */
+  private strays: number[] = []
+
+  private continueStrays(): void {
+    for (const pid of this.strays) signalPid(pid, 'SIGCONT')
+    this.strays = []
   }
 
   resume(): void {
     this.signal('SIGCONT')
+    this.continueStrays()
     this.releasePause?.()
     this.releasePause = undefined
   }
@@ -105,7 +120,16 @@ export class TaskProcess {
   kill(): void {
     this.stopping = true
     this.signal('SIGCONT')
+    this.continueStrays()
     this.signal('SIGKILL')
+  }
+}
+
+function signalPid(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal)
+  } catch {
+    // gone
   }
 }
 

@@ -15,6 +15,8 @@ export interface ChildOptions {
   env: NodeJS.ProcessEnv
   cwd?: string
   timeoutMs?: number
+  /** Run as this user (tasks[].user). */
+  user?: {uid: number; gid: number}
 }
 
 export function argvOf(command: Command): [string, string[]] {
@@ -43,7 +45,8 @@ export function runChild(command: Command, options: ChildOptions): Promise<Child
   return new Promise((resolve) => {
     let tail = ''
     let timedOut = false
-    const child = spawn(file, args, {env: options.env, cwd: options.cwd, detached: true, stdio: ['ignore', 'ignore', 'pipe']})
+    const as = options.user ? {uid: options.user.uid, gid: options.user.gid} : {}
+    const child = spawn(file, args, {env: options.env, cwd: options.cwd, detached: true, stdio: ['ignore', 'ignore', 'pipe'], ...as})
     child.stderr!.setEncoding('utf8')
     child.stderr!.on('data', (chunk: string) => {
       tail = (tail + chunk).slice(-TAIL_BYTES)

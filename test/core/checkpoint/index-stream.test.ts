@@ -3,6 +3,7 @@ import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import {describe, it} from 'node:test'
 import {scanTree} from '../../../src/core/archive/tree.js'
+import {scanStateRoot} from '../../../src/core/archive/owners.js'
 import {IndexBody, indexChunks} from '../../../src/core/checkpoint/index-stream.js'
 import {parseIndex, sha256, type TaskIndex, type TaskRecord} from '../../../src/core/checkpoint/manifest.js'
 import {tempDir} from '../../helpers/primaries.js'
@@ -27,7 +28,7 @@ async function scannedIndex(dir: string): Promise<TaskIndex> {
     }
     offset += 1024
   }
-  return {format: 1, taskId: 'task-0', entries}
+  return {format: 1, taskId: 'task-0', root: await scanStateRoot(dir), entries}
 }
 
 describe('streamed task index', () => {
