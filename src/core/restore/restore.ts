@@ -4,12 +4,14 @@ import type {JobContext} from '../context.js'
 import {completedIds} from '../checkpoint/catalogue.js'
 import {checkpointNumber} from '../checkpoint/layout.js'
 import {ManifestError, readIndex, readManifest} from '../checkpoint/manifest.js'
-import {NotFoundError, NothingToRestoreError, UsageError, messageOf} from '../errors.js'
+import {NotFoundError, NothingToRestoreError, UnsafeEntryError, UsageError, messageOf} from '../errors.js'
 import {withLock} from '../lock/lock.js'
 import {mapLimit, settleLimit} from '../util/pool.js'
 import {PrimaryDigestError} from './files.js'
 import {findLocal, planTask, type TaskPlan, type TaskWork} from './plan.js'
-import {discardStaged, stageTask, swapIntoPlace, type StagedTask} from './stage.js'
+import {discardStaged, stageTask, type StagedTask} from './stage.js'
+import {checkSwappable, stateDirOf, swapAll} from './swap.js'
+import {indexFitProblems} from '../archive/index-fit.js'
 
 export interface RestoreOptions {
   /** Checkpoint id or 'latest' (default). */
@@ -40,7 +42,7 @@ export interface RestoreResult {
 
 /** Failures that mean "this checkpoint cannot serve", so an older one may. */
 function isFallbackable(error: unknown): boolean {
-  return error instanceof NotFoundError || error instanceof ManifestError || error instanceof PrimaryDigestError || error instanceof CheckpointLacksTask
+  return error instanceof NotFoundError || error instanceof ManifestError || error instanceof PrimaryDigestError || error instanceof CheckpointLacksTask || error instanceof UnsafeEntryError
 }
 
 class CheckpointLacksTask extends Error {}
@@ -99,6 +101,11 @@ async function loadWork(ctx: JobContext, checkpointId: string, tasks: JobContext
     const record = manifest.tasks.find((t) => t.taskId === task.id)
     if (!record) throw new CheckpointLacksTask(`task ${task.id} is not in checkpoint ${checkpointId}`)
     const index = await readIndex(ctx.store, manifest, record)
+    const misfits = indexFitProblems(record, index.entries)
+    if (misfits.length > 0) {
+      const more = misfits.length > 1 ? ` (and ${misfits.length - 1} more problems)` : ''
+      throw new ManifestError(`checkpoint ${checkpointId} task ${task.id}: the index does not fit its archive: ${misfits[0].problem}${more}`)
+    }
     const local = await findLocal(ctx, task.id, manifest, preferRemote)
     return {task, record, entries: index.entries, copy: local.copy, noLocalReason: local.reason}
   })
@@ -119,6 +126,8 @@ async function planOnly(ctx: JobContext, works: TaskWork[], checkpointId: string
 }
 
 async function stageAndSwap(ctx: JobContext, works: TaskWork[], checkpointId: string, options: RestoreOptions): Promise<TaskPlan[]> {
+  // Every stateDir must be one a rename can replace before any task is staged or swapped.
+  for (const work of works) await checkSwappable(work.task.id, await stateDirOf(work.task.stateDir))
   const outcomes = await settleLimit(works, 4, (work) => stageTask(ctx, work, checkpointId, {onProgress: options.onProgress}))
   const staged: StagedTask[] = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []))
   const failed = outcomes.find((o) => o.status === 'rejected')
@@ -126,8 +135,12 @@ async function stageAndSwap(ctx: JobContext, works: TaskWork[], checkpointId: st
     await discardStaged(staged)
     throw (failed as PromiseRejectedResult).reason
   }
-  // Every task is complete and verified: only now does any stateDir change.
-  for (const s of staged) await swapIntoPlace(s)
+  // Every task is complete and verified: only now does any stateDir change, all of them or none.
+  try {
+    await swapAll(staged.map((s) => ({taskId: s.work.task.id, stateDir: s.stateDir, stagingDir: s.stagingDir})))
+  } finally {
+    await discardStaged(staged)
+  }
   for (const s of staged) {
     if (s.work.copy && s.work.copy.status !== 'confirmed') await ctx.secondary.confirm(s.work.copy).catch(() => {})
   }

@@ -3,7 +3,7 @@ import {spawnSync} from 'node:child_process'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import {describe, it} from 'node:test'
-import {cleanLeftovers} from '../../../src/core/restore/stage.js'
+import {cleanLeftovers} from '../../../src/core/restore/swap.js'
 import {exists} from '../../helpers/job.js'
 import {tempDir} from '../../helpers/primaries.js'
 
@@ -21,6 +21,23 @@ describe('restore leftovers', () => {
       for (const name of dead) assert.equal(await exists(path.join(dir, name)), false, name)
       assert.equal(await exists(path.join(dir, live)), true, 'a live restore keeps its staging folder')
       assert.equal(await exists(path.join(dir, other)), true, "another task's folders are not touched")
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('never follows a link that has a leftover name: the folder it points to stays whole', async () => {
+    const {dir, cleanup} = await tempDir()
+    try {
+      const stateDir = path.join(dir, 'alpha')
+      await fs.mkdir(stateDir)
+      const gone = spawnSync(process.execPath, ['-e', '0']).pid!
+      const precious = path.join(dir, 'precious')
+      await fs.mkdir(path.join(precious, 'sub'), {recursive: true})
+      await fs.writeFile(path.join(precious, 'sub', 'data.txt'), 'precious')
+      for (const marker of ['ckpt-old', 'ckpt-restore']) await fs.symlink(precious, path.join(dir, `.alpha.${marker}-${gone}-0000abcd`))
+      await cleanLeftovers(stateDir)
+      assert.equal(await fs.readFile(path.join(precious, 'sub', 'data.txt'), 'utf8'), 'precious')
     } finally {
       await cleanup()
     }
