@@ -46,8 +46,7 @@ export async function stateDirOf(stateDir: string): Promise<string> {
 export async function checkSwappable(taskId: string, stateDir: string): Promise<void> {
   const st = await lstatOrUndefined(stateDir)
   if (!st?.isDirectory()) return
-  const parent = await fs.stat(path.dirname(stateDir))
-  if (st.dev !== parent.dev || (await mountPoints()).has(await fs.realpath(stateDir))) {
+  if (await isMountPoint(stateDir, st)) {
     throw new OperationError(
       `task ${taskId}: stateDir ${stateDir} is a mount point; a restore replaces the state folder by renaming it, which a mount point refuses. ` +
         `Make stateDir a folder inside the mount (e.g. ${path.join(stateDir, 'state')}); no task was changed`,
@@ -55,16 +54,20 @@ export async function checkSwappable(taskId: string, stateDir: string): Promise<
   }
 }
 
-/** Mount points of this process's mount namespace (a bind mount keeps its device, so st_dev alone misses it). */
-async function mountPoints(): Promise<Set<string>> {
-  let text: string
+/**
+ * By the mount table where there is one (a bind mount keeps its device, and a btrfs subvolume has
+ * a device of its own without being a mount point), else by a device that differs from the parent's.
+ */
+async function isMountPoint(dir: string, st: Stats): Promise<boolean> {
+  let table: string
   try {
-    text = await fs.readFile('/proc/self/mountinfo', 'utf8')
+    table = await fs.readFile('/proc/self/mountinfo', 'utf8')
   } catch {
-    return new Set()
+    return st.dev !== (await fs.stat(path.dirname(dir))).dev
   }
+  const real = await fs.realpath(dir)
   const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(Number.parseInt(oct, 8)))
-  return new Set(text.split('\n').flatMap((line) => (line.split(' ')[4] ? [unescape(line.split(' ')[4])] : [])))
+  return table.split('\n').some((line) => line.split(' ')[4] !== undefined && unescape(line.split(' ')[4]) === real)
 }
 
 /**
