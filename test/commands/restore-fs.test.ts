@@ -207,6 +207,9 @@ describe('restore and the file system', () => {
         assert.equal(restore.code, 0, restore.stderr.slice(0, 2000))
         assert.equal(restore.json.checkpointId, 'chk-1')
         assert.match(restore.json.fallbacks[0].reason, /counter\.txt/)
+        const verify = await j.ckpt(['checkpoint', 'verify', 'chk-2'])
+        assert.equal(verify.code, 3, verify.stderr)
+        assert.ok(verify.json.checkpoints[0].problems.some((p: any) => p.file === 'counter.txt'), JSON.stringify(verify.json))
       } finally {
         await j.cleanup()
       }
