@@ -112,10 +112,12 @@ describe('restore and the file system', () => {
         await fs.writeFile(path.join(j.state('alpha'), 'later.txt'), 'alpha after')
         await fs.writeFile(path.join(beta, 'later.txt'), 'beta after')
         const before = {alpha: await fingerprint(j.state('alpha')), beta: await fingerprint(beta)}
-        const restore = await j.ckpt(['restore'])
-        assert.equal(restore.code, 1, restore.stderr)
-        assert.match(restore.json.error.message, /mount point/)
-        assert.ok(restore.json.error.message.includes(beta), restore.json.error.message)
+        for (const args of [['restore', '--plan'], ['restore']]) {
+          const restore = await j.ckpt(args)
+          assert.equal(restore.code, 1, restore.stderr)
+          assert.match(restore.json.error.message, /mount point/)
+          assert.ok(restore.json.error.message.includes(beta), restore.json.error.message)
+        }
         assert.deepEqual(await fingerprint(j.state('alpha')), before.alpha, 'alpha was not restored either')
         assert.deepEqual(await fingerprint(beta), before.beta)
         assert.deepEqual(await leftovers(j.state('alpha')), [])

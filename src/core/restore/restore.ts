@@ -112,6 +112,7 @@ async function loadWork(ctx: JobContext, checkpointId: string, tasks: JobContext
 }
 
 async function planOnly(ctx: JobContext, works: TaskWork[], checkpointId: string): Promise<TaskPlan[]> {
+  await checkStateDirs(works)
   const plans = await mapLimit(works, 4, (work) => planTask(work, checkpointId))
   // The primary must be able to serve every byte that does not come from a verified local copy.
   for (const [i, plan] of plans.entries()) {
@@ -126,8 +127,7 @@ async function planOnly(ctx: JobContext, works: TaskWork[], checkpointId: string
 }
 
 async function stageAndSwap(ctx: JobContext, works: TaskWork[], checkpointId: string, options: RestoreOptions): Promise<TaskPlan[]> {
-  // Every stateDir must be one a rename can replace before any task is staged or swapped.
-  for (const work of works) await checkSwappable(work.task.id, await stateDirOf(work.task.stateDir))
+  await checkStateDirs(works)
   const outcomes = await settleLimit(works, 4, (work) => stageTask(ctx, work, checkpointId, {onProgress: options.onProgress}))
   const staged: StagedTask[] = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []))
   const failed = outcomes.find((o) => o.status === 'rejected')
@@ -137,7 +137,7 @@ async function stageAndSwap(ctx: JobContext, works: TaskWork[], checkpointId: st
   }
   // Every task is complete and verified: only now does any stateDir change, all of them or none.
   try {
-    await swapAll(staged.map((s) => ({taskId: s.work.task.id, stateDir: s.stateDir, stagingDir: s.stagingDir})))
+    await swapAll(staged.map((s) => ({taskId: s.work.task.id, stateDir: s.stateDir, stagingDir: s.stagingDir})), options.onWarning)
   } finally {
     await discardStaged(staged)
   }
@@ -146,4 +146,9 @@ async function stageAndSwap(ctx: JobContext, works: TaskWork[], checkpointId: st
   }
   const order = new Map(works.map((w, i) => [w.task.id, i]))
   return staged.map((s) => s.plan).sort((a, b) => order.get(a.taskId)! - order.get(b.taskId)!)
+}
+
+/** Every stateDir must be one a rename can replace before any task is staged or swapped. */
+async function checkStateDirs(works: TaskWork[]): Promise<void> {
+  for (const work of works) await checkSwappable(work.task.id, await stateDirOf(work.task.stateDir))
 }

@@ -74,7 +74,7 @@ async function isMountPoint(dir: string, st: Stats): Promise<boolean> {
  * Swaps every staged task into place, or none: when a swap fails, the tasks already swapped get
  * their old state back, so the job stays on one checkpoint. The caller discards the staging folders.
  */
-export async function swapAll(swaps: Swap[]): Promise<void> {
+export async function swapAll(swaps: Swap[], onWarning?: (message: string) => void): Promise<void> {
   for (const s of swaps) await checkSwappable(s.taskId, s.stateDir)
   const done: Array<{swap: Swap; old?: string}> = []
   for (const s of swaps) {
@@ -94,7 +94,10 @@ export async function swapAll(swaps: Swap[]): Promise<void> {
     }
     done.push({swap: s, old: moved ? old : undefined})
   }
-  for (const d of done) if (d.old) await removeTree(d.old)
+  for (const {swap, old} of done) {
+    // Every task is on the new checkpoint now: an old state that will not go is only a leftover.
+    if (old) await removeTree(old).catch((error: unknown) => onWarning?.(`task ${swap.taskId}: cannot remove the previous state ${old} (${messageOf(error)}); remove it by hand`))
+  }
 }
 
 /** Undoes swaps, newest first: the new state goes back to its staging folder, the old one into place. */
