@@ -87,10 +87,10 @@ export async function swapAll(swaps: Swap[], onWarning?: (message: string) => vo
       if (process.env.CKPT_TEST_CRASH_AT === 'swap') process.kill(process.pid, 'SIGKILL')
       await fs.rename(s.stagingDir, s.stateDir)
     } catch (error) {
-      if (moved) await fs.rename(old, s.stateDir).catch(() => {})
-      await putBack(done)
+      const kept = await putBack([...done, {swap: s, old: moved ? old : undefined, half: true}])
       const code = (error as NodeJS.ErrnoException).code ?? messageOf(error)
-      throw new OperationError(`task ${s.taskId}: cannot swap the restored state into ${s.stateDir} (${code}); every task keeps the state it had before this restore`, {cause: error})
+      const after = kept ? 'every task keeps the state it had before this restore' : `not every task could be put back: the old states left are the ${OLD}* folders beside the stateDirs`
+      throw new OperationError(`task ${s.taskId}: cannot swap the restored state into ${s.stateDir} (${code}); ${after}`, {cause: error})
     }
     done.push({swap: s, old: moved ? old : undefined})
   }
@@ -100,16 +100,22 @@ export async function swapAll(swaps: Swap[], onWarning?: (message: string) => vo
   }
 }
 
-/** Undoes swaps, newest first: the new state goes back to its staging folder, the old one into place. */
-async function putBack(done: Array<{swap: Swap; old?: string}>): Promise<void> {
-  for (const {swap, old} of done.reverse()) {
+/**
+ * Undoes swaps, newest first: the new state goes back to its staging folder, the old one into place
+ * (`half`: the failed task, whose new state never moved in). False when one could not be undone.
+ */
+async function putBack(done: Array<{swap: Swap; old?: string; half?: boolean}>): Promise<boolean> {
+  let all = true
+  for (const {swap, old, half} of done.reverse()) {
     try {
-      await fs.rename(swap.stateDir, swap.stagingDir)
+      if (!half) await fs.rename(swap.stateDir, swap.stagingDir)
       if (old) await fs.rename(old, swap.stateDir)
     } catch {
       // The old state stays aside under its OLD name; the next restore puts it back (cleanLeftovers).
+      all = false
     }
   }
+  return all
 }
 
 async function renameUnlessMissing(from: string, to: string): Promise<boolean> {
