@@ -42,4 +42,32 @@ describe('restore leftovers', () => {
       await cleanup()
     }
   })
+
+  it('puts the newest old state of a killed swap back when no whole state is in place, and only then', async () => {
+    const {dir, cleanup} = await tempDir()
+    try {
+      const stateDir = path.join(dir, 'alpha')
+      const gone = spawnSync(process.execPath, ['-e', '0']).pid!
+      const older = path.join(dir, `.alpha.ckpt-old-${gone}-0000aaaa`)
+      const newer = path.join(dir, `.alpha.ckpt-old-${gone}-0000bbbb`)
+      await fs.mkdir(older)
+      await fs.writeFile(path.join(older, 'which'), 'older')
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      await fs.mkdir(newer)
+      await fs.writeFile(path.join(newer, 'which'), 'newer')
+      await fs.mkdir(stateDir) // an empty stateDir made since (ckpt run makes one) is not a whole state
+      await cleanLeftovers(stateDir)
+      assert.equal(await fs.readFile(path.join(stateDir, 'which'), 'utf8'), 'newer')
+      assert.deepEqual((await fs.readdir(dir)).sort(), ['alpha'])
+
+      const leftover = path.join(dir, `.alpha.ckpt-old-${gone}-0000cccc`)
+      await fs.mkdir(leftover)
+      await fs.writeFile(path.join(leftover, 'which'), 'leftover')
+      await cleanLeftovers(stateDir)
+      assert.equal(await fs.readFile(path.join(stateDir, 'which'), 'utf8'), 'newer', 'a whole state in place stays')
+      assert.equal(await exists(leftover), false, 'an old state beside a whole one is a leftover')
+    } finally {
+      await cleanup()
+    }
+  })
 })
