@@ -20,27 +20,34 @@ export function checkEntryPath(rel: string, where: string): void {
   if (parts.some((p) => p === '' || p === '.')) throw new UnsafeEntryError(`${where}: path ${JSON.stringify(rel)} is not in normal form and is refused`)
 }
 
+/** Links followed at most while resolving one target, as Linux's MAXSYMLINKS. */
+const MAX_HOPS = 40
+
 /**
  * Checks a whole list of entries: every path, every type, every link target, and that no entry
  * lies below a symlink (a file "through" a link could land anywhere the link points).
  */
 export function checkEntries(entries: EntryLike[], where: string): void {
-  const links = new Set<string>()
+  const links = new Map<string, string>()
   const seen = new Set<string>()
   for (const entry of entries) {
     checkEntryPath(entry.path, where)
     if (seen.has(entry.path)) throw new UnsafeEntryError(`${where}: path ${JSON.stringify(entry.path)} appears twice`)
     seen.add(entry.path)
     if (entry.type === 'symlink') {
-      links.add(entry.path)
       const target = entry.target
       if (typeof target !== 'string' || target === '') throw new UnsafeEntryError(`${where}: symlink ${entry.path} has no target`)
+      if (target.includes('\0')) throw new UnsafeEntryError(`${where}: symlink ${entry.path} has a target with a NUL byte`)
       if (path.posix.isAbsolute(target)) throw new UnsafeEntryError(`${where}: symlink ${entry.path} points to absolute path ${JSON.stringify(target)}, refused`)
-      const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(entry.path), target))
-      if (resolved === '..' || resolved.startsWith('../')) throw new UnsafeEntryError(`${where}: symlink ${entry.path} points outside the target folder (${JSON.stringify(target)}), refused`)
+      links.set(entry.path, target)
     } else if (entry.type !== 'file' && entry.type !== 'dir') {
       throw new UnsafeEntryError(`${where}: ${entry.path} is a ${JSON.stringify(entry.type)}; only files, folders and symlinks are restored`)
     }
+  }
+  for (const [link, target] of links) {
+    const outcome = resolveLink(link, links)
+    if (outcome === 'outside') throw new UnsafeEntryError(`${where}: symlink ${link} points outside the target folder (${JSON.stringify(target)}), refused`)
+    if (outcome === 'loop') throw new UnsafeEntryError(`${where}: symlink ${link} (${JSON.stringify(target)}) leads through more than ${MAX_HOPS} links (a loop), refused`)
   }
   for (const entry of entries) {
     const parts = entry.path.split('/')
@@ -49,4 +56,31 @@ export function checkEntries(entries: EntryLike[], where: string): void {
       if (links.has(ancestor)) throw new UnsafeEntryError(`${where}: ${entry.path} lies below symlink ${ancestor}, refused`)
     }
   }
+}
+
+/**
+ * Resolves a link as the kernel would once every link of the state is placed: each component that
+ * is itself a link of the state is replaced by its target, so `a -> .` makes `a/..` the parent.
+ */
+function resolveLink(link: string, links: Map<string, string>): 'inside' | 'outside' | 'loop' {
+  const at = link.split('/').slice(0, -1)
+  const rest = links.get(link)!.split('/')
+  let hops = 0
+  while (rest.length > 0) {
+    const part = rest.shift()!
+    if (part === '' || part === '.') continue
+    if (part === '..') {
+      if (at.length === 0) return 'outside'
+      at.pop()
+      continue
+    }
+    at.push(part)
+    const target = links.get(at.join('/'))
+    if (target === undefined) continue
+    if (++hops > MAX_HOPS) return 'loop'
+    if (path.posix.isAbsolute(target)) return 'outside'
+    at.pop()
+    rest.unshift(...target.split('/'))
+  }
+  return 'inside'
 }

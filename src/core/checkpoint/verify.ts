@@ -7,6 +7,7 @@ import {getBuffer} from '../stores/store.js'
 import {mapLimit} from '../util/pool.js'
 import {checkpointIdOfKey, checkpointNumber, compareCheckpointIds, keys} from './layout.js'
 import {parseIndex, parseManifest, type TaskRecord} from './manifest.js'
+import {indexFitProblems} from '../archive/index-fit.js'
 import {checkFiles, checkWholeArchive, describeCheck, selectFiles, type DataCheck, type VerifyProblem} from './verify-data.js'
 
 export type {VerifyProblem} from './verify-data.js'
@@ -128,15 +129,7 @@ async function verifyTask(ctx: JobContext, objects: JobObjects, id: string, reco
     return [...problems, {taskId, object: record.index, problem: messageOf(error)}]
   }
   const files = entries.filter((e) => e.type === 'file')
-  const bytes = files.reduce((sum, e) => sum + e.size, 0)
-  if (files.length !== record.files || bytes !== record.bytes) {
-    problems.push({taskId, object: record.index, problem: `index lists ${files.length} files of ${bytes} bytes, the manifest says ${record.files} files of ${record.bytes} bytes`})
-  }
-  for (const e of files) {
-    if (typeof e.sha256 !== 'string' || typeof e.offset !== 'number' || e.offset + e.size > record.archiveSize) {
-      problems.push({taskId, file: e.path, problem: 'index entry lacks a digest or lies outside the archive'})
-    }
-  }
+  for (const p of indexFitProblems(record, entries)) problems.push(p.file ? {taskId, file: p.file, problem: p.problem} : {taskId, object: record.index, problem: p.problem})
   if (!archiveOk || problems.length > 0 || data.kind === 'none') return problems
   const chosen = selectFiles(data, id, taskId, files)
   const total = data.kind === 'all' ? record.archiveSize : chosen.reduce((sum, e) => sum + e.size, 0)

@@ -4,13 +4,15 @@ import type {JobContext} from '../context.js'
 import {completedIds} from '../checkpoint/catalogue.js'
 import {checkpointNumber} from '../checkpoint/layout.js'
 import {ManifestError, readIndex, readManifest} from '../checkpoint/manifest.js'
-import {NotFoundError, NothingToRestoreError, UsageError, messageOf} from '../errors.js'
+import {NotFoundError, NothingToRestoreError, UnsafeEntryError, UsageError, messageOf} from '../errors.js'
 import {withLock} from '../lock/lock.js'
 import {mapLimit, settleLimit} from '../util/pool.js'
 import {PrimaryDigestError} from './files.js'
 import {withTaskOwner} from '../archive/owners.js'
 import {findLocal, planTask, type TaskPlan, type TaskWork} from './plan.js'
-import {discardStaged, stageTask, swapIntoPlace, type StagedTask} from './stage.js'
+import {discardStaged, stageTask, type StagedTask} from './stage.js'
+import {checkSwappable, stateDirOf, swapAll} from './swap.js'
+import {indexFitProblems} from '../archive/index-fit.js'
 
 export interface RestoreOptions {
   /** Checkpoint id or 'latest' (default). */
@@ -41,7 +43,7 @@ export interface RestoreResult {
 
 /** Failures that mean "this checkpoint cannot serve", so an older one may. */
 function isFallbackable(error: unknown): boolean {
-  return error instanceof NotFoundError || error instanceof ManifestError || error instanceof PrimaryDigestError || error instanceof CheckpointLacksTask
+  return error instanceof NotFoundError || error instanceof ManifestError || error instanceof PrimaryDigestError || error instanceof CheckpointLacksTask || error instanceof UnsafeEntryError
 }
 
 class CheckpointLacksTask extends Error {}
@@ -100,12 +102,18 @@ async function loadWork(ctx: JobContext, checkpointId: string, tasks: JobContext
     const record = manifest.tasks.find((t) => t.taskId === task.id)
     if (!record) throw new CheckpointLacksTask(`task ${task.id} is not in checkpoint ${checkpointId}`)
     const index = await readIndex(ctx.store, manifest, record)
+    const misfits = indexFitProblems(record, index.entries)
+    if (misfits.length > 0) {
+      const more = misfits.length > 1 ? ` (and ${misfits.length - 1} more problems)` : ''
+      throw new ManifestError(`checkpoint ${checkpointId} task ${task.id}: the index does not fit its archive: ${misfits[0].problem}${more}`)
+    }
     const local = await findLocal(ctx, task.id, manifest, preferRemote)
     return {task, record, ...withTaskOwner(index, task.user), copy: local.copy, noLocalReason: local.reason}
   })
 }
 
 async function planOnly(ctx: JobContext, works: TaskWork[], checkpointId: string): Promise<TaskPlan[]> {
+  await checkStateDirs(works)
   const plans = await mapLimit(works, 4, (work) => planTask(work, checkpointId))
   // The primary must be able to serve every byte that does not come from a verified local copy.
   for (const [i, plan] of plans.entries()) {
@@ -120,6 +128,7 @@ async function planOnly(ctx: JobContext, works: TaskWork[], checkpointId: string
 }
 
 async function stageAndSwap(ctx: JobContext, works: TaskWork[], checkpointId: string, options: RestoreOptions): Promise<TaskPlan[]> {
+  await checkStateDirs(works)
   const outcomes = await settleLimit(works, 4, (work) => stageTask(ctx, work, checkpointId, {onProgress: options.onProgress}))
   const staged: StagedTask[] = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []))
   const failed = outcomes.find((o) => o.status === 'rejected')
@@ -127,11 +136,20 @@ async function stageAndSwap(ctx: JobContext, works: TaskWork[], checkpointId: st
     await discardStaged(staged)
     throw (failed as PromiseRejectedResult).reason
   }
-  // Every task is complete and verified: only now does any stateDir change.
-  for (const s of staged) await swapIntoPlace(s)
+  // Every task is complete and verified: only now does any stateDir change, all of them or none.
+  try {
+    await swapAll(staged.map((s) => ({taskId: s.work.task.id, stateDir: s.stateDir, stagingDir: s.stagingDir})), options.onWarning)
+  } finally {
+    await discardStaged(staged)
+  }
   for (const s of staged) {
     if (s.work.copy && s.work.copy.status !== 'confirmed') await ctx.secondary.confirm(s.work.copy).catch(() => {})
   }
   const order = new Map(works.map((w, i) => [w.task.id, i]))
   return staged.map((s) => s.plan).sort((a, b) => order.get(a.taskId)! - order.get(b.taskId)!)
+}
+
+/** Every stateDir must be one a rename can replace before any task is staged or swapped. */
+async function checkStateDirs(works: TaskWork[]): Promise<void> {
+  for (const work of works) await checkSwappable(work.task.id, await stateDirOf(work.task.stateDir))
 }

@@ -1,7 +1,6 @@
 // Stages one task's state beside its stateDir: verified local files first, the rest from the primary.
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
-import {randomBytes} from '../util/crypto.js'
 import type {JobContext} from '../context.js'
 import type {FileEntry} from '../checkpoint/manifest.js'
 import {mapLimit} from '../util/pool.js'
@@ -12,15 +11,16 @@ import {DEFAULT_BLOCK_SIZE, DEFAULT_CONCURRENCY} from '../stores/store.js'
 import {describe, remotePlan, totalBytes, type TaskPlan, type TaskWork} from './plan.js'
 import {applyFolderModes} from '../archive/tree.js'
 import {finishStateRoot} from '../archive/owners.js'
-import {pidAlive} from '../util/process.js'
+import {OperationError} from '../errors.js'
+import {STAGING, cleanLeftovers, sibling, stateDirOf} from './swap.js'
 
-const STAGING = '.ckpt-restore-'
 const LOCAL_COPIES = 32
-const OLD = '.ckpt-old-'
 
 export interface StagedTask {
   work: TaskWork
   plan: TaskPlan
+  /** The folder that really holds the state (a stateDir that is a link: its target). */
+  stateDir: string
   stagingDir: string
 }
 
@@ -28,36 +28,14 @@ export interface StageOptions {
   onProgress?: (taskId: string, bytes: number, total: number) => void
 }
 
-/** A folder beside stateDir named for this process, so a concurrent restore can tell it is live. */
-function sibling(stateDir: string, marker: string): string {
-  return path.join(path.dirname(stateDir), `.${path.basename(stateDir)}${marker}${process.pid}-${randomBytes(4).toString('hex')}`)
-}
-
-/** Removes staging and swap leftovers of interrupted restores of this stateDir; a live restore's folders stay. */
-export async function cleanLeftovers(stateDir: string): Promise<void> {
-  const parent = path.dirname(stateDir)
-  const prefix = `.${path.basename(stateDir)}`
-  let names: string[] = []
-  try {
-    names = await fs.readdir(parent)
-  } catch {
-    return
-  }
-  for (const marker of [STAGING, OLD]) {
-    for (const name of names.filter((n) => n.startsWith(prefix + marker))) {
-      const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length + marker.length))?.[1])
-      if (pid === process.pid || !pidAlive(pid)) await removeTree(path.join(parent, name))
-    }
-  }
-}
-
 export async function stageTask(ctx: JobContext, work: TaskWork, checkpointId: string, options: StageOptions = {}): Promise<StagedTask> {
   const {task, entries} = work
-  await fs.mkdir(path.dirname(task.stateDir), {recursive: true})
-  await cleanLeftovers(task.stateDir)
-  const stagingDir = sibling(task.stateDir, STAGING)
-  await fs.mkdir(stagingDir, {mode: 0o700})
+  const stateDir = await stateDirOf(task.stateDir)
+  await fs.mkdir(path.dirname(stateDir), {recursive: true})
+  await cleanLeftovers(stateDir)
+  const stagingDir = sibling(stateDir, STAGING)
   try {
+    await fs.mkdir(stagingDir, {mode: 0o700})
     for (const entry of entries) if (entry.type === 'dir') await fs.mkdir(targetPath(stagingDir, entry.path), {recursive: true, mode: 0o700})
     const files = entries.filter((e) => e.type === 'file')
     const total = totalBytes(entries)
@@ -91,9 +69,10 @@ export async function stageTask(ctx: JobContext, work: TaskWork, checkpointId: s
     await applyFolderModes(stagingDir, entries)
     await finishStateRoot(stagingDir, entries, work.root)
     const plan = copy ? describe(task.id, checkpointId, files, good, copy) : remotePlan(work, checkpointId)
-    return {work, plan, stagingDir}
+    return {work, plan, stateDir, stagingDir}
   } catch (error) {
     await removeTree(stagingDir).catch(() => {})
+    if (isNoSpace(error)) throw noSpace(task.id, stateDir, totalBytes(entries), error)
     throw error
   }
 }
@@ -112,19 +91,20 @@ async function fetchFromPrimary(ctx: JobContext, work: TaskWork, missing: FileEn
   })
 }
 
-/** Swaps a staged task into its stateDir: the old state moves aside, the new one in, the old one goes. */
-export async function swapIntoPlace(staged: StagedTask): Promise<void> {
-  const stateDir = staged.work.task.stateDir
-  const old = sibling(stateDir, OLD)
-  let moved = false
-  try {
-    await fs.rename(stateDir, old)
-    moved = true
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+function isNoSpace(error: unknown): boolean {
+  for (let e = error as {code?: string; cause?: unknown} | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e.code === 'ENOSPC' || e.code === 'EDQUOT') return true
   }
-  await fs.rename(staged.stagingDir, stateDir)
-  if (moved) await removeTree(old)
+  return false
+}
+
+function noSpace(taskId: string, stateDir: string, bytes: number, cause: unknown): OperationError {
+  const parent = path.dirname(stateDir)
+  return new OperationError(
+    `task ${taskId}: no space left in ${parent} while staging the restore: a restore writes the new state (${bytes} bytes of files) beside the old one in ${stateDir} ` +
+      `and swaps them, so ${parent} needs room for the old and the new state side by side; free space there and restore again (the old state is untouched)`,
+    {cause},
+  )
 }
 
 export async function discardStaged(staged: StagedTask[]): Promise<void> {

@@ -79,7 +79,9 @@ export class FileStore implements PrimaryStore {
     const file = this.pathOf(key)
     let handle: fs.FileHandle
     try {
-      handle = await fs.open(file, 'r')
+      // O_NONBLOCK: opening a FIFO (or a device) that stands where an object belongs must not wait
+      // for a writer; the fstat below then turns it away. Reads of a regular file ignore the flag.
+      handle = await fs.open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK)
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') throw new NotFoundError(key)
       this.fail('read', key, error)

@@ -1,7 +1,7 @@
 // Removes a folder tree with a bounded number of file-system calls in flight. fs.rm({recursive})
 // starts a call for every entry of the tree at once: removing a copy of 100,000 files that way
 // held about 120 MB more RSS than this does, and made a take or restore peak there.
-import type {Dirent} from 'node:fs'
+import type {Dirent, Stats} from 'node:fs'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 
@@ -16,8 +16,14 @@ interface Folder {
 
 type Work = {folder: Folder} | {file: string; parent: Folder}
 
-/** Removes a tree (or a file) even where a read-only folder inside it would stop an unlink; a missing one is fine. */
+/**
+ * Removes a tree (or a file) even where a read-only folder inside it would stop an unlink; a missing
+ * one is fine. Never follows a link: a link (the root too) is unlinked, never descended.
+ */
 export async function removeTree(dir: string): Promise<void> {
+  const root = await lstatOrUndefined(dir)
+  if (!root) return
+  if (!root.isDirectory()) return ignoreMissing(fs.unlink(dir))
   try {
     await removeAll(dir)
   } catch (error) {
@@ -43,15 +49,19 @@ async function removeAll(root: string): Promise<void> {
       return removed(work.parent)
     }
     const {folder} = work
+    // A folder swapped for a link since it was listed is unlinked, not read through.
+    const st = await lstatOrUndefined(folder.path)
+    if (!st) return removed(folder.parent)
+    if (!st.isDirectory()) {
+      await ignoreMissing(fs.unlink(folder.path))
+      return removed(folder.parent)
+    }
     let names: Dirent[]
     try {
       names = await fs.readdir(folder.path, {withFileTypes: true})
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code
-      if (code === 'ENOENT') return removed(folder.parent)
-      if (code !== 'ENOTDIR') throw error
-      await ignoreMissing(fs.unlink(folder.path))
-      return removed(folder.parent)
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return removed(folder.parent)
+      throw error
     }
     folder.left += names.length
     for (const entry of names) {
@@ -87,7 +97,18 @@ async function ignoreMissing(call: Promise<void>): Promise<void> {
   }
 }
 
+async function lstatOrUndefined(file: string): Promise<Stats | undefined> {
+  try {
+    return await fs.lstat(file)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined
+    throw error
+  }
+}
+
 async function makeWritable(dir: string): Promise<void> {
+  // chmod follows links: only a real folder is made writable.
+  if (!(await lstatOrUndefined(dir).catch(() => undefined))?.isDirectory()) return
   await fs.chmod(dir, 0o700).catch(() => {})
   let names: Dirent[]
   try {

@@ -23,4 +23,23 @@ describe('safe paths', () => {
     refuse([{path: 'p', type: 'fifo'}], /only files, folders and symlinks/)
     refuse([{path: 'x', type: 'file'}, {path: 'x', type: 'file'}], /appears twice/)
   })
+
+  it('resolves link targets through the links of the same state', () => {
+    // Read lexically, a/.. is '.'; on disk a is '.', so a/.. is the parent of the state.
+    refuse([{path: 'a', type: 'symlink', target: '.'}, {path: 'b', type: 'symlink', target: 'a/..'}], /symlink b .*outside/)
+    refuse([{path: 'b', type: 'symlink', target: 'a/../..'}, {path: 'a', type: 'symlink', target: '.'}], /symlink b .*outside/)
+    refuse([{path: 'd', type: 'dir'}, {path: 'd/up', type: 'symlink', target: '..'}, {path: 'x', type: 'symlink', target: 'd/up/..'}], /symlink x .*outside/)
+    refuse([{path: 'p', type: 'symlink', target: 'q'}, {path: 'q', type: 'symlink', target: 'p'}], /symlink (p|q) .*loop/)
+    checkEntries(
+      [
+        {path: 'a', type: 'symlink', target: '.'},
+        {path: 'd', type: 'dir'},
+        {path: 'd/f', type: 'file'},
+        {path: 'c', type: 'symlink', target: 'a/d/f'},
+        {path: 'd/back', type: 'symlink', target: '../a/d'},
+        {path: 'e', type: 'symlink', target: 'd/back/../d/f'},
+      ],
+      'test',
+    )
+  })
 })

@@ -50,4 +50,20 @@ describe('removeTree', () => {
       await cleanup()
     }
   })
+
+  it('unlinks a link given as the root and leaves the folder it points to whole', async () => {
+    const {dir, cleanup} = await tempDir()
+    try {
+      const target = path.join(dir, 'target')
+      await fs.mkdir(path.join(target, 'sub'), {recursive: true})
+      await fs.writeFile(path.join(target, 'sub', 'keep.txt'), 'keep')
+      const link = path.join(dir, 'link')
+      await fs.symlink(target, link)
+      await removeTree(link)
+      assert.equal(await exists(link), false, 'the link is gone')
+      assert.equal(await fs.readFile(path.join(target, 'sub', 'keep.txt'), 'utf8'), 'keep', 'nothing behind the link was removed')
+    } finally {
+      await cleanup()
+    }
+  })
 })
