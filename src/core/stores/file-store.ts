@@ -6,7 +6,7 @@ import * as path from 'node:path'
 import {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 import {randomBytes} from '../util/crypto.js'
-import {AlreadyExistsError, NotFoundError, OperationError} from '../errors.js'
+import {AlreadyExistsError, CkptError, NotFoundError, OperationError, StoreUnavailableError} from '../errors.js'
 import type {GetOptions, ObjectInfo, PrimaryStore, PutOptions, StoreCapabilities} from './store.js'
 
 const TEMP_PREFIX = '.ckpt-tmp-'
@@ -69,9 +69,10 @@ export class FileStore implements PrimaryStore {
       await syncDir(dir)
     } catch (error) {
       await fs.rm(temp, {force: true}).catch(() => {})
-      if (error instanceof AlreadyExistsError) throw error
       if (!Buffer.isBuffer(body)) body.destroy()
-      this.fail('write', key, error)
+      // The body's own failure (a capture error) is the caller's to report.
+      if (error instanceof CkptError) throw error
+      throw writeFailure(this.root, key, error)
     }
   }
 
@@ -159,6 +160,23 @@ export class FileStore implements PrimaryStore {
   }
 
   async close(): Promise<void> {}
+}
+
+const WRITE_HINTS: Record<string, string> = {
+  ENOSPC: 'the file system of the primary store is full; free space there',
+  EDQUOT: 'the disk quota of the primary store is used up',
+  EROFS: 'the primary store is on a read-only file system',
+  EACCES: 'this user may not write there',
+  EPERM: 'this user may not write there',
+  EIO: 'the disk reported an I/O error',
+}
+
+/** A failed write names the key and the cause; the store refused it, so it is exit 5. */
+function writeFailure(root: string, key: string, error: unknown): StoreUnavailableError {
+  const code = (error as NodeJS.ErrnoException).code
+  const hint = code === undefined ? undefined : WRITE_HINTS[code]
+  const cause = code ?? (error as Error).message
+  return new StoreUnavailableError(`primary store ${root}: cannot write ${key}: ${cause}${hint ? ` (${hint})` : ''}`, {cause: error})
 }
 
 export async function syncDir(dir: string): Promise<void> {
