@@ -91,8 +91,8 @@ async function missingObjects(ctx: JobContext, manifest: Manifest, listed: Map<s
   const problems: string[] = []
   for (const task of manifest.tasks) {
     for (const [key, expected] of [[task.archive, task.archiveSize], [task.index, task.indexSize]] as const) {
-      // Under the exclusive lock the listing is complete for the job's own keys; others are asked for.
-      const size = key.startsWith(keys.jobPrefix(ctx.job.job)) ? listed.get(key) : (await ctx.store.stat(key))?.size
+      // A listing is not a snapshot (a dry run holds no lock): what it did not show is asked for.
+      const size = listed.get(key) ?? (await ctx.store.stat(key))?.size
       if (size === undefined) problems.push(`${key} is missing`)
       else if (size !== expected) problems.push(`${key} is ${size} bytes, the manifest says ${expected}`)
     }
