@@ -171,12 +171,15 @@ const WRITE_HINTS: Record<string, string> = {
   EIO: 'the disk reported an I/O error',
 }
 
-/** A failed write names the key and the cause; the store refused it, so it is exit 5. */
-function writeFailure(root: string, key: string, error: unknown): StoreUnavailableError {
+/**
+ * A failed write names the key and the cause. A store that refuses writes (full, read-only, no
+ * permission, failing disk) is exit 5; anything else, such as a path through a regular file, exit 1.
+ */
+function writeFailure(root: string, key: string, error: unknown): CkptError {
   const code = (error as NodeJS.ErrnoException).code
   const hint = code === undefined ? undefined : WRITE_HINTS[code]
-  const cause = code ?? (error as Error).message
-  return new StoreUnavailableError(`primary store ${root}: cannot write ${key}: ${cause}${hint ? ` (${hint})` : ''}`, {cause: error})
+  const message = `primary store ${root}: cannot write ${key}: ${code ?? (error as Error).message}${hint ? ` (${hint})` : ''}`
+  return hint ? new StoreUnavailableError(message, {cause: error}) : new OperationError(message, {cause: error})
 }
 
 export async function syncDir(dir: string): Promise<void> {
