@@ -32,6 +32,6 @@ export function statusColor(status: string): string {
   const color = useColor()
   if (status === 'completed' || status === 'confirmed' || status === 'local' || status === 'written') return paint.green(status, color)
   if (status === 'incomplete' || status === 'pending' || status === 'mixed' || status === 'unknown') return paint.yellow(status, color)
-  if (status === 'orphaned' || status === 'failed') return paint.red(status, color)
+  if (status === 'orphaned' || status === 'failed' || status === 'broken') return paint.red(status, color)
   return status
 }

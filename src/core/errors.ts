@@ -83,6 +83,13 @@ export class InterruptedError extends CkptError {
 /** A transient store failure that a retry may cure (timeouts, 5xx, throttling, resets). */
 export class TransientStoreError extends StoreUnavailableError {
   override readonly code: string = 'STORE_TRANSIENT'
+  /** How long the store asked to wait before the next try (its Retry-After), when it said. */
+  retryAfterMs?: number
+}
+
+/** A manifest or index of a newer on-store format than this ckpt reads: exit 1, "upgrade ckpt". */
+export class NewerFormatError extends CkptError {
+  override readonly code: string = 'NEWER_FORMAT'
 }
 
 export function exitCodeOf(error: unknown): ExitCode {

@@ -5,7 +5,7 @@ import {formatBytes} from '../../core/config/units.js'
 
 export default class CheckpointList extends CkptCommand {
   static override summary = 'List every checkpoint in the primary store.'
-  static override description = `Shows each checkpoint's id, status (completed: its manifest exists; incomplete: anything else, never restored), time, tasks and bytes.
+  static override description = `Shows each checkpoint's id, status (completed: its manifest exists; incomplete: anything else, never restored; broken: its manifest exists but cannot be read, never restored, with the reason), time, tasks and bytes.
 
 ${EXIT_STATUS}`
   static override examples = ['<%= config.bin %> checkpoint list', '<%= config.bin %> checkpoint list --json']
@@ -15,7 +15,9 @@ ${EXIT_STATUS}`
     const result = await this.withJob(flags, (ctx) => listCheckpoints(ctx))
     this.output(result, (r) => {
       if (r.checkpoints.length === 0) return this.say('No checkpoints yet.')
-      this.say(table(['checkpoint', 'status', 'created', 'tasks', 'bytes'], r.checkpoints.map((c) => [c.checkpointId, statusColor(c.status), c.createdAt, c.tasks, formatBytes(c.bytes)])))
+      const row = (c: (typeof r.checkpoints)[number]) => [c.checkpointId, statusColor(c.broken ? 'broken' : c.status), c.createdAt, c.broken ? '?' : c.tasks, formatBytes(c.bytes)]
+      this.say(table(['checkpoint', 'status', 'created', 'tasks', 'bytes'], r.checkpoints.map(row)))
+      for (const c of r.checkpoints.filter((x) => x.broken)) this.say(`${c.checkpointId} is broken and is never restored: ${c.problem}; see 'ckpt checkpoint verify ${c.checkpointId}'`)
     })
   }
 }

@@ -1,9 +1,9 @@
 // What checkpoints the primary store holds: completed (a manifest exists) or incomplete.
-import {getBuffer, type PrimaryStore} from '../stores/store.js'
+import type {PrimaryStore} from '../stores/store.js'
 import {mapLimit} from '../util/pool.js'
-import {UsageError} from '../errors.js'
+import {StoreUnavailableError, UsageError, messageOf} from '../errors.js'
 import {checkpointIdOfKey, checkpointNumber, compareCheckpointIds, keys} from './layout.js'
-import {parseManifest, type Manifest} from './manifest.js'
+import {readManifest, type Manifest} from './manifest.js'
 
 export interface CheckpointSummary {
   checkpointId: string
@@ -51,13 +51,14 @@ export async function readCatalogue(store: PrimaryStore, job: string, options: {
     const summary: CheckpointSummary = {checkpointId: id, status: entry.completed ? 'completed' : 'incomplete', createdAt: entry.createdAt.toISOString(), tasks: 0, bytes: entry.bytes}
     if (entry.completed && options.withManifests !== false) {
       try {
-        const manifest = parseManifest(await getBuffer(store, keys.manifest(job, id)), `checkpoint ${id}`)
+        const manifest = await readManifest(store, job, id)
         summary.manifest = manifest
         summary.createdAt = manifest.createdAt
         summary.tasks = manifest.tasks.length
         summary.bytes = manifest.tasks.reduce((sum, t) => sum + t.bytes, 0)
       } catch (error) {
-        summary.problem = (error as Error).message
+        if (error instanceof StoreUnavailableError) throw error
+        summary.problem = messageOf(error)
       }
     }
     return summary

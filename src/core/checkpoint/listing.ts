@@ -4,13 +4,30 @@ import {readCatalogue, resolveCheckpointId} from './catalogue.js'
 import {readIndex, readManifest} from './manifest.js'
 
 export interface CheckpointListResult {
-  checkpoints: Array<{checkpointId: string; status: 'completed' | 'incomplete'; createdAt: string; tasks: number; bytes: number; problem?: string}>
+  checkpoints: Array<{
+    checkpointId: string
+    status: 'completed' | 'incomplete'
+    createdAt: string
+    tasks: number
+    bytes: number
+    /** A completed checkpoint whose manifest cannot be read (or names another checkpoint or job): it is never restored. */
+    broken?: true
+    /** Why it is broken. */
+    problem?: string
+  }>
 }
 
 export async function listCheckpoints(ctx: JobContext): Promise<CheckpointListResult> {
   const catalogue = await readCatalogue(ctx.store, ctx.job.job)
   return {
-    checkpoints: catalogue.all.map(({checkpointId, status, createdAt, tasks, bytes, problem}) => ({checkpointId, status, createdAt, tasks, bytes, ...(problem ? {problem} : {})})),
+    checkpoints: catalogue.all.map(({checkpointId, status, createdAt, tasks, bytes, problem}) => ({
+      checkpointId,
+      status,
+      createdAt,
+      tasks,
+      bytes,
+      ...(problem === undefined ? {} : {broken: true as const, problem}),
+    })),
   }
 }
 

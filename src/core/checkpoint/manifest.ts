@@ -1,6 +1,6 @@
 // The manifest (the commit record of a checkpoint) and each task's index of files (docs/FORMAT.md).
 import {createHash} from '../util/crypto.js'
-import {OperationError} from '../errors.js'
+import {NewerFormatError, OperationError} from '../errors.js'
 import {checkEntries, type EntryType} from '../archive/safe-path.js'
 import {getBuffer, type PrimaryStore} from '../stores/store.js'
 import {FORMAT_VERSION, keys} from './layout.js'
@@ -80,7 +80,7 @@ export function parseManifest(raw: Buffer, where: string): Manifest {
   if (!doc || typeof doc !== 'object') throw new ManifestError(`${where}: manifest is not an object`)
   if (typeof doc.format !== 'number') throw new ManifestError(`${where}: manifest has no format version`)
   if (doc.format > FORMAT_VERSION) {
-    throw new ManifestError(`${where}: manifest format ${doc.format} is newer than this ckpt understands (${FORMAT_VERSION}); upgrade ckpt`)
+    throw new NewerFormatError(`${where}: manifest format ${doc.format} is newer than this ckpt understands (${FORMAT_VERSION}); upgrade ckpt`)
   }
   if (doc.format < 1) throw new ManifestError(`${where}: manifest format ${doc.format} is unknown`)
   if (typeof doc.checkpointId !== 'string' || !Array.isArray(doc.tasks)) throw new ManifestError(`${where}: manifest lacks checkpointId or tasks`)
@@ -102,6 +102,9 @@ export function parseIndex(raw: Buffer, record: TaskRecord, where: string): Task
   } catch (error) {
     throw new ManifestError(`${where}: index of task ${record.taskId} is not valid JSON`)
   }
+  if (typeof doc?.format === 'number' && doc.format > FORMAT_VERSION) {
+    throw new NewerFormatError(`${where}: index of task ${record.taskId} is of format ${doc.format}, newer than this ckpt understands (${FORMAT_VERSION}); upgrade ckpt`)
+  }
   if (!Array.isArray(doc?.entries)) throw new ManifestError(`${where}: index of task ${record.taskId} has no entries`)
   checkEntries(doc.entries, `${where} task ${record.taskId}`)
   if (doc.root !== undefined && !isStateRoot(doc.root)) throw new ManifestError(`${where}: index of task ${record.taskId} has a malformed root record`)
@@ -110,11 +113,16 @@ export function parseIndex(raw: Buffer, record: TaskRecord, where: string): Task
 
 function isStateRoot(root: unknown): root is StateRoot {
   const r = root as Record<string, unknown>
-  return !!r && typeof r === 'object' && ['mode', 'mtimeMs', 'uid', 'gid'].every((k) => Number.isInteger(r[k]) && (r[k] as number) >= 0)
+  // mtimeMs may be negative: a folder dated before 1970.
+  return !!r && typeof r === 'object' && Number.isInteger(r.mtimeMs) && ['mode', 'uid', 'gid'].every((k) => Number.isInteger(r[k]) && (r[k] as number) >= 0)
 }
 
+/** Reads the manifest at a checkpoint's key; one that names another checkpoint or job is corrupt. */
 export async function readManifest(store: PrimaryStore, job: string, id: string): Promise<Manifest> {
-  return parseManifest(await getBuffer(store, keys.manifest(job, id)), `checkpoint ${id}`)
+  const manifest = parseManifest(await getBuffer(store, keys.manifest(job, id)), `checkpoint ${id}`)
+  if (manifest.checkpointId !== id) throw new ManifestError(`checkpoint ${id}: the manifest at its key names checkpoint ${JSON.stringify(manifest.checkpointId)}`)
+  if (manifest.job !== job) throw new ManifestError(`checkpoint ${id}: the manifest at its key names job ${JSON.stringify(manifest.job)}, not ${JSON.stringify(job)}`)
+  return manifest
 }
 
 export async function readIndex(store: PrimaryStore, manifest: Manifest, record: TaskRecord): Promise<TaskIndex> {

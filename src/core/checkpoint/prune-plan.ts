@@ -8,6 +8,8 @@ export interface PruneCandidate {
   completed: boolean
   /** The parsed manifest, when it could be read. */
   manifest?: Manifest
+  /** Why the checkpoint cannot be restored though its manifest reads (an object missing or of the wrong size). */
+  unrestorable?: string
   /** Newest write among the checkpoint's objects (claim, data), for the grace period. */
   lastWriteMs: number
   /** A prune that was interrupted had chosen it (a marker under <job>/pruning/). */
@@ -32,16 +34,19 @@ export function planPrune(candidates: PruneCandidate[], policy: PrunePolicy): Pr
   const number = (c: PruneCandidate) => checkpointNumber(c.checkpointId)!
   const completed = candidates.filter((c) => c.completed).sort((a, b) => number(b) - number(a))
   const newest = completed[0]
-  const readable = completed.filter((c) => c.manifest)
-  const retained = new Set(readable.slice(0, Math.max(1, policy.retain)).map((c) => c.checkpointId))
+  // Only checkpoints that can be restored count toward retention; the newest of them always stays.
+  const restorable = completed.filter((c) => c.manifest && !c.unrestorable)
+  const retained = new Set(restorable.slice(0, Math.max(1, policy.retain)).map((c) => c.checkpointId))
   const decisions = new Map<string, PruneDecision>()
   const decide = (c: PruneCandidate, action: 'keep' | 'remove', reason: string) =>
     decisions.set(c.checkpointId, {checkpointId: c.checkpointId, status: c.completed ? 'completed' : 'incomplete', action, reason})
 
   for (const c of completed) {
-    if (c === newest) decide(c, 'keep', 'newest completed checkpoint')
+    if (c === newest) decide(c, 'keep', c.unrestorable ? `newest completed checkpoint (it cannot be restored: ${c.unrestorable})` : 'newest completed checkpoint')
     else if (!c.manifest) decide(c, 'keep', 'its manifest cannot be read; run \'ckpt checkpoint verify\'')
-    else if (retained.has(c.checkpointId)) decide(c, 'keep', `among the newest ${policy.retain} completed`)
+    else if (c === restorable[0]) decide(c, 'keep', 'newest checkpoint that can be restored')
+    else if (retained.has(c.checkpointId)) decide(c, 'keep', `among the newest ${policy.retain} completed that can be restored`)
+    else if (c.unrestorable) decide(c, 'remove', `it can never be restored (${c.unrestorable})`)
     else if (policy.keepWithinMs !== undefined && policy.now - Date.parse(c.manifest.createdAt) <= policy.keepWithinMs) decide(c, 'keep', 'within --keep-within')
     else decide(c, 'remove', `older than the newest ${policy.retain} completed`)
   }

@@ -1,12 +1,11 @@
 // 'checkpoint prune': removes checkpoints beyond retention under the job's exclusive lock.
 // Order makes a kill -9 harmless: markers, then manifests, then data, then claims, then markers.
 import type {JobContext} from '../context.js'
-import {StoreUnavailableError, messageOf} from '../errors.js'
+import {NewerFormatError, StoreUnavailableError, messageOf} from '../errors.js'
 import {withLock} from '../lock/lock.js'
-import {getBuffer} from '../stores/store.js'
 import {mapLimit} from '../util/pool.js'
 import {checkpointIdOfKey, checkpointNumber, keys} from './layout.js'
-import {parseManifest} from './manifest.js'
+import {readManifest, type Manifest} from './manifest.js'
 import {planPrune, referencedKeys, type PruneCandidate, type PruneDecision} from './prune-plan.js'
 
 export interface PruneOptions {
@@ -39,7 +38,9 @@ async function prune(ctx: JobContext, options: PruneOptions): Promise<PruneResul
   const objects = new Map<string, string[]>()
   const lastWrite = new Map<string, number>()
   const marked = new Set<string>()
+  const sizes = new Map<string, number>()
   for await (const info of ctx.store.list(keys.jobPrefix(job))) {
+    sizes.set(info.key, info.size)
     const marker = /^pruning\/(chk-\d+)\.json$/.exec(info.key.slice(job.length + 1))
     if (marker && checkpointNumber(marker[1]) !== undefined) marked.add(marker[1])
     const id = checkpointIdOfKey(job, info.key)
@@ -52,9 +53,11 @@ async function prune(ctx: JobContext, options: PruneOptions): Promise<PruneResul
     const candidate: PruneCandidate = {checkpointId: id, completed, lastWriteMs: lastWrite.get(id)!, marked: marked.has(id)}
     if (completed) {
       try {
-        candidate.manifest = parseManifest(await getBuffer(ctx.store, keys.manifest(job, id)), `checkpoint ${id}`)
+        candidate.manifest = await readManifest(ctx.store, job, id)
+        candidate.unrestorable = await missingObjects(ctx, candidate.manifest, sizes)
       } catch (error) {
-        if (error instanceof StoreUnavailableError) throw error
+        // A newer ckpt's checkpoints may share data with older ones: this ckpt cannot tell what they reference.
+        if (error instanceof StoreUnavailableError || error instanceof NewerFormatError) throw error
         options.onWarning?.(`checkpoint ${id} is kept: ${messageOf(error)}`)
       }
     }
@@ -81,4 +84,18 @@ async function prune(ctx: JobContext, options: PruneOptions): Promise<PruneResul
     await each([...new Set([...removed, ...marked])], (id) => ctx.store.delete(pruningKey(job, id)))
   }
   return {dryRun: options.dryRun ?? false, kept, removed, checkpoints}
+}
+
+/** Why a checkpoint cannot be restored: an object its manifest names is missing or of another size. */
+async function missingObjects(ctx: JobContext, manifest: Manifest, listed: Map<string, number>): Promise<string | undefined> {
+  const problems: string[] = []
+  for (const task of manifest.tasks) {
+    for (const [key, expected] of [[task.archive, task.archiveSize], [task.index, task.indexSize]] as const) {
+      // A listing is not a snapshot (a dry run holds no lock): what it did not show is asked for.
+      const size = listed.get(key) ?? (await ctx.store.stat(key))?.size
+      if (size === undefined) problems.push(`${key} is missing`)
+      else if (size !== expected) problems.push(`${key} is ${size} bytes, the manifest says ${expected}`)
+    }
+  }
+  return problems.length === 0 ? undefined : problems.join('; ')
 }

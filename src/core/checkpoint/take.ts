@@ -4,10 +4,11 @@ import {hostname} from 'node:os'
 import {captureTask, type CapturedState} from '../capture/capture.js'
 import type {TaskSpec} from '../config/job-file.js'
 import type {JobContext} from '../context.js'
-import {AlreadyExistsError, CkptError, OperationError, messageOf} from '../errors.js'
+import {AlreadyExistsError, CkptError, NotFoundError, OperationError, TransientStoreError, messageOf} from '../errors.js'
 import type {LocalCopy} from '../local/secondary.js'
 import {applyLocalRetention} from '../local/retention.js'
 import {withLock} from '../lock/lock.js'
+import {getBuffer} from '../stores/store.js'
 import {settleLimit} from '../util/pool.js'
 import {checkpointId, checkpointIdOfKey, checkpointNumber, FORMAT_VERSION, keys} from './layout.js'
 import type {Manifest, TaskRecord} from './manifest.js'
@@ -109,13 +110,7 @@ async function takeLocked(ctx: JobContext, options: TakeOptions): Promise<TakeRe
     node: ctx.node,
     tasks: records,
   }
-  try {
-    await store.put(keys.manifest(job.job, id), Buffer.from(JSON.stringify(manifest, null, 1)), {ifAbsent: true})
-  } catch (error) {
-    await discardAttempt(ctx, id, copies)
-    if (error instanceof AlreadyExistsError) throw new OperationError(`checkpoint ${id}: a manifest already exists; another process committed this id`)
-    throw error
-  }
+  await commit(ctx, id, Buffer.from(JSON.stringify(manifest, null, 1)), copies, options)
 
   const tasks: TakeTaskResult[] = []
   for (const [i, outcome] of outcomes.entries()) {
@@ -145,9 +140,61 @@ async function takeLocked(ctx: JobContext, options: TakeOptions): Promise<TakeRe
   return {checkpointId: id, status: 'completed', durationMs: Date.now() - started, tasks}
 }
 
+/**
+ * Writes the manifest with create-if-absent. A failed write may still have landed (its answer
+ * lost), so the outcome is resolved by reading the manifest back; primary data are removed only
+ * when no manifest can name them (DESIGN.md invariant 1).
+ */
+async function commit(ctx: JobContext, id: string, body: Buffer, copies: LocalCopy[], options: TakeOptions): Promise<void> {
+  const key = keys.manifest(ctx.job.job, id)
+  let failure: unknown
+  try {
+    await ctx.store.put(key, body, {ifAbsent: true})
+    return
+  } catch (error) {
+    failure = error
+  }
+  const found = await readBack(ctx, key, body)
+  if (found === 'ours') {
+    options.onWarning?.(`checkpoint ${id}: the answer to the commit was lost (${messageOf(failure)}); the manifest read back is this take's, so the checkpoint is completed`)
+    return
+  }
+  await discardSecondary(ctx, copies)
+  if (found === 'other') throw new OperationError(`checkpoint ${id}: a manifest already exists; another process committed this id`, {cause: failure})
+  // Only a refusal is sure not to land later; a timeout, reset or 5xx may commit after the read.
+  if (found === 'absent' && !(failure instanceof TransientStoreError) && !(failure instanceof AlreadyExistsError)) {
+    await discardPrimary(ctx, id)
+    throw failure
+  }
+  const why = found === 'absent' ? 'the manifest is not there yet, but the write may still land' : `reading the manifest back failed too: ${found.unreadable}`
+  const ErrorClass = failure instanceof CkptError ? (failure.constructor as new (message: string, options?: {cause?: unknown}) => CkptError) : OperationError
+  throw new ErrorClass(
+    `checkpoint ${id}: the commit's outcome is unknown (${messageOf(failure)}; ${why}); its primary data are left in place: 'ckpt checkpoint list' shows whether it completed, and 'ckpt checkpoint prune' removes it if it did not`,
+    {cause: failure},
+  )
+}
+
+/** Whether the manifest at key is the one this take wrote, another one, absent, or unreadable now. */
+async function readBack(ctx: JobContext, key: string, body: Buffer): Promise<'ours' | 'other' | 'absent' | {unreadable: string}> {
+  try {
+    return (await getBuffer(ctx.store, key)).equals(body) ? 'ours' : 'other'
+  } catch (error) {
+    return error instanceof NotFoundError ? 'absent' : {unreadable: messageOf(error)}
+  }
+}
+
 /** A failed attempt leaves no secondary copy and, as far as it can, no primary data; its claim stays so the id is never reused. */
 async function discardAttempt(ctx: JobContext, id: string, copies: LocalCopy[]): Promise<void> {
+  await discardSecondary(ctx, copies)
+  await discardPrimary(ctx, id)
+}
+
+async function discardSecondary(ctx: JobContext, copies: LocalCopy[]): Promise<void> {
   await Promise.all(copies.map((copy) => ctx.secondary.remove(copy).catch(() => {})))
+}
+
+/** Only for an attempt whose manifest was never written or surely refused: no manifest can name these data. */
+async function discardPrimary(ctx: JobContext, id: string): Promise<void> {
   try {
     const doomed: string[] = []
     for await (const info of ctx.store.list(keys.dataPrefix(ctx.job.job, id))) doomed.push(info.key)

@@ -83,6 +83,7 @@ function chooseTargets(ctx: JobContext, objects: JobObjects, options: VerifyOpti
 async function verifyOne(ctx: JobContext, objects: JobObjects, id: string, explicit: boolean, data: DataCheck, options: VerifyOptions): Promise<CheckpointVerdict> {
   const verdict: CheckpointVerdict = {checkpointId: id, status: 'completed', ok: true, problems: [], filesRead: 0, bytesRead: 0}
   const problem = (p: VerifyProblem) => verdict.problems.push(p)
+  if (!objects.manifests.has(id) && explicit && (await ctx.store.stat(keys.manifest(ctx.job.job, id)))) objects.manifests.add(id)
   if (!objects.manifests.has(id)) {
     verdict.status = objects.ids.has(id) ? 'incomplete' : 'missing'
     if (verdict.status === 'missing') problem({problem: `checkpoint ${id} is not in the primary store`})
@@ -112,7 +113,8 @@ async function verifyOne(ctx: JobContext, objects: JobObjects, id: string, expli
 async function verifyTask(ctx: JobContext, objects: JobObjects, id: string, record: TaskRecord, data: DataCheck, verdict: CheckpointVerdict, options: VerifyOptions): Promise<VerifyProblem[]> {
   const problems: VerifyProblem[] = []
   const taskId = record.taskId
-  const sizeOf = async (key: string) => (key.startsWith(keys.jobPrefix(ctx.job.job)) ? objects.sizes.get(key) : (await ctx.store.stat(key))?.size)
+  // A listing is not a snapshot: an object a take wrote after the listing passed it is asked for.
+  const sizeOf = async (key: string) => objects.sizes.get(key) ?? (await ctx.store.stat(key))?.size
   const sized = async (key: string, expected: number, what: string): Promise<boolean> => {
     const size = await sizeOf(key)
     if (size === undefined) problems.push({taskId, object: key, problem: `${what} is missing`})

@@ -193,13 +193,17 @@ export async function writeTaskCopies(input: WriteTaskInput): Promise<WriteTaskR
     }
   }
   async function* hashed(): AsyncGenerator<Buffer> {
+    let yielding = false
     try {
       for await (const chunk of archive()) {
         archiveHash.update(chunk)
+        yielding = true
         yield chunk
+        yielding = false
       }
     } catch (error) {
-      captureError = error
+      // An error thrown in at the yield is the store giving up the body (an abort), not a capture failure.
+      if (!yielding) captureError = error
       throw error
     }
   }

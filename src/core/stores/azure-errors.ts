@@ -2,6 +2,7 @@
 // problem it is (unreachable, wrong key, expired or read-only SAS) and never carry a secret.
 import {AlreadyExistsError, NotFoundError, OperationError, StoreUnavailableError, TransientStoreError} from '../errors.js'
 import {redact} from '../util/redact.js'
+import {parseRetryAfter} from './retry.js'
 
 export type AzureAuth =
   | {kind: 'key'; account: string}
@@ -39,6 +40,18 @@ interface SdkError {
   code?: string
   statusCode?: number
   details?: {errorCode?: string}
+  response?: {headers?: {get?: (name: string) => string | undefined}}
+}
+
+/** The wait an answer asked for: Retry-After (seconds or an HTTP date), or Azure's millisecond variants. */
+function retryAfterOf(error: unknown): number | undefined {
+  const headers = (error as SdkError)?.response?.headers
+  const get = (name: string) => (typeof headers?.get === 'function' ? headers.get(name) : undefined)
+  for (const name of ['x-ms-retry-after-ms', 'retry-after-ms']) {
+    const value = get(name)?.trim()
+    if (value && /^\d+$/.test(value)) return Number(value)
+  }
+  return parseRetryAfter(get('retry-after'))
 }
 
 /** The service's error code (HEAD responses carry it only in details), or the network code. */
@@ -102,7 +115,9 @@ export function translateAzureError(error: unknown, ctx: AzureContext, call: Fai
   if (call.action === 'create' && (code === 'BlobAlreadyExists' || code === 'ConditionNotMet' || status === 409 || status === 412)) return new AlreadyExistsError(call.key ?? '', {cause})
   if (code === 'ConditionNotMet' || status === 412) return new OperationError(`${where}: the object changed while it was read; try again`, {cause})
   if ((status !== undefined && TRANSIENT_STATUS.has(status)) || TRANSIENT_NETWORK.has(code) || (status === undefined && /socket hang up|aborted|timed? ?out/i.test(String((error as SdkError)?.message)))) {
-    return new TransientStoreError(`${where}: ${status === undefined ? '' : `${status} `}${code || 'network error'} from ${ctx.endpoint}; try again`, {cause})
+    const transient = new TransientStoreError(`${where}: ${status === undefined ? '' : `${status} `}${code || 'network error'} from ${ctx.endpoint}; try again`, {cause})
+    transient.retryAfterMs = retryAfterOf(error)
+    return transient
   }
   return new OperationError(`${where}: ${cause.message}`, {cause})
 }

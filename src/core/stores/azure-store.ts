@@ -10,6 +10,7 @@ import {redact} from '../util/redact.js'
 import {parseAzureAddress, type AzureAddress} from './azure-address.js'
 import {azureCode, azureStatus, translateAzureError, type AzureContext, type FailedCall} from './azure-errors.js'
 import {RangeReader, stageBlocks, streamRange} from './azure-transfer.js'
+import {withRetry} from './retry.js'
 import type {StoreOptions} from './registry.js'
 import type {GetOptions, ObjectInfo, PrimaryStore, PutOptions, RetryStep, StoreCapabilities} from './store.js'
 import {DEFAULT_BLOCK_SIZE, DEFAULT_CONCURRENCY} from './store.js'
@@ -283,7 +284,23 @@ function positiveInteger(value: number | undefined, fallback: number, name: stri
   return value
 }
 
+/** Opens the store: the open check with one try (the registry retries it, see openRetried). */
 export async function openAzureStore(url: string, options: AzureStoreOptions): Promise<AzureStore> {
+  const store = createAzureStore(url, options)
+  await store.open()
+  return store
+}
+
+/** The store behind the retry decorator, its open check retried like every other request. */
+export async function openRetried(url: string, options: AzureStoreOptions): Promise<PrimaryStore> {
+  const store = createAzureStore(url, options)
+  const retrying = withRetry(store)
+  await retrying.retry(() => store.open())
+  return retrying
+}
+
+/** Makes the store without any request. */
+export function createAzureStore(url: string, options: AzureStoreOptions): AzureStore {
   const address = parseAzureAddress(url, options.env ?? process.env)
   const settings = {
     blockSize: positiveInteger(options.blockSize, DEFAULT_BLOCK_SIZE, 'the block size (transfer.blockSize, --block-size)', MAX_BLOCK_SIZE),
@@ -303,7 +320,5 @@ export async function openAzureStore(url: string, options: AzureStoreOptions): P
   } catch (error) {
     throw new UsageError(`primary store ${address.display}: ${redact(messageOf(error))}`)
   }
-  const store = new AzureStore(address, container, settings)
-  await store.open()
-  return store
+  return new AzureStore(address, container, settings)
 }

@@ -6,7 +6,7 @@ import * as path from 'node:path'
 import {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 import {randomBytes} from '../util/crypto.js'
-import {AlreadyExistsError, NotFoundError, OperationError} from '../errors.js'
+import {AlreadyExistsError, CkptError, NotFoundError, OperationError, StoreUnavailableError} from '../errors.js'
 import type {GetOptions, ObjectInfo, PrimaryStore, PutOptions, StoreCapabilities} from './store.js'
 
 const TEMP_PREFIX = '.ckpt-tmp-'
@@ -69,9 +69,10 @@ export class FileStore implements PrimaryStore {
       await syncDir(dir)
     } catch (error) {
       await fs.rm(temp, {force: true}).catch(() => {})
-      if (error instanceof AlreadyExistsError) throw error
       if (!Buffer.isBuffer(body)) body.destroy()
-      this.fail('write', key, error)
+      // The body's own failure (a capture error) is the caller's to report.
+      if (error instanceof CkptError) throw error
+      throw writeFailure(this.root, key, error)
     }
   }
 
@@ -161,6 +162,26 @@ export class FileStore implements PrimaryStore {
   }
 
   async close(): Promise<void> {}
+}
+
+const WRITE_HINTS: Record<string, string> = {
+  ENOSPC: 'the file system of the primary store is full; free space there',
+  EDQUOT: 'the disk quota of the primary store is used up',
+  EROFS: 'the primary store is on a read-only file system',
+  EACCES: 'this user may not write there',
+  EPERM: 'this user may not write there',
+  EIO: 'the disk reported an I/O error',
+}
+
+/**
+ * A failed write names the key and the cause. A store that refuses writes (full, read-only, no
+ * permission, failing disk) is exit 5; anything else, such as a path through a regular file, exit 1.
+ */
+function writeFailure(root: string, key: string, error: unknown): CkptError {
+  const code = (error as NodeJS.ErrnoException).code
+  const hint = code === undefined ? undefined : WRITE_HINTS[code]
+  const message = `primary store ${root}: cannot write ${key}: ${code ?? (error as Error).message}${hint ? ` (${hint})` : ''}`
+  return hint ? new StoreUnavailableError(message, {cause: error}) : new OperationError(message, {cause: error})
 }
 
 export async function syncDir(dir: string): Promise<void> {

@@ -20,8 +20,8 @@ type Factory = (url: string, options: StoreOptions) => Promise<PrimaryStore>
 const factories: Record<string, Factory> = {
   file: async (url, options) => new FileStore(path.resolve(options.baseDir, url.startsWith('file:') ? fileURLToPath(url) : url)),
   azure: async (url, options) => {
-    const [{openAzureStore}, {withRetry}] = await Promise.all([import('./azure-store.js'), import('./retry.js')])
-    return withRetry(await openAzureStore(url, options))
+    const {openRetried} = await import('./azure-store.js')
+    return openRetried(url, options)
   },
 }
 

@@ -1,6 +1,7 @@
 // A decorator that retries a primary store's transient failures (TransientStoreError: timeouts,
 // 5xx, throttling, resets) with exponential backoff and jitter, within a bounded number of attempts
-// and time. Permanent failures (not found, credentials, bad input) fail at once.
+// and time. Permanent failures (not found, credentials, bad input) fail at once. A store's
+// Retry-After (TransientStoreError.retryAfterMs) replaces the backoff, up to a cap.
 //
 // Streams can be sent once. A put is retried whole only when its body is a Buffer or a stream not
 // read yet; for the rest, the decorator hands the store a `retryStep` (store.ts) and the store runs
@@ -17,12 +18,24 @@ export interface RetryOptions {
   maxDelayMs?: number
   /** No new try starts after this long since the first one. */
   maxElapsedMs?: number
+  /** The longest Retry-After honoured; a store asking for more waits this long. */
+  maxRetryAfterMs?: number
   /** Told before each retry; for a warning on the terminal. */
   onRetry?: (error: Error, attempt: number, delayMs: number) => void
   sleep?: (ms: number) => Promise<void>
 }
 
-const DEFAULTS = {attempts: 5, baseDelayMs: 250, maxDelayMs: 8000, maxElapsedMs: 60_000}
+const DEFAULTS = {attempts: 5, baseDelayMs: 250, maxDelayMs: 8000, maxElapsedMs: 60_000, maxRetryAfterMs: 30_000}
+
+/** A Retry-After value (delay-seconds or an HTTP date) in milliseconds from now, or undefined. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  const text = value?.trim()
+  if (!text) return undefined
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000)
+  // An HTTP date names its day and month; anything else (a bare "-3") is not one.
+  const at = /^[a-z]{3}, /i.test(text) ? Date.parse(text) : NaN
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now)
+}
 
 /** Errors that already went through every try of a step: retrying the whole call would multiply tries. */
 const exhausted = new WeakSet<object>()
@@ -48,7 +61,10 @@ export class RetryingStore implements PrimaryStore {
     this.opts = {...DEFAULTS, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)), ...options}
   }
 
-  private delay(attempt: number): number {
+  /** The store's Retry-After when it gave one (capped), else exponential backoff with jitter. */
+  private delay(attempt: number, error?: unknown): number {
+    const asked = error instanceof TransientStoreError ? error.retryAfterMs : undefined
+    if (asked !== undefined) return Math.min(asked, this.opts.maxRetryAfterMs)
     const ceiling = Math.min(this.opts.maxDelayMs, this.opts.baseDelayMs * 2 ** (attempt - 1))
     return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2)
   }
@@ -60,7 +76,7 @@ export class RetryingStore implements PrimaryStore {
       try {
         return await fn(attempt)
       } catch (error) {
-        const wait = this.delay(attempt)
+        const wait = this.delay(attempt, error)
         const out = attempt >= this.opts.attempts || Date.now() - started + wait > this.opts.maxElapsedMs
         if (!isTransient(error) || !canRetry() || out) {
           if (isStep && error instanceof TransientStoreError) exhausted.add(error)
@@ -70,6 +86,11 @@ export class RetryingStore implements PrimaryStore {
         await this.opts.sleep(wait)
       }
     }
+  }
+
+  /** Runs one request that is not a store call (the store's open check) under the same retries. */
+  retry<T>(request: () => Promise<T>): Promise<T> {
+    return this.retrying(request, () => true)
   }
 
   async put(key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<void> {
@@ -124,7 +145,7 @@ export class RetryingStore implements PrimaryStore {
           attempt = 1
           started = Date.now()
         }
-        const wait = this.delay(attempt)
+        const wait = this.delay(attempt, error)
         if (!isTransient(error) || attempt >= this.opts.attempts || Date.now() - started + wait > this.opts.maxElapsedMs) throw error
         this.opts.onRetry?.(error as Error, attempt, wait)
         await this.opts.sleep(wait)
@@ -141,6 +162,6 @@ export class RetryingStore implements PrimaryStore {
   }
 }
 
-export function withRetry(store: PrimaryStore, options?: RetryOptions): PrimaryStore {
+export function withRetry(store: PrimaryStore, options?: RetryOptions): RetryingStore {
   return new RetryingStore(store, options)
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 import {FORMAT_VERSION} from '../../../src/core/checkpoint/layout.js'
 import {ManifestError, parseManifest} from '../../../src/core/checkpoint/manifest.js'
+import {NewerFormatError} from '../../../src/core/errors.js'
 
 const doc = (format: unknown) => Buffer.from(JSON.stringify({format, job: 'j', checkpointId: 'chk-1', createdAt: '', completedAt: '', node: 'n', tasks: []}))
 
@@ -11,7 +12,7 @@ describe('manifest format', () => {
   })
 
   it('says why it cannot read a newer or unknown format', () => {
-    assert.throws(() => parseManifest(doc(FORMAT_VERSION + 1), 'x'), (e: unknown) => e instanceof ManifestError && /newer than this ckpt understands.*upgrade ckpt/.test(e.message))
+    assert.throws(() => parseManifest(doc(FORMAT_VERSION + 1), 'x'), (e: unknown) => e instanceof NewerFormatError && !(e instanceof ManifestError) && /newer than this ckpt understands.*upgrade ckpt/.test(e.message))
     assert.throws(() => parseManifest(doc(undefined), 'x'), /no format version/)
     assert.throws(() => parseManifest(Buffer.from('{not json'), 'x'), /not valid JSON/)
   })

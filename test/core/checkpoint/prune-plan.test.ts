@@ -43,6 +43,17 @@ describe('prune plan', () => {
     assert.deepEqual(removed([done(1, 3 * day), broken, done(3, day), done(4, 0)], {retain: 2}), ['chk-1'])
   })
 
+  it('never counts a checkpoint whose objects are missing, and never removes the newest that can be restored', () => {
+    const lost: PruneCandidate = {...done(2, 0), unrestorable: 'j/data/chk-2/t.tar is missing'}
+    const plan = planPrune([done(1, day), lost], {retain: 1, graceMs: 3600_000, now})
+    assert.deepEqual(plan.map((d) => [d.checkpointId, d.action]), [['chk-1', 'keep'], ['chk-2', 'keep']])
+    assert.match(plan[0].reason, /newest checkpoint that can be restored/)
+    assert.match(plan[1].reason, /newest completed.*cannot be restored/)
+    const middle: PruneCandidate = {...done(3, day), unrestorable: 'j/data/chk-3/t.index.json is 0 bytes, the manifest says 1'}
+    const all = [done(1, 4 * day), done(2, 3 * day), middle, done(4, 0)]
+    assert.deepEqual(removed(all, {retain: 2}), ['chk-1', 'chk-3'], 'retention counts chk-4 and chk-2; chk-3 can never be restored')
+  })
+
   it('collects the keys that kept manifests reference', () => {
     assert.deepEqual([...referencedKeys([manifest('chk-1', 0), undefined])], ['j/data/chk-1/t.tar', 'j/data/chk-1/t.index.json'])
   })

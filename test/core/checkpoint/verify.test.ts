@@ -1,7 +1,9 @@
 // The verify checker against real stores: faults are real bytes changed in the primary.
 import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
+import {keys} from '../../../src/core/checkpoint/layout.js'
 import {verifyCheckpoints} from '../../../src/core/checkpoint/verify.js'
+import type {ObjectInfo, PrimaryStore} from '../../../src/core/stores/store.js'
 import {parseSubset, selectFiles, sliceOf} from '../../../src/core/checkpoint/verify-data.js'
 import {UsageError} from '../../../src/core/errors.js'
 import {breakFour, checkpointJob, flipByte, type CheckpointJob} from '../../helpers/checkpoints.js'
@@ -80,6 +82,57 @@ for (const kind of primaryKinds) {
       assert.deepEqual(files, ['alpha/counter.txt', 'beta/counter.txt'])
       assert.ok(chk4.problems.some((p) => /archive SHA-256 differs/.test(p.problem)))
       assert.deepEqual(full.checkpoints.map((c) => c.ok), [false, false, false, false])
+    })
+  })
+}
+
+/** The job's store, whose listing of the whole job sees the data before a take and the manifests after it. */
+function listingAcrossATake(j: CheckpointJob, take: () => Promise<unknown>): PrimaryStore {
+  const inner = j.ctx.store
+  const job = j.ctx.job.job
+  const collect = async (prefix: string) => {
+    const found: ObjectInfo[] = []
+    for await (const info of inner.list(prefix)) found.push(info)
+    return found
+  }
+  return {
+    displayUrl: inner.displayUrl,
+    capabilities: inner.capabilities,
+    put: (key, body, options) => inner.put(key, body, options),
+    get: (key, options) => inner.get(key, options),
+    stat: (key) => inner.stat(key),
+    delete: (key) => inner.delete(key),
+    close: () => inner.close(),
+    async *list(prefix) {
+      if (prefix !== keys.jobPrefix(job)) return yield* inner.list(prefix)
+      const before = await collect(prefix)
+      await take()
+      const after = await collect(prefix)
+      yield* before.filter((info) => !info.key.startsWith(keys.manifestsPrefix(job)))
+      yield* after.filter((info) => info.key.startsWith(keys.manifestsPrefix(job)))
+    },
+  }
+}
+
+for (const kind of primaryKinds) {
+  describe(`checkpoint verify beside a running take on the ${kind.name} store`, () => {
+    before(() => kind.setup())
+    after(() => kind.teardown())
+
+    it('stats an object the listing missed before calling it missing: a listing is not a snapshot', async () => {
+      const j = await checkpointJob(kind, {tasks: ['alpha']})
+      try {
+        await j.take(1)
+        const store = listingAcrossATake(j, () => j.take(1))
+        const result = await verifyCheckpoints({...j.ctx, store}, {all: true})
+        assert.deepEqual(result.checkpoints.map((c) => c.checkpointId), ['chk-1', 'chk-2'])
+        assert.equal(result.ok, true, JSON.stringify(result.checkpoints.flatMap((c) => c.problems)))
+        await j.ctx.store.delete(keys.index(j.ctx.job.job, 'chk-2', 'alpha'))
+        const broken = await verifyCheckpoints(j.ctx, {ids: ['chk-2']})
+        assert.deepEqual(broken.checkpoints[0].problems.map((p) => p.problem), ['index is missing'], 'a missing object is still found')
+      } finally {
+        await j.cleanup()
+      }
     })
   })
 }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import {Readable} from 'node:stream'
 import {describe, it} from 'node:test'
 import {AlreadyExistsError, NotFoundError, StoreUnavailableError, TransientStoreError} from '../../../src/core/errors.js'
-import {withRetry, type RetryOptions} from '../../../src/core/stores/retry.js'
+import {parseRetryAfter, withRetry, type RetryOptions} from '../../../src/core/stores/retry.js'
 import {getBuffer, type GetOptions, type ObjectInfo, type PrimaryStore, type PutOptions} from '../../../src/core/stores/store.js'
 
 /** An in-memory store whose next calls fail with the queued errors. */
@@ -89,6 +89,28 @@ describe('retry decorator', () => {
     assert.ok(delays[1] > delays[0] / 2 && delays[0] >= 125 && delays[0] <= 250, String(delays))
     inner.failures.push(new TransientStoreError('timeout'))
     assert.equal((await getBuffer(store, 'k')).toString(), 'v')
+  })
+
+  it('waits as long as the store\'s Retry-After says, up to a cap, in calls and listings', async () => {
+    const {inner, store, delays} = setup({maxRetryAfterMs: 20_000})
+    const busy = (ms: number) => Object.assign(new TransientStoreError('503 ServerBusy'), {retryAfterMs: ms})
+    inner.failures.push(busy(3000), busy(0), busy(3_600_000))
+    await store.put('k', Buffer.from('v'))
+    assert.deepEqual(delays, [3000, 0, 20_000])
+    inner.listFailAfter = 0
+    inner.failures.push(busy(1500))
+    assert.deepEqual((await store.retry(async () => [])).length, 0)
+    for await (const _ of store.list('k')) void _
+    assert.deepEqual(delays, [3000, 0, 20_000, 1500])
+  })
+
+  it('reads Retry-After as seconds or as an HTTP date', () => {
+    const now = Date.parse('2030-01-01T00:00:00Z')
+    assert.equal(parseRetryAfter('5', now), 5000)
+    assert.equal(parseRetryAfter(' 0 ', now), 0)
+    assert.equal(parseRetryAfter('Tue, 01 Jan 2030 00:00:07 GMT', now), 7000)
+    assert.equal(parseRetryAfter('Mon, 31 Dec 2029 23:00:00 GMT', now), 0, 'a date in the past: at once')
+    for (const bad of [undefined, '', 'soon', '-3']) assert.equal(parseRetryAfter(bad, now), undefined, String(bad))
   })
 
   it('fails a permanent failure at once', async () => {
