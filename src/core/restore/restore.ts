@@ -5,6 +5,7 @@ import {completedIds} from '../checkpoint/catalogue.js'
 import {checkpointNumber} from '../checkpoint/layout.js'
 import {ManifestError, readIndex, readManifest} from '../checkpoint/manifest.js'
 import {NotFoundError, NothingToRestoreError, UsageError, messageOf} from '../errors.js'
+import {uninterruptible} from '../interrupt.js'
 import {withLock} from '../lock/lock.js'
 import {mapLimit, settleLimit} from '../util/pool.js'
 import {PrimaryDigestError} from './files.js'
@@ -127,7 +128,9 @@ async function stageAndSwap(ctx: JobContext, works: TaskWork[], checkpointId: st
     throw (failed as PromiseRejectedResult).reason
   }
   // Every task is complete and verified: only now does any stateDir change.
-  for (const s of staged) await swapIntoPlace(s)
+  await uninterruptible(async () => {
+    for (const s of staged) await swapIntoPlace(s)
+  })
   for (const s of staged) {
     if (s.work.copy && s.work.copy.status !== 'confirmed') await ctx.secondary.confirm(s.work.copy).catch(() => {})
   }

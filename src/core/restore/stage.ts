@@ -13,7 +13,7 @@ import {describe, remotePlan, totalBytes, type TaskPlan, type TaskWork} from './
 import {applyFolderModes} from '../archive/tree.js'
 import {pidAlive} from '../util/process.js'
 
-const STAGING = '.ckpt-restore-'
+export const STAGING = '.ckpt-restore-'
 const LOCAL_COPIES = 32
 const OLD = '.ckpt-old-'
 
