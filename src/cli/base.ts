@@ -10,6 +10,7 @@ import {resolveSettings, type Settings} from '../core/config/settings.js'
 import {withJob, type JobContext} from '../core/context.js'
 import {CkptError, EXIT, messageOf} from '../core/errors.js'
 import {interrupt} from '../core/interrupt.js'
+import {refuseDuringRun} from '../core/runner/run-record.js'
 import {redact} from '../core/util/redact.js'
 import {paint, useColor} from './render.js'
 
@@ -74,9 +75,12 @@ export abstract class CkptCommand extends Command {
     return resolveSettings({jobFile: flags['job-file'], primary: flags.primary, localRoots: flags['local-root'], node: flags.node, blockSize, concurrency: flags.concurrency})
   }
 
-  /** Resolves settings, opens the job's stores, runs fn and closes them. */
-  protected async withJob<T>(flags: Parameters<CkptCommand['settings']>[0], fn: (ctx: JobContext) => Promise<T>): Promise<T> {
-    return withJob(await this.settings(flags), fn)
+  /** Resolves settings, opens the job's stores, runs fn and closes them; `refuseDuringRun` names work refused while `ckpt run` runs the job on this node. */
+  protected async withJob<T>(flags: Parameters<CkptCommand['settings']>[0], fn: (ctx: JobContext) => Promise<T>, options: {refuseDuringRun?: string} = {}): Promise<T> {
+    return withJob(await this.settings(flags), async (ctx) => {
+      if (options.refuseDuringRun) await refuseDuringRun(ctx, options.refuseDuringRun)
+      return fn(ctx)
+    })
   }
 
   /** Human output goes to stdout only without --json. */
