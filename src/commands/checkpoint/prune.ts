@@ -34,6 +34,8 @@ ${EXIT_STATUS}`
     this.output(result, (r) => {
       if (r.checkpoints.length > 0) this.say(table(['checkpoint', 'status', 'action', 'why'], r.checkpoints.map((c) => [c.checkpointId, statusColor(c.status), c.action, c.reason])))
       this.say(`${r.dryRun ? 'Would remove' : 'Removed'} ${r.removed.length} checkpoint(s), kept ${r.kept.length}.`)
+      const left = r.leftovers
+      if (left && left.temporaries.length + left.folders.length > 0) this.say(`${r.dryRun ? 'Would remove' : 'Removed'} ${left.temporaries.length} temporary file(s) of interrupted writes and ${left.folders.length} empty folder(s).`)
     })
   }
 }

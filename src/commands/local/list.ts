@@ -19,6 +19,7 @@ ${EXIT_STATUS}`
       else this.say(table(['task', 'checkpoint', 'status', 'bytes', 'root'], r.copies.map((c) => [c.taskId, c.checkpointId, statusColor(c.status), formatBytes(c.bytes), c.root])))
       this.say('')
       this.say(table(['root', 'copies', 'bytes'], r.roots.map((x) => [x.root, x.copies, formatBytes(x.bytes)])))
+      if (r.leftovers.count > 0) this.say(`\n${r.leftovers.count} leftover${r.leftovers.count === 1 ? '' : 's'} of interrupted work (${formatBytes(r.leftovers.bytes)}); 'ckpt local prune' removes them.`)
     })
   }
 }

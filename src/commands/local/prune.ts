@@ -35,6 +35,8 @@ ${EXIT_STATUS}`
     this.output(result, (r) => {
       const rows = [...r.removed.map((c) => [c.taskId, c.checkpointId, statusColor(c.status), formatBytes(c.bytes), r.dryRun ? 'would remove' : 'removed', c.reason]), ...r.kept.map((c) => [c.taskId, c.checkpointId, statusColor(c.status), formatBytes(c.bytes), 'kept', ''])]
       if (rows.length > 0) this.say(table(['task', 'checkpoint', 'status', 'bytes', 'action', 'why'], rows))
+      const gone = r.leftovers.filter((item) => item.action === 'remove')
+      if (gone.length > 0) this.say(`${r.dryRun ? 'Would remove' : 'Removed'} ${gone.length} leftover folder(s) of interrupted work: ${gone.map((item) => item.path).join(', ')}`)
       this.say(`${r.dryRun ? 'Would remove' : 'Removed'} ${r.removed.length} cop${r.removed.length === 1 ? 'y' : 'ies'}; ${formatBytes(r.bytes)} left in the local roots.`)
     })
   }

@@ -172,9 +172,10 @@ export class FileStore implements PrimaryStore {
   }
 
   /**
-   * Maintenance for prune: removes temporary files under prefix last written more than
-   * olderThanMs ago (a killed write's), and empty folders under foldersUnder as old (a killed
-   * take's data/chk-N/). Azure has no such leftovers: it drops uncommitted blocks itself.
+   * Maintenance for prune, under the job's exclusive lock: removes temporary files under prefix
+   * last written more than olderThanMs ago (a killed write's), and empty folders below
+   * foldersUnder (data/chk-N/ of a killed take or a pruned checkpoint: no take writes while the
+   * lock is held). Azure has no such leftovers: it drops uncommitted blocks itself.
    */
   async removeLeftovers(options: {prefix: string; foldersUnder: string; olderThanMs: number; dryRun?: boolean; now?: number}): Promise<StoreLeftovers> {
     const found: StoreLeftovers = {temporaries: [], folders: [], bytes: 0}
@@ -199,7 +200,7 @@ export class FileStore implements PrimaryStore {
           found.bytes += st.size
           if (!options.dryRun) await fs.rm(abs, {force: true})
           left--
-        } else if (entry.isDirectory() && (await walk(abs, relName)) && (abs + path.sep).startsWith(folderRoot + path.sep) && abs !== folderRoot && old(st)) {
+        } else if (entry.isDirectory() && (await walk(abs, relName)) && abs.startsWith(folderRoot + path.sep)) {
           found.folders.push(relName)
           if (!options.dryRun) await fs.rmdir(abs).catch(() => left++)
           left--
