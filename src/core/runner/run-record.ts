@@ -7,7 +7,7 @@ import * as fs from 'node:fs/promises'
 import {hostname} from 'node:os'
 import * as path from 'node:path'
 import type {JobContext} from '../context.js'
-import {RunActiveError} from '../errors.js'
+import {RunActiveError, messageOf} from '../errors.js'
 import {randomBytes} from '../util/crypto.js'
 import {pidAlive} from '../util/process.js'
 
@@ -66,8 +66,22 @@ export async function refuseDuringRun(ctx: JobContext, what: string): Promise<vo
   }
 }
 
-/** Records this process as the job's run on this node, or refuses naming the live one; returns the release. */
-export async function claimRun(ctx: JobContext): Promise<() => Promise<void>> {
+/**
+ * Records this process as the job's run on this node, or refuses naming the live one; returns the
+ * release. A record that cannot be written (a full or read-only local root) is a warning: the run
+ * goes on, unguarded against a second one.
+ */
+export async function claimRun(ctx: JobContext, onWarning?: (message: string) => void): Promise<() => Promise<void>> {
+  try {
+    return await writeClaim(ctx)
+  } catch (error) {
+    if (error instanceof RunActiveError) throw error
+    onWarning?.(`cannot record this run in ${runRecordPath(ctx)} (${messageOf(error)}); a second 'ckpt run' of job ${ctx.job.job} on this node will not be refused`)
+    return async () => {}
+  }
+}
+
+async function writeClaim(ctx: JobContext): Promise<() => Promise<void>> {
   const file = runRecordPath(ctx)
   const mine: RunRecord = {job: ctx.job.job, node: ctx.node, host: hostname(), pid: process.pid, processStart: processStart(process.pid), startedAt: new Date().toISOString()}
   await fs.mkdir(path.dirname(file), {recursive: true})

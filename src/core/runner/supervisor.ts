@@ -83,7 +83,7 @@ class Supervisor {
     this.budget = new RestartBudget(options.maxRestarts, options.restartWindowMs, options.restartDelayMs)
     const runnable = this.slots.filter((s) => s.task.command)
     if (runnable.length === 0) throw new UsageError(`job file ${job.file}: no task has a command, so there is nothing to run; give tasks[].command`)
-    const releaseRun = await claimRun(this.ctx)
+    const releaseRun = await claimRun(this.ctx, (m) => this.warn(m))
     this.watchdog = new Watchdog()
     const killAll = () => this.slots.forEach((s) => s.proc?.kill())
     const uninstall = options.handleSignals ? onStopSignals((signal) => this.stop(signal)) : () => {}
