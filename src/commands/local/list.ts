@@ -5,7 +5,7 @@ import {listLocalCopies} from '../../core/local/list.js'
 
 export default class LocalList extends CkptCommand {
   static override summary = "List this node's secondary copies in its local roots."
-  static override description = `Status: pending (its checkpoint is not completed, or the copy was never finished), confirmed (its checkpoint is completed in the primary), orphaned (its checkpoint is no longer completed in the primary), unknown (the primary cannot be reached; a warning says so and the exit code is still 0).
+  static override description = `Status: pending (its checkpoint is not completed, or the copy was never finished), confirmed (its checkpoint is completed in the primary), orphaned (its checkpoint is no longer completed in the primary), unknown (the primary cannot be reached; a warning says so and the exit code is still 0). Also counts the leftovers of interrupted work on this node (unfinished copies, snapshot folders, scratch copies of 'ckpt run'), which 'local prune' removes; --json lists them under leftovers.
 
 ${EXIT_STATUS}`
   static override examples = ['<%= config.bin %> local list', '<%= config.bin %> local list --node worker-3 --json']

@@ -97,7 +97,8 @@ async function writeClaim(ctx: JobContext): Promise<() => Promise<void>> {
       }
       const other = await readRecord(file)
       if (other && isLive(other)) throw new RunActiveError(`${describe(other)} already; stop it first (kill -TERM ${other.pid}), or run other tasks with --node`)
-      // The record of a run that is gone: take it over.
+      // The record of a run that is gone: take it over. Two runs starting at this very moment may both
+      // get here; the link above then lets only one of them in, unless one removes the other's fresh record.
       await fs.rm(file, {force: true})
     }
   } finally {
