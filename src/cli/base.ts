@@ -9,6 +9,8 @@ import {parseSize} from '../core/config/units.js'
 import {resolveSettings, type Settings} from '../core/config/settings.js'
 import {withJob, type JobContext} from '../core/context.js'
 import {CkptError, EXIT, messageOf} from '../core/errors.js'
+import {interrupt} from '../core/interrupt.js'
+import {refuseDuringRun} from '../core/runner/run-record.js'
 import {redact} from '../core/util/redact.js'
 import {paint, useColor} from './render.js'
 
@@ -34,6 +36,32 @@ export abstract class CkptCommand extends Command {
     json: Flags.boolean({summary: 'Print one JSON document on stdout and nothing else there.', helpGroup: 'GLOBAL'}),
   }
 
+  /** Set by the first SIGINT/SIGTERM: from then on only the interruption is reported. */
+  private interrupted = false
+
+  override async init(): Promise<void> {
+    await super.init()
+    // `ckpt run` stops its tasks itself (src/core/runner/signals.ts).
+    if (this.id !== 'run') this.onInterruptSignals()
+  }
+
+  /** First signal: undo what this process made, report it, exit 130. A second signal exits at once. */
+  private onInterruptSignals(): void {
+    const handler = (signal: NodeJS.Signals) => {
+      if (this.interrupted) process.exit(EXIT.interrupted)
+      this.interrupted = true
+      process.exitCode = EXIT.interrupted
+      void interrupt(signal, {onWarning: (m) => this.warning(m)}).finally(() => {
+        const message = `interrupted by ${signal}: ckpt ${this.id?.replaceAll(':', ' ') ?? ''} stopped and removed what it had made (its lock, temporary objects, partial copies, staging)`
+        if (this.jsonMode) this.printJson({error: {message, code: 'INTERRUPTED', exit: EXIT.interrupted}})
+        else process.stderr.write(`${paint.red('Interrupted:', useColor(process.stderr))} ${message}\n`)
+        process.exit(EXIT.interrupted)
+      })
+    }
+    process.on('SIGINT', handler)
+    process.on('SIGTERM', handler)
+  }
+
   protected get jsonMode(): boolean {
     return this.argv.includes('--json')
   }
@@ -47,14 +75,17 @@ export abstract class CkptCommand extends Command {
     return resolveSettings({jobFile: flags['job-file'], primary: flags.primary, localRoots: flags['local-root'], node: flags.node, blockSize, concurrency: flags.concurrency})
   }
 
-  /** Resolves settings, opens the job's stores, runs fn and closes them. */
-  protected async withJob<T>(flags: Parameters<CkptCommand['settings']>[0], fn: (ctx: JobContext) => Promise<T>): Promise<T> {
-    return withJob(await this.settings(flags), fn)
+  /** Resolves settings, opens the job's stores, runs fn and closes them; `refuseDuringRun` names work refused while `ckpt run` runs the job on this node. */
+  protected async withJob<T>(flags: Parameters<CkptCommand['settings']>[0], fn: (ctx: JobContext) => Promise<T>, options: {refuseDuringRun?: string} = {}): Promise<T> {
+    return withJob(await this.settings(flags), async (ctx) => {
+      if (options.refuseDuringRun) await refuseDuringRun(ctx, options.refuseDuringRun)
+      return fn(ctx)
+    })
   }
 
   /** Human output goes to stdout only without --json. */
   protected say(text = ''): void {
-    if (!this.jsonMode) process.stdout.write(redact(text) + '\n')
+    if (!this.jsonMode && !this.interrupted) process.stdout.write(redact(text) + '\n')
   }
 
   /** Warnings and progress go to stderr, so stdout stays one JSON document under --json. */
@@ -63,6 +94,7 @@ export abstract class CkptCommand extends Command {
   }
 
   protected printJson(document: unknown): void {
+    if (this.interrupted && !(document as {error?: {code?: string}}).error?.code?.startsWith('INTERRUPTED')) return
     process.stdout.write(redact(JSON.stringify(document, null, 2)) + '\n')
   }
 
@@ -74,6 +106,7 @@ export abstract class CkptCommand extends Command {
 
   protected override async catch(error: Error & {oclif?: {exit?: number}; exitCode?: number}): Promise<void> {
     if (error instanceof Errors.ExitError) throw error
+    if (this.interrupted) return // the interruption is reported instead (onInterruptSignals)
     const exit = error instanceof CkptError ? error.exit : (error.oclif?.exit ?? EXIT.failed)
     const code = error instanceof CkptError ? error.code : exit === EXIT.usage ? 'USAGE' : 'FAILED'
     const message = redact(messageOf(error))

@@ -25,16 +25,19 @@ ${EXIT_STATUS}`
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Restore)
     const progress = progressReporter('restore')
-    const result = await this.withJob(flags, (ctx) =>
-      restoreJob(ctx, {
-        checkpointId: args.id,
-        taskIds: flags.task,
-        plan: flags.plan,
-        preferRemote: flags.prefer === 'remote',
-        noFallback: flags['no-fallback'],
-        onProgress: progress.update,
-        onWarning: (m) => this.warning(m),
-      }),
+    const result = await this.withJob(
+      flags,
+      (ctx) =>
+        restoreJob(ctx, {
+          checkpointId: args.id,
+          taskIds: flags.task,
+          plan: flags.plan,
+          preferRemote: flags.prefer === 'remote',
+          noFallback: flags['no-fallback'],
+          onProgress: progress.update,
+          onWarning: (m) => this.warning(m),
+        }),
+      {refuseDuringRun: flags.plan ? undefined : 'restore'},
     ).finally(progress.done)
     this.output(result, (r) => {
       this.say(table(['task', 'checkpoint', 'source', 'local', 'remote', 'why'], r.tasks.map((t) => [t.taskId, t.checkpointId, statusColor(t.source), formatBytes(t.localBytes), formatBytes(t.remoteBytes), t.reason])))

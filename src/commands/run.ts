@@ -7,11 +7,13 @@ export default class Run extends CkptCommand {
   static override summary = "Run the job's tasks, checkpoint them on an interval, and restore and restart them when one fails."
   static override description = `Restores the newest completed checkpoint first (local copies first; --fresh skips this) and starts each task's command in its own process group with CKPT_TASK_ID, CKPT_STATE_DIR and CKPT_RESTORED_FROM. Task output is passed through as "[task-id] line" (on stderr under --json).
 
-Every --interval a checkpoint is taken as 'ckpt checkpoint take' does. A task without a snapshot command is paused (SIGSTOP/SIGCONT on its process group) only while its stateDir is copied to a scratch folder in its local root; the primary and secondary copies are written after it resumes. One checkpoint at a time: a tick that finds one running is skipped. A failed checkpoint is a warning and the run goes on.
+Every --interval a checkpoint is taken as 'ckpt checkpoint take' does. A task without a snapshot command is paused (SIGSTOP/SIGCONT on its process group) only while its stateDir is copied to a scratch folder in its local root (.ckpt-scratch/NODE/JOB); the primary and secondary copies are written after it resumes. One checkpoint at a time: a tick that finds one running is skipped. A failed checkpoint is a warning and the run goes on.
 
 A task that exits non-zero or by a signal triggers a failover: 'job' stops every task, restores all from the newest completed checkpoint and restarts them; 'task' restores and restarts that task alone. Before a checkpoint of this run (or the one it started from) exists, a failed task restarts on its current state. Restarts wait --restart-delay, doubling per restart within --restart-window (at most 1 minute unless the delay is longer); one more than --max-restarts ends the run with exit 1. A task that exits 0 is finished; the run ends when every task has finished.
 
-SIGINT, SIGTERM and --duration stop every task's process group with SIGTERM, and SIGKILL after --stop-timeout; a second SIGINT/SIGTERM kills at once. --checkpoint-on-exit takes a final checkpoint before stopping (if it fails, a run that would exit 0 exits 1). The summary lists checkpoints (duration, pause, bytes) and recoveries (task, checkpoint, source, restore time).
+SIGINT, SIGTERM and --duration stop every task's process group with SIGTERM, and SIGKILL after --stop-timeout; a second SIGINT/SIGTERM kills at once. The tasks never outlive the run: if it is killed (SIGKILL included), a watchdog process kills their process groups, paused ones too.
+
+One run per job and node: the run records itself in its first local root (.ckpt-run/NODE/JOB.json), and while it lives a second run, 'checkpoint take' and 'restore' of the job on this node are refused with exit 1, naming its pid. --checkpoint-on-exit takes a final checkpoint before stopping (if it fails, a run that would exit 0 exits 1). The summary lists checkpoints (duration, pause, bytes) and recoveries (task, checkpoint, source, restore time).
 
 Job file defaults: checkpoint.interval, run.failover, run.maxRestarts, run.restartWindow, run.restartDelay, run.stopTimeout; flags beat them.
 

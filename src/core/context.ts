@@ -1,6 +1,8 @@
 // A job opened for work: its settings, its primary store and this node's secondary store.
 import type {JobSpec} from './config/job-file.js'
 import type {Settings} from './config/settings.js'
+import {removeOwnWork} from './cleanup.js'
+import {onInterrupt} from './interrupt.js'
 import {SecondaryStore} from './local/secondary.js'
 import {openPrimaryStore} from './stores/registry.js'
 import type {PrimaryStore} from './stores/store.js'
@@ -20,14 +22,20 @@ export async function openJob(settings: Settings): Promise<JobContext> {
     blockSize: settings.transfer.blockSize,
     concurrency: settings.transfer.concurrency,
   })
-  return {
+  const ctx: JobContext = {
     settings,
     job: settings.job,
     store,
     secondary: new SecondaryStore(settings.localRoots, settings.node, settings.job.job),
     node: settings.node,
-    close: () => store.close(),
+    close: () => {
+      forget()
+      return store.close()
+    },
   }
+  // An interrupted command removes what it made in this job (src/core/cleanup.ts).
+  const forget = onInterrupt(() => removeOwnWork(ctx))
+  return ctx
 }
 
 /** Opens the job, runs fn, and always closes the store. */

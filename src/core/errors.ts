@@ -103,3 +103,8 @@ export function errorCodeOf(error: unknown): string {
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
+
+/** `ckpt run` runs the job on this node: a second run, a take or a restore would write under its live tasks (exit 1). */
+export class RunActiveError extends CkptError {
+  override readonly code: string = 'RUN_ACTIVE'
+}

@@ -6,7 +6,7 @@ import {pruneCheckpoints} from '../../core/checkpoint/prune.js'
 
 export default class CheckpointPrune extends CkptCommand {
   static override summary = 'Remove checkpoints beyond retention, and incomplete leftovers, from the primary store.'
-  static override description = `Keeps the newest --retain N completed checkpoints (job file retain.primary, default 3) and those taken within --keep-within; never removes the newest completed checkpoint or an object a kept checkpoint's manifest references. Removes incomplete checkpoints only when they are older than the newest completed one and were last written longer ago than --grace (job file checkpoint.grace, default 1h), so a take in progress is never touched.
+  static override description = `Keeps the newest --retain N completed checkpoints (job file retain.primary, default 3) and those taken within --keep-within; never removes the newest completed checkpoint or an object a kept checkpoint's manifest references. Removes incomplete checkpoints only when they are older than the newest completed one and were last written longer ago than --grace (job file checkpoint.grace, default 1h), so a take in progress is never touched. With a file primary, also removes temporary objects of interrupted writes older than --grace and empty data folders.
 
 A manifest goes before its data: a prune that is killed leaves no completed checkpoint with missing data, and running it again finishes the job. Holds the job's exclusive lock (takes, restores and verifies wait); --dry-run takes no lock and changes nothing.
 
@@ -34,6 +34,8 @@ ${EXIT_STATUS}`
     this.output(result, (r) => {
       if (r.checkpoints.length > 0) this.say(table(['checkpoint', 'status', 'action', 'why'], r.checkpoints.map((c) => [c.checkpointId, statusColor(c.status), c.action, c.reason])))
       this.say(`${r.dryRun ? 'Would remove' : 'Removed'} ${r.removed.length} checkpoint(s), kept ${r.kept.length}.`)
+      const left = r.leftovers
+      if (left && left.temporaries.length + left.folders.length > 0) this.say(`${r.dryRun ? 'Would remove' : 'Removed'} ${left.temporaries.length} temporary file(s) of interrupted writes and ${left.folders.length} empty folder(s).`)
     })
   }
 }

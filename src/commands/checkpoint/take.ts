@@ -18,8 +18,10 @@ ${EXIT_STATUS}`
   async run(): Promise<void> {
     const {flags} = await this.parse(CheckpointTake)
     const progress = progressReporter('upload')
-    const result = await this.withJob(flags, (ctx) =>
-      takeCheckpoint(ctx, {noLocal: flags['no-local'], onWarning: (m) => this.warning(m), onProgress: progress.update}),
+    const result = await this.withJob(
+      flags,
+      (ctx) => takeCheckpoint(ctx, {noLocal: flags['no-local'], onWarning: (m) => this.warning(m), onProgress: progress.update}),
+      {refuseDuringRun: 'checkpoint take'},
     ).finally(progress.done)
     this.output(result, (r) => {
       this.say(table(['task', 'files', 'bytes', 'secondary'], r.tasks.map((t) => [t.taskId, t.files, formatBytes(t.bytes), statusColor(t.secondary)])))

@@ -5,7 +5,7 @@ import {listLocalCopies} from '../../core/local/list.js'
 
 export default class LocalList extends CkptCommand {
   static override summary = "List this node's secondary copies in its local roots."
-  static override description = `Status: pending (its checkpoint is not completed, or the copy was never finished), confirmed (its checkpoint is completed in the primary), orphaned (its checkpoint is no longer completed in the primary), unknown (the primary cannot be reached; a warning says so and the exit code is still 0).
+  static override description = `Status: pending (its checkpoint is not completed, or the copy was never finished), confirmed (its checkpoint is completed in the primary), orphaned (its checkpoint is no longer completed in the primary), unknown (the primary cannot be reached; a warning says so and the exit code is still 0). Also counts the leftovers of interrupted work on this node (unfinished copies, snapshot folders, scratch copies of 'ckpt run'), which 'local prune' removes; --json lists them under leftovers.
 
 ${EXIT_STATUS}`
   static override examples = ['<%= config.bin %> local list', '<%= config.bin %> local list --node worker-3 --json']
@@ -19,6 +19,7 @@ ${EXIT_STATUS}`
       else this.say(table(['task', 'checkpoint', 'status', 'bytes', 'root'], r.copies.map((c) => [c.taskId, c.checkpointId, statusColor(c.status), formatBytes(c.bytes), c.root])))
       this.say('')
       this.say(table(['root', 'copies', 'bytes'], r.roots.map((x) => [x.root, x.copies, formatBytes(x.bytes)])))
+      if (r.leftovers.count > 0) this.say(`\n${r.leftovers.count} leftover${r.leftovers.count === 1 ? '' : 's'} of interrupted work (${formatBytes(r.leftovers.bytes)}); 'ckpt local prune' removes them.`)
     })
   }
 }

@@ -1,10 +1,10 @@
 // Captures a task's state for a checkpoint: its snapshot command fills an empty folder, or the
 // stateDir itself is read (the caller pauses a running task around that read).
 import * as fs from 'node:fs/promises'
-import {tmpdir} from 'node:os'
-import * as path from 'node:path'
 import type {JobSpec, TaskSpec} from '../config/job-file.js'
 import {OperationError} from '../errors.js'
+import {interruptSignal} from '../interrupt.js'
+import {snapshotPrefix} from '../local/leftovers.js'
 import {describeFailure, runChild} from '../util/child.js'
 import {removeTree} from '../util/remove-tree.js'
 
@@ -17,10 +17,10 @@ export interface CapturedState {
   release(): Promise<void>
 }
 
-export async function captureTask(job: JobSpec, task: TaskSpec, checkpointId: string, workDir: string | undefined): Promise<CapturedState> {
+/** A snapshot folder lives in the OS temp folder (TMPDIR), not in a local root: a local root that fails must not fail the primary copy. */
+export async function captureTask(job: JobSpec, task: TaskSpec, checkpointId: string): Promise<CapturedState> {
   if (!task.snapshot) return {sourceDir: task.stateDir, release: async () => {}}
-  const parent = await firstWritable([workDir, tmpdir()])
-  const snapshotDir = await fs.mkdtemp(path.join(parent, `.snapshot-${task.id}-${checkpointId}-`))
+  const snapshotDir = await fs.mkdtemp(snapshotPrefix(task, checkpointId))
   const release = () => removeTree(snapshotDir)
   // A snapshot command run as the task's user fills a folder of that user's.
   if (task.user) await fs.chown(snapshotDir, task.user.uid, task.user.gid)
@@ -29,6 +29,7 @@ export async function captureTask(job: JobSpec, task: TaskSpec, checkpointId: st
     cwd: job.baseDir,
     timeoutMs,
     user: task.user,
+    signal: interruptSignal,
     env: {
       ...process.env,
       ...task.env,
@@ -44,18 +45,4 @@ export async function captureTask(job: JobSpec, task: TaskSpec, checkpointId: st
     throw new OperationError(`task ${task.id}: snapshot command ${describeFailure(result, timeoutMs)}`)
   }
   return {sourceDir: snapshotDir, rootDir: task.stateDir, release}
-}
-
-async function firstWritable(candidates: Array<string | undefined>): Promise<string> {
-  for (const dir of candidates) {
-    if (!dir) continue
-    try {
-      await fs.mkdir(dir, {recursive: true})
-      await fs.access(dir, fs.constants.W_OK)
-      return dir
-    } catch {
-      // try the next one
-    }
-  }
-  return tmpdir()
 }

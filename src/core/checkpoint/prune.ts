@@ -3,6 +3,7 @@
 import type {JobContext} from '../context.js'
 import {NewerFormatError, StoreUnavailableError, messageOf} from '../errors.js'
 import {withLock} from '../lock/lock.js'
+import {FileStore, type StoreLeftovers} from '../stores/file-store.js'
 import {mapLimit} from '../util/pool.js'
 import {checkpointIdOfKey, checkpointNumber, keys} from './layout.js'
 import {readManifest, type Manifest} from './manifest.js'
@@ -22,6 +23,8 @@ export interface PruneResult {
   kept: string[]
   removed: string[]
   checkpoints: PruneDecision[]
+  /** What interrupted writes left in a file primary (temporary files, empty folders), removed unless a dry run. */
+  leftovers?: StoreLeftovers
 }
 
 /** Where a prune records what it has begun to remove, so a re-run finishes it whatever its age. */
@@ -83,7 +86,8 @@ async function prune(ctx: JobContext, options: PruneOptions): Promise<PruneResul
     await each(removed.filter((id) => checkpointNumber(id) !== highest), (id) => ctx.store.delete(keys.claim(job, id)))
     await each([...new Set([...removed, ...marked])], (id) => ctx.store.delete(pruningKey(job, id)))
   }
-  return {dryRun: options.dryRun ?? false, kept, removed, checkpoints}
+  const leftovers = ctx.store instanceof FileStore ? await ctx.store.removeLeftovers({prefix: keys.jobPrefix(job), foldersUnder: keys.dataPrefix(job), olderThanMs: options.graceMs ?? ctx.job.checkpoint.graceMs, dryRun: options.dryRun}) : undefined
+  return {dryRun: options.dryRun ?? false, kept, removed, checkpoints, ...(leftovers ? {leftovers} : {})}
 }
 
 /** Why a checkpoint cannot be restored: an object its manifest names is missing or of another size. */

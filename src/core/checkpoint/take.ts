@@ -6,6 +6,7 @@ import type {TaskSpec} from '../config/job-file.js'
 import type {JobContext} from '../context.js'
 import {AlreadyExistsError, CkptError, NotFoundError, OperationError, TransientStoreError, messageOf} from '../errors.js'
 import type {LocalCopy} from '../local/secondary.js'
+import {removeDeadLeftovers} from '../local/leftovers.js'
 import {applyLocalRetention} from '../local/retention.js'
 import {withLock} from '../lock/lock.js'
 import {getBuffer} from '../stores/store.js'
@@ -72,8 +73,9 @@ export async function takeCheckpoint(ctx: JobContext, options: TakeOptions = {})
 async function takeLocked(ctx: JobContext, options: TakeOptions): Promise<TakeResult> {
   const started = Date.now()
   const {job, store, secondary} = ctx
+  await removeDeadLeftovers(ctx).catch((error) => options.onWarning?.(`leftovers of earlier takes: ${messageOf(error)}`))
   const id = await allocateCheckpointId(ctx)
-  const capture = options.capture ?? ((task: TaskSpec, chk: string) => captureTask(job, task, chk, secondary.rootFor(job.tasks.indexOf(task))))
+  const capture = options.capture ?? ((task: TaskSpec, chk: string) => captureTask(job, task, chk))
 
   const outcomes = await settleLimit(job.tasks, options.parallel ?? 4, async (task, index) => {
     const captured = await capture(task, id)

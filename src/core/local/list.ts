@@ -3,6 +3,7 @@
 import {completedIds} from '../checkpoint/catalogue.js'
 import type {JobContext} from '../context.js'
 import {messageOf, StoreUnavailableError} from '../errors.js'
+import {findLeftovers, type LeftoverKind} from './leftovers.js'
 import type {LocalCopy} from './secondary.js'
 
 export type LocalStatus = 'pending' | 'confirmed' | 'orphaned' | 'unknown'
@@ -21,6 +22,8 @@ export interface LocalCopyView {
 export interface LocalListResult {
   copies: LocalCopyView[]
   roots: Array<{root: string; copies: number; bytes: number}>
+  /** What interrupted work left on this node (unfinished copies, snapshot folders, scratch copies), for 'local prune'. */
+  leftovers: {count: number; bytes: number; items: Array<{kind: LeftoverKind; path: string; bytes: number; pid?: number; processAlive: boolean}>}
   /** Set when the primary could not be read and statuses are unknown. */
   warning?: string
 }
@@ -58,5 +61,7 @@ export async function listLocalCopies(ctx: JobContext): Promise<LocalListResult>
     const inRoot = views.filter((v) => v.root === root)
     return {root, copies: inRoot.length, bytes: inRoot.reduce((sum, v) => sum + v.bytes, 0)}
   })
-  return {copies: views, roots, ...(warning ? {warning} : {})}
+  const items = (await findLeftovers(ctx)).map(({kind, path, bytes, pid, processAlive}) => ({kind, path, bytes, ...(pid === undefined ? {} : {pid}), processAlive}))
+  const leftovers = {count: items.length, bytes: items.reduce((sum, item) => sum + item.bytes, 0), items}
+  return {copies: views, roots, leftovers, ...(warning ? {warning} : {})}
 }

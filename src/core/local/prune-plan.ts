@@ -1,5 +1,8 @@
-// Which secondary copies 'local prune' keeps and removes, and why. Pure: no disk access.
+// Which secondary copies 'local prune' keeps and removes, and why. Pure: no disk access (a pid's
+// liveness is asked through the policy).
 import {checkpointNumber} from '../checkpoint/layout.js'
+import {pidAlive} from '../util/process.js'
+import {partialPid} from './leftovers.js'
 import {statusOf, type LocalStatus} from './list.js'
 import type {LocalCopy} from './secondary.js'
 
@@ -8,6 +11,18 @@ export interface LocalPolicy {
   maxSizeBytes?: number
   graceMs: number
   now: number
+  /** Whether a pid runs here (default: asks the system). */
+  processAlive?: (pid: number) => boolean
+}
+
+/** An unfinished copy named with its take's pid goes as soon as that process is gone; one without (older names), after the grace period. */
+function partialDecision(copy: LocalCopy, status: LocalStatus, old: boolean, processAlive: (pid: number) => boolean): LocalDecision {
+  const pid = partialPid(copy.dir)
+  if (pid !== undefined) {
+    const gone = pid !== process.pid && !processAlive(pid)
+    return {copy, status, action: gone ? 'remove' : 'keep', reason: gone ? `unfinished leftover of process ${pid}, which is gone` : `unfinished, its take (process ${pid}) is still running`}
+  }
+  return {copy, status, action: old ? 'remove' : 'keep', reason: old ? 'unfinished leftover older than the grace period' : 'unfinished, within the grace period (a take may be writing it)'}
 }
 
 export interface LocalDecision {
@@ -26,7 +41,7 @@ export function planLocalPrune(copies: LocalCopy[], completed: Set<string> | und
   const decisions = copies.map((copy): LocalDecision => {
     const status = statusOf(copy, completed)
     const old = policy.now - copy.mtimeMs > policy.graceMs
-    if (copy.partial) return {copy, status, action: old ? 'remove' : 'keep', reason: old ? 'unfinished leftover older than the grace period' : 'unfinished, within the grace period (a take may be writing it)'}
+    if (copy.partial) return partialDecision(copy, status, old, policy.processAlive ?? pidAlive)
     if (status === 'orphaned') return {copy, status, action: 'remove', reason: 'orphaned: its checkpoint is no longer completed in the primary'}
     if (status === 'pending') return {copy, status, action: old ? 'remove' : 'keep', reason: old ? 'pending leftover older than the grace period' : 'pending, within the grace period'}
     if (status === 'unknown' && copy.status !== 'confirmed') return {copy, status, action: 'keep', reason: 'pending, and the primary cannot be reached to tell'}

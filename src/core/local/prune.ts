@@ -4,6 +4,8 @@
 import type {JobContext} from '../context.js'
 import {formatBytes} from '../config/units.js'
 import {withLock} from '../lock/lock.js'
+import {removeTree} from '../util/remove-tree.js'
+import {findLeftovers, leftoverDecision, type LeftoverKind} from './leftovers.js'
 import {completedOrUnknown} from './list.js'
 import {planLocalPrune, type LocalDecision} from './prune-plan.js'
 
@@ -22,6 +24,8 @@ export interface LocalPruneResult {
   removed: Array<{taskId: string; checkpointId: string; root: string; status: string; bytes: number; reason: string}>
   /** Bytes left in the local roots (after removal, or as planned under --dry-run). */
   bytes: number
+  /** Snapshot folders and scratch copies of interrupted work (unfinished copies are among removed/kept). */
+  leftovers: Array<{kind: LeftoverKind; path: string; bytes: number; action: 'keep' | 'remove'; reason: string}>
   /** Set when the primary could not be reached and only locally provable removals were made. */
   warning?: string
 }
@@ -46,6 +50,13 @@ async function pruneWith(ctx: JobContext, options: LocalPruneOptions, completed:
   const view = (d: LocalDecision) => ({taskId: d.copy.taskId, checkpointId: d.copy.checkpointId, root: d.copy.root, status: d.status, bytes: d.copy.bytes})
   const removed = plan.decisions.filter((d) => d.action === 'remove')
   if (!options.dryRun) for (const d of removed) await ctx.secondary.remove(d.copy)
+  const leftovers = (await findLeftovers(ctx))
+    .filter((item) => item.kind !== 'partial')
+    .map((item) => {
+      const {remove, reason} = leftoverDecision(item, Date.now(), options.graceMs ?? ctx.job.checkpoint.graceMs)
+      return {kind: item.kind, path: item.path, bytes: item.bytes, action: remove ? ('remove' as const) : ('keep' as const), reason}
+    })
+  if (!options.dryRun) for (const item of leftovers) if (item.action === 'remove') await removeTree(item.path)
   const bytes = plan.decisions.filter((d) => d.action === 'keep').reduce((sum, d) => sum + d.copy.bytes, 0)
   const warnings: string[] = []
   if (unreachable) warnings.push(`${unreachable}; removed only unfinished leftovers older than the grace period and locally confirmed copies beyond retention; pending copies and possible orphans are kept`)
@@ -58,6 +69,7 @@ async function pruneWith(ctx: JobContext, options: LocalPruneOptions, completed:
     kept: plan.decisions.filter((d) => d.action === 'keep').map(view),
     removed: removed.map((d) => ({...view(d), reason: d.reason})),
     bytes,
+    leftovers,
     ...(warnings.length > 0 ? {warning: warnings.join('; ')} : {}),
   }
 }

@@ -54,7 +54,7 @@ export class SecondaryStore {
   /** Starts writing a copy; nothing is visible as a copy until finish(). */
   async begin(root: string, taskId: string, checkpointId: string): Promise<CopyWriter> {
     const taskDir = this.taskDir(root, taskId)
-    const partial = path.join(taskDir, `${checkpointId}${PARTIAL}${randomBytes(4).toString('hex')}`)
+    const partial = path.join(taskDir, `${checkpointId}${PARTIAL}${process.pid}-${randomBytes(4).toString('hex')}`) // the pid tells a leftover of a dead process
     await fs.mkdir(path.join(partial, 'state'), {recursive: true})
     const record: CopyRecord = {format: FORMAT_VERSION, job: this.job, taskId, checkpointId, node: this.node, status: 'pending', files: 0, bytes: 0, createdAt: new Date().toISOString()}
     return new CopyWriter(root, partial, path.join(taskDir, checkpointId), record)

@@ -5,6 +5,7 @@ import {completedIds} from '../checkpoint/catalogue.js'
 import {checkpointNumber} from '../checkpoint/layout.js'
 import {ManifestError, readIndex, readManifest} from '../checkpoint/manifest.js'
 import {NotFoundError, NothingToRestoreError, UnsafeEntryError, UsageError, messageOf} from '../errors.js'
+import {uninterruptible} from '../interrupt.js'
 import {withLock} from '../lock/lock.js'
 import {mapLimit, settleLimit} from '../util/pool.js'
 import {PrimaryDigestError} from './files.js'
@@ -136,9 +137,10 @@ async function stageAndSwap(ctx: JobContext, works: TaskWork[], checkpointId: st
     await discardStaged(staged)
     throw (failed as PromiseRejectedResult).reason
   }
-  // Every task is complete and verified: only now does any stateDir change, all of them or none.
+  // Every task is complete and verified: only now does any stateDir change, all of them or none;
+  // an interruption waits for the swap, so no task is left between two states.
   try {
-    await swapAll(staged.map((s) => ({taskId: s.work.task.id, stateDir: s.stateDir, stagingDir: s.stagingDir})), options.onWarning)
+    await uninterruptible(() => swapAll(staged.map((s) => ({taskId: s.work.task.id, stateDir: s.stateDir, stagingDir: s.stagingDir})), options.onWarning))
   } finally {
     await discardStaged(staged)
   }

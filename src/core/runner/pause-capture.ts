@@ -8,6 +8,7 @@ import {captureTask, type CapturedState} from '../capture/capture.js'
 import type {TaskSpec} from '../config/job-file.js'
 import type {JobContext} from '../context.js'
 import {OperationError, messageOf} from '../errors.js'
+import {scratchDir, scratchPrefix} from '../local/leftovers.js'
 import {removeTree} from '../util/remove-tree.js'
 import {copyTree} from './copy-tree.js'
 import type {TaskProcess} from './task-process.js'
@@ -21,21 +22,15 @@ export interface PauseRecord {
 /** What the run says of a task at capture time: its running process, none (nothing runs it), or why it cannot be captured. */
 export type ProcessLookup = (taskId: string) => TaskProcess | undefined
 
-/** Scratch copies live in the task's local root, beside (not inside) this node's secondary copies. */
-export function scratchDir(ctx: JobContext, task: TaskSpec): string {
-  return path.join(ctx.secondary.rootFor(ctx.job.tasks.indexOf(task)), '.ckpt-scratch', ctx.node, ctx.job.job)
-}
-
-/** Removes scratch copies that an earlier, interrupted run left behind. */
+/** Removes scratch copies that an earlier, interrupted run left behind (the run record makes this run the only one of the job on this node). */
 export async function cleanScratch(ctx: JobContext): Promise<void> {
   await Promise.all(ctx.job.tasks.map((task) => removeTree(scratchDir(ctx, task)).catch(() => {})))
 }
 
 export function pausingCapture(ctx: JobContext, lookup: ProcessLookup, onPause: (record: PauseRecord) => void) {
   return async (task: TaskSpec, checkpointId: string): Promise<CapturedState> => {
-    const root = ctx.secondary.rootFor(ctx.job.tasks.indexOf(task))
     const proc = lookup(task.id)
-    if (task.snapshot) return captureTask(ctx.job, task, checkpointId, root)
+    if (task.snapshot) return captureTask(ctx.job, task, checkpointId)
     // Nothing runs this task now and restores wait for the checkpoint: its stateDir holds still.
     if (!proc) return {sourceDir: task.stateDir, release: async () => {}}
 
@@ -47,7 +42,7 @@ export function pausingCapture(ctx: JobContext, lookup: ProcessLookup, onPause: 
     await proc.pause()
     try {
       await fs.mkdir(parent, {recursive: true})
-      target = await fs.mkdtemp(path.join(parent, `${task.id}-${checkpointId}-`))
+      target = await fs.mkdtemp(scratchPrefix(ctx, task, checkpointId))
       copy = await copyTree(task.stateDir, path.join(target, 'state'))
     } catch (error) {
       failure = error

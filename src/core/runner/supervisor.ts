@@ -9,13 +9,16 @@ import {UsageError, exitCodeOf, messageOf} from '../errors.js'
 import {restoreJob} from '../restore/restore.js'
 import {RestartBudget} from './backoff.js'
 import {resolveRunOptions, type RunInput, type RunOptions} from './options.js'
+import {removeDeadLeftovers} from '../local/leftovers.js'
 import {cleanScratch} from './pause-capture.js'
+import {claimRun} from './run-record.js'
 import {takeRunCheckpoint} from './run-checkpoint.js'
 import {Serial} from './serial.js'
 import {onStopSignals, STOP_EXIT, type StopReason} from './signals.js'
 import {describeExit, pauseStats, type CheckpointRecord, type FailedCheckpoint, type RecoveryRecord, type RestartRecord, type RunSummary} from './summary.js'
 import type {OutputStream, TaskExit, TaskProcess} from './task-process.js'
 import {Slot, startTask} from './slot.js'
+import {Watchdog} from './watchdog.js'
 
 export type {StopReason} from './signals.js'
 
@@ -62,6 +65,7 @@ class Supervisor {
   private readonly recoveries: RecoveryRecord[] = []
   private readonly restarts: RestartRecord[] = []
   private skipped = 0
+  private watchdog!: Watchdog
 
   constructor(
     private readonly ctx: JobContext,
@@ -79,11 +83,14 @@ class Supervisor {
     this.budget = new RestartBudget(options.maxRestarts, options.restartWindowMs, options.restartDelayMs)
     const runnable = this.slots.filter((s) => s.task.command)
     if (runnable.length === 0) throw new UsageError(`job file ${job.file}: no task has a command, so there is nothing to run; give tasks[].command`)
+    const releaseRun = await claimRun(this.ctx, (m) => this.warn(m))
+    this.watchdog = new Watchdog()
     const killAll = () => this.slots.forEach((s) => s.proc?.kill())
     const uninstall = options.handleSignals ? onStopSignals((signal) => this.stop(signal)) : () => {}
     process.on('exit', killAll)
     try {
       await cleanScratch(this.ctx)
+      await removeDeadLeftovers(this.ctx).catch((error) => this.warn(`leftovers of earlier runs and takes: ${messageOf(error)}`))
       await Promise.race([this.startState(), this.forced])
       for (const slot of runnable) this.start(slot, this.baseline ?? '')
       if (options.intervalMs > 0) this.timers.push(setInterval(() => this.tick(), options.intervalMs))
@@ -95,6 +102,8 @@ class Supervisor {
       killAll()
       process.off('exit', killAll)
       uninstall()
+      this.watchdog.close()
+      await releaseRun().catch(() => {})
     }
     return this.summary(started)
   }
@@ -154,8 +163,12 @@ class Supervisor {
   private start(slot: Slot, restoredFrom: string): void {
     if (this.ending) return
     const proc = startTask(this.ctx.job, slot, restoredFrom, (stream, line) => this.hooks.onOutput?.(slot.task.id, stream, line))
+    this.watchdog.guard(proc.pid) // its group dies with this run, even a run killed by SIGKILL
     this.hooks.onTaskStart?.({taskId: slot.task.id, pid: proc.pid, restoredFrom})
-    void proc.exited.then((exit) => this.onExit(slot, proc, exit))
+    void proc.exited.then((exit) => {
+      this.watchdog.release(proc.pid)
+      this.onExit(slot, proc, exit)
+    })
   }
 
   private tick(): void {

@@ -15,6 +15,9 @@ export class FileStore implements PrimaryStore {
   readonly capabilities: StoreCapabilities = {atomicCreateIfAbsent: true, atomicPut: true}
   readonly displayUrl: string
 
+  /** Temporary files of writes in progress, so an interrupted command can remove them. */
+  private readonly temporaries = new Set<string>()
+
   constructor(readonly root: string) {
     this.displayUrl = root
   }
@@ -35,6 +38,7 @@ export class FileStore implements PrimaryStore {
     const target = this.pathOf(key)
     const dir = path.dirname(target)
     const temp = path.join(dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}-${path.basename(target)}`)
+    this.temporaries.add(temp)
     try {
       await fs.mkdir(dir, {recursive: true})
       let sent = 0
@@ -73,6 +77,8 @@ export class FileStore implements PrimaryStore {
       // The body's own failure (a capture error) is the caller's to report.
       if (error instanceof CkptError) throw error
       throw writeFailure(this.root, key, error)
+    } finally {
+      this.temporaries.delete(temp)
     }
   }
 
@@ -162,6 +168,60 @@ export class FileStore implements PrimaryStore {
   }
 
   async close(): Promise<void> {}
+
+  /** Removes the temporary files of this process's writes in progress (an interrupted command). */
+  async removeOwnTemporaries(): Promise<void> {
+    await Promise.all([...this.temporaries].map((temp) => fs.rm(temp, {force: true})))
+  }
+
+  /**
+   * Maintenance for prune, under the job's exclusive lock: removes temporary files under prefix
+   * last written more than olderThanMs ago (a killed write's), and empty folders below
+   * foldersUnder (data/chk-N/ of a killed take or a pruned checkpoint: no take writes while the
+   * lock is held). Azure has no such leftovers: it drops uncommitted blocks itself.
+   */
+  async removeLeftovers(options: {prefix: string; foldersUnder: string; olderThanMs: number; dryRun?: boolean; now?: number}): Promise<StoreLeftovers> {
+    const found: StoreLeftovers = {temporaries: [], folders: [], bytes: 0}
+    const old = (st: {mtimeMs: number}) => (options.now ?? Date.now()) - st.mtimeMs > options.olderThanMs
+    const folderRoot = path.join(this.root, ...options.foldersUnder.split('/').filter(Boolean))
+    // Post-order, so a folder whose only content was empty folders goes too; returns whether dir is (now) empty.
+    const walk = async (dir: string, rel: string): Promise<boolean> => {
+      let entries: import('node:fs').Dirent[]
+      try {
+        entries = await fs.readdir(dir, {withFileTypes: true})
+      } catch {
+        return false
+      }
+      let left = entries.length
+      for (const entry of entries) {
+        const abs = path.join(dir, entry.name)
+        const relName = rel === '' ? entry.name : `${rel}/${entry.name}`
+        const st = await fs.lstat(abs).catch(() => undefined)
+        if (!st) continue
+        if (entry.isFile() && entry.name.startsWith(TEMP_PREFIX) && old(st)) {
+          found.temporaries.push(relName)
+          found.bytes += st.size
+          if (!options.dryRun) await fs.rm(abs, {force: true})
+          left--
+        } else if (entry.isDirectory() && (await walk(abs, relName)) && abs.startsWith(folderRoot + path.sep)) {
+          found.folders.push(relName)
+          if (!options.dryRun) await fs.rmdir(abs).catch(() => left++)
+          left--
+        }
+      }
+      return left === 0
+    }
+    const base = options.prefix.split('/').filter(Boolean)
+    await walk(path.join(this.root, ...base), base.join('/'))
+    return found
+  }
+}
+
+/** What removeLeftovers found (and removed, unless a dry run): keys relative to the store root. */
+export interface StoreLeftovers {
+  temporaries: string[]
+  folders: string[]
+  bytes: number
 }
 
 const WRITE_HINTS: Record<string, string> = {

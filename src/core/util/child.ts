@@ -17,6 +17,8 @@ export interface ChildOptions {
   timeoutMs?: number
   /** Run as this user (tasks[].user). */
   user?: {uid: number; gid: number}
+  /** Kills the child's group when aborted (an interrupted command). */
+  signal?: AbortSignal
 }
 
 export function argvOf(command: Command): [string, string[]] {
@@ -58,8 +60,12 @@ export function runChild(command: Command, options: ChildOptions): Promise<Child
             timedOut = true
             killGroup(child, 'SIGKILL')
           }, options.timeoutMs)
+    const onAbort = () => killGroup(child, 'SIGKILL')
+    options.signal?.addEventListener('abort', onAbort, {once: true})
+    if (options.signal?.aborted) onAbort()
     const finish = (exitCode: number | null, signal: NodeJS.Signals | null) => {
       if (timer) clearTimeout(timer)
+      options.signal?.removeEventListener('abort', onAbort)
       resolve({exitCode, signal, timedOut, durationMs: Date.now() - started, stderrTail: tail.trimEnd().split('\n').slice(-10).join('\n')})
     }
     child.on('error', (error) => {

@@ -1,0 +1,33 @@
+// What an interrupted command removes of its own making (issue 11 item 12): its locks in the
+// primary, its temporary objects in a file primary, its snapshot folders, scratch and partial
+// copies, and the staging folders of its restores. Only this process's: names carry its pid.
+import {hostname} from 'node:os'
+import * as fs from 'node:fs/promises'
+import * as path from 'node:path'
+import type {JobContext} from './context.js'
+import {removeOwnLeftovers, removeTreeRetrying} from './local/leftovers.js'
+import {readLocks} from './lock/records.js'
+import {STAGING} from './restore/swap.js'
+import {FileStore} from './stores/file-store.js'
+
+export async function removeOwnWork(ctx: JobContext): Promise<void> {
+  await removeOwnLeftovers(ctx)
+  await removeOwnStaging(ctx)
+  if (ctx.store instanceof FileStore) await ctx.store.removeOwnTemporaries()
+  // The lock goes last: until the rest is gone, a prune must not start.
+  await removeOwnLocks(ctx)
+}
+
+async function removeOwnStaging(ctx: JobContext): Promise<void> {
+  for (const task of ctx.job.tasks) {
+    const parent = path.dirname(task.stateDir)
+    const prefix = `.${path.basename(task.stateDir)}${STAGING}${process.pid}-`
+    const names = await fs.readdir(parent).catch(() => [] as string[])
+    for (const name of names.filter((n) => n.startsWith(prefix))) await removeTreeRetrying(path.join(parent, name))
+  }
+}
+
+async function removeOwnLocks(ctx: JobContext): Promise<void> {
+  const own = (await readLocks(ctx.store, ctx.job.job)).filter((lock) => lock.pid === process.pid && lock.host === hostname())
+  await Promise.all(own.map((lock) => ctx.store.delete(lock.key)))
+}
