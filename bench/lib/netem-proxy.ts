@@ -33,18 +33,18 @@ export const SAME_MACHINE = 'same-machine'
 const UNITS: Record<string, number> = {bit: 1, kbit: 1e3, mbit: 1e6, gbit: 1e9}
 
 function bitRate(text: string, what: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(bit|kbit|mbit|gbit)(?:\/s)?$/i.exec(text.trim())
+  const m = /^(\d+(?:\.\d+)?)\s*(bit|kbit|mbit|gbit)$/i.exec(text.trim())
   if (!m || Number(m[1]) <= 0) throw new Error(`${what} ${text}: not a rate (e.g. 200Mbit, 1Gbit)`)
   return Number(m[1]) * UNITS[m[2].toLowerCase()]
 }
 
-/** A profile by name (lan, cloud, wan), or RATE,RTT[,PER_CONNECTION] such as 500Mbit,10ms,100Mbit. */
+/** A profile by name (lan, cloud, wan), or RATE/RTT[/PER_CONNECTION] such as 500Mbit/10ms/100Mbit. */
 export function parseProfile(text: string): NetworkProfile | undefined {
   if (text === SAME_MACHINE) return undefined
   if (PROFILES[text]) return PROFILES[text]
-  const [rate, rtt, cap, ...rest] = text.split(',')
+  const [rate, rtt, cap, ...rest] = text.split('/')
   const ms = /^(\d+(?:\.\d+)?)\s*ms$/i.exec(rtt?.trim() ?? '')
-  if (!rate || !ms || rest.length > 0) throw new Error(`network ${text}: use ${SAME_MACHINE}, ${Object.keys(PROFILES).join(', ')} or RATE,RTT[,PER_CONNECTION] (e.g. 500Mbit,10ms,100Mbit)`)
+  if (!rate || !ms || rest.length > 0) throw new Error(`network ${text}: use ${SAME_MACHINE}, ${Object.keys(PROFILES).join(', ')} or RATE/RTT[/PER_CONNECTION] (e.g. 500Mbit/10ms/100Mbit)`)
   const profile: NetworkProfile = {name: text, bitsPerS: bitRate(rate, 'network rate'), rttMs: Number(ms[1])}
   if (cap) profile.perConnectionBitsPerS = bitRate(cap, 'per-connection cap')
   return profile

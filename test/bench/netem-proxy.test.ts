@@ -104,14 +104,14 @@ describe('bench network model (netem proxy)', () => {
     await server.close()
   })
 
-  it('reads profiles by name and as RATE,RTT[,CAP]', () => {
+  it('reads profiles by name and as RATE/RTT[/CAP]', () => {
     assert.deepEqual(parseProfile('cloud'), {name: 'cloud', bitsPerS: 1e9, rttMs: 2})
     assert.equal(parseProfile('lan')!.rttMs, 0.2)
     assert.equal(parseProfile('wan')!.bitsPerS, 200e6)
     assert.equal(parseProfile('same-machine'), undefined)
-    assert.deepEqual(parseProfile('500Mbit,10ms,100Mbit'), {name: '500Mbit,10ms,100Mbit', bitsPerS: 500e6, rttMs: 10, perConnectionBitsPerS: 100e6})
-    assert.throws(() => parseProfile('fast'), /use same-machine, lan, cloud, wan or RATE,RTT/)
-    assert.throws(() => parseProfile('1Gbyte,2ms'), /not a rate/)
+    assert.deepEqual(parseProfile('500Mbit/10ms/100Mbit'), {name: '500Mbit/10ms/100Mbit', bitsPerS: 500e6, rttMs: 10, perConnectionBitsPerS: 100e6})
+    assert.throws(() => parseProfile('fast'), /use same-machine, lan, cloud, wan or RATE\/RTT/)
+    assert.throws(() => parseProfile('1Gbyte/2ms'), /not a rate/)
   })
 
   it('carries a transfer at the profile rate in each direction, both at once', {timeout: 60_000}, async (t) => {
