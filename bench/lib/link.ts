@@ -37,13 +37,13 @@ export async function openLink(az: Azurite, network: NetworkProfile | undefined)
       const before = await proxy.stats()
       const result = await run()
       const after = await proxy.stats()
-      traffic.set(id, {connections: after.connections - before.connections, bytesUp: after.bytesUp - before.bytesUp, bytesDown: after.bytesDown - before.bytesDown})
+      traffic.set(id, {connections: after.connections - before.connections, bytesUp: after.bytesUp - before.bytesUp, bytesDown: after.bytesDown - before.bytesDown, busyMs: after.busyMs - before.busyMs})
       return result
     },
     trafficNotes(labels) {
       if (!proxy) return []
       const size = (n: number) => (n < 1e6 ? `${(n / 1e3).toFixed(1)} kB` : `${(n / 1e6).toFixed(1)} MB`)
-      const parts = [...traffic].map(([id, t]) => `${labels[id] ?? id}: ${t.connections} connection${t.connections === 1 ? '' : 's'}, ${size(t.bytesDown)} down, ${size(t.bytesUp)} up`)
+      const parts = [...traffic].map(([id, t]) => `${labels[id] ?? id}: ${t.connections} connection${t.connections === 1 ? '' : 's'}, ${size(t.bytesDown)} down, ${size(t.bytesUp)} up, proxy busy ${(t.busyMs / 1000).toFixed(2)} s`)
       return [`Over the link, in each side's first run (HTTP headers included): ${parts.join('; ')}.`]
     },
     judge(target) {

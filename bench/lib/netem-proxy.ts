@@ -82,6 +82,8 @@ export interface LinkStats {
   bytesUp: number
   /** Bytes from the server to the clients. */
   bytesDown: number
+  /** Time the proxy's event loop was busy, ms (what the model itself cost in CPU, about). */
+  busyMs: number
 }
 
 /** One direction of one connection: what came in, held until the link has carried it. */
@@ -177,7 +179,7 @@ export async function serveNetem(targetPort: number, profile: NetworkProfile): P
   const oneWayMs = profile.rttMs / 2
   // Enough in flight to keep the link busy (twice the bandwidth-delay product, at least 1 MiB).
   const limitBytes = Math.max(1024 * 1024, Math.ceil(2 * bytesPerMs(profile.bitsPerS) * profile.rttMs))
-  const stats: LinkStats = {connections: 0, bytesUp: 0, bytesDown: 0}
+  const stats = {connections: 0, bytesUp: 0, bytesDown: 0}
   const sockets = new Set<net.Socket>()
   const server = net.createServer({allowHalfOpen: true}, (client) => {
     stats.connections++
@@ -213,7 +215,7 @@ export async function serveNetem(targetPort: number, profile: NetworkProfile): P
   })
   return {
     port: (server.address() as net.AddressInfo).port,
-    stats: () => ({...stats}),
+    stats: () => ({...stats, busyMs: performance.eventLoopUtilization().active}),
     async close() {
       for (const s of sockets) s.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))

@@ -38,13 +38,13 @@ const ms = (v: number | null) => (v === null ? '—' : v >= 10_000 ? `${(v / 100
 const verdict = (t: TargetResult) => (t.met === null ? `not judged: ${t.notJudged}` : t.met ? '**met**' : '**missed**')
 
 function measurementTable(list: Measurement[]): string[] {
-  const rows = ['| run | median | min – max | n | MB/s | peak RSS | command |', '| --- | ---: | ---: | ---: | ---: | ---: | --- |']
+  const rows = ['| run | median | min – max | n | MB/s | CPU (median) | peak RSS | command |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |']
   for (const m of list) {
     if (m.notRun) {
-      rows.push(`| ${m.label} | peer not run | | 0 | | | ${m.notRun} |`)
+      rows.push(`| ${m.label} | peer not run | | 0 | | | | ${m.notRun} |`)
       continue
     }
-    rows.push(`| ${m.label} | ${ms(m.medianMs)} | ${ms(m.minMs)} – ${ms(m.maxMs)} | ${m.samplesMs.length} | ${m.mbPerS ?? ''} | ${m.maxRssMiB === undefined ? '' : `${m.maxRssMiB} MiB`} | \`${m.command}\` |`)
+    rows.push(`| ${m.label} | ${ms(m.medianMs)} | ${ms(m.minMs)} – ${ms(m.maxMs)} | ${m.samplesMs.length} | ${m.mbPerS ?? ''} | ${m.cpuS === undefined ? '' : `${m.cpuS} s`} | ${m.maxRssMiB === undefined ? '' : `${m.maxRssMiB} MiB`} | \`${m.command}\` |`)
   }
   return rows
 }
