@@ -2,7 +2,7 @@
 // instead; writes bench/RESULTS.md and bench/results.json. See --help.
 import {runBench} from './lib/bench.js'
 import {parseOptions, USAGE} from './lib/options.js'
-import {renderResults} from './lib/report.js'
+import {renderResults, resultFiles} from './lib/report.js'
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
   process.stdout.write(USAGE + '\n')
@@ -16,7 +16,7 @@ try {
   process.exit(2)
 }
 if (process.argv.includes('--render')) {
-  await renderResults(options.outDir)
+  await renderResults(options.outDir, options.label)
   process.exit(0)
 }
 const started = Date.now()
@@ -24,5 +24,5 @@ const log = (line: string) => process.stderr.write(`[${((Date.now() - started) /
 const results = await runBench(options, log)
 const failed = results.cases.filter((c) => c.error)
 const missed = results.cases.flatMap((c) => c.targets.filter((t) => t.met === false))
-log(`wrote ${options.outDir}/RESULTS.md and results.json: ${results.cases.length} cases, ${missed.length} targets missed, ${failed.length} cases failed`)
+log(`wrote ${options.outDir}/${resultFiles(options.label).markdown} and ${resultFiles(options.label).json}: ${results.cases.length} cases, ${missed.length} targets missed, ${failed.length} cases failed`)
 process.exitCode = failed.length > 0 ? 1 : 0

@@ -16,6 +16,7 @@ import {runCommand} from './exec.js'
 import {machineInfo, versions} from './machine.js'
 import type {BenchContext, CaseResult} from './model.js'
 import {CASES, repoRoot, type BenchOptions, type CaseName} from './options.js'
+import {parseProfile} from './netem-proxy.js'
 import {ensurePeers} from './peers.js'
 import {formatSize, writeResults, type BenchResults} from './report.js'
 
@@ -87,18 +88,22 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     }
     for (const name of CASES) {
       if (!options.cases.includes(name)) continue
-      log(`case ${name}`)
-      const caseStarted = Date.now()
-      const loadBefore = Math.round(os.loadavg()[0] * 100) / 100
-      const load = (): [number, number] => [loadBefore, Math.round(os.loadavg()[0] * 100) / 100]
-      try {
-        const result = await RUNNERS[name](b)
-        results.push({...result, durationMs: Date.now() - caseStarted, loadAverage: load()})
-      } catch (error) {
-        log(`case ${name} failed: ${(error as Error).stack ?? error}`)
-        results.push({id: name, title: name, method: '', measurements: [], targets: [], notes: [], durationMs: Date.now() - caseStarted, loadAverage: load(), error: (error as Error).message})
+      // The Azurite cases run once per link; the others do not use one.
+      for (const network of name.startsWith('azure-') ? options.networks : [undefined]) {
+        log(`case ${name}${network ? ` (network ${network})` : ''}`)
+        const caseStarted = Date.now()
+        const loadBefore = Math.round(os.loadavg()[0] * 100) / 100
+        const load = (): [number, number] => [loadBefore, Math.round(os.loadavg()[0] * 100) / 100]
+        const context: BenchContext = network ? {...b, network: parseProfile(network)} : b
+        try {
+          const result = await RUNNERS[name](context)
+          results.push({...result, durationMs: Date.now() - caseStarted, loadAverage: load()})
+        } catch (error) {
+          log(`case ${name} failed: ${(error as Error).stack ?? error}`)
+          results.push({id: name, title: network ? `${name} (network ${network})` : name, network, method: '', measurements: [], targets: [], notes: [], durationMs: Date.now() - caseStarted, loadAverage: load(), error: (error as Error).message})
+        }
+        for (const t of results[results.length - 1].targets) log(`  target ${t.name}${t.network ? ` [${t.network}]` : ''}: ${t.measured} (${t.target}) → ${t.met === null ? `not judged (${t.notJudged})` : t.met ? 'met' : 'MISSED'}`)
       }
-      for (const t of results[results.length - 1].targets) log(`  target ${t.name}: ${t.measured} (${t.target}) → ${t.met === null ? 'not judged' : t.met ? 'met' : 'MISSED'}`)
     }
     const out: BenchResults = {
       generatedAt: new Date().toISOString(),

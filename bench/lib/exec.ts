@@ -12,6 +12,8 @@ export interface RunResult {
   ms: number
   /** Peak resident set of the process, in KiB. */
   maxRssKiB?: number
+  /** CPU time of the process and its children (user + system), ms; with /usr/bin/time only. */
+  cpuMs?: number
   code: number | null
   stdout: string
   stderr: string
@@ -33,7 +35,7 @@ export async function runCommand(argv: string[], options: RunOptions = {}): Prom
   const measureRss = options.rss !== false
   const useTime = measureRss && existsSync(TIME_BIN)
   const rssFile = useTime ? path.join(os.tmpdir(), `ckpt-bench-rss-${process.pid}-${Math.random().toString(36).slice(2)}`) : undefined
-  const full = useTime ? [TIME_BIN, '-f', '%M', '-o', rssFile!, ...argv] : argv
+  const full = useTime ? [TIME_BIN, '-f', '%M %U %S', '-o', rssFile!, ...argv] : argv
   const started = process.hrtime.bigint()
   const child = spawn(full[0], full.slice(1), {cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe']})
   let stdout = ''
@@ -63,18 +65,20 @@ export async function runCommand(argv: string[], options: RunOptions = {}): Prom
   })
   const ms = Number(process.hrtime.bigint() - started) / 1e6
   let maxRssKiB: number | undefined = polledKiB || undefined
+  let cpuMs: number | undefined
   if (rssFile) {
     const text = await fs.readFile(rssFile, 'utf8').catch(() => '')
     await fs.rm(rssFile, {force: true})
     const lines = text.trim().split('\n')
-    const value = Number(lines[lines.length - 1])
-    if (Number.isFinite(value) && value > 0) maxRssKiB = value
+    const [rss, user, sys] = lines[lines.length - 1].split(' ').map(Number)
+    if (Number.isFinite(rss) && rss > 0) maxRssKiB = rss
+    if (Number.isFinite(user) && Number.isFinite(sys)) cpuMs = Math.round((user + sys) * 1000)
   }
   if (code !== 0 && !options.allowFailure) {
     const said = (stderr.trim() || stdout.trim()).split('\n').slice(-8).join(' | ')
     throw new CommandError(`${argv.join(' ')} exited ${code}: ${said}`)
   }
-  return {ms, maxRssKiB, code, stdout, stderr}
+  return {ms, maxRssKiB, cpuMs, code, stdout, stderr}
 }
 
 /** Output of a quick command, or undefined when it fails or is missing. */

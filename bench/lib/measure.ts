@@ -34,6 +34,8 @@ export interface Measurement {
   bytes?: number
   /** Peak resident set over the runs, MiB. */
   maxRssMiB?: number
+  /** Median CPU time (user + system) of the runs, s: less sensitive than wall time to other work on the machine. */
+  cpuS?: number
   notRun?: string
 }
 
@@ -41,7 +43,7 @@ export function notRunMeasurement(side: Pick<Side, 'id' | 'label' | 'command' | 
   return {id: side.id, label: side.label, command: side.command, samplesMs: [], medianMs: null, minMs: null, maxMs: null, bytes: side.bytes, notRun: reason}
 }
 
-export function summarize(side: Pick<Side, 'id' | 'label' | 'command' | 'bytes'>, samplesMs: number[], rssKiB: number[]): Measurement {
+export function summarize(side: Pick<Side, 'id' | 'label' | 'command' | 'bytes'>, samplesMs: number[], rssKiB: number[], cpuMs: number[] = []): Measurement {
   const med = median(samplesMs)
   const m: Measurement = {
     id: side.id,
@@ -57,12 +59,14 @@ export function summarize(side: Pick<Side, 'id' | 'label' | 'command' | 'bytes'>
     m.mbPerS = Math.round((side.bytes / 1e6 / (med / 1000)) * 10) / 10
   }
   if (rssKiB.length > 0) m.maxRssMiB = Math.round((Math.max(...rssKiB) / 1024) * 10) / 10
+  if (cpuMs.length > 0) m.cpuS = Math.round(median(cpuMs) / 10) / 100
   return m
 }
 
 export async function interleave(sides: Side[], rounds: number, log: (line: string) => void): Promise<Record<string, Measurement>> {
   const samples = new Map<string, number[]>(sides.map((s) => [s.id, []]))
   const rss = new Map<string, number[]>(sides.map((s) => [s.id, []]))
+  const cpu = new Map<string, number[]>(sides.map((s) => [s.id, []]))
   for (let round = 0; round < rounds; round++) {
     for (const side of sides) {
       if (side.notRun) continue
@@ -71,12 +75,13 @@ export async function interleave(sides: Side[], rounds: number, log: (line: stri
       const result = await side.run()
       samples.get(side.id)!.push(result.ms)
       if (result.maxRssKiB) rss.get(side.id)!.push(result.maxRssKiB)
-      log(`  ${side.label}: ${(result.ms / 1000).toFixed(2)} s${result.maxRssKiB ? `, ${(result.maxRssKiB / 1024).toFixed(0)} MiB RSS` : ''}`)
+      if (result.cpuMs !== undefined) cpu.get(side.id)!.push(result.cpuMs)
+      log(`  ${side.label}: ${(result.ms / 1000).toFixed(2)} s${result.cpuMs !== undefined ? ` (${(result.cpuMs / 1000).toFixed(2)} s CPU)` : ''}${result.maxRssKiB ? `, ${(result.maxRssKiB / 1024).toFixed(0)} MiB RSS` : ''}`)
       if (round === 0) await side.check?.()
       await side.cleanup?.()
     }
   }
   const out: Record<string, Measurement> = {}
-  for (const side of sides) out[side.id] = side.notRun ? notRunMeasurement(side, side.notRun) : summarize(side, samples.get(side.id)!, rss.get(side.id)!)
+  for (const side of sides) out[side.id] = side.notRun ? notRunMeasurement(side, side.notRun) : summarize(side, samples.get(side.id)!, rss.get(side.id)!, cpu.get(side.id)!)
   return out
 }

@@ -3,6 +3,7 @@ import type {Azurite} from './azurite.js'
 import type {Ckpt} from './ckpt.js'
 import type {TreeInfo, TreeSpec} from './data.js'
 import type {Measurement} from './measure.js'
+import type {NetworkProfile} from './netem-proxy.js'
 import type {BenchOptions, CaseName} from './options.js'
 import type {Peer} from './peers.js'
 import type {LinearFit} from './stats.js'
@@ -16,6 +17,8 @@ export interface TargetResult {
   /** The figure for people, e.g. "1.32× cp -a's throughput". */
   measured: string
   met: boolean | null
+  /** The link the figure was measured over (Azurite cases). */
+  network?: string
   /** Why it is not judged, when it is not (a peer not run). */
   notJudged?: string
 }
@@ -39,6 +42,10 @@ export interface GrowthSeries {
 export interface CaseResult {
   id: CaseName
   title: string
+  /** The link between the clients and Azurite (Azurite cases): same-machine or a profile name. */
+  network?: string
+  /** The link in words: its bandwidth, round trip and cap. */
+  networkDescription?: string
   /** How the case is run, in a sentence or two. */
   method: string
   measurements: Measurement[]
@@ -61,6 +68,8 @@ export interface BenchContext {
   ckpt: Ckpt
   /** A data set under work/data, made once per spec. */
   dataset(name: string, spec: TreeSpec): Promise<TreeInfo>
+  /** The modelled link for the Azurite cases; undefined: same machine, no model. */
+  network?: NetworkProfile
   /** Azurite, started on first use. */
   azurite(): Promise<Azurite>
   /** Measurements shared between cases (e.g. the 100k-file runs of growth feed the memory case). */

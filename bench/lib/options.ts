@@ -3,6 +3,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {parseSize} from '../../src/core/config/units.js'
+import {parseProfile, SAME_MACHINE} from './netem-proxy.js'
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 
@@ -12,6 +13,8 @@ export type CaseName = (typeof CASES)[number]
 export interface BenchOptions {
   /** Where RESULTS.md and results.json go. */
   outDir: string
+  /** Names the files RESULTS-LABEL.md and results-LABEL.json instead (empty: none). */
+  label: string
   /** Parent folder of the scratch folder (data sets, stores, Azurite). */
   workParent: string
   /** State of the main cases (local, file store). */
@@ -21,6 +24,8 @@ export interface BenchOptions {
   azureSize: number
   azureFiles: number
   pairs: number
+  /** Links the Azurite cases run over, in order: same-machine (no model) or a profile of netem-proxy.ts. */
+  networks: string[]
   startupRuns: number
   /** Single-file state for the peak-memory case. */
   memorySize: number
@@ -46,6 +51,7 @@ const MiB = 1024 ** 2
 export function defaultOptions(): BenchOptions {
   return {
     outDir: path.join(repoRoot, 'bench'),
+    label: '',
     workParent: os.tmpdir(),
     size: 1 * GiB,
     files: 1000,
@@ -54,6 +60,7 @@ export function defaultOptions(): BenchOptions {
     azureSize: 512 * MiB,
     azureFiles: 500,
     pairs: 3,
+    networks: [SAME_MACHINE, 'cloud'],
     startupRuns: 10,
     memorySize: 4 * GiB,
     growthFiles: [1000, 10_000, 100_000],
@@ -107,12 +114,27 @@ const pathOf: Parser = (v) => path.resolve(v)
 
 const FLAGS: Record<string, [keyof BenchOptions, Parser]> = {
   out: ['outDir', pathOf],
+  label: [
+    'label',
+    (v, name) => {
+      if (!/^[a-z0-9][a-z0-9-]*$/.test(v)) throw new Error(`${name} ${v}: use lowercase letters, digits and dashes`)
+      return v
+    },
+  ],
   work: ['workParent', pathOf],
   size: ['size', size],
   files: ['files', int],
   'azure-size': ['azureSize', size],
   'azure-files': ['azureFiles', int],
   pairs: ['pairs', int],
+  network: [
+    'networks',
+    (v) => {
+      const list = v.split(',').map((n) => n.trim())
+      for (const n of list) parseProfile(n)
+      return list
+    },
+  ],
   'startup-runs': ['startupRuns', int],
   'memory-size': ['memorySize', size],
   'growth-files': ['growthFiles', ints],
@@ -142,13 +164,16 @@ export const USAGE = `npm run bench -- [flags]      (every flag also reads CKPT_
   --size 1GiB --files 1000               state of the local and file-store cases
   --azure-size 512MiB --azure-files 500  state of the Azurite cases (the issue's full size: 1GiB and 1000)
   --pairs 3                              A B A B ... rounds per case
+  --network same-machine,cloud           links for the Azurite cases: same-machine (direct), lan (10 Gbit/s, 0.2 ms),
+                                         cloud (1 Gbit/s, 2 ms), wan (200 Mbit/s, 20 ms), or RATE/RTT[/PER_CONNECTION]
+                                         (e.g. 500Mbit/10ms/100Mbit); a comma-separated list runs each in turn
   --startup-runs 10                      rounds of the start-up case
   --memory-size 4GiB                     single-file state of the peak-memory case
   --growth-files 1000,10000,100000 --growth-file-size 1KiB --growth-checkpoints 10,100,1000 --growth-runs 3
   --peers install|if-present             install missing peers with apt-get (default), or report them not run
   --cases ${CASES.join(',')}
   --cli PATH (the ckpt entry point; default bin/run.js, built first unless --no-build)
-  --out DIR (default bench/)  --work DIR (scratch parent, default $TMPDIR)  --timeout SECONDS (per command)
+  --label NAME (write RESULTS-NAME.md and results-NAME.json)  --out DIR (default bench/)  --work DIR (scratch parent, default $TMPDIR)  --timeout SECONDS (per command)
   --render (only rewrite RESULTS.md from results.json)  --smoke (tiny sizes)  --no-build (use the existing dist/)  --keep (keep the scratch folder)`
 
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {

@@ -39,6 +39,10 @@ describe('bench', () => {
     assert.deepEqual(o.cases, ['local', 'startup'])
     assert.deepEqual(o.growthFiles, [10, 100])
     assert.throws(() => parseOptions(['--cases', 'nope']), /unknown case nope/)
+    assert.deepEqual(o.networks, ['same-machine', 'cloud'])
+    assert.deepEqual(parseOptions(['--network', 'wan']).networks, ['wan'])
+    assert.deepEqual(parseOptions(['--network', 'lan,500Mbit/10ms,100Mbit/40ms/20Mbit']).networks, ['lan', '500Mbit/10ms', '100Mbit/40ms/20Mbit'])
+    assert.throws(() => parseOptions(['--network', 'moon']), /network moon: use same-machine, lan, cloud, wan/)
     assert.equal(defaultOptions().pairs >= 3, true)
   })
 
@@ -46,7 +50,11 @@ describe('bench', () => {
     const results: BenchResults = await runBench({...parseOptions(['--smoke']), outDir: path.join(dir, 'out'), workParent: dir})
     const onDisk = JSON.parse(await fs.readFile(path.join(dir, 'out', 'results.json'), 'utf8')) as BenchResults
     const markdown = await fs.readFile(path.join(dir, 'out', 'RESULTS.md'), 'utf8')
-    assert.deepEqual(onDisk.cases.map((c) => c.id), [...CASES])
+    // The Azurite cases run once per link: same machine, then the cloud profile.
+    assert.deepEqual(onDisk.cases.map((c) => c.id), CASES.flatMap((c) => (c.startsWith('azure-') ? [c, c] : [c])))
+    assert.deepEqual(onDisk.cases.filter((c) => c.id.startsWith('azure-')).map((c) => c.network), ['same-machine', 'cloud', 'same-machine', 'cloud'])
+    assert.ok(markdown.includes('## Azurite cases by network') && markdown.includes('cloud (1 Gbit/s each way, 2 ms round trip)'))
+    for (const c of onDisk.cases.filter((c) => c.network === 'cloud')) assert.match(c.notes.join(' '), /Over the link.*ckpt.*connections?, [\d.]+ [kM]B down/, `${c.id}: no traffic through the link`)
     assert.ok(onDisk.machine.nproc >= 1 && onDisk.machine.memoryGiB > 0 && onDisk.machine.cpuModel !== '')
     assert.match(onDisk.versions.node, /^v\d+/)
     for (const c of results.cases) {
@@ -68,7 +76,7 @@ describe('bench', () => {
         if (m.command.startsWith('ckpt ')) assert.ok((m.maxRssMiB ?? 0) > 10, `${c.id}/${m.id} has no peak RSS`)
       }
       for (const t of c.targets) {
-        if (t.met === null) assert.match(t.notJudged ?? '', /(rclone|restic) is not installed/, `${c.id}: ${t.name} not judged`)
+        if (t.met === null) assert.match(t.notJudged ?? '', c.network === 'same-machine' ? /same machine, for comparison|(rclone|restic) is not installed/ : /(rclone|restic) is not installed/, `${c.id}: ${t.name} not judged`)
         else assert.equal(typeof t.value, 'number', `${c.id}: ${t.name}`)
       }
     }
