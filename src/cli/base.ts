@@ -7,7 +7,7 @@ import * as Flags from '@oclif/core/flags'
 import type * as Interfaces from '@oclif/core/interfaces'
 import {parseSize} from '../core/config/units.js'
 import {resolveSettings, type Settings} from '../core/config/settings.js'
-import {withJob, type JobContext} from '../core/context.js'
+import {withJob, type JobContext, type OpenOptions} from '../core/context.js'
 import {CkptError, EXIT, messageOf} from '../core/errors.js'
 import {redact} from '../core/util/redact.js'
 import {paint, useColor} from './render.js'
@@ -47,9 +47,19 @@ export abstract class CkptCommand extends Command {
     return resolveSettings({jobFile: flags['job-file'], primary: flags.primary, localRoots: flags['local-root'], node: flags.node, blockSize, concurrency: flags.concurrency})
   }
 
-  /** Resolves settings, opens the job's stores, runs fn and closes them. */
-  protected async withJob<T>(flags: Parameters<CkptCommand['settings']>[0], fn: (ctx: JobContext) => Promise<T>): Promise<T> {
-    return withJob(await this.settings(flags), fn)
+  /**
+   * Resolves settings, opens the job's stores, runs fn and closes them. A missing file primary is
+   * refused (exit 5) unless options.createStore: only a take or a run may start a new store, and says so.
+   */
+  protected async withJob<T>(flags: Parameters<CkptCommand['settings']>[0], fn: (ctx: JobContext) => Promise<T>, options: OpenOptions = {}): Promise<T> {
+    return withJob(
+      await this.settings(flags),
+      (ctx) => {
+        if (ctx.createdPrimary) process.stderr.write(`${redact(`created a new primary store at ${ctx.store.displayUrl} (it did not exist)`)}\n`)
+        return fn(ctx)
+      },
+      {createStore: false, ...options},
+    )
   }
 
   /** Human output goes to stdout only without --json. */

@@ -7,6 +7,7 @@ import type {JobSpec, TaskSpec} from '../config/job-file.js'
 import {OperationError} from '../errors.js'
 import {describeFailure, runChild} from '../util/child.js'
 import {removeTree} from '../util/remove-tree.js'
+import {taskEnvironment} from '../util/task-env.js'
 
 export interface CapturedState {
   /** The folder to read the task's state from. */
@@ -24,15 +25,13 @@ export async function captureTask(job: JobSpec, task: TaskSpec, checkpointId: st
   const result = await runChild(task.snapshot.command, {
     cwd: job.baseDir,
     timeoutMs,
-    env: {
-      ...process.env,
-      ...task.env,
+    env: taskEnvironment(task, {
       CKPT_JOB: job.job,
       CKPT_TASK_ID: task.id,
       CKPT_CHECKPOINT_ID: checkpointId,
       CKPT_STATE_DIR: task.stateDir,
       CKPT_SNAPSHOT_DIR: snapshotDir,
-    },
+    }),
   })
   if (result.timedOut || result.exitCode !== 0) {
     await release()

@@ -15,9 +15,13 @@ export interface TaskSpec {
   id: string
   /** Absolute path. */
   stateDir: string
+  /** The stateDir as the job file writes it (normalised): part of the job's identity, the same on every node. */
+  writtenStateDir?: string
   command?: Command
   snapshot?: {command: Command; timeoutMs?: number}
   env: Record<string, string>
+  /** Variables of ckpt's environment the task asks for (`"NAME": true`): store credentials are passed only so. */
+  inheritEnv?: string[]
 }
 
 export interface JobSpec {
@@ -164,15 +168,17 @@ export function parseJobSpec(data: Json, file: string): JobSpec {
         }
       }
       const env: Record<string, string> = {}
+      const inheritEnv: string[] = []
       if (t.env !== undefined) {
         const e = c.object(t.env, `${at}.env`, Object.keys(t.env && typeof t.env === 'object' ? t.env : {}))
         for (const [k, v] of Object.entries(e ?? {})) {
           if (k === '' || k.includes('\0') || k.includes('=')) c.fail(`${at}.env.${JSON.stringify(k)}`, "a variable name must not contain a NUL byte or '=', nor be empty")
-          else if (typeof v !== 'string') c.fail(`${at}.env.${k}`, 'must be a string')
+          else if (v === true) inheritEnv.push(k)
+          else if (typeof v !== 'string') c.fail(`${at}.env.${k}`, "must be a string, or true to pass on ckpt's own value (store credentials are passed only so)")
           else if (c.noNul(v, `${at}.env.${k}`) !== undefined) env[k] = v
         }
       }
-      if (id !== undefined && stateDir !== undefined) tasks.push({id, stateDir: path.resolve(baseDir, stateDir), command, snapshot, env})
+      if (id !== undefined && stateDir !== undefined) tasks.push({id, stateDir: path.resolve(baseDir, stateDir), writtenStateDir: path.normalize(stateDir).replace(/(.)\/+$/, '$1'), command, snapshot, env, ...(inheritEnv.length > 0 ? {inheritEnv} : {})})
     })
   }
   if (c.problems.length > 0) {
