@@ -2,7 +2,7 @@
 // stateDirs as the job file writes them, make the job. A second job file that claims the same
 // `job` name with other tasks would prune and restore the first one's checkpoints; it is refused.
 import type {JobSpec} from './config/job-file.js'
-import {AlreadyExistsError, NotFoundError, UsageError} from './errors.js'
+import {AlreadyExistsError, NotFoundError, StoreUnavailableError, UsageError} from './errors.js'
 import type {PrimaryStore} from './stores/store.js'
 import {getBuffer} from './stores/store.js'
 import {createHash} from './util/crypto.js'
@@ -37,7 +37,14 @@ export async function checkJobIdentity(store: PrimaryStore, job: JobSpec, node: 
   const mine: JobRecord = {format: 1, job: job.job, identity, tasks, createdAt: new Date().toISOString(), jobFile: job.file, node}
   const body = () => Buffer.from(JSON.stringify(mine, null, 1))
   if (mode === 'adopt') return store.put(key, body())
-  let recorded = await readJobRecord(store, key)
+  let recorded: JobRecord | undefined
+  try {
+    recorded = await readJobRecord(store, key)
+  } catch (error) {
+    // A reader of a store it cannot reach finds out on its own first read, and may know what to do then (local list does).
+    if (mode === 'check' && error instanceof StoreUnavailableError) return
+    throw error
+  }
   if (recorded === undefined && mode === 'record') {
     try {
       return await store.put(key, body(), {ifAbsent: true})

@@ -43,7 +43,7 @@ for (const kind of primaryKinds) {
         const one = await j.ckpt(['checkpoint', 'prune', '--retain', '1'])
         assert.deepEqual([one.json.kept, one.json.removed], [['chk-5'], ['chk-3', 'chk-4']])
         const job = j.ctx.job.job
-        assert.deepEqual(await j.keys(), [keys.claim(job, 'chk-5'), keys.archive(job, 'chk-5', 'alpha'), keys.index(job, 'chk-5', 'alpha'), keys.archive(job, 'chk-5', 'beta'), keys.index(job, 'chk-5', 'beta'), keys.manifest(job, 'chk-5')].sort())
+        assert.deepEqual(await j.keys(), [`${job}/job.json`, keys.claim(job, 'chk-5'), keys.archive(job, 'chk-5', 'alpha'), keys.index(job, 'chk-5', 'alpha'), keys.archive(job, 'chk-5', 'beta'), keys.index(job, 'chk-5', 'beta'), keys.manifest(job, 'chk-5')].sort())
         assert.equal((await verifyCheckpoints(j.ctx, {all: true, data: {kind: 'all'}})).ok, true)
       } finally {
         await j.cleanup()
