@@ -41,7 +41,10 @@ export class FileStore implements PrimaryStore {
       try {
         await fs.mkdir(root, {recursive: true})
       } catch (mkdirError) {
-        throw new StoreUnavailableError(`primary store ${root} cannot be created: ${(mkdirError as NodeJS.ErrnoException).code ?? messageOfError(mkdirError)}`, {cause: mkdirError, refusal: refusalOf(mkdirError)})
+        const message = `primary store ${root} cannot be created: ${(mkdirError as NodeJS.ErrnoException).code ?? messageOfError(mkdirError)}`
+        const refusal = refusalOf(mkdirError)
+        // Refused (read-only, no permission) is the store's answer; anything else (a file in the way) is a failed operation.
+        throw refusal ? new StoreUnavailableError(message, {cause: mkdirError, refusal}) : new OperationError(message, {cause: mkdirError})
       }
       created = true
     }
