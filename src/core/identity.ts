@@ -1,6 +1,7 @@
-// The job's identity in the primary store (JOB/job.json, docs/FORMAT.md): which tasks, at which
-// stateDirs as the job file writes them, make the job. A second job file that claims the same
-// `job` name with other tasks would prune and restore the first one's checkpoints; it is refused.
+// The job's identity in the primary store (JOB/job.json, docs/FORMAT.md): which tasks make the job.
+// A second job file that claims the same `job` name with other tasks would prune and restore the
+// first one's checkpoints; it is refused. Where a job file puts the tasks' state is not part of it:
+// restoring a checkpoint into other folders (another node, a recovery machine) is legitimate.
 import type {JobSpec} from './config/job-file.js'
 import {AlreadyExistsError, NotFoundError, StoreUnavailableError, UsageError} from './errors.js'
 import type {PrimaryStore} from './stores/store.js'
@@ -10,9 +11,10 @@ import {createHash} from './util/crypto.js'
 export interface JobRecord {
   format: 1
   job: string
-  /** sha256 of the sorted task ids and their stateDirs as written in the job file. */
+  /** sha256 of the JSON array of the sorted task ids. */
   identity: string
-  tasks: Array<{id: string; stateDir: string}>
+  /** The task ids, sorted. */
+  tasks: string[]
   createdAt: string
   /** The job file that wrote the record, and where: for the message to whoever is refused. */
   jobFile: string
@@ -24,10 +26,9 @@ export type IdentityMode = 'check' | 'record' | 'adopt'
 
 export const jobRecordKey = (job: string) => `${job}/job.json`
 
-export function jobIdentity(job: JobSpec): {identity: string; tasks: JobRecord['tasks']} {
-  const tasks = job.tasks.map((t) => ({id: t.id, stateDir: t.writtenStateDir ?? t.stateDir})).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-  const identity = `sha256:${createHash('sha256').update(JSON.stringify(tasks.map((t) => [t.id, t.stateDir]))).digest('hex')}`
-  return {identity, tasks}
+export function jobIdentity(job: JobSpec): {identity: string; tasks: string[]} {
+  const tasks = job.tasks.map((t) => t.id).sort()
+  return {identity: `sha256:${createHash('sha256').update(JSON.stringify(tasks)).digest('hex')}`, tasks}
 }
 
 /** Checks this job file against the store's record of the job, creating (or replacing) the record as mode says. */
@@ -54,7 +55,7 @@ export async function checkJobIdentity(store: PrimaryStore, job: JobSpec, node: 
     }
   }
   if (recorded === undefined || recorded.identity === identity) return
-  const list = (t: JobRecord['tasks']) => t.map((x) => `${x.id} (${x.stateDir})`).join(', ')
+  const list = (t: string[]) => t.join(', ')
   throw new UsageError(
     `job ${job.job} in primary store ${store.displayUrl} belongs to another job file: ${recorded.jobFile} on node ${recorded.node} recorded tasks ${list(recorded.tasks)}; ` +
       `${job.file} has tasks ${list(tasks)}. If this is a different job, give it another "job" name; ` +

@@ -24,15 +24,16 @@ describe('the job identity in the primary', () => {
       for (const args of [['checkpoint', 'take'], ['checkpoint', 'prune', '--retain', '1'], ['restore'], ['checkpoint', 'list']]) {
         const r = await runCli([...args, '-j', jobB, '--json'])
         assert.equal(r.code, 2, `${args.join(' ')}: ${r.stdout}`)
-        assert.match(r.json.error.message, /job orders in primary store .* belongs to another job file: .*a\/ckpt\.json .*ingest \(state\/ingest\).*billing \(state\/billing\).*another "job" name.*ckpt checkpoint take --adopt/)
+        assert.match(r.json.error.message, /job orders in primary store .* belongs to another job file: .*a\/ckpt\.json .*recorded tasks ingest; .*b\/ckpt\.json has tasks billing\. .*another "job" name.*ckpt checkpoint take --adopt/)
       }
       assert.ok(await exists(path.join(primary, 'orders', 'job.json')), 'the first take records the job')
       const list = await runCli(['checkpoint', 'list', '-j', jobA, '--json'])
       assert.deepEqual(list.json.checkpoints.map((c: any) => c.checkpointId), ['chk-1', 'chk-2'], "A's checkpoints are all there")
 
-      // Retention, intervals and the like are not the identity: editing them changes nothing.
-      await writeJob(path.join(dir, 'a'), {job: 'orders', primary, tasks: [{id: 'ingest'}], extra: {retain: {primary: 5}, checkpoint: {interval: '1m'}}})
-      assert.equal((await runCli(['checkpoint', 'take', '-j', jobA])).code, 0)
+      // Retention, intervals, even where the state lives are not the identity: a restore into another folder is legitimate.
+      await writeJob(path.join(dir, 'a'), {job: 'orders', primary, tasks: [{id: 'ingest', stateDir: 'moved/ingest'}], extra: {retain: {primary: 5}, checkpoint: {interval: '1m'}}})
+      assert.equal((await runCli(['restore', '-j', jobA])).code, 0)
+      assert.equal(await fs.readFile(path.join(dir, 'a', 'moved', 'ingest', 'f.txt'), 'utf8'), 'a')
 
       // Adopting on purpose makes B the job; then A is the stranger.
       const adopt = await runCli(['checkpoint', 'take', '--adopt', '-j', jobB, '--json'])
@@ -54,7 +55,7 @@ describe('the job identity in the primary', () => {
       assert.equal(await exists(record), false, 'and writes nothing')
       assert.equal((await runCli(['checkpoint', 'take', '-j', jobFile])).code, 0)
       const doc = JSON.parse(await fs.readFile(record, 'utf8'))
-      assert.deepEqual(doc.tasks, [{id: 't', stateDir: 'state/t'}])
+      assert.deepEqual(doc.tasks, ['t'])
       assert.match(doc.identity, /^sha256:[0-9a-f]{64}$/)
     } finally {
       await cleanup()

@@ -15,8 +15,6 @@ export interface TaskSpec {
   id: string
   /** Absolute path. */
   stateDir: string
-  /** The stateDir as the job file writes it (normalised): part of the job's identity, the same on every node. */
-  writtenStateDir?: string
   command?: Command
   snapshot?: {command: Command; timeoutMs?: number}
   env: Record<string, string>
@@ -178,7 +176,7 @@ export function parseJobSpec(data: Json, file: string): JobSpec {
           else if (c.noNul(v, `${at}.env.${k}`) !== undefined) env[k] = v
         }
       }
-      if (id !== undefined && stateDir !== undefined) tasks.push({id, stateDir: path.resolve(baseDir, stateDir), writtenStateDir: path.normalize(stateDir).replace(/(.)\/+$/, '$1'), command, snapshot, env, ...(inheritEnv.length > 0 ? {inheritEnv} : {})})
+      if (id !== undefined && stateDir !== undefined) tasks.push({id, stateDir: path.resolve(baseDir, stateDir), command, snapshot, env, ...(inheritEnv.length > 0 ? {inheritEnv} : {})})
     })
   }
   if (c.problems.length > 0) {
