@@ -75,7 +75,8 @@ for (const kind of primaryKinds) {
       const j = await checkpointJob(kind, {snapshot: 'sleep "${SLOW_SNAPSHOT:-0}"; cp -R "$CKPT_STATE_DIR/." "$CKPT_SNAPSHOT_DIR/"'})
       try {
         await j.take(3)
-        const take = j.start(['checkpoint', 'take'], {SLOW_SNAPSHOT: '2'})
+        // Long enough that the impatient prune, a fresh process on a loaded machine, starts while the take holds its lock.
+        const take = j.start(['checkpoint', 'take'], {SLOW_SNAPSHOT: '6'})
         const taking = collectCli(take)
         while ((await readLocks(j.ctx.store, j.ctx.job.job)).length === 0) await sleep(25)
         const impatient = await j.ckpt(['checkpoint', 'prune', '--retain', '1', '--grace', '0', '--lock-wait', '200ms'])
