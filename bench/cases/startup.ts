@@ -1,4 +1,5 @@
 // Start-up: `ckpt --version` and `ckpt checkpoint list --json` on an empty store against `node -e 0`.
+import {mkdir} from 'node:fs/promises'
 import * as path from 'node:path'
 import {ckpt, ckptEnv, writeJobFile} from '../lib/ckpt.js'
 import {runCommand} from '../lib/exec.js'
@@ -7,6 +8,8 @@ import {atMostTarget, type BenchContext, type CaseResult} from '../lib/model.js'
 
 export async function startupCase(b: BenchContext): Promise<Omit<CaseResult, 'durationMs'>> {
   const dir = path.join(b.work, 'startup')
+  // An empty store is an empty folder: a missing one is refused as a mistyped address (exit 5).
+  await mkdir(path.join(dir, 'primary'), {recursive: true})
   const fileJob = await writeJobFile(path.join(dir, 'file.json'), {job: 'startup', primary: path.join(dir, 'primary'), localRoot: path.join(dir, 'local'), stateDir: path.join(dir, 'state')})
   const sides: Side[] = [
     {id: 'node', label: 'node -e 0', command: 'node -e 0', run: () => runCommand([process.execPath, '-e', '0'])},

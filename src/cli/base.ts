@@ -7,7 +7,7 @@ import * as Flags from '@oclif/core/flags'
 import type * as Interfaces from '@oclif/core/interfaces'
 import {parseSize} from '../core/config/units.js'
 import {resolveSettings, type Settings} from '../core/config/settings.js'
-import {withJob, type JobContext} from '../core/context.js'
+import {withJob, type JobContext, type OpenOptions} from '../core/context.js'
 import {CkptError, EXIT, messageOf} from '../core/errors.js'
 import {interrupt} from '../core/interrupt.js'
 import {refuseDuringRun} from '../core/runner/run-record.js'
@@ -75,12 +75,22 @@ export abstract class CkptCommand extends Command {
     return resolveSettings({jobFile: flags['job-file'], primary: flags.primary, localRoots: flags['local-root'], node: flags.node, blockSize, concurrency: flags.concurrency})
   }
 
-  /** Resolves settings, opens the job's stores, runs fn and closes them; `refuseDuringRun` names work refused while `ckpt run` runs the job on this node. */
-  protected async withJob<T>(flags: Parameters<CkptCommand['settings']>[0], fn: (ctx: JobContext) => Promise<T>, options: {refuseDuringRun?: string} = {}): Promise<T> {
-    return withJob(await this.settings(flags), async (ctx) => {
-      if (options.refuseDuringRun) await refuseDuringRun(ctx, options.refuseDuringRun)
-      return fn(ctx)
-    })
+  /**
+   * Resolves settings, opens the job's stores, runs fn and closes them. A missing file primary is
+   * refused (exit 5) unless options.createStore: only a take or a run may start a new store, and says so.
+   * `refuseDuringRun` names work refused while `ckpt run` runs the job on this node.
+   */
+  protected async withJob<T>(flags: Parameters<CkptCommand['settings']>[0], fn: (ctx: JobContext) => Promise<T>, options: OpenOptions & {refuseDuringRun?: string} = {}): Promise<T> {
+    const {refuseDuringRun: refused, ...open} = options
+    return withJob(
+      await this.settings(flags),
+      async (ctx) => {
+        if (refused) await refuseDuringRun(ctx, refused)
+        if (ctx.createdPrimary) process.stderr.write(`${redact(`created a new primary store at ${ctx.store.displayUrl} (it did not exist)`)}\n`)
+        return fn(ctx)
+      },
+      {createStore: false, ...open},
+    )
   }
 
   /** Human output goes to stdout only without --json. */

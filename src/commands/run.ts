@@ -55,6 +55,7 @@ ${EXIT_STATUS}
           onWarning: (m) => this.warning(m),
         },
       ),
+      {createStore: true, identity: 'record'},
     )
     this.output(summary, (s) => this.say(renderRunSummary(s)))
     if (summary.exit.code !== 0) this.exit(summary.exit.code)

@@ -3,6 +3,7 @@ import type {JobSpec} from './config/job-file.js'
 import type {Settings} from './config/settings.js'
 import {removeOwnWork} from './cleanup.js'
 import {onInterrupt} from './interrupt.js'
+import {checkJobIdentity, type IdentityMode} from './identity.js'
 import {SecondaryStore} from './local/secondary.js'
 import {openPrimaryStore} from './stores/registry.js'
 import type {PrimaryStore} from './stores/store.js'
@@ -13,21 +14,40 @@ export interface JobContext {
   store: PrimaryStore
   secondary: SecondaryStore
   node: string
+  /** True when opening the job created a new, empty file primary. */
+  createdPrimary: boolean
   close(): Promise<void>
 }
 
-export async function openJob(settings: Settings): Promise<JobContext> {
+export interface OpenOptions {
+  /** Create a missing file primary (take, run) rather than refuse it as mistyped (default true). */
+  createStore?: boolean
+  /** The job's identity record: check it (default), also create it when absent, or replace it. */
+  identity?: IdentityMode
+}
+
+export async function openJob(settings: Settings, options: OpenOptions = {}): Promise<JobContext> {
+  let createdPrimary = false
   const store = await openPrimaryStore(settings.primaryUrl, {
     baseDir: settings.job.baseDir,
     blockSize: settings.transfer.blockSize,
     concurrency: settings.transfer.concurrency,
+    create: options.createStore ?? true,
+    onCreated: () => (createdPrimary = true),
   })
+  try {
+    await checkJobIdentity(store, settings.job, settings.node, options.identity ?? 'check')
+  } catch (error) {
+    await store.close().catch(() => {})
+    throw error
+  }
   const ctx: JobContext = {
     settings,
     job: settings.job,
     store,
-    secondary: new SecondaryStore(settings.localRoots, settings.node, settings.job.job),
+    secondary: new SecondaryStore(settings.localRoots, settings.node, settings.job.job, store.displayUrl),
     node: settings.node,
+    createdPrimary,
     close: () => {
       forget()
       return store.close()
@@ -39,8 +59,8 @@ export async function openJob(settings: Settings): Promise<JobContext> {
 }
 
 /** Opens the job, runs fn, and always closes the store. */
-export async function withJob<T>(settings: Settings, fn: (ctx: JobContext) => Promise<T>): Promise<T> {
-  const ctx = await openJob(settings)
+export async function withJob<T>(settings: Settings, fn: (ctx: JobContext) => Promise<T>, options: OpenOptions = {}): Promise<T> {
+  const ctx = await openJob(settings, options)
   try {
     return await fn(ctx)
   } finally {

@@ -47,10 +47,19 @@ export class NothingToRestoreError extends CkptError {
   override readonly code: string = 'NOTHING_TO_RESTORE'
 }
 
+/** Why a store refused a request, as data for callers that decide on it (a lock-less read). */
+export type StoreRefusal = 'read-only' | 'refused'
+
 /** A store could not be reached or refused the credentials: exit 5. */
 export class StoreUnavailableError extends CkptError {
   override readonly exit = EXIT.store
   override readonly code: string = 'STORE_UNAVAILABLE'
+  /** Set when the store answered and refused: a read-only store or credentials that may not write. */
+  readonly refusal?: StoreRefusal
+  constructor(message: string, options?: {cause?: unknown; refusal?: StoreRefusal}) {
+    super(message, options)
+    this.refusal = options?.refusal
+  }
 }
 
 /** An object is not in the store. Stores throw it; callers above decide what it means. */

@@ -30,7 +30,7 @@ ${EXIT_STATUS}`
       lockWaitMs: durationFlag('lock-wait', flags['lock-wait']),
       onWarning: (m: string) => this.warning(m),
     }
-    const result = await this.withJob(flags, (ctx) => pruneCheckpoints(ctx, options))
+    const result = await this.withJob(flags, (ctx) => pruneCheckpoints(ctx, options), {identity: flags['dry-run'] ? 'check' : 'record'})
     this.output(result, (r) => {
       if (r.checkpoints.length > 0) this.say(table(['checkpoint', 'status', 'action', 'why'], r.checkpoints.map((c) => [c.checkpointId, statusColor(c.status), c.action, c.reason])))
       this.say(`${r.dryRun ? 'Would remove' : 'Removed'} ${r.removed.length} checkpoint(s), kept ${r.kept.length}.`)

@@ -13,6 +13,7 @@ ${EXIT_STATUS}`
   static override examples = ['<%= config.bin %> checkpoint take', '<%= config.bin %> checkpoint take --no-local --json']
   static override flags = {
     'no-local': Flags.boolean({summary: 'Write the primary copy only (no secondary copy).'}),
+    adopt: Flags.boolean({summary: "Record this job file's tasks as the job's identity in the primary store (after changing the tasks on purpose)."}),
   }
 
   async run(): Promise<void> {
@@ -20,8 +21,11 @@ ${EXIT_STATUS}`
     const progress = progressReporter('upload')
     const result = await this.withJob(
       flags,
-      (ctx) => takeCheckpoint(ctx, {noLocal: flags['no-local'], onWarning: (m) => this.warning(m), onProgress: progress.update}),
-      {refuseDuringRun: 'checkpoint take'},
+      async (ctx) => ({
+        ...(await takeCheckpoint(ctx, {noLocal: flags['no-local'], onWarning: (m) => this.warning(m), onProgress: progress.update})),
+        ...(ctx.createdPrimary ? {createdPrimary: true} : {}),
+      }),
+      {createStore: true, identity: flags.adopt ? 'adopt' : 'record', refuseDuringRun: 'checkpoint take'},
     ).finally(progress.done)
     this.output(result, (r) => {
       this.say(table(['task', 'files', 'bytes', 'secondary'], r.tasks.map((t) => [t.taskId, t.files, formatBytes(t.bytes), statusColor(t.secondary)])))

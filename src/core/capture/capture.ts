@@ -7,6 +7,7 @@ import {interruptSignal} from '../interrupt.js'
 import {snapshotPrefix} from '../local/leftovers.js'
 import {describeFailure, runChild} from '../util/child.js'
 import {removeTree} from '../util/remove-tree.js'
+import {taskEnvironment} from '../util/task-env.js'
 
 export interface CapturedState {
   /** The folder to read the task's state from. */
@@ -30,15 +31,13 @@ export async function captureTask(job: JobSpec, task: TaskSpec, checkpointId: st
     timeoutMs,
     user: task.user,
     signal: interruptSignal,
-    env: {
-      ...process.env,
-      ...task.env,
+    env: taskEnvironment(task, {
       CKPT_JOB: job.job,
       CKPT_TASK_ID: task.id,
       CKPT_CHECKPOINT_ID: checkpointId,
       CKPT_STATE_DIR: task.stateDir,
       CKPT_SNAPSHOT_DIR: snapshotDir,
-    },
+    }),
   })
   if (result.timedOut || result.exitCode !== 0) {
     await release()

@@ -2,7 +2,7 @@
 import {readFile} from 'node:fs/promises'
 import * as path from 'node:path'
 import {UsageError} from '../errors.js'
-import {parseDuration, parseSize} from './units.js'
+import {describeValue, MAX_TIMER_MS, parseDuration, parseSize} from './units.js'
 import {resolveTaskUser, type TaskUser} from './task-user.js'
 
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
@@ -21,6 +21,8 @@ export interface TaskSpec {
   env: Record<string, string>
   /** Runs the command and snapshot command as this user (ckpt must be root). */
   user?: TaskUser
+  /** Variables of ckpt's environment the task asks for (`"NAME": true`): store credentials are passed only so. */
+  inheritEnv?: string[]
 }
 
 export interface JobSpec {
@@ -56,7 +58,11 @@ class Checker {
   }
   string(value: Json, at: string): string | undefined {
     if (typeof value !== 'string' || value === '') return this.fail(at, 'must be a non-empty string')
-    return value
+    return this.noNul(value, at)
+  }
+  /** A NUL byte cannot reach a path, an argv or an environment: Node refuses it with a raw error. */
+  noNul(value: string, at: string): string | undefined {
+    return value.includes('\0') ? this.fail(at, 'must not contain a NUL byte') : value
   }
   id(value: Json, at: string): string | undefined {
     const s = this.string(value, at)
@@ -71,17 +77,25 @@ class Checker {
   }
   duration(value: Json, at: string): number | undefined {
     const ms = parseDuration(value)
-    if (ms === undefined) return this.fail(at, `${JSON.stringify(value)} is not a duration (milliseconds, or like "500ms", "30s", "10m", "1h", "7d")`)
+    if (ms === undefined) return this.fail(at, `${describeValue(value)} is not a duration (milliseconds, or like "500ms", "30s", "10m", "1h", "7d")`)
+    return ms
+  }
+  /** A duration that feeds a timer: Node fires a timer above 2^31-1 ms at once. */
+  timer(value: Json, at: string): number | undefined {
+    const ms = this.duration(value, at)
+    if (ms !== undefined && ms > MAX_TIMER_MS) return this.fail(at, `${describeValue(value)} is longer than the longest timer ckpt can keep (${MAX_TIMER_MS} ms, just under 24d 21h); use at most "24d"`)
     return ms
   }
   size(value: Json, at: string): number | undefined {
     const bytes = parseSize(value)
-    if (bytes === undefined || bytes === 0) return this.fail(at, `${JSON.stringify(value)} is not a size (bytes, or like "4MiB", "1GiB")`)
+    if (bytes === undefined || bytes === 0) return this.fail(at, `${describeValue(value)} is not a size (bytes, or like "4MiB", "1GiB")`)
     return bytes
   }
   command(value: Json, at: string): Command | undefined {
-    if (typeof value === 'string' && value.trim() !== '') return value
-    if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string') && value[0] !== '') return value as string[]
+    if (typeof value === 'string' && value.trim() !== '') return this.noNul(value, at)
+    if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string') && value[0] !== '') {
+      return value.some((v) => v.includes('\0')) ? this.fail(at, 'must not contain a NUL byte') : (value as string[])
+    }
     return this.fail(at, 'must be a string (run by /bin/sh -c) or a non-empty array of strings (argv)')
   }
 }
@@ -107,8 +121,8 @@ export function parseJobSpec(data: Json, file: string): JobSpec {
   const checkpoint = {intervalMs: 30_000, timeoutMs: 600_000, graceMs: 3_600_000}
   if (top.checkpoint !== undefined) {
     const k = c.object(top.checkpoint, 'checkpoint', ['interval', 'timeout', 'grace'])
-    if (k?.interval !== undefined) checkpoint.intervalMs = c.duration(k.interval, 'checkpoint.interval') ?? 30_000
-    if (k?.timeout !== undefined) checkpoint.timeoutMs = c.duration(k.timeout, 'checkpoint.timeout') ?? 600_000
+    if (k?.interval !== undefined) checkpoint.intervalMs = c.timer(k.interval, 'checkpoint.interval') ?? 30_000
+    if (k?.timeout !== undefined) checkpoint.timeoutMs = c.timer(k.timeout, 'checkpoint.timeout') ?? 600_000
     if (k?.grace !== undefined) checkpoint.graceMs = c.duration(k.grace, 'checkpoint.grace') ?? 3_600_000
   }
   const transfer: JobSpec['transfer'] = {}
@@ -126,8 +140,8 @@ export function parseJobSpec(data: Json, file: string): JobSpec {
     }
     if (r?.maxRestarts !== undefined) run.maxRestarts = c.int(r.maxRestarts, 'run.maxRestarts', 0)
     if (r?.restartWindow !== undefined) run.restartWindowMs = c.duration(r.restartWindow, 'run.restartWindow')
-    if (r?.restartDelay !== undefined) run.restartDelayMs = c.duration(r.restartDelay, 'run.restartDelay')
-    if (r?.stopTimeout !== undefined) run.stopTimeoutMs = c.duration(r.stopTimeout, 'run.stopTimeout')
+    if (r?.restartDelay !== undefined) run.restartDelayMs = c.timer(r.restartDelay, 'run.restartDelay')
+    if (r?.stopTimeout !== undefined) run.stopTimeoutMs = c.timer(r.stopTimeout, 'run.stopTimeout')
   }
   const tasks: TaskSpec[] = []
   if (top.tasks === undefined) c.fail('tasks', 'required')
@@ -150,22 +164,27 @@ export function parseJobSpec(data: Json, file: string): JobSpec {
         const s = c.object(t.snapshot, `${at}.snapshot`, ['command', 'timeout'])
         if (s) {
           const sc = s.command === undefined ? c.fail(`${at}.snapshot.command`, 'required') : c.command(s.command, `${at}.snapshot.command`)
-          const timeoutMs = s.timeout === undefined ? undefined : c.duration(s.timeout, `${at}.snapshot.timeout`)
+          const timeoutMs = s.timeout === undefined ? undefined : c.timer(s.timeout, `${at}.snapshot.timeout`)
           if (sc !== undefined) snapshot = {command: sc, timeoutMs}
         }
       }
       const env: Record<string, string> = {}
+      const inheritEnv: string[] = []
       if (t.env !== undefined) {
         const e = c.object(t.env, `${at}.env`, Object.keys(t.env && typeof t.env === 'object' ? t.env : {}))
         for (const [k, v] of Object.entries(e ?? {})) {
-          if (typeof v !== 'string') c.fail(`${at}.env.${k}`, 'must be a string')
-          else env[k] = v
+          if (k === '' || k.includes('\0') || k.includes('=')) c.fail(`${at}.env.${JSON.stringify(k)}`, "a variable name must not contain a NUL byte or '=', nor be empty")
+          else if (v === true) inheritEnv.push(k)
+          else if (typeof v !== 'string') c.fail(`${at}.env.${k}`, "must be a string, or true to pass on ckpt's own value (store credentials are passed only so)")
+          else if (c.noNul(v, `${at}.env.${k}`) !== undefined) env[k] = v
         }
       }
       const user = t.user === undefined ? undefined : resolveTaskUser(t.user)
       if (user && 'problem' in user) c.fail(`${at}.user`, user.problem)
-      if (id !== undefined && stateDir !== undefined) tasks.push({id, stateDir: path.resolve(baseDir, stateDir), command, snapshot, env})
-      if (user && !('problem' in user) && id !== undefined && stateDir !== undefined) tasks.at(-1)!.user = user
+      if (id !== undefined && stateDir !== undefined) {
+        tasks.push({id, stateDir: path.resolve(baseDir, stateDir), command, snapshot, env, ...(inheritEnv.length > 0 ? {inheritEnv} : {})})
+        if (user && !('problem' in user)) tasks.at(-1)!.user = user
+      }
     })
   }
   if (c.problems.length > 0) {

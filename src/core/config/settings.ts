@@ -1,7 +1,9 @@
 // Resolves where things are: flags beat environment (CKPT_*), environment beats the job file.
 import {hostname} from 'node:os'
 import * as path from 'node:path'
+import {fileURLToPath} from 'node:url'
 import {UsageError} from '../errors.js'
+import {checkOverlaps, distinctRoots} from './overlap.js'
 import {DEFAULT_JOB_FILE, DEFAULT_LOCAL_ROOT, DEFAULT_PRIMARY, ID_PATTERN, loadJobFile, type JobSpec} from './job-file.js'
 
 export interface SettingsInput {
@@ -40,14 +42,37 @@ export async function resolveSettings(input: SettingsInput, env: NodeJS.ProcessE
   if (input.localRoots && input.localRoots.length > 0) localRoots = input.localRoots.map((r) => path.resolve(r))
   else if (envRoots && envRoots.length > 0) localRoots = envRoots.map((r) => path.resolve(r))
   else localRoots = job.localRoots ?? [path.resolve(job.baseDir, DEFAULT_LOCAL_ROOT)]
-  const primaryUrl = input.primary ?? env.CKPT_PRIMARY ?? job.primary ?? DEFAULT_PRIMARY
-  const fromFile = input.primary === undefined && env.CKPT_PRIMARY === undefined
+  const given = input.primary ?? env.CKPT_PRIMARY
+  const primaryUrl = resolvePrimaryUrl(given ?? job.primary ?? DEFAULT_PRIMARY, given === undefined ? job.baseDir : process.cwd())
+  const roots = await distinctRoots([...new Set(localRoots)])
+  await checkOverlaps(job, primaryFolderOf(primaryUrl), roots)
   return {
     job,
-    // A relative folder in the job file resolves against the job file's folder; on a flag, against the working folder.
-    primaryUrl: fromFile && !/^[a-z][a-z0-9+.-]*:/i.test(primaryUrl) ? path.resolve(job.baseDir, primaryUrl) : primaryUrl,
-    localRoots: [...new Set(localRoots)],
+    primaryUrl,
+    localRoots: roots,
     node: resolveNode(input, env),
     transfer: {blockSize: input.blockSize ?? job.transfer.blockSize, concurrency: input.concurrency ?? job.transfer.concurrency},
   }
+}
+
+const SCHEME = /^[a-z][a-z0-9+.-]*:/i
+
+/**
+ * A plain folder becomes absolute here, once: against the job file's folder when the job file
+ * names it, against the working folder on a flag or in the environment.
+ */
+export function resolvePrimaryUrl(url: string, against: string): string {
+  return SCHEME.test(url) || url.trim() === '' ? url : path.resolve(against, url)
+}
+
+/** The folder of a file primary (a plain path or file://PATH), or undefined for other stores. */
+export function primaryFolderOf(url: string): string | undefined {
+  if (/^file:/i.test(url)) {
+    try {
+      return fileURLToPath(url)
+    } catch {
+      return undefined
+    }
+  }
+  return SCHEME.test(url) ? undefined : url
 }

@@ -9,6 +9,17 @@ const SIZE_UNITS: Record<string, number> = {
   t: 1024 ** 4, tb: 1000 ** 4, tib: 1024 ** 4,
 }
 
+/** The longest delay setTimeout/setInterval keep; a longer one fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** A value for an error message: short, and safe for any JSON value (a deep array would overflow JSON.stringify). */
+export function describeValue(value: unknown): string {
+  if (Array.isArray(value)) return 'an array'
+  if (value !== null && typeof value === 'object') return 'an object'
+  const text = JSON.stringify(value) ?? String(value)
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text
+}
+
 /** Milliseconds, or undefined when the value is not a duration. */
 export function parseDuration(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value : undefined

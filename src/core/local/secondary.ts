@@ -22,6 +22,8 @@ export interface CopyRecord {
   bytes: number
   createdAt: string
   confirmedAt?: string
+  /** The primary store the copy belongs to (its displayUrl); copies of another primary are left alone. Absent in old copies. */
+  primary?: string
 }
 
 export interface LocalCopy extends CopyRecord {
@@ -40,7 +42,13 @@ const RECORD = 'copy.json'
 const PARTIAL = '.partial-'
 
 export class SecondaryStore {
-  constructor(readonly roots: string[], readonly node: string, readonly job: string) {}
+  /** `primary` (the primary store's displayUrl) keeps copies of different primaries apart. */
+  constructor(readonly roots: string[], readonly node: string, readonly job: string, readonly primary?: string) {}
+
+  /** A copy recorded for another primary is not this store's: never listed, pruned or restored from. */
+  private ours(copy: LocalCopy): boolean {
+    return copy.primary === undefined || this.primary === undefined || copy.primary === this.primary
+  }
 
   /** Tasks are spread over the roots by their position in the job. */
   rootFor(taskIndex: number): string {
@@ -56,7 +64,7 @@ export class SecondaryStore {
     const taskDir = this.taskDir(root, taskId)
     const partial = path.join(taskDir, `${checkpointId}${PARTIAL}${process.pid}-${randomBytes(4).toString('hex')}`) // the pid tells a leftover of a dead process
     await fs.mkdir(path.join(partial, 'state'), {recursive: true})
-    const record: CopyRecord = {format: FORMAT_VERSION, job: this.job, taskId, checkpointId, node: this.node, status: 'pending', files: 0, bytes: 0, createdAt: new Date().toISOString()}
+    const record: CopyRecord = {format: FORMAT_VERSION, job: this.job, taskId, checkpointId, node: this.node, status: 'pending', files: 0, bytes: 0, createdAt: new Date().toISOString(), ...(this.primary === undefined ? {} : {primary: this.primary})}
     return new CopyWriter(root, partial, path.join(taskDir, checkpointId), record)
   }
 
@@ -69,7 +77,7 @@ export class SecondaryStore {
         const taskDir = path.join(jobDir, taskId)
         for (const name of await readdirOrEmpty(taskDir)) {
           const copy = await readCopy(root, path.join(taskDir, name), taskId, name, this)
-          if (copy) copies.push(copy)
+          if (copy && this.ours(copy)) copies.push(copy)
         }
       }
     }
@@ -81,7 +89,7 @@ export class SecondaryStore {
     for (const root of this.roots) {
       const dir = path.join(this.taskDir(root, taskId), checkpointId)
       const copy = await readCopy(root, dir, taskId, checkpointId, this)
-      if (copy && !copy.partial) return copy
+      if (copy && !copy.partial && this.ours(copy)) return copy
     }
     return undefined
   }
@@ -146,6 +154,7 @@ export class CopyWriter {
     await applyFolderModes(path.join(this.partialDir, 'state'), this.dirs)
     if (root) await applyStateRoot(path.join(this.partialDir, 'state'), root)
     await writeRecord(this.partialDir, this.record)
+    await refuseOtherPrimary(this.finalDir, this.record)
     await removeTree(this.finalDir)
     await fs.rename(this.partialDir, this.finalDir)
     return {...this.record, root: this.root, dir: this.finalDir, stateDir: path.join(this.finalDir, 'state'), partial: false, mtimeMs: Date.now()}
@@ -157,8 +166,21 @@ export class CopyWriter {
 }
 
 function recordOf(copy: LocalCopy): CopyRecord {
-  const {format, job, taskId, checkpointId, node, status, files, bytes, createdAt, confirmedAt} = copy
-  return {format, job, taskId, checkpointId, node, status, files, bytes, createdAt, confirmedAt}
+  const {format, job, taskId, checkpointId, node, status, files, bytes, createdAt, confirmedAt, primary} = copy
+  return {format, job, taskId, checkpointId, node, status, files, bytes, createdAt, confirmedAt, ...(primary === undefined ? {} : {primary})}
+}
+
+/** The same checkpoint id of another primary may sit where this copy goes: it is not ours to replace. */
+async function refuseOtherPrimary(dir: string, record: CopyRecord): Promise<void> {
+  let theirs: CopyRecord
+  try {
+    theirs = JSON.parse(await fs.readFile(path.join(dir, RECORD), 'utf8')) as CopyRecord
+  } catch {
+    return
+  }
+  if (theirs.primary !== undefined && record.primary !== undefined && theirs.primary !== record.primary) {
+    throw new Error(`${dir} holds the copy of ${theirs.checkpointId} of another primary store (${theirs.primary}); it is left alone`)
+  }
 }
 
 async function writeRecord(dir: string, record: CopyRecord): Promise<void> {

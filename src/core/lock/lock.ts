@@ -20,8 +20,6 @@ export interface LockOptions {
 
 export const DEFAULT_LOCK_WAIT_MS = 60_000
 
-const REFUSED = /refused|permission|not authori[sz]ed|read-only/i
-
 export interface HeldLock {
   record: LockRecord
   release(): Promise<void>
@@ -33,8 +31,8 @@ export async function withLock<T>(ctx: JobContext, options: LockOptions, fn: () 
   try {
     lock = await acquireLock(ctx, options)
   } catch (error) {
-    // Read-only credentials (a read-only SAS) may still restore and verify; they just cannot announce it.
-    if (options.mode !== 'shared' || !(error instanceof StoreUnavailableError) || error instanceof TransientStoreError || !REFUSED.test(error.message)) throw error
+    // A read-only store (a read-only SAS, a read-only mount) may still restore and verify; it just cannot announce it.
+    if (options.mode !== 'shared' || !(error instanceof StoreUnavailableError) || error instanceof TransientStoreError || error.refusal === undefined) throw error
     options.onWarning?.(`cannot write a lock to the primary store (${messageOf(error)}); going on without one, so a prune running now could remove what this ${options.purpose} reads`)
     return fn()
   }
@@ -53,23 +51,36 @@ export async function acquireLock(ctx: JobContext, options: LockOptions): Promis
   const now = () => new Date().toISOString()
   const record: LockRecord = {format: 1, lockId, mode: options.mode, purpose: options.purpose, job, node: ctx.node, host: hostname(), pid: process.pid, createdAt: now(), refreshedAt: now()}
   const write = () => ctx.store.put(key, Buffer.from(JSON.stringify(record, null, 1)))
+  // An exclusive locker is 'waiting' until it holds the lock; its record holds new shared lockers back.
+  if (options.mode === 'exclusive') record.waiting = true
   for (let attempt = 0; ; attempt++) {
     record.refreshedAt = now()
     await write()
-    let conflicts: LockView[]
+    let others: LockView[]
     try {
-      conflicts = await conflictsWith(ctx, record, options)
+      others = await liveOthers(ctx, record, options)
     } catch (error) {
       await ctx.store.delete(key).catch(() => {})
       throw error
     }
+    const conflicts = others.filter((other) => record.mode === 'exclusive' || other.mode === 'exclusive')
     if (conflicts.length === 0) break
-    await ctx.store.delete(key)
+    // The first exclusive locker in line keeps its record while the shared holders finish, so it gets its turn.
+    const inLine = record.mode === 'exclusive' && !others.some((other) => other.mode === 'exclusive' && aheadOf(other, record))
+    if (!inLine || Date.now() >= deadline) await ctx.store.delete(key)
     if (Date.now() >= deadline) {
       throw new LockedError(`job ${job} is locked: ${conflicts.map(describeHolder).join('; ')}; wait for it to finish, or if its process is gone run 'ckpt unlock'`)
     }
-    // Jitter breaks the tie when two lockers keep seeing each other.
-    await sleep(Math.min(2000, 100 * 2 ** Math.min(attempt, 4)) * (0.5 + Math.random()))
+    // Jitter breaks the tie when two lockers keep seeing each other; the one in line only polls.
+    await sleep(Math.min(inLine ? 500 : 2000, 100 * 2 ** Math.min(attempt, 4)) * (0.5 + Math.random()))
+  }
+  if (record.waiting) {
+    delete record.waiting
+    record.refreshedAt = now()
+    await write().catch(async (error) => {
+      await ctx.store.delete(key).catch(() => {})
+      throw error
+    })
   }
   const timer = setInterval(() => {
     record.refreshedAt = now()
@@ -88,16 +99,21 @@ export async function acquireLock(ctx: JobContext, options: LockOptions): Promis
   }
 }
 
-/** Live locks that conflict with ours; stale ones are removed with a warning (taken over). */
-async function conflictsWith(ctx: JobContext, mine: LockRecord, options: LockOptions): Promise<LockView[]> {
-  const conflicts: LockView[] = []
+/** Other live locks; stale ones are removed with a warning (taken over). */
+async function liveOthers(ctx: JobContext, mine: LockRecord, options: LockOptions): Promise<LockView[]> {
+  const live: LockView[] = []
   for (const other of await readLocks(ctx.store, ctx.job.job, {staleAfterMs: options.staleAfterMs ?? STALE_AFTER_MS, except: mine.lockId})) {
     if (other.stale) {
       options.onWarning?.(`taking over a stale ${describeHolder(other)}: ${other.stale}`)
       await ctx.store.delete(other.key)
       continue
     }
-    if (mine.mode === 'exclusive' || other.mode === 'exclusive') conflicts.push(other)
+    live.push(other)
   }
-  return conflicts
+  return live
+}
+
+/** Whether an exclusive locker came first: the older record, then the smaller id. */
+function aheadOf(other: LockRecord, mine: LockRecord): boolean {
+  return other.createdAt < mine.createdAt || (other.createdAt === mine.createdAt && other.lockId < mine.lockId)
 }

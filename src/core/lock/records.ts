@@ -21,6 +21,8 @@ export interface LockRecord {
   pid: number
   createdAt: string
   refreshedAt: string
+  /** An exclusive locker that waits for shared holders to finish; new shared lockers hold back for it. */
+  waiting?: boolean
 }
 
 export interface LockView extends LockRecord {
@@ -37,8 +39,8 @@ export function lockKey(job: string, lockId: string): string {
   return `${keys.locksPrefix(job)}${lockId}.json`
 }
 
-export function describeHolder(lock: Pick<LockRecord, 'mode' | 'purpose' | 'node' | 'host' | 'pid' | 'createdAt'>): string {
-  return `${lock.mode} lock for ${lock.purpose} held by pid ${lock.pid} on host ${lock.host} (node ${lock.node}) since ${lock.createdAt}`
+export function describeHolder(lock: Pick<LockRecord, 'mode' | 'purpose' | 'node' | 'host' | 'pid' | 'createdAt' | 'waiting'>): string {
+  return `${lock.mode} lock for ${lock.purpose} ${lock.waiting ? 'waited for' : 'held'} by pid ${lock.pid} on host ${lock.host} (node ${lock.node}) since ${lock.createdAt}`
 }
 
 /** Why a lock's holder is gone: its pid is dead on this very host, or it has not refreshed within the bound. */

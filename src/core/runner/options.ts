@@ -1,6 +1,6 @@
 // The settings of `ckpt run`: flags beat the job file's `run` section, which beats the defaults.
 import type {JobSpec} from '../config/job-file.js'
-import {formatDuration, parseDuration} from '../config/units.js'
+import {formatDuration, MAX_TIMER_MS, parseDuration} from '../config/units.js'
 import {UsageError} from '../errors.js'
 
 export type Failover = 'job' | 'task'
@@ -45,6 +45,8 @@ function duration(value: string | number | undefined, flag: string): number | un
   if (value === undefined) return undefined
   const ms = parseDuration(value)
   if (ms === undefined) throw new UsageError(`--${flag} ${value}: not a duration; use milliseconds or a value like 500ms, 30s, 10m, 1h`)
+  // Every run duration but the restart window feeds a timer, which fires at once above 2^31-1 ms.
+  if (ms > MAX_TIMER_MS && flag !== 'restart-window') throw new UsageError(`--${flag} ${value}: longer than the longest timer ckpt can keep (${MAX_TIMER_MS} ms); use at most 24d`)
   return ms
 }
 

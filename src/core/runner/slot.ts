@@ -3,6 +3,7 @@ import {mkdirSync} from 'node:fs'
 import type {JobSpec, TaskSpec} from '../config/job-file.js'
 import {OperationError} from '../errors.js'
 import {giveEmptyStateDir} from '../archive/owners.js'
+import {taskEnvironment} from '../util/task-env.js'
 import type {TaskSummary} from './summary.js'
 import {type OutputStream, type TaskExit, TaskProcess} from './task-process.js'
 
@@ -50,7 +51,7 @@ export function startTask(job: JobSpec, slot: Slot, restoredFrom: string, onLine
     taskId: task.id,
     command: task.command!,
     cwd: job.baseDir,
-    env: {...process.env, ...task.env, CKPT_TASK_ID: task.id, CKPT_STATE_DIR: task.stateDir, CKPT_RESTORED_FROM: restoredFrom},
+    env: taskEnvironment(task, {CKPT_TASK_ID: task.id, CKPT_STATE_DIR: task.stateDir, CKPT_RESTORED_FROM: restoredFrom}),
     onLine,
     user: task.user,
   })

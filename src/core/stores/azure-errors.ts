@@ -106,7 +106,7 @@ export function translateAzureError(error: unknown, ctx: AzureContext, call: Fai
     return new StoreUnavailableError(`${where}: cannot reach ${ctx.endpoint} (${code}); check the address and that the service is up`, {cause})
   }
   if (status === 403 || AUTH_FAILED.has(code) || PERMISSION.has(code)) {
-    return new StoreUnavailableError(`${where}: ${credentialProblem(ctx, code || String(status))}`, {cause})
+    return new StoreUnavailableError(`${where}: ${credentialProblem(ctx, code || String(status))}`, {cause, refusal: 'refused'})
   }
   if (code === 'BlobNotFound' || (status === 404 && call.key !== undefined && code !== 'ContainerNotFound')) return new NotFoundError(call.key ?? '', {cause})
   if (code === 'ContainerNotFound') {

@@ -6,7 +6,7 @@ import * as path from 'node:path'
 import {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 import {randomBytes} from '../util/crypto.js'
-import {AlreadyExistsError, CkptError, NotFoundError, OperationError, StoreUnavailableError} from '../errors.js'
+import {AlreadyExistsError, CkptError, NotFoundError, OperationError, StoreUnavailableError, type StoreRefusal} from '../errors.js'
 import type {GetOptions, ObjectInfo, PrimaryStore, PutOptions, StoreCapabilities} from './store.js'
 
 const TEMP_PREFIX = '.ckpt-tmp-'
@@ -22,6 +22,39 @@ export class FileStore implements PrimaryStore {
     this.displayUrl = root
   }
 
+  /**
+   * Opens the folder at root. A missing folder is created only with `create` (a take or a run);
+   * for a reader it is a mistyped address, not an empty store. `created` says whether it was made.
+   */
+  static async open(root: string, options: {create?: boolean} = {}): Promise<{store: FileStore; created: boolean}> {
+    let created = false
+    try {
+      if (!(await fs.stat(root)).isDirectory()) throw new StoreUnavailableError(`primary store ${root} is not a folder; check the address (--primary, CKPT_PRIMARY or the job file's "primary")`)
+    } catch (error) {
+      if (error instanceof StoreUnavailableError) throw error
+      const code = (error as NodeJS.ErrnoException).code
+      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || !options.create) {
+        throw new StoreUnavailableError(
+          code === 'ENOENT' || code === 'ENOTDIR'
+            ? `primary store ${root} does not exist; check the address (--primary, CKPT_PRIMARY or the job file's "primary"), or create the store with a first 'ckpt checkpoint take' (or mkdir -p ${root})`
+            : `primary store ${root} cannot be opened: ${code ?? messageOfError(error)}`,
+          {cause: error},
+        )
+      }
+      try {
+        await fs.mkdir(root, {recursive: true})
+      } catch (mkdirError) {
+        const message = `primary store ${root} cannot be created: ${(mkdirError as NodeJS.ErrnoException).code ?? messageOfError(mkdirError)}`
+        const refusal = refusalOf(mkdirError)
+        // Refused (read-only, no permission) is the store's answer; anything else (a file in the way) is a failed operation.
+        throw refusal ? new StoreUnavailableError(message, {cause: mkdirError, refusal}) : new OperationError(message, {cause: mkdirError})
+      }
+      created = true
+    }
+    // The real path names the store the same way whatever link led to it (secondary copies record it).
+    return {store: new FileStore(await fs.realpath(root)), created}
+  }
+
   private pathOf(key: string): string {
     if (key === '' || key.startsWith('/') || key.split('/').some((part) => part === '' || part === '.' || part === '..' || part.startsWith(TEMP_PREFIX))) {
       throw new OperationError(`invalid object key ${JSON.stringify(key)}`)
@@ -31,7 +64,10 @@ export class FileStore implements PrimaryStore {
 
   private fail(action: string, key: string, error: unknown): never {
     const err = error as NodeJS.ErrnoException
-    throw new OperationError(`primary store ${this.root}: cannot ${action} ${key}: ${err.code ?? err.message}`, {cause: error})
+    const message = `primary store ${this.root}: cannot ${action} ${key}: ${err.code ?? err.message}`
+    const refusal = refusalOf(error)
+    if (refusal) throw new StoreUnavailableError(`${message}${refusal === 'read-only' ? ' (the store is on a read-only file system)' : ''}`, {cause: error, refusal})
+    throw new OperationError(message, {cause: error})
   }
 
   async put(key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<void> {
@@ -241,7 +277,8 @@ function writeFailure(root: string, key: string, error: unknown): CkptError {
   const code = (error as NodeJS.ErrnoException).code
   const hint = code === undefined ? undefined : WRITE_HINTS[code]
   const message = `primary store ${root}: cannot write ${key}: ${code ?? (error as Error).message}${hint ? ` (${hint})` : ''}`
-  return hint ? new StoreUnavailableError(message, {cause: error}) : new OperationError(message, {cause: error})
+  // A refusal (read-only, no permission) is marked so a reader may go on without its lock.
+  return hint ? new StoreUnavailableError(message, {cause: error, refusal: refusalOf(error)}) : new OperationError(message, {cause: error})
 }
 
 export async function syncDir(dir: string): Promise<void> {
@@ -251,4 +288,16 @@ export async function syncDir(dir: string): Promise<void> {
   } finally {
     await handle.close()
   }
+}
+
+/** A file system that refuses writes: read-only (a mounted recovery copy), or no permission. */
+function refusalOf(error: unknown): StoreRefusal | undefined {
+  const code = (error as NodeJS.ErrnoException)?.code
+  if (code === 'EROFS') return 'read-only'
+  if (code === 'EACCES' || code === 'EPERM') return 'refused'
+  return undefined
+}
+
+function messageOfError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
 }

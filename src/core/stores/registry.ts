@@ -13,12 +13,20 @@ export interface StoreOptions {
   /** Parallel blocks or ranges per transfer. */
   concurrency?: number
   env?: NodeJS.ProcessEnv
+  /** A missing file store is created (default) rather than refused; readers set it false. */
+  create?: boolean
+  /** Called when opening created a new, empty store. */
+  onCreated?: (where: string) => void
 }
 
 type Factory = (url: string, options: StoreOptions) => Promise<PrimaryStore>
 
 const factories: Record<string, Factory> = {
-  file: async (url, options) => new FileStore(path.resolve(options.baseDir, url.startsWith('file:') ? fileURLToPath(url) : url)),
+  file: async (url, options) => {
+    const {store, created} = await FileStore.open(path.resolve(options.baseDir, url.startsWith('file:') ? fileURLToPath(url) : url), {create: options.create ?? true})
+    if (created) options.onCreated?.(store.displayUrl)
+    return store
+  },
   azure: async (url, options) => {
     const {openRetried} = await import('./azure-store.js')
     return openRetried(url, options)

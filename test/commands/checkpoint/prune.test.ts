@@ -43,7 +43,7 @@ for (const kind of primaryKinds) {
         const one = await j.ckpt(['checkpoint', 'prune', '--retain', '1'])
         assert.deepEqual([one.json.kept, one.json.removed], [['chk-5'], ['chk-3', 'chk-4']])
         const job = j.ctx.job.job
-        assert.deepEqual(await j.keys(), [keys.claim(job, 'chk-5'), keys.archive(job, 'chk-5', 'alpha'), keys.index(job, 'chk-5', 'alpha'), keys.archive(job, 'chk-5', 'beta'), keys.index(job, 'chk-5', 'beta'), keys.manifest(job, 'chk-5')].sort())
+        assert.deepEqual(await j.keys(), [`${job}/job.json`, keys.claim(job, 'chk-5'), keys.archive(job, 'chk-5', 'alpha'), keys.index(job, 'chk-5', 'alpha'), keys.archive(job, 'chk-5', 'beta'), keys.index(job, 'chk-5', 'beta'), keys.manifest(job, 'chk-5')].sort())
         assert.equal((await verifyCheckpoints(j.ctx, {all: true, data: {kind: 'all'}})).ok, true)
       } finally {
         await j.cleanup()
@@ -75,7 +75,7 @@ for (const kind of primaryKinds) {
       const j = await checkpointJob(kind, {snapshot: 'sleep "${SLOW_SNAPSHOT:-0}"; cp -R "$CKPT_STATE_DIR/." "$CKPT_SNAPSHOT_DIR/"'})
       try {
         await j.take(3)
-        // The snapshot is slow enough that the impatient prune, a CLI starting on a loaded machine, meets the take.
+        // Long enough that the impatient prune, a fresh process on a loaded machine, starts while the take holds its lock.
         const take = j.start(['checkpoint', 'take'], {SLOW_SNAPSHOT: '6'})
         const taking = collectCli(take)
         while ((await readLocks(j.ctx.store, j.ctx.job.job)).length === 0) await sleep(25)
