@@ -32,7 +32,7 @@ function header(name: string, type: string, mode: number, size: number, mtimeMs:
   block.write(octal(0, 8), 108, 'ascii')
   block.write(octal(0, 8), 116, 'ascii')
   block.write(octal(size, 12), 124, 'ascii')
-  block.write(octal(Math.max(0, Math.floor(mtimeMs / 1000)), 12), 136, 'ascii')
+  block.write(octal(Math.min(0o77777777777, Math.max(0, Math.floor(mtimeMs / 1000))), 12), 136, 'ascii')
   block.write('        ', 148, 'ascii')
   block.write(type, 156, 'ascii')
   block.write(linkname, 157, 100, 'utf8')
@@ -53,12 +53,20 @@ export function tarHeader(entry: TarEntry): Buffer {
   if (Buffer.byteLength(name) > 100 || !isAscii(name)) records.push(paxRecord('path', name))
   if (Buffer.byteLength(link) > 100 || !isAscii(link)) records.push(paxRecord('linkpath', link))
   if (size > 0o77777777777) records.push(paxRecord('size', String(size)))
-  records.push(paxRecord('mtime', (entry.mtimeMs / 1000).toFixed(3)))
+  // ustar holds whole seconds from 1970 only: milliseconds and earlier dates need the pax record.
+  const ms = Math.floor(entry.mtimeMs)
+  if (ms % 1000 !== 0 || ms < 0 || ms / 1000 > 0o77777777777) records.push(paxRecord('mtime', paxSeconds(ms)))
   const type = entry.type === 'file' ? '0' : entry.type === 'dir' ? '5' : '2'
   const main = header(asciiName(name), type, entry.mode, size > 0o77777777777 ? 0 : size, entry.mtimeMs, asciiName(link))
-  if (records.length === 1) return main
+  if (records.length === 0) return main
   const pax = Buffer.concat(records)
   return Buffer.concat([header('PaxHeader', 'x', 0o644, pax.length, entry.mtimeMs), pax, Buffer.alloc(padding(pax.length)), main])
+}
+
+/** Milliseconds as pax decimal seconds, exact and signed: -500 is "-0.500". */
+export function paxSeconds(ms: number): string {
+  const abs = Math.abs(ms)
+  return `${ms < 0 ? '-' : ''}${Math.floor(abs / 1000)}.${String(abs % 1000).padStart(3, '0')}`
 }
 
 function asciiName(name: string): string {
