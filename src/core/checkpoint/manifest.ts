@@ -3,6 +3,7 @@ import {createHash} from '../util/crypto.js'
 import {OperationError} from '../errors.js'
 import {checkEntries, type EntryType} from '../archive/safe-path.js'
 import {getBuffer, type PrimaryStore} from '../stores/store.js'
+import {parseIndexJson} from './index-stream.js'
 import {FORMAT_VERSION, keys} from './layout.js'
 
 export interface FileEntry {
@@ -86,7 +87,7 @@ export function parseIndex(raw: Buffer, record: TaskRecord, where: string): Task
   }
   let doc: TaskIndex
   try {
-    doc = JSON.parse(raw.toString('utf8'))
+    doc = parseIndexJson(raw) as TaskIndex
   } catch (error) {
     throw new ManifestError(`${where}: index of task ${record.taskId} is not valid JSON`)
   }
