@@ -101,5 +101,5 @@ export async function readManifest(store: PrimaryStore, job: string, id: string)
 }
 
 export async function readIndex(store: PrimaryStore, manifest: Manifest, record: TaskRecord): Promise<TaskIndex> {
-  return parseIndex(await getBuffer(store, record.index), record, `checkpoint ${manifest.checkpointId}`)
+  return parseIndex(await getBuffer(store, record.index, record.indexSize), record, `checkpoint ${manifest.checkpointId}`)
 }
