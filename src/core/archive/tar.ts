@@ -37,7 +37,7 @@ function header(name: string, type: string, mode: number, size: number, mtimeMs:
   block.write(octal(uid, 8), 108, 'ascii')
   block.write(octal(gid, 8), 116, 'ascii')
   block.write(octal(size, 12), 124, 'ascii')
-  block.write(octal(Math.max(0, Math.floor(mtimeMs / 1000)), 12), 136, 'ascii')
+  block.write(octal(Math.min(0o77777777777, Math.max(0, Math.floor(mtimeMs / 1000))), 12), 136, 'ascii')
   block.write('        ', 148, 'ascii')
   block.write(type, 156, 'ascii')
   block.write(linkname, 157, 100, 'utf8')
@@ -61,13 +61,21 @@ export function tarHeader(entry: TarEntry): Buffer {
   const [uid, gid] = [entry.uid ?? 0, entry.gid ?? 0]
   if (uid > MAX_USTAR_ID) records.push(paxRecord('uid', String(uid)))
   if (gid > MAX_USTAR_ID) records.push(paxRecord('gid', String(gid)))
-  records.push(paxRecord('mtime', (entry.mtimeMs / 1000).toFixed(3)))
+  // ustar holds whole seconds from 1970 only: milliseconds and earlier dates need the pax record.
+  const ms = Math.floor(entry.mtimeMs)
+  if (ms % 1000 !== 0 || ms < 0 || ms / 1000 > 0o77777777777) records.push(paxRecord('mtime', paxSeconds(ms)))
   const type = entry.type === 'file' ? '0' : entry.type === 'dir' ? '5' : '2'
   const ids = [uid > MAX_USTAR_ID ? 0 : uid, gid > MAX_USTAR_ID ? 0 : gid] as const
   const main = header(asciiName(name), type, entry.mode, size > 0o77777777777 ? 0 : size, entry.mtimeMs, asciiName(link), ...ids)
-  if (records.length === 1) return main
+  if (records.length === 0) return main
   const pax = Buffer.concat(records)
   return Buffer.concat([header('PaxHeader', 'x', 0o644, pax.length, entry.mtimeMs), pax, Buffer.alloc(padding(pax.length)), main])
+}
+
+/** Milliseconds as pax decimal seconds, exact and signed: -500 is "-0.500". */
+export function paxSeconds(ms: number): string {
+  const abs = Math.abs(ms)
+  return `${ms < 0 ? '-' : ''}${Math.floor(abs / 1000)}.${String(abs % 1000).padStart(3, '0')}`
 }
 
 function asciiName(name: string): string {

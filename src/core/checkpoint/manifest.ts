@@ -3,6 +3,7 @@ import {createHash} from '../util/crypto.js'
 import {NewerFormatError, OperationError} from '../errors.js'
 import {checkEntries, type EntryType} from '../archive/safe-path.js'
 import {getBuffer, type PrimaryStore} from '../stores/store.js'
+import {parseIndexJson} from './index-stream.js'
 import {FORMAT_VERSION, keys} from './layout.js'
 
 export interface FileEntry {
@@ -98,7 +99,7 @@ export function parseIndex(raw: Buffer, record: TaskRecord, where: string): Task
   }
   let doc: TaskIndex
   try {
-    doc = JSON.parse(raw.toString('utf8'))
+    doc = parseIndexJson(raw) as TaskIndex
   } catch (error) {
     throw new ManifestError(`${where}: index of task ${record.taskId} is not valid JSON`)
   }
@@ -126,5 +127,5 @@ export async function readManifest(store: PrimaryStore, job: string, id: string)
 }
 
 export async function readIndex(store: PrimaryStore, manifest: Manifest, record: TaskRecord): Promise<TaskIndex> {
-  return parseIndex(await getBuffer(store, record.index), record, `checkpoint ${manifest.checkpointId}`)
+  return parseIndex(await getBuffer(store, record.index, record.indexSize), record, `checkpoint ${manifest.checkpointId}`)
 }

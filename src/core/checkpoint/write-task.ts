@@ -4,13 +4,15 @@ import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import {Readable} from 'node:stream'
 import {createHash} from '../util/crypto.js'
-import {scanTree} from '../archive/tree.js'
+import {scanState} from '../archive/tree.js'
 import {scanStateRoot} from '../archive/owners.js'
 import {padding, TAR_END, tarHeader} from '../archive/tar.js'
 import {OperationError, messageOf} from '../errors.js'
 import type {CopyWriter, LocalCopy} from '../local/secondary.js'
 import type {PrimaryStore} from '../stores/store.js'
+import {dataRuns} from '../util/sparse.js'
 import {WriteQueue} from '../util/write-queue.js'
+import {ChangeCheck} from './change-check.js'
 import {IndexBody} from './index-stream.js'
 import {FORMAT_VERSION, keys} from './layout.js'
 import type {FileEntry, TaskRecord} from './manifest.js'
@@ -46,7 +48,7 @@ export interface WriteTaskResult {
 
 export async function writeTaskCopies(input: WriteTaskInput): Promise<WriteTaskResult> {
   const {store, job, checkpointId, taskId, sourceDir} = input
-  const entries = await scanTree(sourceDir, `task ${taskId}`)
+  const {entries, stamps, startedMs} = await scanState(sourceDir, `task ${taskId}`)
   // A stateDir that a snapshot command does not need may be missing: its snapshot folder stands in.
   const root = await scanStateRoot(input.rootDir ?? sourceDir).catch(() => scanStateRoot(sourceDir))
   const total = entries.reduce((sum, e) => sum + e.size, 0)
@@ -72,17 +74,18 @@ export async function writeTaskCopies(input: WriteTaskInput): Promise<WriteTaskR
   let captureError: unknown
   // Small files are read ahead, several at a time, and their secondary copies written in the
   // background, so a state of many small files does not wait on one open/read/close at a time.
-  const smallFiles = entries.filter((e) => e.type === 'file' && e.size <= SMALL_FILE)
-  const reads = new Map<FileEntry, Promise<Buffer>>()
+  const smallFiles: number[] = []
+  entries.forEach((e, i) => e.type === 'file' && e.size <= SMALL_FILE && smallFiles.push(i))
+  const reads = new Map<number, Promise<Buffer>>()
   let nextRead = 0
   let readAheadBytes = 0
   const readAhead = () => {
     while (nextRead < smallFiles.length && reads.size < READ_AHEAD_FILES && readAheadBytes < READ_AHEAD_BYTES) {
-      const file = smallFiles[nextRead++]
-      const read = fs.readFile(sourcePath(file))
+      const i = smallFiles[nextRead++]
+      const read = readWhole(i)
       read.catch(() => {}) // a failure is reported when the archive reaches the file
-      reads.set(file, read)
-      readAheadBytes += file.size
+      reads.set(i, read)
+      readAheadBytes += entries[i].size
     }
   }
   const secondaryWrites = new Set<Promise<void>>()
@@ -96,18 +99,18 @@ export async function writeTaskCopies(input: WriteTaskInput): Promise<WriteTaskR
   const settleSecondaryWrites = () => Promise.all(secondaryWrites)
 
   async function* archive(): AsyncGenerator<Buffer> {
-    for (const entry of entries) {
+    for (const [i, entry] of entries.entries()) {
       const head = tarHeader(entry)
       if (writer) await writer.add(entry).catch(dropSecondary)
       if (entry.type === 'file' && entry.size <= SMALL_FILE) {
-        yield await smallFile(entry, head, await readSmall(entry))
+        yield await smallFile(entry, head, await readSmall(i))
         continue
       }
       yield head
       archiveSize += head.length
       if (entry.type !== 'file') continue
       entry.offset = archiveSize
-      yield* fileBytes(entry)
+      yield* fileBytes(entry, i)
       archiveSize += entry.size
       const pad = padding(entry.size)
       if (pad > 0) {
@@ -116,16 +119,27 @@ export async function writeTaskCopies(input: WriteTaskInput): Promise<WriteTaskR
       }
     }
     await settleSecondaryWrites()
+    await changes.recheck()
     yield TAR_END
     archiveSize += TAR_END.length
   }
-  async function readSmall(entry: FileEntry): Promise<Buffer> {
+  /** Reads a small file whole, then checks on the open handle that it did not change meanwhile. */
+  async function readWhole(i: number): Promise<Buffer> {
+    const handle = await fs.open(sourcePath(entries[i]), 'r')
+    try {
+      const data = await handle.readFile()
+      changes.check(i, data.length, await handle.stat())
+      return data
+    } finally {
+      await handle.close()
+    }
+  }
+  async function readSmall(i: number): Promise<Buffer> {
     readAhead()
-    const data = await (reads.get(entry) ?? fs.readFile(sourcePath(entry)))
-    reads.delete(entry)
-    readAheadBytes -= entry.size
+    const data = await (reads.get(i) ?? readWhole(i))
+    reads.delete(i)
+    readAheadBytes -= entries[i].size
     readAhead()
-    if (data.length !== entry.size) throw changedSize(entry, data.length)
     return data
   }
   async function smallFile(entry: FileEntry, head: Buffer, data: Buffer): Promise<Buffer> {
@@ -139,9 +153,8 @@ export async function writeTaskCopies(input: WriteTaskInput): Promise<WriteTaskR
     return block
   }
   const sourcePath = (entry: FileEntry) => path.join(sourceDir, ...entry.path.split('/'))
-  const changedSize = (entry: FileEntry, read: number) =>
-    new OperationError(`task ${taskId}: ${entry.path} changed size while it was captured (${entry.size} → ${read} bytes); pause the task or give it a snapshot command`)
-  async function* fileBytes(entry: FileEntry): AsyncGenerator<Buffer> {
+  const changes = new ChangeCheck(taskId, entries, stamps, startedMs, sourcePath)
+  async function* fileBytes(entry: FileEntry, i: number): AsyncGenerator<Buffer> {
     const source = await fs.open(sourcePath(entry), 'r')
     let out: fs.FileHandle | undefined
     if (writer) out = await writer.openFile(entry).catch((error) => void dropSecondary(error))
@@ -165,11 +178,12 @@ export async function writeTaskCopies(input: WriteTaskInput): Promise<WriteTaskR
         hash.update(chunk)
         input.onProgress?.((captured += chunk.length), total)
         // The secondary copy is written behind the read: the upload does not wait for the disk.
-        if (out) await queue!.push(chunk).catch(failSecondary)
+        // Positioned writes that skip zero blocks keep a sparse file sparse in the copy.
+        if (out) for (const run of dataRuns(chunk, read - bytesRead) ?? [{data: chunk, position: read - bytesRead}]) await queue!.push(run.data, undefined, run.position).catch(failSecondary)
         yield chunk
       }
-      if (read !== entry.size) throw changedSize(entry, read)
       entry.sha256 = hash.digest('hex')
+      changes.check(i, read, await source.stat())
       if (out && writer) {
         // The rest of this file's copy is written while the next file is read.
         const [done, copy, pending] = [out, writer, queue!]

@@ -142,7 +142,9 @@ export class CopyWriter {
     await fs.utimes(target, new Date(entry.mtimeMs), new Date(entry.mtimeMs))
   }
 
+  /** Sets the size (zero blocks at the end were left as a hole, not written), mode and time. */
   async closeFile(handle: fs.FileHandle, entry: FileEntry): Promise<void> {
+    await handle.truncate(entry.size)
     await giveHandleOwner(handle, entry)
     await handle.chmod(entry.mode & 0o7777)
     await handle.utimes(new Date(entry.mtimeMs), new Date(entry.mtimeMs))

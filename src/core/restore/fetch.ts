@@ -9,6 +9,7 @@ import * as fs from 'node:fs/promises'
 import {sha256, type FileEntry} from '../checkpoint/manifest.js'
 import type {PrimaryStore} from '../stores/store.js'
 import {settleLimit} from '../util/pool.js'
+import {dataRunsOf} from '../util/sparse.js'
 import {INLINE_HASH, PrimaryDigestError, digestOf, finishFile} from './files.js'
 
 /** Bytes of a file that lie in one segment: file bytes [fileOffset, fileOffset + length). */
@@ -88,6 +89,8 @@ const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b78
 interface OpenFile {
   handle: Promise<fs.FileHandle>
   remaining: number
+  /** Zero blocks were left unwritten: the size is set once every byte is in. */
+  holes?: boolean
 }
 
 /** Fetches every file; on failure no handle stays open and the caller removes what was written. */
@@ -121,6 +124,7 @@ export async function fetchFiles(fetch: FetchFiles): Promise<void> {
     file.remaining -= bytes
     if (file.remaining > 0) return
     open.delete(entry)
+    if (file.holes) await (await file.handle).truncate(entry.size)
     await (await file.handle).close()
     // Runs alongside the fetch; a mismatch stops the other segments, and is reported once they stopped.
     checking++
@@ -146,7 +150,13 @@ export async function fetchFiles(fetch: FetchFiles): Promise<void> {
       const bytes = held
       const whole = bytes === piece.entry.size && bytes <= INLINE_HASH
       const digest = whole ? sha256(parts.length === 1 ? parts[0] : Buffer.concat(parts)) : undefined
-      await writeAt(await file.handle, parts, piece.fileOffset + taken - held)
+      const at = piece.fileOffset + taken - held
+      // Zero blocks are left as holes (the file is new), so a sparse file stays sparse.
+      const runs = dataRunsOf(parts, at)
+      if (runs) {
+        file.holes = true
+        for (const run of runs) await writeAt(await file.handle, [run.data], run.position)
+      } else await writeAt(await file.handle, parts, at)
       parts = []
       held = 0
       fetch.onBytes?.(bytes)

@@ -6,6 +6,7 @@ import {sha256, type FileEntry} from '../checkpoint/manifest.js'
 import {OperationError} from '../errors.js'
 import {hashPool} from '../util/hash-pool.js'
 import {giveOwner} from '../archive/owners.js'
+import {copySparse, hasHoles} from '../util/sparse.js'
 
 /**
  * Files up to this size are hashed on the main thread from memory: for them a worker's round trip
@@ -53,7 +54,9 @@ export async function copyVerified(source: string, target: string, entry: FileEn
       if (data.length !== entry.size || sha256(data) !== entry.sha256) return false
       await fs.writeFile(target, data, {flag: 'wx', mode: 0o600})
     } else {
-      await fs.copyFile(source, target, fs.constants.COPYFILE_EXCL)
+      // The kernel's copy fills holes: a sparse file is copied block by block, its zero blocks skipped.
+      if (hasHoles(st)) await copySparse(source, target)
+      else await fs.copyFile(source, target, fs.constants.COPYFILE_EXCL)
       if ((await digestOf(target, entry.size)) !== entry.sha256) return false
     }
     await finishFile(target, entry)

@@ -71,9 +71,24 @@ export interface PrimaryStore {
   close(): Promise<void>
 }
 
-/** Reads a whole object into memory; for small objects such as manifests. */
-export async function getBuffer(store: PrimaryStore, key: string): Promise<Buffer> {
+/** A size hint above this is not trusted for one allocation up front. */
+const MAX_HINT = 256 << 20
+
+/**
+ * Reads a whole object into memory; for small objects such as manifests. With the size it should
+ * have (a task index's, from its manifest) the bytes go straight into one buffer, so a 37 MB index
+ * is not held twice (chunks and their concatenation); a wrong size only costs that saving.
+ */
+export async function getBuffer(store: PrimaryStore, key: string, expectedSize?: number): Promise<Buffer> {
+  const sized = expectedSize !== undefined && Number.isSafeInteger(expectedSize) && expectedSize > 0 && expectedSize <= MAX_HINT
+  const into = sized ? Buffer.allocUnsafe(expectedSize) : undefined
+  let filled = 0
   const chunks: Buffer[] = []
-  for await (const chunk of await store.get(key, {oneRequest: true})) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks)
+  for await (const chunk of await store.get(key, {oneRequest: true})) {
+    const bytes = chunk as Buffer
+    if (into && chunks.length === 0 && filled + bytes.length <= into.length) filled += bytes.copy(into, filled)
+    else chunks.push(bytes)
+  }
+  if (!into) return Buffer.concat(chunks)
+  return chunks.length === 0 ? into.subarray(0, filled) : Buffer.concat([into.subarray(0, filled), ...chunks])
 }

@@ -14,13 +14,14 @@ export class WriteQueue {
   /**
    * Queues a chunk; resolves when there is room for the next one. Rejects once a write has failed.
    * `done` runs once the chunk is written (or dropped after a failure), to hand its buffer back.
+   * With `position` the chunk is written there, else at the file's offset.
    */
-  async push(chunk: Buffer, done?: () => void): Promise<void> {
+  async push(chunk: Buffer, done?: () => void, position?: number): Promise<void> {
     if (this.error) throw this.error
     this.pending++
     this.tail = this.tail.then(async () => {
       try {
-        if (!this.error) await writeAll(this.handle, chunk)
+        if (!this.error) await writeAll(this.handle, chunk, position)
       } catch (error) {
         this.error ??= error
       } finally {

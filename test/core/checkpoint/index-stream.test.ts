@@ -4,7 +4,7 @@ import * as path from 'node:path'
 import {describe, it} from 'node:test'
 import {scanTree} from '../../../src/core/archive/tree.js'
 import {scanStateRoot} from '../../../src/core/archive/owners.js'
-import {IndexBody, indexChunks} from '../../../src/core/checkpoint/index-stream.js'
+import {IndexBody, indexChunks, parseIndexJson} from '../../../src/core/checkpoint/index-stream.js'
 import {parseIndex, sha256, type TaskIndex, type TaskRecord} from '../../../src/core/checkpoint/manifest.js'
 import {tempDir} from '../../helpers/primaries.js'
 
@@ -62,6 +62,32 @@ describe('streamed task index', () => {
       const record = {taskId: 'task-0', indexSize: body.size, indexSha256: body.sha256()} as TaskRecord
       assert.equal(record.indexSha256, sha256(bytes))
       assert.deepEqual(parseIndex(bytes, record, 'test'), JSON.parse(JSON.stringify(index)))
+    } finally {
+      await cleanup()
+    }
+  })
+})
+
+describe('parseIndexJson', () => {
+  it('gives what JSON.parse gives, for the layout a take writes and for any other JSON', async () => {
+    const {dir, cleanup} = await tempDir()
+    try {
+      const index = await scannedIndex(path.join(dir, 'state'))
+      const written = Buffer.concat([...indexChunks(index, 100)])
+      assert.deepEqual(parseIndexJson(written), JSON.parse(written.toString('utf8')))
+      const others = [
+        '{"format":1,"taskId":"t","entries":[]}',
+        '{"format":1,"taskId":"t", "entries":[{"path":"a"}]}',
+        '{"format":1,"entries":[{"path":"a}]\\"{"}],"taskId":"t"}',
+        '{"format":1,"taskId":"t","entries":[{"path":"a","x":[{"y":"]"}]},{"path":"b"}]}',
+        '{"format":1,"taskId":"t","entries":[{"path":"a"}],"entries":[{"path":"b"}]}',
+        '{"format":1,"x":{"entries":[{"path":"a"}]},"entries":[{"path":"b"}]}',
+        '{"format":1,"taskId":"t","entries":[{"path":"a"},{"path":"b"}]} ',
+      ]
+      for (const text of others) assert.deepEqual(parseIndexJson(Buffer.from(text)), JSON.parse(text), text)
+      for (const bad of ['{"format":1,"entries":[{"path":"a"}', '{"format":1,"entries":[{"path":"a"},]}', '{"format":1,"entries":[{"path":"a"}]}x']) {
+        assert.throws(() => parseIndexJson(Buffer.from(bad)), SyntaxError, bad)
+      }
     } finally {
       await cleanup()
     }
