@@ -62,7 +62,7 @@ export function checkEntries(entries: EntryLike[], where: string): void {
  * Resolves a link as the kernel would once every link of the state is placed: each component that
  * is itself a link of the state is replaced by its target, so `a -> .` makes `a/..` the parent.
  */
-function resolveLink(link: string, links: Map<string, string>): 'inside' | 'outside' | 'loop' {
+export function resolveLink(link: string, links: ReadonlyMap<string, string>): 'inside' | 'outside' | 'loop' {
   const at = link.split('/').slice(0, -1)
   const rest = links.get(link)!.split('/')
   let hops = 0
