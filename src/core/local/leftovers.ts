@@ -10,6 +10,7 @@ import type {TaskSpec} from '../config/job-file.js'
 import type {JobContext} from '../context.js'
 import {pidAlive} from '../util/process.js'
 import {removeTree} from '../util/remove-tree.js'
+import {readdirOrEmpty, treeBytes} from '../util/tree-bytes.js'
 
 export type LeftoverKind = 'partial' | 'snapshot' | 'scratch'
 
@@ -59,13 +60,13 @@ export function partialPid(dir: string): number | undefined {
 /** Every leftover of this node and job; snapshot folders of any job (a dead process's is garbage to all). */
 export async function findLeftovers(ctx: JobContext): Promise<Leftover[]> {
   const found: Array<{kind: LeftoverKind; path: string; pid?: number}> = []
-  for (const name of await names(tmpdir())) {
+  for (const name of await readdirOrEmpty(tmpdir())) {
     if (name.startsWith(SNAPSHOT_PREFIX)) found.push({kind: 'snapshot', path: path.join(tmpdir(), name), pid: leadingPid(name.slice(SNAPSHOT_PREFIX.length))})
   }
   for (const root of new Set(ctx.secondary.roots)) {
-    for (const name of await names(root)) if (name.startsWith(OLD_SNAPSHOT_PREFIX)) found.push({kind: 'snapshot', path: path.join(root, name)})
+    for (const name of await readdirOrEmpty(root)) if (name.startsWith(OLD_SNAPSHOT_PREFIX)) found.push({kind: 'snapshot', path: path.join(root, name)})
     const scratch = path.join(root, SCRATCH, ctx.node, ctx.job.job)
-    for (const name of await names(scratch)) found.push({kind: 'scratch', path: path.join(scratch, name), pid: leadingPid(name)})
+    for (const name of await readdirOrEmpty(scratch)) found.push({kind: 'scratch', path: path.join(scratch, name), pid: leadingPid(name)})
   }
   for (const copy of await ctx.secondary.list()) if (copy.partial) found.push({kind: 'partial', path: copy.dir, pid: partialPid(copy.dir)})
   const out: Leftover[] = []
@@ -110,21 +111,4 @@ export async function removeTreeRetrying(dir: string): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
   }
-}
-
-async function names(dir: string): Promise<string[]> {
-  try {
-    return (await fs.readdir(dir)).sort()
-  } catch {
-    return []
-  }
-}
-
-async function treeBytes(dir: string): Promise<number> {
-  const st = await fs.lstat(dir).catch(() => undefined)
-  if (!st) return 0
-  if (!st.isDirectory()) return st.isFile() ? st.size : 0
-  let total = 0
-  for (const name of await names(dir)) total += await treeBytes(path.join(dir, name))
-  return total
 }

@@ -8,6 +8,7 @@ import {checkpointNumber, FORMAT_VERSION} from '../checkpoint/layout.js'
 import type {FileEntry, StateRoot} from '../checkpoint/manifest.js'
 import {applyStateRoot, giveHandleOwner, giveOwner} from '../archive/owners.js'
 import {removeTree} from '../util/remove-tree.js'
+import {readdirOrEmpty, treeBytes} from '../util/tree-bytes.js'
 
 export type CopyStatus = 'pending' | 'confirmed'
 
@@ -212,22 +213,4 @@ async function readCopy(root: string, dir: string, taskId: string, name: string,
     }
   }
   return {format: FORMAT_VERSION, job: store.job, taskId, checkpointId, node: store.node, status: 'pending', files: 0, bytes: await treeBytes(dir), createdAt: st.mtime.toISOString(), ...base, partial: true}
-}
-
-async function readdirOrEmpty(dir: string): Promise<string[]> {
-  try {
-    return (await fs.readdir(dir)).sort()
-  } catch {
-    return []
-  }
-}
-
-async function treeBytes(dir: string): Promise<number> {
-  let total = 0
-  for (const name of await readdirOrEmpty(dir)) {
-    const st = await fs.lstat(path.join(dir, name)).catch(() => undefined)
-    if (st?.isDirectory()) total += await treeBytes(path.join(dir, name))
-    else if (st?.isFile()) total += st.size
-  }
-  return total
 }
