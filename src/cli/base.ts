@@ -1,5 +1,5 @@
 // The base of every command: the shared flags, settings, --json output and one place that maps
-// errors to the exit codes of shared/DESIGN.md.
+// errors to the exit codes of docs/CONTRACT.md.
 // oclif by subpath: its index loads all of oclif, and semver for an engine check, at every start.
 import {Command} from '@oclif/core/command'
 import * as Errors from '@oclif/core/errors'

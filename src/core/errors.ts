@@ -1,4 +1,4 @@
-// The error classes of ckpt. Each carries the exit code of shared/DESIGN.md and a stable `code`.
+// The error classes of ckpt. Each carries the exit code of docs/CONTRACT.md and a stable `code`.
 
 export const EXIT = {
   ok: 0,

@@ -1,4 +1,4 @@
-// The take's side of safe links (DESIGN.md invariant 7): a link a restore would refuse is refused
+// The take's side of safe links (docs/CONTRACT.md promise 7): a link a restore would refuse is refused
 // when the checkpoint is taken, naming it, so no checkpoint is committed that can never be restored.
 import {OperationError} from '../errors.js'
 import type {FileEntry} from '../checkpoint/manifest.js'

@@ -1,4 +1,4 @@
-// Safe extraction (DESIGN.md invariant 7): nothing from a store is written outside the target.
+// Safe extraction (docs/CONTRACT.md promise 7): nothing from a store is written outside the target.
 import * as path from 'node:path'
 import {UnsafeEntryError} from '../errors.js'
 

@@ -145,7 +145,7 @@ async function takeLocked(ctx: JobContext, options: TakeOptions): Promise<TakeRe
 /**
  * Writes the manifest with create-if-absent. A failed write may still have landed (its answer
  * lost), so the outcome is resolved by reading the manifest back; primary data are removed only
- * when no manifest can name them (DESIGN.md invariant 1).
+ * when no manifest can name them (docs/CONTRACT.md promise 1).
  */
 async function commit(ctx: JobContext, id: string, body: Buffer, copies: LocalCopy[], options: TakeOptions): Promise<void> {
   const key = keys.manifest(ctx.job.job, id)

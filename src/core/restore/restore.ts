@@ -1,5 +1,5 @@
 // Restores tasks to one checkpoint, local first, verified; falls back to older completed
-// checkpoints when the primary cannot serve a task (DESIGN.md invariants 4-6).
+// checkpoints when the primary cannot serve a task (docs/CONTRACT.md promises 4-6).
 import type {JobContext} from '../context.js'
 import {completedIds} from '../checkpoint/catalogue.js'
 import {checkpointNumber} from '../checkpoint/layout.js'

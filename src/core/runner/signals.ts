@@ -2,7 +2,7 @@
 
 export type StopReason = 'SIGINT' | 'SIGTERM' | 'duration'
 
-/** 130 ('interrupted' in DESIGN.md) on SIGINT and SIGTERM alike, 0 after --duration. */
+/** 130 ('interrupted' in docs/CONTRACT.md) on SIGINT and SIGTERM alike, 0 after --duration. */
 export const STOP_EXIT: Record<StopReason, number> = {SIGINT: 130, SIGTERM: 130, duration: 0}
 
 /** Routes SIGINT and SIGTERM to handler instead of ending the process; returns the uninstaller. */

@@ -1,4 +1,4 @@
-// What a run did, for the summary at its end: the `run` JSON document of shared/DESIGN.md
+// What a run did, for the summary at its end: the `run` JSON document of docs/CONTRACT.md
 // (checkpoints, recoveries, exit) and a few more fields.
 import type {Source} from '../restore/plan.js'
 import type {TaskExit} from './task-process.js'

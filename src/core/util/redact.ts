@@ -1,4 +1,4 @@
-// Secrets never reach output: account keys, SAS signatures, connection strings (DESIGN.md invariant 9).
+// Secrets never reach output: account keys, SAS signatures, connection strings (docs/CONTRACT.md promise 9).
 
 const patterns: Array<[RegExp, string]> = [
   [/(AccountKey=)[^;\s"']+/gi, '$1***'],
