@@ -82,10 +82,12 @@ export abstract class CkptCommand extends Command {
    */
   protected async withJob<T>(flags: Parameters<CkptCommand['settings']>[0], fn: (ctx: JobContext) => Promise<T>, options: OpenOptions & {refuseDuringRun?: string} = {}): Promise<T> {
     const {refuseDuringRun: refused, ...open} = options
+    const settings = await this.settings(flags)
+    // Before the store is opened: a refused take must not create a store or record the job first.
+    if (refused) await refuseDuringRun(settings, refused)
     return withJob(
-      await this.settings(flags),
+      settings,
       async (ctx) => {
-        if (refused) await refuseDuringRun(ctx, refused)
         if (ctx.createdPrimary) process.stderr.write(`${redact(`created a new primary store at ${ctx.store.displayUrl} (it did not exist)`)}\n`)
         return fn(ctx)
       },

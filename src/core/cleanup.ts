@@ -7,7 +7,7 @@ import * as path from 'node:path'
 import type {JobContext} from './context.js'
 import {removeOwnLeftovers, removeTreeRetrying} from './local/leftovers.js'
 import {readLocks} from './lock/records.js'
-import {STAGING} from './restore/swap.js'
+import {STAGING, stateDirOf} from './restore/swap.js'
 import {FileStore} from './stores/file-store.js'
 
 export async function removeOwnWork(ctx: JobContext): Promise<void> {
@@ -20,8 +20,10 @@ export async function removeOwnWork(ctx: JobContext): Promise<void> {
 
 async function removeOwnStaging(ctx: JobContext): Promise<void> {
   for (const task of ctx.job.tasks) {
-    const parent = path.dirname(task.stateDir)
-    const prefix = `.${path.basename(task.stateDir)}${STAGING}${process.pid}-`
+    // Staging sits beside what a linked stateDir points to (swap.ts stateDirOf).
+    const stateDir = await stateDirOf(task.stateDir).catch(() => task.stateDir)
+    const parent = path.dirname(stateDir)
+    const prefix = `.${path.basename(stateDir)}${STAGING}${process.pid}-`
     const names = await fs.readdir(parent).catch(() => [] as string[])
     for (const name of names.filter((n) => n.startsWith(prefix))) await removeTreeRetrying(path.join(parent, name))
   }

@@ -3,7 +3,7 @@
 // a partial copy, a staging folder), long loops may watch interruptSignal, and a step that must
 // not be cut in half (the renames of a restore swap) runs as uninterruptible.
 import {setTimeout as sleep} from 'node:timers/promises'
-import {messageOf} from './errors.js'
+import {InterruptedError, messageOf} from './errors.js'
 
 type Cleanup = () => unknown
 
@@ -23,8 +23,12 @@ export function onInterrupt(cleanup: Cleanup): () => void {
   }
 }
 
-/** Runs fn to its end even when an interruption arrives meanwhile: the cleanups wait for it. */
+/**
+ * Runs fn to its end even when an interruption arrives meanwhile: the cleanups wait for it. After
+ * an interruption it does not start: the cleanups may be removing what fn would use.
+ */
 export async function uninterruptible<T>(fn: () => Promise<T>): Promise<T> {
+  if (interruptSignal.aborted) throw new InterruptedError(`interrupted by ${String(interruptSignal.reason)}`)
   const work = fn()
   const settled = work.then(
     () => {},

@@ -4,7 +4,8 @@ import {hostname} from 'node:os'
 import {captureTask, type CapturedState} from '../capture/capture.js'
 import type {TaskSpec} from '../config/job-file.js'
 import type {JobContext} from '../context.js'
-import {AlreadyExistsError, CkptError, NotFoundError, OperationError, TransientStoreError, messageOf} from '../errors.js'
+import {AlreadyExistsError, CkptError, InterruptedError, NotFoundError, OperationError, TransientStoreError, messageOf} from '../errors.js'
+import {uninterruptible} from '../interrupt.js'
 import type {LocalCopy} from '../local/secondary.js'
 import {removeDeadLeftovers} from '../local/leftovers.js'
 import {applyLocalRetention} from '../local/retention.js'
@@ -151,9 +152,11 @@ async function commit(ctx: JobContext, id: string, body: Buffer, copies: LocalCo
   const key = keys.manifest(ctx.job.job, id)
   let failure: unknown
   try {
-    await ctx.store.put(key, body, {ifAbsent: true})
+    // The commit is not cut in half by an interruption, and never starts after one (the lock may be gone).
+    await uninterruptible(() => ctx.store.put(key, body, {ifAbsent: true}))
     return
   } catch (error) {
+    if (error instanceof InterruptedError) throw error
     failure = error
   }
   const found = await readBack(ctx, key, body)

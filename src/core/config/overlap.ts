@@ -34,16 +34,18 @@ export async function distinctRoots(roots: string[]): Promise<string[]> {
   return kept
 }
 
-/** Refuses (exit 2, naming both paths) stateDirs that hold the primary folder, a local root, the job file or each other. */
+/** Refuses (exit 2, naming both paths) stateDirs that hold the primary folder, a local root, the job file or each other, or lie inside the primary or a local root. */
 export async function checkOverlaps(job: JobSpec, primaryFolder: string | undefined, localRoots: string[]): Promise<void> {
   const states = await Promise.all(job.tasks.map(async (t, i) => ({name: `tasks[${i}].stateDir ${t.stateDir}`, real: await realPathOf(t.stateDir)})))
-  const others: Array<{name: string; real: string}> = [{name: `the job file ${job.file}`, real: await realPathOf(job.file)}]
-  if (primaryFolder !== undefined) others.push({name: `the primary store ${primaryFolder}`, real: await realPathOf(primaryFolder)})
-  for (const root of localRoots) others.push({name: `the local root ${root}`, real: await realPathOf(root)})
+  // `holds`: ckpt's own folders, which a stateDir may not lie inside either (prune and local prune remove what they do not know).
+  const others: Array<{name: string; real: string; holds: boolean}> = [{name: `the job file ${job.file}`, real: await realPathOf(job.file), holds: false}]
+  if (primaryFolder !== undefined) others.push({name: `the primary store ${primaryFolder}`, real: await realPathOf(primaryFolder), holds: true})
+  for (const root of localRoots) others.push({name: `the local root ${root}`, real: await realPathOf(root), holds: true})
   const problems: string[] = []
   for (const [i, state] of states.entries()) {
     for (const other of others) {
       if (contains(state.real, other.real)) problems.push(`${state.name} contains ${other.name}; a restore empties a stateDir, so move one of them`)
+      else if (other.holds && contains(other.real, state.real)) problems.push(`${state.name} lies inside ${other.name}, whose contents ckpt manages and prunes; move one of them`)
     }
     for (const later of states.slice(i + 1)) {
       if (contains(state.real, later.real) || contains(later.real, state.real)) problems.push(`${state.name} and ${later.name} overlap; give each task a folder of its own, outside the others`)

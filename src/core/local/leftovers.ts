@@ -57,8 +57,11 @@ export function partialPid(dir: string): number | undefined {
   return at < 0 ? undefined : leadingPid(name.slice(at + PARTIAL.length))
 }
 
-/** Every leftover of this node and job; snapshot folders of any job (a dead process's is garbage to all). */
-export async function findLeftovers(ctx: JobContext): Promise<Leftover[]> {
+/**
+ * Every leftover of this node and job; snapshot folders of any job (a dead process's is garbage to
+ * all). `which` picks by pid before anything is sized, so a take's own sweep walks only what it removes.
+ */
+export async function findLeftovers(ctx: JobContext, which: (pid: number | undefined) => boolean = () => true): Promise<Leftover[]> {
   const found: Array<{kind: LeftoverKind; path: string; pid?: number}> = []
   for (const name of await readdirOrEmpty(tmpdir())) {
     if (name.startsWith(SNAPSHOT_PREFIX)) found.push({kind: 'snapshot', path: path.join(tmpdir(), name), pid: leadingPid(name.slice(SNAPSHOT_PREFIX.length))})
@@ -70,7 +73,7 @@ export async function findLeftovers(ctx: JobContext): Promise<Leftover[]> {
   }
   for (const copy of await ctx.secondary.list()) if (copy.partial) found.push({kind: 'partial', path: copy.dir, pid: partialPid(copy.dir)})
   const out: Leftover[] = []
-  for (const item of found) {
+  for (const item of found.filter((f) => which(f.pid))) {
     const st = await fs.lstat(item.path).catch(() => undefined)
     if (!st) continue
     out.push({...item, bytes: await treeBytes(item.path), processAlive: item.pid !== undefined && pidAlive(item.pid), mtimeMs: st.mtimeMs})
@@ -90,14 +93,14 @@ export function leftoverDecision(item: Leftover, now: number, graceMs: number): 
 
 /** Removes leftovers of processes that are gone (a take and `ckpt run` call this); returns what it removed. */
 export async function removeDeadLeftovers(ctx: JobContext): Promise<Leftover[]> {
-  const dead = (await findLeftovers(ctx)).filter((item) => item.pid !== undefined && item.pid !== process.pid && !item.processAlive)
+  const dead = await findLeftovers(ctx, (pid) => pid !== undefined && pid !== process.pid && !pidAlive(pid))
   for (const item of dead) await removeTree(item.path)
   return dead
 }
 
 /** Removes this process's own snapshot folders, scratch copies and partial copies (an interrupted command). */
 export async function removeOwnLeftovers(ctx: JobContext): Promise<void> {
-  const own = (await findLeftovers(ctx)).filter((item) => item.pid === process.pid)
+  const own = await findLeftovers(ctx, (pid) => pid === process.pid)
   for (const item of own) await removeTreeRetrying(item.path)
 }
 

@@ -7,6 +7,7 @@ import {randomUUID} from '../util/crypto.js'
 import type {JobContext} from '../context.js'
 import {LockedError, StoreUnavailableError, TransientStoreError, messageOf} from '../errors.js'
 import {describeHolder, lockKey, readLocks, REFRESH_EVERY_MS, STALE_AFTER_MS, type LockMode, type LockRecord, type LockView} from './records.js'
+import {interruptSignal} from '../interrupt.js'
 
 export interface LockOptions {
   mode: LockMode
@@ -87,6 +88,8 @@ export async function acquireLock(ctx: JobContext, options: LockOptions): Promis
     write().catch((error) => options.onWarning?.(`cannot refresh ${options.mode} lock ${lockId}: ${messageOf(error)}`))
   }, options.refreshEveryMs ?? REFRESH_EVERY_MS)
   timer.unref()
+  // An interrupted command removes its lock (cleanup.ts): no refresh may write it back.
+  interruptSignal.addEventListener('abort', () => clearInterval(timer), {once: true})
   let released = false
   return {
     record,

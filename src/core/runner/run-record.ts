@@ -21,8 +21,15 @@ export interface RunRecord {
   startedAt: string
 }
 
-export function runRecordPath(ctx: JobContext): string {
-  return path.join(ctx.secondary.roots[0], '.ckpt-run', ctx.node, `${ctx.job.job}.json`)
+/** Where a job's run on a node is recorded: what settings give, so it is found before the store is opened. */
+export interface RunPlace {
+  localRoots: string[]
+  node: string
+  job: {job: string}
+}
+
+export function runRecordPath(place: RunPlace): string {
+  return path.join(place.localRoots[0], '.ckpt-run', place.node, `${place.job.job}.json`)
 }
 
 /** A process's start time, which tells it from a later process with the same pid. */
@@ -49,8 +56,8 @@ async function readRecord(file: string): Promise<RunRecord | undefined> {
 }
 
 /** The live run of this job on this node, if there is one. */
-export async function liveRun(ctx: JobContext): Promise<RunRecord | undefined> {
-  const record = await readRecord(runRecordPath(ctx))
+export async function liveRun(place: RunPlace): Promise<RunRecord | undefined> {
+  const record = await readRecord(runRecordPath(place))
   return record && isLive(record) ? record : undefined
 }
 
@@ -59,8 +66,8 @@ function describe(record: RunRecord): string {
 }
 
 /** Refuses `what` (a take, a restore) while a run of the job is live on this node: it would write under the run's live tasks. */
-export async function refuseDuringRun(ctx: JobContext, what: string): Promise<void> {
-  const record = await liveRun(ctx)
+export async function refuseDuringRun(place: RunPlace, what: string): Promise<void> {
+  const record = await liveRun(place)
   if (record) {
     throw new RunActiveError(`${describe(record)}; a ${what} now would work under its live tasks. Stop the run (kill -TERM ${record.pid}) or let it take checkpoints (--interval, --checkpoint-on-exit)`)
   }
@@ -76,13 +83,13 @@ export async function claimRun(ctx: JobContext, onWarning?: (message: string) =>
     return await writeClaim(ctx)
   } catch (error) {
     if (error instanceof RunActiveError) throw error
-    onWarning?.(`cannot record this run in ${runRecordPath(ctx)} (${messageOf(error)}); a second 'ckpt run' of job ${ctx.job.job} on this node will not be refused`)
+    onWarning?.(`cannot record this run in ${runRecordPath(ctx.settings)} (${messageOf(error)}); a second 'ckpt run' of job ${ctx.job.job} on this node will not be refused`)
     return async () => {}
   }
 }
 
 async function writeClaim(ctx: JobContext): Promise<() => Promise<void>> {
-  const file = runRecordPath(ctx)
+  const file = runRecordPath(ctx.settings)
   const mine: RunRecord = {job: ctx.job.job, node: ctx.node, host: hostname(), pid: process.pid, processStart: processStart(process.pid), startedAt: new Date().toISOString()}
   await fs.mkdir(path.dirname(file), {recursive: true})
   const temp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}`

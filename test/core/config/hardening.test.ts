@@ -99,6 +99,14 @@ describe('paths that overlap', () => {
     assert.ok(message.includes(path.join(dir2, 'link', 'roots')), message)
   })
 
+  it('refuses a stateDir inside the primary folder or a local root, naming both', async () => {
+    const {dir} = await tempDir()
+    const inRoot = await writeJob(dir, {tasks: [{id: 'a', stateDir: '.ckpt/local/.snapshot-a'}]})
+    assert.match(await refusal(inRoot), /tasks\[0\]\.stateDir .*\.snapshot-a lies inside the local root .*\.ckpt\/local/)
+    const inPrimary = await writeJob(dir, {tasks: [{id: 'a', stateDir: 'store/a'}], primary: 'store'})
+    assert.match(await refusal(inPrimary), /tasks\[0\]\.stateDir .*store\/a lies inside the primary store .*store/)
+  })
+
   it('refuses two stateDirs nested in each other or equal', async () => {
     const {dir} = await tempDir()
     const nested = await writeJob(dir, {tasks: [{id: 'a', stateDir: 'state'}, {id: 'b', stateDir: 'state/b'}]})
