@@ -3,7 +3,7 @@
 // run, a take or a restore of the job on the node is refused while it lives.
 import assert from 'node:assert/strict'
 import {randomBytes} from 'node:crypto'
-import {mkdirSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import * as path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {after, before, describe, it} from 'node:test'
@@ -52,6 +52,32 @@ describe('ckpt run as the one supervisor of its tasks', {timeout: 120_000}, () =
     child.kill('SIGKILL')
     await result
     await waitFor('the paused task to die with the run', () => !isAlive(pid), 5000, () => (isAlive(pid) ? processState(pid) : 'gone'))
+  })
+
+  it('kill -9 of the run while paused leaves no stopped descendant that had left the task\'s group', async () => {
+    const d = folder('kill-paused-stray')
+    const strayFile = path.join(d, 'stray.pid')
+    // The task starts a child in a session of its own (as PostgreSQL's backends do), then waits.
+    const command = `setsid sh -c 'echo $$ > ${strayFile}; while :; do sleep 0.2; done' & while :; do sleep 0.2; done`
+    await writeJob(d, [{id: 'a', command}])
+    const state = path.join(d, 'state', 'a', 'bulk')
+    mkdirSync(state, {recursive: true})
+    for (let i = 0; i < 4000; i++) writeFileSync(path.join(state, `f${i}`), randomBytes(2048))
+    const child = startCli(['run', '--interval', '200ms', '--fresh'], {cwd: d})
+    const result = collectCli(child)
+    let stray: number | undefined
+    const readStray = () => {
+      try {
+        return Number(readFileSync(strayFile, 'utf8').trim())
+      } catch {
+        return undefined // not written yet
+      }
+    }
+    await waitFor('the stray', () => (stray = readStray()) !== undefined && stray > 0, 15_000)
+    await waitFor('the stray stopped for a capture', () => isAlive(stray!) && processState(stray!) === 'T', 30_000)
+    child.kill('SIGKILL')
+    await result
+    await waitFor('the stopped stray to die with the run', () => !isAlive(stray!), 5000, () => (isAlive(stray!) ? processState(stray!) : 'gone'))
   })
 
   it('refuses a second run, a take and a restore of the job on this node while the run lives, naming its pid', async () => {

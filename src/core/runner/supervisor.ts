@@ -164,6 +164,7 @@ class Supervisor {
     if (this.ending) return
     const proc = startTask(this.ctx.job, slot, restoredFrom, (stream, line) => this.hooks.onOutput?.(slot.task.id, stream, line))
     this.watchdog.guard(proc.pid) // its group dies with this run, even a run killed by SIGKILL
+    proc.strayGuard = (pid, stopped) => (stopped ? this.watchdog.guardProcess(pid) : this.watchdog.releaseProcess(pid))
     this.hooks.onTaskStart?.({taskId: slot.task.id, pid: proc.pid, restoredFrom})
     void proc.exited.then((exit) => {
       this.watchdog.release(proc.pid)

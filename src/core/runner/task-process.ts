@@ -82,15 +82,26 @@ export class TaskProcess {
     this.releasePause = release
     this.signal('SIGSTOP')
     await waitStopped(this.pid)
-    if (this.pid !== undefined && !this.closed) this.strays = stopDescendants(this.pid, signalPid)
+    // Each stray is guarded before it is stopped, so a run killed now does not leave it stopped for ever.
+    const stop = (pid: number, sig: NodeJS.Signals) => {
+      this.strayGuard?.(pid, true)
+      signalPid(pid, sig)
+    }
+    if (this.pid !== undefined && !this.closed) this.strays = stopDescendants(this.pid, stop)
     for (const pid of this.strays) await waitStopped(pid)
   }
 
   /** Descendants outside the group that pause() stopped. */
   private strays: number[] = []
 
+  /** Told of each stray before it is stopped (true) and after it runs again (false): the run's watchdog. */
+  strayGuard?: (pid: number, stopped: boolean) => void
+
   private continueStrays(): void {
-    for (const pid of this.strays) signalPid(pid, 'SIGCONT')
+    for (const pid of this.strays) {
+      signalPid(pid, 'SIGCONT')
+      this.strayGuard?.(pid, false)
+    }
     this.strays = []
   }
 
