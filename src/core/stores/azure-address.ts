@@ -14,6 +14,8 @@ export interface AzureAddress {
   /** '' or a prefix ending in '/', prepended to every key. */
   prefix: string
   display: string
+  /** Tells two stores apart (endpoint, account, container, prefix) where display may not: never a secret. */
+  identity: string
   endpoint: string
   auth: AzureAuth
   source: AzureSource
@@ -98,6 +100,7 @@ function fromAzureUrl(url: string, env: NodeJS.ProcessEnv): AzureAddress {
     container,
     prefix,
     display: `azure://${container}${prefix === '' ? '' : `/${prefix.slice(0, -1)}`}`,
+    identity: `${origin}/${account}/${container}/${prefix}`,
     endpoint: origin,
     auth,
     source: {kind: 'connection-string', connectionString},
@@ -127,6 +130,7 @@ function fromContainerUrl(url: string): AzureAddress {
     container,
     prefix: prefixOf(segments),
     display: displayUrl(url),
+    identity: `${base}/${prefixOf(segments)}`,
     endpoint: parsed.origin,
     auth: sasAuth(parsed.searchParams),
     source: {kind: 'container-url', containerUrl: `${base}${parsed.search}`},

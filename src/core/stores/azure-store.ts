@@ -32,6 +32,7 @@ const once: RetryStep = (step) => step()
 export class AzureStore implements PrimaryStore {
   readonly capabilities: StoreCapabilities = {atomicCreateIfAbsent: true, atomicPut: true}
   readonly displayUrl: string
+  readonly identity: string
   private readonly context: AzureContext
   private readonly closing = new AbortController()
 
@@ -41,6 +42,7 @@ export class AzureStore implements PrimaryStore {
     private readonly settings: {blockSize: number; concurrency: number; listPageSize: number; requestTimeoutMs: number; openTimeoutMs: number},
   ) {
     this.displayUrl = address.display
+    this.identity = address.identity
     // Every request in flight listens for close(); --concurrency allows more than the default 10.
     setMaxListeners(0, this.closing.signal)
     this.context = {display: address.display, endpoint: address.endpoint, container: address.container, auth: address.auth}

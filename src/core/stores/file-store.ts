@@ -14,12 +14,14 @@ const TEMP_PREFIX = '.ckpt-tmp-'
 export class FileStore implements PrimaryStore {
   readonly capabilities: StoreCapabilities = {atomicCreateIfAbsent: true, atomicPut: true}
   readonly displayUrl: string
+  readonly identity: string
 
   /** Temporary files of writes in progress, so an interrupted command can remove them. */
   private readonly temporaries = new Set<string>()
 
   constructor(readonly root: string) {
     this.displayUrl = root
+    this.identity = root
   }
 
   /**

@@ -51,12 +51,14 @@ function unread(body: Readable | Buffer): boolean {
 
 export class RetryingStore implements PrimaryStore {
   readonly displayUrl: string
+  readonly identity: string
   readonly capabilities: StoreCapabilities
   private readonly opts: Required<Omit<RetryOptions, 'onRetry'>> & Pick<RetryOptions, 'onRetry'>
   private readonly step: RetryStep = (step) => this.retrying(step, () => true, true)
 
   constructor(readonly inner: PrimaryStore, options: RetryOptions = {}) {
     this.displayUrl = inner.displayUrl
+    this.identity = inner.identity
     this.capabilities = inner.capabilities
     this.opts = {...DEFAULTS, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)), ...options}
   }

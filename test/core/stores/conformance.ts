@@ -166,8 +166,10 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
       await assert.rejects(store.get('tree/missing', {range: {offset: 0, length: 1}}), NotFoundError)
     })
 
-    it('shows no secret in its display address', () => {
+    it('shows no secret in its display address or its identity', () => {
       assert.doesNotMatch(store.displayUrl, /sig=|AccountKey=/i)
+      assert.doesNotMatch(store.identity, /sig=|AccountKey=|Eby8vdM02xNOcqFl/i)
+      assert.ok(store.identity.length > 0)
     })
   })
 }

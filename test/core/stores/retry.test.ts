@@ -10,6 +10,7 @@ import {getBuffer, type GetOptions, type ObjectInfo, type PrimaryStore, type Put
 /** An in-memory store whose next calls fail with the queued errors. */
 class FlakyStore implements PrimaryStore {
   readonly displayUrl = 'memory://flaky'
+  readonly identity = 'memory://flaky'
   readonly capabilities = {atomicCreateIfAbsent: true, atomicPut: true}
   readonly objects = new Map<string, Buffer>()
   readonly failures: Error[] = []
