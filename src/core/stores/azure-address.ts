@@ -14,7 +14,10 @@ export interface AzureAddress {
   /** '' or a prefix ending in '/', prepended to every key. */
   prefix: string
   display: string
-  /** Tells two stores apart (endpoint, account, container, prefix) where display may not: never a secret. */
+  /**
+   * Tells two stores apart where display may not: the account, container and prefix, not the
+   * endpoint (one account reached through a proxy or another endpoint is the same store). No secret.
+   */
   identity: string
   endpoint: string
   auth: AzureAuth
@@ -100,7 +103,7 @@ function fromAzureUrl(url: string, env: NodeJS.ProcessEnv): AzureAddress {
     container,
     prefix,
     display: `azure://${container}${prefix === '' ? '' : `/${prefix.slice(0, -1)}`}`,
-    identity: `${origin}/${account}/${container}/${prefix}`,
+    identity: `azure://${account}/${container}/${prefix}`,
     endpoint: origin,
     auth,
     source: {kind: 'connection-string', connectionString},
@@ -130,7 +133,7 @@ function fromContainerUrl(url: string): AzureAddress {
     container,
     prefix: prefixOf(segments),
     display: displayUrl(url),
-    identity: `${base}/${prefixOf(segments)}`,
+    identity: `azure://${accountPath ?? parsed.hostname.split('.')[0]}/${container}/${prefixOf(segments)}`,
     endpoint: parsed.origin,
     auth: sasAuth(parsed.searchParams),
     source: {kind: 'container-url', containerUrl: `${base}${parsed.search}`},

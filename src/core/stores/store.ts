@@ -56,7 +56,7 @@ export interface GetOptions {
 export interface PrimaryStore {
   /** The store's address with every secret removed, safe for output. */
   readonly displayUrl: string
-  /** Tells this store from another (secondary copies record it): the file store's real path; Azure's endpoint, account, container and prefix. Never a secret. */
+  /** Tells this store from another (secondary copies record it): the file store's real path; Azure's account, container and prefix. Never a secret. */
   readonly identity: string
   readonly capabilities: StoreCapabilities
   /** Writes an object; durable when the promise resolves. */

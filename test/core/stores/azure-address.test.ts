@@ -16,6 +16,12 @@ describe('azure address identity', () => {
     assert.doesNotMatch(a.identity, new RegExp(Buffer.from('key-of-acct1').toString('base64')))
   })
 
+  it('is the same for one account reached through two endpoints (a proxy, Azurite on another port)', () => {
+    const direct = parseAzureAddress('http://127.0.0.1:10000/devstoreaccount1/orders/prod?sv=2022-11-02&sp=rl&sig=abc', {})
+    const proxied = parseAzureAddress('http://127.0.0.1:20000/devstoreaccount1/orders/prod?sv=2022-11-02&sp=rl&sig=abc', {})
+    assert.equal(direct.identity, proxied.identity)
+  })
+
   it('names the account of a container URL, without its SAS token', () => {
     const a = parseAzureAddress('https://acct1.blob.core.windows.net/orders/prod?sv=2022-11-02&sp=rl&sig=abc', {})
     const b = parseAzureAddress('https://acct2.blob.core.windows.net/orders/prod?sv=2022-11-02&sp=rl&sig=abc', {})
