@@ -100,3 +100,81 @@ function objectEnd(raw: Buffer, start: number): number {
   }
   return -1
 }
+
+/** Bytes of an index before its entries that a streamed parse holds before it gives up. */
+const MAX_HEAD = 1 << 20
+
+/**
+ * parseIndexJson fed chunk by chunk (a restore reads the index as it streams in, so neither the
+ * whole index nor the chunks of a big one outlive the entries they hold). Only what indexChunks
+ * writes is parsed this way; end() gives undefined for anything else, which the caller then
+ * parses whole with parseIndexJson, so the result is always JSON.parse's.
+ */
+export class IndexParser {
+  private head: Buffer[] = []
+  private headBytes = 0
+  private fields: Record<string, unknown> | undefined
+  private readonly entries: unknown[] = []
+  /** Bytes not parsed yet: the start of an entry, a separator, or the closing `]}`. */
+  private tail = Buffer.alloc(0)
+  /** What may come next: an entry or the end (`first`), an entry after a comma, a comma or the end. */
+  private next: 'first' | 'entry' | 'separator' | 'done' = 'first'
+  private odd = false
+
+  push(chunk: Buffer): void {
+    if (this.odd) return
+    if (!this.fields) return this.pushHead(chunk)
+    let raw = this.tail.length === 0 ? chunk : Buffer.concat([this.tail, chunk])
+    let p = 0
+    while (p < raw.length && this.next !== 'done' && !this.odd) {
+      const c = raw[p]
+      if (c === OPEN_OBJECT && this.next !== 'separator') {
+        const end = objectEnd(raw, p)
+        if (end < 0) break
+        try {
+          this.entries.push(JSON.parse(raw.toString('utf8', p, end)))
+        } catch {
+          this.odd = true
+        }
+        p = end
+        this.next = 'separator'
+      } else if (c === COMMA && this.next === 'separator') {
+        p++
+        this.next = 'entry'
+      } else if (c === CLOSE_ARRAY && this.next !== 'entry') {
+        p++
+        this.next = 'done'
+      } else this.odd = true
+    }
+    // A copy: a view would keep the whole chunk alive.
+    raw = raw.subarray(p)
+    this.tail = raw.length === 0 ? Buffer.alloc(0) : Buffer.from(raw)
+  }
+
+  /** The parsed index, or undefined when it is not in the layout indexChunks writes. */
+  end(): unknown {
+    if (this.odd || !this.fields || this.next !== 'done' || this.tail.length !== 1 || this.tail[0] !== CLOSE_OBJECT) return undefined
+    return {...this.fields, entries: this.entries}
+  }
+
+  private pushHead(chunk: Buffer): void {
+    this.head.push(chunk)
+    this.headBytes += chunk.length
+    const raw = Buffer.concat(this.head)
+    const at = raw.indexOf(ENTRIES)
+    if (at < 0) {
+      if (this.headBytes > MAX_HEAD) this.odd = true
+      this.head = [raw]
+      return
+    }
+    this.head = []
+    try {
+      const head = JSON.parse(raw.toString('utf8', 0, at) + '}')
+      if (head && typeof head === 'object' && !Array.isArray(head) && !('entries' in head)) this.fields = head
+    } catch {
+      // Parsed whole by the caller, which reports what is wrong.
+    }
+    if (!this.fields) this.odd = true
+    else this.push(raw.subarray(at + ENTRIES.length))
+  }
+}

@@ -47,6 +47,19 @@ export function segmentSizeFor(span: number, blockSize: number, concurrency: num
   return Math.max(blockSize, Math.min(MAX_SEGMENT, Math.ceil(span / Math.max(1, concurrency))))
 }
 
+/**
+ * Stream chunks asked for a segment of small files. A chunk lives until its last file is written
+ * and hashed; a 1 MiB one holds hundreds of files, outlives two young-generation collections, and
+ * once promoted is freed only by a full collection, which V8 starts after 64 MB of such garbage
+ * (a remote restore of 200,000 1 KiB files peaked 43 MiB higher with 1 MiB chunks).
+ */
+export const SMALL_FILE_CHUNK = 64 << 10
+
+/** The chunk size to ask for a segment: small when its pieces average at most SMALL_FILE_CHUNK, else the store's own. */
+export function chunkSizeFor(segment: Segment): number | undefined {
+  return segment.end - segment.start <= SMALL_FILE_CHUNK * segment.pieces.length ? SMALL_FILE_CHUNK : undefined
+}
+
 /** Gaps up to this size (tar headers, padding, files not wanted) are read through, not skipped. */
 const MAX_GAP = 64 << 10
 
@@ -138,7 +151,11 @@ export async function fetchFiles(fetch: FetchFiles): Promise<void> {
 
   const fetchSegment = async (segment: Segment) => {
     if (failed) return
-    const stream = await fetch.store.get(fetch.archive, {range: {offset: segment.start, length: segment.end - segment.start}, oneRequest: true})
+    const stream = await fetch.store.get(fetch.archive, {
+      range: {offset: segment.start, length: segment.end - segment.start},
+      oneRequest: true,
+      chunkSize: chunkSizeFor(segment),
+    })
     let position = segment.start
     let index = 0
     let taken = 0 // bytes of pieces[index] received

@@ -142,7 +142,7 @@ export class FileStore implements PrimaryStore {
       return Readable.from([])
     }
     const end = length === undefined ? undefined : start + length - 1
-    const stream = createReadStream('', {fd: handle, start, end, highWaterMark: 1 << 20, autoClose: true})
+    const stream = createReadStream('', {fd: handle, start, end, highWaterMark: chunkSizeOf(options), autoClose: true})
     if (options.onProgress) {
       let read = 0
       stream.on('data', (chunk: Buffer | string) => options.onProgress?.((read += chunk.length)))
@@ -302,4 +302,10 @@ function refusalOf(error: unknown): StoreRefusal | undefined {
 
 function messageOfError(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
+}
+
+/** 1 MiB reads, unless the caller asks for smaller ones (at least 4 KiB). */
+export function chunkSizeOf(options: GetOptions): number {
+  const asked = options.chunkSize
+  return asked !== undefined && Number.isSafeInteger(asked) ? Math.min(1 << 20, Math.max(4 << 10, asked)) : 1 << 20
 }

@@ -48,6 +48,8 @@ export interface GetOptions {
    * and for ranges the caller already reads several at a time. Stores may ignore it.
    */
   oneRequest?: boolean
+  /** Bytes per chunk of the stream the caller wants (restore asks small ones for small files); stores may ignore it. */
+  chunkSize?: number
   onProgress?: (bytes: number) => void
   /** Set by the retry decorator (retry.ts); stores may ignore it. */
   retryStep?: RetryStep

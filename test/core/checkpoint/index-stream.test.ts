@@ -4,8 +4,9 @@ import * as path from 'node:path'
 import {describe, it} from 'node:test'
 import {scanTree} from '../../../src/core/archive/tree.js'
 import {scanStateRoot} from '../../../src/core/archive/owners.js'
-import {IndexBody, indexChunks, parseIndexJson} from '../../../src/core/checkpoint/index-stream.js'
-import {parseIndex, sha256, type TaskIndex, type TaskRecord} from '../../../src/core/checkpoint/manifest.js'
+import {IndexBody, IndexParser, indexChunks, parseIndexJson} from '../../../src/core/checkpoint/index-stream.js'
+import {ManifestError, parseIndex, readIndex, sha256, type Manifest, type TaskIndex, type TaskRecord} from '../../../src/core/checkpoint/manifest.js'
+import {FileStore} from '../../../src/core/stores/file-store.js'
 import {tempDir} from '../../helpers/primaries.js'
 
 /** A scanned state as a take fills it in: files get a digest and an offset, large ones in the other order. */
@@ -89,6 +90,63 @@ describe('parseIndexJson', () => {
         assert.throws(() => parseIndexJson(Buffer.from(bad)), SyntaxError, bad)
       }
     } finally {
+      await cleanup()
+    }
+  })
+})
+
+describe('IndexParser', () => {
+  const streamed = (text: Buffer, size: number) => {
+    const parser = new IndexParser()
+    for (let i = 0; i < text.length; i += size) parser.push(text.subarray(i, i + size))
+    return parser.end()
+  }
+
+  it('gives what JSON.parse gives for the layout a take writes, however the bytes are cut', async () => {
+    const {dir, cleanup} = await tempDir()
+    try {
+      const written = Buffer.concat([...indexChunks(await scannedIndex(path.join(dir, 'state')), 100)])
+      for (const size of [1, 2, 3, 7, 64, 1000, written.length]) assert.deepEqual(streamed(written, size), JSON.parse(written.toString('utf8')), `chunks of ${size}`)
+      assert.deepEqual(streamed(Buffer.from('{"format":1,"taskId":"t","entries":[]}'), 1), {format: 1, taskId: 't', entries: []})
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('gives up (undefined) on any other layout or broken JSON, never a wrong index', () => {
+    const others = [
+      '{"format":1,"taskId":"t", "entries":[{"path":"a"}]}',
+      '{"format":1,"entries":[{"path":"a}]\\"{"}],"taskId":"t"}',
+      '{"format":1,"taskId":"t","entries":[{"path":"a"}],"entries":[{"path":"b"}]}',
+      '{"format":1,"taskId":"t","entries":[{"path":"a"},{"path":"b"}]} ',
+      '{"format":1,"entries":[{"path":"a"}',
+      '{"format":1,"entries":[{"path":"a"},]}',
+      '{"format":1,"entries":[{"path":"a"}{"path":"b"}]}',
+      '{"format":1,"entries":[,{"path":"a"}]}',
+      '{"format":1,"entries":[{"path":"a"}]}x',
+      '{"format":1,"entries":[{"path":a}]}',
+    ]
+    for (const text of others) for (const size of [1, 5, text.length]) assert.equal(streamed(Buffer.from(text), size), undefined, `${text} in chunks of ${size}`)
+    const nested = '{"format":1,"taskId":"t","entries":[{"path":"a","x":[{"y":"]"}]},{"path":"b"}]}'
+    for (const size of [1, 4, nested.length]) assert.deepEqual(streamed(Buffer.from(nested), size), JSON.parse(nested))
+  })
+})
+
+describe('readIndex', () => {
+  it('parses an index as it streams from the store, any layout, and refuses one that does not match its record', async () => {
+    const {dir, cleanup} = await tempDir()
+    const store = new FileStore(path.join(dir, 'primary'))
+    try {
+      const index = await scannedIndex(path.join(dir, 'state'))
+      for (const text of [Buffer.concat([...indexChunks(index)]), Buffer.from(JSON.stringify(index, null, 1))]) {
+        await store.put('index.json', text)
+        const record = {taskId: 'task-0', index: 'index.json', indexSize: text.length, indexSha256: sha256(text)} as TaskRecord
+        assert.deepEqual(await readIndex(store, {checkpointId: 'chk-1'} as Manifest, record), JSON.parse(text.toString('utf8')))
+        await assert.rejects(readIndex(store, {checkpointId: 'chk-1'} as Manifest, {...record, indexSha256: sha256('other')}), ManifestError)
+        await assert.rejects(readIndex(store, {checkpointId: 'chk-1'} as Manifest, {...record, indexSize: text.length + 1}), ManifestError)
+      }
+    } finally {
+      await store.close()
       await cleanup()
     }
   })

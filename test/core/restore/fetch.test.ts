@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 import type {FileEntry} from '../../../src/core/checkpoint/manifest.js'
-import {MAX_SEGMENT, planSegments, segmentSizeFor} from '../../../src/core/restore/fetch.js'
+import {MAX_SEGMENT, SMALL_FILE_CHUNK, chunkSizeFor, planSegments, segmentSizeFor} from '../../../src/core/restore/fetch.js'
 
 const file = (path: string, offset: number, size: number) => ({path, type: 'file', offset, size, mode: 0o644, mtimeMs: 0, sha256: ''}) as FileEntry
 const shape = (files: FileEntry[], size: number) =>
@@ -42,5 +42,17 @@ describe('segmentSizeFor', () => {
     assert.equal(segmentSizeFor(1024 * MiB, 8 * MiB, 4), MAX_SEGMENT)
     assert.equal(segmentSizeFor(1024 * MiB, 100 * MiB, 4), 100 * MiB)
     assert.equal(segmentSizeFor(0, 8 * MiB, 4), 8 * MiB)
+  })
+})
+
+describe('chunkSizeFor', () => {
+  // 1 MiB chunks of 1 KiB files outlive young collections and pile up until a full one (issue 11 item 30).
+  it('asks small chunks for a segment of small files, and leaves big files to the store', () => {
+    const small = Array.from({length: 1000}, (_, i) => file(`f${i}`, 512 + i * 2560, 1024))
+    const segments = planSegments(small, 64 << 20)
+    assert.equal(segments.length, 1)
+    assert.equal(chunkSizeFor(segments[0]), SMALL_FILE_CHUNK)
+    for (const segment of planSegments([file('big', 512, 200 << 20)], 64 << 20)) assert.equal(chunkSizeFor(segment), undefined)
+    assert.equal(chunkSizeFor(planSegments([file('a', 512, 10), file('b', 1024, 1 << 20)], 8 << 20)[0]), undefined)
   })
 })

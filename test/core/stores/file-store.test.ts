@@ -29,3 +29,25 @@ describe('file store: what is not a regular file', () => {
     }
   })
 })
+
+describe('file store: chunk size', () => {
+  it('reads in the chunks a caller asks for (restore of small files), 1 MiB otherwise', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'ckpt-filestore-'))
+    try {
+      const store = new FileStore(path.join(dir, 'primary'))
+      const body = Buffer.alloc(3 << 20, 7)
+      await store.put('a/object', body)
+      const sizes = async (options: object) => {
+        const seen: number[] = []
+        for await (const chunk of await store.get('a/object', {range: {offset: 1, length: body.length - 1}, ...options})) seen.push((chunk as Buffer).length)
+        return seen
+      }
+      assert.equal(Math.max(...(await sizes({chunkSize: 64 << 10}))), 64 << 10)
+      assert.equal(Math.max(...(await sizes({}))), 1 << 20)
+      assert.equal(Math.max(...(await sizes({chunkSize: 1}))), 4 << 10)
+      await store.close()
+    } finally {
+      await rm(dir, {recursive: true, force: true})
+    }
+  })
+})
