@@ -8,7 +8,7 @@ import * as path from 'node:path'
 import {OperationError, messageOf} from '../errors.js'
 import {randomBytes} from '../util/crypto.js'
 import {pidAlive} from '../util/process.js'
-import {removeTree} from '../util/remove-tree.js'
+import {lstatOrUndefined, removeTree} from '../util/remove-tree.js'
 
 export const STAGING = '.ckpt-restore-'
 export const OLD = '.ckpt-old-'
@@ -174,14 +174,4 @@ async function emptyOrMissing(dir: string): Promise<boolean> {
   const st = await lstatOrUndefined(dir)
   if (!st) return true
   return st.isDirectory() && (await fs.readdir(dir)).length === 0
-}
-
-async function lstatOrUndefined(file: string): Promise<Stats | undefined> {
-  try {
-    return await fs.lstat(file)
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined
-    throw error
-  }
 }

@@ -6,7 +6,7 @@ import * as path from 'node:path'
 import {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 import {randomBytes} from '../util/crypto.js'
-import {AlreadyExistsError, CkptError, NotFoundError, OperationError, StoreUnavailableError, type StoreRefusal} from '../errors.js'
+import {AlreadyExistsError, CkptError, NotFoundError, OperationError, StoreUnavailableError, messageOf, type StoreRefusal} from '../errors.js'
 import type {GetOptions, ObjectInfo, PrimaryStore, PutOptions, StoreCapabilities} from './store.js'
 
 const TEMP_PREFIX = '.ckpt-tmp-'
@@ -39,14 +39,14 @@ export class FileStore implements PrimaryStore {
         throw new StoreUnavailableError(
           code === 'ENOENT' || code === 'ENOTDIR'
             ? `primary store ${root} does not exist; check the address (--primary, CKPT_PRIMARY or the job file's "primary"), or create the store with a first 'ckpt checkpoint take' (or mkdir -p ${root})`
-            : `primary store ${root} cannot be opened: ${code ?? messageOfError(error)}`,
+            : `primary store ${root} cannot be opened: ${code ?? messageOf(error)}`,
           {cause: error},
         )
       }
       try {
         await fs.mkdir(root, {recursive: true})
       } catch (mkdirError) {
-        const message = `primary store ${root} cannot be created: ${(mkdirError as NodeJS.ErrnoException).code ?? messageOfError(mkdirError)}`
+        const message = `primary store ${root} cannot be created: ${(mkdirError as NodeJS.ErrnoException).code ?? messageOf(mkdirError)}`
         const refusal = refusalOf(mkdirError)
         // Refused (read-only, no permission) is the store's answer; anything else (a file in the way) is a failed operation.
         throw refusal ? new StoreUnavailableError(message, {cause: mkdirError, refusal}) : new OperationError(message, {cause: mkdirError})
@@ -300,9 +300,6 @@ function refusalOf(error: unknown): StoreRefusal | undefined {
   return undefined
 }
 
-function messageOfError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}
 
 /** 1 MiB reads, unless the caller asks for smaller ones (at least 4 KiB). */
 export function chunkSizeOf(options: GetOptions): number {

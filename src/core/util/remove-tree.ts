@@ -97,7 +97,8 @@ async function ignoreMissing(call: Promise<void>): Promise<void> {
   }
 }
 
-async function lstatOrUndefined(file: string): Promise<Stats | undefined> {
+/** lstat, or undefined for a path that is not there (also below a file). */
+export async function lstatOrUndefined(file: string): Promise<Stats | undefined> {
   try {
     return await fs.lstat(file)
   } catch (error) {
