@@ -6,7 +6,7 @@
 // on a worker thread. Memory: up to WRITE_SIZE and the stream's buffer per segment in flight,
 // whatever the segment's or the state's size.
 import * as fs from 'node:fs/promises'
-import {sha256, type FileEntry} from '../checkpoint/manifest.js'
+import {sha256, type FileEntry} from '../format/manifest.js'
 import type {PrimaryStore} from '../stores/store.js'
 import {settleLimit} from '../util/pool.js'
 import {dataRunsOf} from '../util/sparse.js'

@@ -2,7 +2,7 @@
 // worker); the primary's side is in fetch.ts. Every file is checked against the manifest's SHA-256.
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
-import {sha256, type FileEntry} from '../checkpoint/manifest.js'
+import {sha256, type FileEntry} from '../format/manifest.js'
 import {OperationError} from '../errors.js'
 import {hashPool} from '../util/hash-pool.js'
 import {giveOwner} from '../archive/owners.js'

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import type {JobContext} from '../context.js'
-import type {FileEntry} from '../checkpoint/manifest.js'
+import type {FileEntry} from '../format/manifest.js'
 import {mapLimit} from '../util/pool.js'
 import {removeTree} from '../util/remove-tree.js'
 import {copyVerified, targetPath} from './files.js'
@@ -12,7 +12,8 @@ import {describe, remotePlan, totalBytes, type TaskPlan, type TaskWork} from './
 import {applyFolderModes} from '../archive/tree.js'
 import {finishStateRoot} from '../archive/owners.js'
 import {OperationError} from '../errors.js'
-import {STAGING, cleanLeftovers, sibling, stateDirOf} from './swap.js'
+import {STAGING, stateDirOf} from '../local/state-dir.js'
+import {cleanLeftovers, sibling} from './swap.js'
 
 const LOCAL_COPIES = 32
 
