@@ -10,7 +10,7 @@ import {sha256, type FileEntry} from '../format/manifest.js'
 import type {PrimaryStore} from '../stores/store.js'
 import {settleLimit} from '../util/pool.js'
 import {dataRunsOf} from '../util/sparse.js'
-import {INLINE_HASH, PrimaryDigestError, digestOf, finishFile} from './files.js'
+import {INLINE_HASH, PrimaryDigestError, digestOf, finishFile} from './verified-copy.js'
 
 /** Bytes of a file that lie in one segment: file bytes [fileOffset, fileOffset + length). */
 export interface Piece {

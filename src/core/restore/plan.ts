@@ -4,7 +4,7 @@ import type {JobContext} from '../context.js'
 import type {FileEntry, Manifest, StateRoot, TaskRecord} from '../format/manifest.js'
 import type {LocalCopy} from '../local/secondary.js'
 import {mapLimit} from '../util/pool.js'
-import {hashLocalFile, targetPath} from './files.js'
+import {hashLocalFile, targetPath} from './verified-copy.js'
 
 export type Source = 'local' | 'mixed' | 'remote'
 

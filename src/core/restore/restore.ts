@@ -9,7 +9,7 @@ import {NotFoundError, NothingToRestoreError, UnsafeEntryError, UsageError, mess
 import {uninterruptible} from '../interrupt.js'
 import {withLock} from '../lock/lock.js'
 import {mapLimit, settleLimit} from '../util/pool.js'
-import {PrimaryDigestError} from './files.js'
+import {PrimaryDigestError} from './verified-copy.js'
 import {withTaskOwner} from '../archive/owners.js'
 import {findLocal, planTask, type TaskPlan, type TaskWork} from './plan.js'
 import {discardStaged, stageTask, type StagedTask} from './stage.js'
