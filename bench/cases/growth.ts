@@ -9,7 +9,8 @@ import {interleave, type Measurement, type Side} from '../lib/measure.js'
 import {atMostTarget, type BenchContext, type CaseResult, type GrowthPoint, type GrowthSeries, type TargetResult} from '../lib/model.js'
 import {formatSize} from '../lib/report.js'
 import {fitLinear, round} from '../lib/stats.js'
-import {checkpointId, keys} from '../../src/core/checkpoint/layout.js'
+import {formatCheckpointId as checkpointId} from '../../src/core/format/ids.js'
+import {keys} from '../../src/core/format/keys.js'
 
 /** Beyond this marginal exponent, growth counts as worse than linear. */
 const LINEAR_LIMIT = 1.15

@@ -4,13 +4,13 @@
 import {hostname} from 'node:os'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
-import type {JobContext} from './context.js'
 import {removeOwnLeftovers, removeTreeRetrying} from './local/leftovers.js'
 import {readLocks} from './lock/records.js'
-import {STAGING, stateDirOf} from './restore/swap.js'
+import type {LocalScope} from './local/scope.js'
+import {STAGING, stateDirOf} from './local/state-dir.js'
 import {FileStore} from './stores/file-store.js'
 
-export async function removeOwnWork(ctx: JobContext): Promise<void> {
+export async function removeOwnWork(ctx: LocalScope): Promise<void> {
   await removeOwnLeftovers(ctx)
   await removeOwnStaging(ctx)
   if (ctx.store instanceof FileStore) await ctx.store.removeOwnTemporaries()
@@ -18,7 +18,7 @@ export async function removeOwnWork(ctx: JobContext): Promise<void> {
   await removeOwnLocks(ctx)
 }
 
-async function removeOwnStaging(ctx: JobContext): Promise<void> {
+async function removeOwnStaging(ctx: LocalScope): Promise<void> {
   for (const task of ctx.job.tasks) {
     // Staging sits beside what a linked stateDir points to (swap.ts stateDirOf).
     const stateDir = await stateDirOf(task.stateDir).catch(() => task.stateDir)
@@ -29,7 +29,7 @@ async function removeOwnStaging(ctx: JobContext): Promise<void> {
   }
 }
 
-async function removeOwnLocks(ctx: JobContext): Promise<void> {
-  const own = (await readLocks(ctx.store, ctx.job.job)).filter((lock) => lock.pid === process.pid && lock.host === hostname())
+async function removeOwnLocks(ctx: LocalScope): Promise<void> {
+  const own = (await readLocks(ctx.store, ctx.job.name)).filter((lock) => lock.pid === process.pid && lock.host === hostname())
   await Promise.all(own.map((lock) => ctx.store.delete(lock.key)))
 }

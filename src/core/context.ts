@@ -45,7 +45,7 @@ export async function openJob(settings: Settings, options: OpenOptions = {}): Pr
     settings,
     job: settings.job,
     store,
-    secondary: new SecondaryStore(settings.localRoots, settings.node, settings.job.job, store.identity),
+    secondary: new SecondaryStore(settings.localRoots, settings.node, settings.job.name, store.identity),
     node: settings.node,
     createdPrimary,
     close: () => {

@@ -7,6 +7,7 @@ import {AlreadyExistsError, NotFoundError, StoreUnavailableError, UsageError} fr
 import type {PrimaryStore} from './stores/store.js'
 import {getBuffer} from './stores/store.js'
 import {createHash} from './util/crypto.js'
+import {keys} from './format/keys.js'
 
 export interface JobRecord {
   format: 1
@@ -24,7 +25,6 @@ export interface JobRecord {
 /** What to do with the record: check it when present; also create it when absent; or replace it (adopt). */
 export type IdentityMode = 'check' | 'record' | 'adopt'
 
-export const jobRecordKey = (job: string) => `${job}/job.json`
 
 export function jobIdentity(job: JobSpec): {identity: string; tasks: string[]} {
   const tasks = job.tasks.map((t) => t.id).sort()
@@ -34,8 +34,8 @@ export function jobIdentity(job: JobSpec): {identity: string; tasks: string[]} {
 /** Checks this job file against the store's record of the job, creating (or replacing) the record as mode says. */
 export async function checkJobIdentity(store: PrimaryStore, job: JobSpec, node: string, mode: IdentityMode): Promise<void> {
   const {identity, tasks} = jobIdentity(job)
-  const key = jobRecordKey(job.job)
-  const mine: JobRecord = {format: 1, job: job.job, identity, tasks, createdAt: new Date().toISOString(), jobFile: job.file, node}
+  const key = keys.jobRecord(job.name)
+  const mine: JobRecord = {format: 1, job: job.name, identity, tasks, createdAt: new Date().toISOString(), jobFile: job.file, node}
   const body = () => Buffer.from(JSON.stringify(mine, null, 1))
   if (mode === 'adopt') return store.put(key, body())
   let recorded: JobRecord | undefined
@@ -57,7 +57,7 @@ export async function checkJobIdentity(store: PrimaryStore, job: JobSpec, node: 
   if (recorded === undefined || recorded.identity === identity) return
   const list = (t: string[]) => t.join(', ')
   throw new UsageError(
-    `job ${job.job} in primary store ${store.displayUrl} belongs to another job file: ${recorded.jobFile} on node ${recorded.node} recorded tasks ${list(recorded.tasks)}; ` +
+    `job ${job.name} in primary store ${store.displayUrl} belongs to another job file: ${recorded.jobFile} on node ${recorded.node} recorded tasks ${list(recorded.tasks)}; ` +
       `${job.file} has tasks ${list(tasks)}. If this is a different job, give it another "job" name; ` +
       `if you changed the job's tasks on purpose, run 'ckpt checkpoint take --adopt' once to record this job file as the job`,
   )

@@ -2,7 +2,7 @@
 // answer is lost, a store that cannot say whether the commit landed, and a first request that fails.
 import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
-import {keys} from '../../src/core/checkpoint/layout.js'
+import {keys} from '../../src/core/format/keys.js'
 import {checkpointJob, type CheckpointJob} from '../helpers/checkpoints.js'
 import {FaultProxy} from '../helpers/fault-proxy.js'
 import {azureKind} from '../helpers/primaries.js'
@@ -34,7 +34,7 @@ describe('a commit whose answer is lost (Azure through a fault proxy)', () => {
       assert.equal(take.code, 0, `the take failed: ${take.stdout}${take.stderr}`)
       assert.equal(take.json.checkpointId, 'chk-2')
       proxy.clear()
-      const job = j.ctx.job.job
+      const job = j.ctx.job.name
       assert.ok(await j.ctx.store.stat(keys.archive(job, 'chk-2', 'alpha')), 'the data under the manifest stay')
       const prune = await j.ckpt(['checkpoint', 'prune', '--retain', '1'], env)
       assert.equal(prune.code, 0, prune.stderr)
@@ -55,7 +55,7 @@ describe('a commit whose answer is lost (Azure through a fault proxy)', () => {
       assert.equal(take.code, 5, `exit ${take.code}: ${take.stdout}${take.stderr}`)
       assert.match(take.json.error.message, /chk-2.*outcome.*unknown/i)
       proxy.clear()
-      const job = j.ctx.job.job
+      const job = j.ctx.job.name
       assert.ok(await j.ctx.store.stat(keys.manifest(job, 'chk-2')), 'the commit landed')
       assert.ok(await j.ctx.store.stat(keys.archive(job, 'chk-2', 'alpha')), 'the data a manifest may name are left alone')
       const restore = await j.ckpt(['restore', '--prefer', 'remote'], env)

@@ -6,7 +6,7 @@ import {createHash} from 'node:crypto'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import {describe, it} from 'node:test'
-import {keys} from '../../src/core/checkpoint/layout.js'
+import {keys} from '../../src/core/format/keys.js'
 import {getBuffer} from '../../src/core/stores/store.js'
 import {runCli} from '../helpers/cli.js'
 import {checkpointJob, type CheckpointJob} from '../helpers/checkpoints.js'
@@ -23,7 +23,7 @@ function sh(cmd: string, ...args: string[]): void {
 /** Rewrites a task's index in the primary (and the manifest's digest of it), as a hostile store may. */
 async function rewriteIndex(j: CheckpointJob, id: string, taskId: string, mutate: (entries: any[]) => void): Promise<void> {
   const {store, job} = j.ctx
-  const indexKey = keys.index(job.job, id, taskId)
+  const indexKey = keys.index(job.name, id, taskId)
   const index = JSON.parse((await getBuffer(store, indexKey)).toString('utf8'))
   mutate(index.entries)
   const raw = Buffer.from(JSON.stringify(index))
@@ -32,7 +32,7 @@ async function rewriteIndex(j: CheckpointJob, id: string, taskId: string, mutate
   const record = manifest.tasks.find((t: any) => t.taskId === taskId)
   record.indexSize = raw.length
   record.indexSha256 = sha(raw)
-  await store.put(keys.manifest(job.job, id), Buffer.from(JSON.stringify(manifest)))
+  await store.put(keys.manifest(job.name, id), Buffer.from(JSON.stringify(manifest)))
 }
 
 /** Names beside a stateDir that a restore made: staging and swap folders. */

@@ -15,7 +15,7 @@ for (const kind of primaryKinds) {
     it('removes a lock whose process is gone, keeps a live one unless --all', async () => {
       const j = await checkpointJob(kind)
       try {
-        const job = j.ctx.job.job
+        const job = j.ctx.job.name
         const gone = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString())
         const at = new Date().toISOString()
         const plant = (lockId: string, extra: object) =>

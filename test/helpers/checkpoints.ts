@@ -3,7 +3,7 @@
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import {takeCheckpoint} from '../../src/core/checkpoint/take.js'
-import {keys} from '../../src/core/checkpoint/layout.js'
+import {keys} from '../../src/core/format/keys.js'
 import {resolveSettings} from '../../src/core/config/settings.js'
 import {openJob, type JobContext} from '../../src/core/context.js'
 import {getBuffer} from '../../src/core/stores/store.js'
@@ -62,11 +62,11 @@ export async function checkpointJob(kind: PrimaryKind, options: {tasks?: string[
     },
     async keys() {
       const found: string[] = []
-      for await (const info of ctx.store.list(keys.jobPrefix(ctx.job.job))) found.push(info.key)
+      for await (const info of ctx.store.list(keys.jobPrefix(ctx.job.name))) found.push(info.key)
       return found.sort()
     },
     async manifest(id) {
-      return JSON.parse((await getBuffer(ctx.store, keys.manifest(ctx.job.job, id))).toString('utf8'))
+      return JSON.parse((await getBuffer(ctx.store, keys.manifest(ctx.job.name, id))).toString('utf8'))
     },
     async cleanup() {
       await ctx.close()
@@ -78,18 +78,18 @@ export async function checkpointJob(kind: PrimaryKind, options: {tasks?: string[
 /** Flips one byte inside task's counter.txt in the archive, keeping the size. */
 export async function flipByte(j: CheckpointJob, id: string, taskId: string): Promise<void> {
   const {store, job} = j.ctx
-  const index = JSON.parse((await getBuffer(store, keys.index(job.job, id, taskId))).toString())
+  const index = JSON.parse((await getBuffer(store, keys.index(job.name, id, taskId))).toString())
   const entry = index.entries.find((e: any) => e.path === 'counter.txt')
-  const archive = await getBuffer(store, keys.archive(job.job, id, taskId))
+  const archive = await getBuffer(store, keys.archive(job.name, id, taskId))
   archive[entry.offset + 3] ^= 0xff
-  await store.put(keys.archive(job.job, id, taskId), archive)
+  await store.put(keys.archive(job.name, id, taskId), archive)
 }
 
 export async function breakFour(j: CheckpointJob): Promise<void> {
   const {store, job} = j.ctx
-  await store.put(keys.manifest(job.job, 'chk-1'), Buffer.from('{"format": 1, "tasks": [ not json'))
-  await store.delete(keys.archive(job.job, 'chk-2', 'alpha'))
-  const archive = await getBuffer(store, keys.archive(job.job, 'chk-3', 'beta'))
-  await store.put(keys.archive(job.job, 'chk-3', 'beta'), archive.subarray(0, archive.length - 700))
+  await store.put(keys.manifest(job.name, 'chk-1'), Buffer.from('{"format": 1, "tasks": [ not json'))
+  await store.delete(keys.archive(job.name, 'chk-2', 'alpha'))
+  const archive = await getBuffer(store, keys.archive(job.name, 'chk-3', 'beta'))
+  await store.put(keys.archive(job.name, 'chk-3', 'beta'), archive.subarray(0, archive.length - 700))
   await flipByte(j, 'chk-4', 'alpha')
 }

@@ -1,6 +1,6 @@
 import {CkptCommand, EXIT_STATUS} from '../../cli/base.js'
 import {statusColor, table} from '../../cli/render.js'
-import {listCheckpoints} from '../../core/checkpoint/listing.js'
+import {listCheckpoints} from '../../core/catalogue/listing.js'
 import {formatBytes} from '../../core/config/units.js'
 
 export default class CheckpointList extends CkptCommand {

@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args'
 import {CkptCommand, EXIT_STATUS} from '../../cli/base.js'
 import {table} from '../../cli/render.js'
-import {showCheckpoint} from '../../core/checkpoint/listing.js'
+import {showCheckpoint} from '../../core/catalogue/listing.js'
 import {formatBytes} from '../../core/config/units.js'
 
 export default class CheckpointShow extends CkptCommand {

@@ -1,8 +1,8 @@
 // The take's side of safe links (docs/CONTRACT.md promise 7): a link a restore would refuse is refused
 // when the checkpoint is taken, naming it, so no checkpoint is committed that can never be restored.
 import {OperationError} from '../errors.js'
-import type {FileEntry} from '../checkpoint/manifest.js'
-import {resolveLink} from './safe-path.js'
+import type {FileEntry} from '../format/manifest.js'
+import {resolveLink} from '../format/safe-path.js'
 
 /** Refuses absolute links and links that resolve outside the state, through its other links too. */
 export function checkLinks(entries: readonly FileEntry[], what: string): void {

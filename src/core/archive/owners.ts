@@ -4,7 +4,7 @@
 import {chownSync, readdirSync, statSync, type Stats} from 'node:fs'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
-import type {FileEntry, StateRoot, TaskIndex} from '../checkpoint/manifest.js'
+import type {FileEntry, StateRoot, TaskIndex} from '../format/manifest.js'
 
 /** The mode a state folder gets when its checkpoint has no record of it (as before it was recorded). */
 const DEFAULT_ROOT_MODE = 0o755

@@ -4,7 +4,7 @@ import type {Stats} from 'node:fs'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import {OperationError} from '../errors.js'
-import type {FileEntry} from '../checkpoint/manifest.js'
+import type {FileEntry} from '../format/manifest.js'
 import {giveOwner} from './owners.js'
 import {checkLinks} from './links.js'
 

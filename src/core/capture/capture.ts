@@ -32,7 +32,7 @@ export async function captureTask(job: JobSpec, task: TaskSpec, checkpointId: st
     user: task.user,
     signal: interruptSignal,
     env: taskEnvironment(task, {
-      CKPT_JOB: job.job,
+      CKPT_JOB: job.name,
       CKPT_TASK_ID: task.id,
       CKPT_CHECKPOINT_ID: checkpointId,
       CKPT_STATE_DIR: task.stateDir,

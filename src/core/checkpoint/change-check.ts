@@ -8,7 +8,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {createHash} from '../util/crypto.js'
 import {OperationError} from '../errors.js'
 import type {Stamps} from '../archive/tree.js'
-import type {FileEntry} from './manifest.js'
+import type {FileEntry} from '../format/manifest.js'
 
 const READ_SIZE = 1 << 20
 

@@ -1,9 +1,9 @@
 // Which checkpoints 'checkpoint prune' keeps and removes, and why. Pure: no store access.
-import {checkpointNumber} from './layout.js'
-import type {Manifest} from './manifest.js'
+import {checkpointNumber, type CheckpointId} from '../format/ids.js'
+import type {Manifest} from '../format/manifest.js'
 
 export interface PruneCandidate {
-  checkpointId: string
+  checkpointId: CheckpointId
   /** A manifest exists. */
   completed: boolean
   /** The parsed manifest, when it could be read. */
@@ -24,7 +24,7 @@ export interface PrunePolicy {
 }
 
 export interface PruneDecision {
-  checkpointId: string
+  checkpointId: CheckpointId
   status: 'completed' | 'incomplete'
   action: 'keep' | 'remove'
   reason: string

@@ -5,8 +5,11 @@ import {NewerFormatError, StoreUnavailableError, messageOf} from '../errors.js'
 import {withLock} from '../lock/lock.js'
 import {FileStore, type StoreLeftovers} from '../stores/file-store.js'
 import {mapLimit} from '../util/pool.js'
-import {checkpointIdOfKey, checkpointNumber, keys} from './layout.js'
-import {readManifest, type Manifest} from './manifest.js'
+import {checkpointNumber, type CheckpointId} from '../format/ids.js'
+import {keys} from '../format/keys.js'
+import type {Manifest} from '../format/manifest.js'
+import {listJobObjects} from '../catalogue/catalogue.js'
+import {readManifest} from '../catalogue/read.js'
 import {planPrune, referencedKeys, type PruneCandidate, type PruneDecision} from './prune-plan.js'
 
 export interface PruneOptions {
@@ -20,15 +23,12 @@ export interface PruneOptions {
 
 export interface PruneResult {
   dryRun: boolean
-  kept: string[]
-  removed: string[]
+  kept: CheckpointId[]
+  removed: CheckpointId[]
   checkpoints: PruneDecision[]
   /** What interrupted writes left in a file primary (temporary files, empty folders), removed unless a dry run. */
   leftovers?: StoreLeftovers
 }
-
-/** Where a prune records what it has begun to remove, so a re-run finishes it whatever its age. */
-export const pruningKey = (job: string, id: string) => `${job}/pruning/${id}.json`
 
 export async function pruneCheckpoints(ctx: JobContext, options: PruneOptions = {}): Promise<PruneResult> {
   const run = () => prune(ctx, options)
@@ -37,23 +37,11 @@ export async function pruneCheckpoints(ctx: JobContext, options: PruneOptions = 
 }
 
 async function prune(ctx: JobContext, options: PruneOptions): Promise<PruneResult> {
-  const job = ctx.job.job
-  const objects = new Map<string, string[]>()
-  const lastWrite = new Map<string, number>()
-  const marked = new Set<string>()
-  const sizes = new Map<string, number>()
-  for await (const info of ctx.store.list(keys.jobPrefix(job))) {
-    sizes.set(info.key, info.size)
-    const marker = /^pruning\/(chk-\d+)\.json$/.exec(info.key.slice(job.length + 1))
-    if (marker && checkpointNumber(marker[1]) !== undefined) marked.add(marker[1])
-    const id = checkpointIdOfKey(job, info.key)
-    if (!id) continue
-    objects.set(id, [...(objects.get(id) ?? []), info.key])
-    lastWrite.set(id, Math.max(lastWrite.get(id) ?? 0, info.lastModified.getTime()))
-  }
+  const job = ctx.job.name
+  const {sizes, checkpoints: objects, marked} = await listJobObjects(ctx.store, job)
   const candidates: PruneCandidate[] = await mapLimit([...objects.keys()], 16, async (id) => {
-    const completed = objects.get(id)!.includes(keys.manifest(job, id))
-    const candidate: PruneCandidate = {checkpointId: id, completed, lastWriteMs: lastWrite.get(id)!, marked: marked.has(id)}
+    const {completed, lastWrite} = objects.get(id)!
+    const candidate: PruneCandidate = {checkpointId: id, completed, lastWriteMs: lastWrite.getTime(), marked: marked.has(id)}
     if (completed) {
       try {
         candidate.manifest = await readManifest(ctx.store, job, id)
@@ -77,14 +65,14 @@ async function prune(ctx: JobContext, options: PruneOptions): Promise<PruneResul
   if (!options.dryRun) {
     const refs = referencedKeys(candidates.filter((c) => kept.includes(c.checkpointId)).map((c) => c.manifest))
     const highest = Math.max(0, ...[...objects.keys()].map((id) => checkpointNumber(id)!))
-    const each = (ids: string[], fn: (id: string) => Promise<void>) => mapLimit(ids, 8, fn)
-    await each(removed, (id) => ctx.store.put(pruningKey(job, id), Buffer.from(JSON.stringify({checkpointId: id, node: ctx.node, at: new Date().toISOString()}))))
+    const each = (ids: CheckpointId[], fn: (id: CheckpointId) => Promise<void>) => mapLimit(ids, 8, fn)
+    await each(removed, (id) => ctx.store.put(keys.pruning(job, id), Buffer.from(JSON.stringify({checkpointId: id, node: ctx.node, at: new Date().toISOString()}))))
     await each(removed, (id) => ctx.store.delete(keys.manifest(job, id)))
-    const data = removed.flatMap((id) => objects.get(id)!.filter((key) => key.startsWith(keys.dataPrefix(job, id)) && !refs.has(key)))
+    const data = removed.flatMap((id) => objects.get(id)!.keys.filter((key) => key.startsWith(keys.dataPrefix(job, id)) && !refs.has(key)))
     await mapLimit(data, 8, (key) => ctx.store.delete(key))
     // The highest id's claim stays, so ids are never reused.
     await each(removed.filter((id) => checkpointNumber(id) !== highest), (id) => ctx.store.delete(keys.claim(job, id)))
-    await each([...new Set([...removed, ...marked])], (id) => ctx.store.delete(pruningKey(job, id)))
+    await each([...new Set([...removed, ...marked])], (id) => ctx.store.delete(keys.pruning(job, id)))
   }
   const leftovers = ctx.store instanceof FileStore ? await ctx.store.removeLeftovers({prefix: keys.jobPrefix(job), foldersUnder: keys.dataPrefix(job), olderThanMs: options.graceMs ?? ctx.job.checkpoint.graceMs, dryRun: options.dryRun}) : undefined
   return {dryRun: options.dryRun ?? false, kept, removed, checkpoints, ...(leftovers ? {leftovers} : {})}

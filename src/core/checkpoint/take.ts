@@ -12,8 +12,9 @@ import {applyLocalRetention} from '../local/retention.js'
 import {withLock} from '../lock/lock.js'
 import {getBuffer} from '../stores/store.js'
 import {settleLimit} from '../util/pool.js'
-import {checkpointId, checkpointIdOfKey, checkpointNumber, FORMAT_VERSION, keys} from './layout.js'
-import type {Manifest, TaskRecord} from './manifest.js'
+import {formatCheckpointId as checkpointId, checkpointNumber, type CheckpointId} from '../format/ids.js'
+import {checkpointIdOfKey, FORMAT_VERSION, keys} from '../format/keys.js'
+import type {Manifest, TaskRecord} from '../format/manifest.js'
 import {writeTaskCopies} from './write-task.js'
 
 export interface TakeOptions {
@@ -36,20 +37,20 @@ export interface TakeTaskResult {
 }
 
 export interface TakeResult {
-  checkpointId: string
+  checkpointId: CheckpointId
   status: 'completed'
   durationMs: number
   tasks: TakeTaskResult[]
 }
 
 /** Claims the next checkpoint id with create-if-absent, so two takes never share one. */
-export async function allocateCheckpointId(ctx: JobContext): Promise<string> {
+export async function allocateCheckpointId(ctx: JobContext): Promise<CheckpointId> {
   let highest = 0
   // Every attempt leaves a claim and prune never removes the highest one, so claims (and, to be
   // safe against hand-made stores, manifests) hold the highest id; data need not be listed.
-  for (const prefix of [keys.claimsPrefix(ctx.job.job), keys.manifestsPrefix(ctx.job.job)]) {
+  for (const prefix of [keys.claimsPrefix(ctx.job.name), keys.manifestsPrefix(ctx.job.name)]) {
     for await (const info of ctx.store.list(prefix)) {
-      const id = checkpointIdOfKey(ctx.job.job, info.key)
+      const id = checkpointIdOfKey(ctx.job.name, info.key)
       if (id) highest = Math.max(highest, checkpointNumber(id)!)
     }
   }
@@ -57,7 +58,7 @@ export async function allocateCheckpointId(ctx: JobContext): Promise<string> {
   for (let n = highest + 1; n < highest + 1000; n++) {
     const id = checkpointId(n)
     try {
-      await ctx.store.put(keys.claim(ctx.job.job, id), Buffer.from(JSON.stringify({checkpointId: id, ...claim})), {ifAbsent: true})
+      await ctx.store.put(keys.claim(ctx.job.name, id), Buffer.from(JSON.stringify({checkpointId: id, ...claim})), {ifAbsent: true})
       return id
     } catch (error) {
       if (!(error instanceof AlreadyExistsError)) throw error
@@ -83,7 +84,7 @@ async function takeLocked(ctx: JobContext, options: TakeOptions): Promise<TakeRe
     try {
       return await writeTaskCopies({
         store,
-        job: job.job,
+        job: job.name,
         checkpointId: id,
         taskId: task.id,
         sourceDir: captured.sourceDir,
@@ -106,7 +107,7 @@ async function takeLocked(ctx: JobContext, options: TakeOptions): Promise<TakeRe
   const records: TaskRecord[] = outcomes.map((o) => (o as PromiseFulfilledResult<{record: TaskRecord}>).value.record)
   const manifest: Manifest = {
     format: FORMAT_VERSION,
-    job: job.job,
+    job: job.name,
     checkpointId: id,
     createdAt: new Date(started).toISOString(),
     completedAt: new Date().toISOString(),
@@ -148,8 +149,8 @@ async function takeLocked(ctx: JobContext, options: TakeOptions): Promise<TakeRe
  * lost), so the outcome is resolved by reading the manifest back; primary data are removed only
  * when no manifest can name them (docs/CONTRACT.md promise 1).
  */
-async function commit(ctx: JobContext, id: string, body: Buffer, copies: LocalCopy[], options: TakeOptions): Promise<void> {
-  const key = keys.manifest(ctx.job.job, id)
+async function commit(ctx: JobContext, id: CheckpointId, body: Buffer, copies: LocalCopy[], options: TakeOptions): Promise<void> {
+  const key = keys.manifest(ctx.job.name, id)
   let failure: unknown
   try {
     // The commit is not cut in half by an interruption, and never starts after one (the lock may be gone).
@@ -189,7 +190,7 @@ async function readBack(ctx: JobContext, key: string, body: Buffer): Promise<'ou
 }
 
 /** A failed attempt leaves no secondary copy and, as far as it can, no primary data; its claim stays so the id is never reused. */
-async function discardAttempt(ctx: JobContext, id: string, copies: LocalCopy[]): Promise<void> {
+async function discardAttempt(ctx: JobContext, id: CheckpointId, copies: LocalCopy[]): Promise<void> {
   await discardSecondary(ctx, copies)
   await discardPrimary(ctx, id)
 }
@@ -199,10 +200,10 @@ async function discardSecondary(ctx: JobContext, copies: LocalCopy[]): Promise<v
 }
 
 /** Only for an attempt whose manifest was never written or surely refused: no manifest can name these data. */
-async function discardPrimary(ctx: JobContext, id: string): Promise<void> {
+async function discardPrimary(ctx: JobContext, id: CheckpointId): Promise<void> {
   try {
     const doomed: string[] = []
-    for await (const info of ctx.store.list(keys.dataPrefix(ctx.job.job, id))) doomed.push(info.key)
+    for await (const info of ctx.store.list(keys.dataPrefix(ctx.job.name, id))) doomed.push(info.key)
     await Promise.all(doomed.map((key) => ctx.store.delete(key)))
   } catch {
     // prune removes what is left of an incomplete checkpoint

@@ -5,7 +5,7 @@ import type {Readable} from 'node:stream'
 import {createHash} from '../util/crypto.js'
 import {StoreUnavailableError, UsageError, messageOf} from '../errors.js'
 import type {PrimaryStore} from '../stores/store.js'
-import {sha256, type FileEntry, type TaskRecord} from './manifest.js'
+import {sha256, type FileEntry, type TaskRecord} from '../format/manifest.js'
 
 export type DataCheck = {kind: 'none'} | {kind: 'all'} | {kind: 'slice'; n: number; m: number} | {kind: 'percent'; percent: number}
 

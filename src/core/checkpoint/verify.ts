@@ -3,10 +3,12 @@
 import type {JobContext} from '../context.js'
 import {StoreUnavailableError, UsageError, messageOf} from '../errors.js'
 import {withLock} from '../lock/lock.js'
-import {getBuffer} from '../stores/store.js'
 import {mapLimit} from '../util/pool.js'
-import {checkpointIdOfKey, checkpointNumber, compareCheckpointIds, keys} from './layout.js'
-import {parseIndex, parseManifest, type TaskRecord} from './manifest.js'
+import {compareCheckpointIds, type CheckpointId} from '../format/ids.js'
+import {keys} from '../format/keys.js'
+import type {TaskRecord} from '../format/manifest.js'
+import {readIndex, readManifest} from '../catalogue/read.js'
+import {checkpointIdArgument, listJobObjects} from '../catalogue/catalogue.js'
 import {indexFitProblems} from '../archive/index-fit.js'
 import {checkFiles, checkWholeArchive, describeCheck, selectFiles, type DataCheck, type VerifyProblem} from './verify-data.js'
 
@@ -39,8 +41,8 @@ export interface VerifyResult {
 
 interface JobObjects {
   sizes: Map<string, number>
-  ids: Set<string>
-  manifests: Set<string>
+  ids: Set<CheckpointId>
+  manifests: Set<CheckpointId>
 }
 
 export async function verifyCheckpoints(ctx: JobContext, options: VerifyOptions = {}): Promise<VerifyResult> {
@@ -54,36 +56,27 @@ export async function verifyCheckpoints(ctx: JobContext, options: VerifyOptions 
 }
 
 async function listJob(ctx: JobContext): Promise<JobObjects> {
-  const objects: JobObjects = {sizes: new Map(), ids: new Set(), manifests: new Set()}
-  for await (const info of ctx.store.list(keys.jobPrefix(ctx.job.job))) {
-    objects.sizes.set(info.key, info.size)
-    const id = checkpointIdOfKey(ctx.job.job, info.key)
-    if (!id) continue
-    objects.ids.add(id)
-    if (info.key === keys.manifest(ctx.job.job, id)) objects.manifests.add(id)
-  }
-  return objects
+  const {sizes, checkpoints} = await listJobObjects(ctx.store, ctx.job.name)
+  const ids = [...checkpoints.keys()]
+  return {sizes, ids: new Set(ids), manifests: new Set(ids.filter((id) => checkpoints.get(id)!.completed))}
 }
 
-function chooseTargets(ctx: JobContext, objects: JobObjects, options: VerifyOptions): Array<{id: string; explicit: boolean}> {
+function chooseTargets(ctx: JobContext, objects: JobObjects, options: VerifyOptions): Array<{id: CheckpointId; explicit: boolean}> {
   if (options.all) return [...objects.ids].sort(compareCheckpointIds).map((id) => ({id, explicit: false}))
   const newest = [...objects.manifests].sort(compareCheckpointIds).at(-1)
   const wanted = options.ids && options.ids.length > 0 ? options.ids : ['latest']
   const ids = wanted.map((id) => {
-    if (id !== 'latest') {
-      if (checkpointNumber(id) === undefined) throw new UsageError(`checkpoint id ${JSON.stringify(id)} is not of the form chk-N (or 'latest')`)
-      return id
-    }
-    if (!newest) throw new UsageError(`job ${ctx.job.job} has no completed checkpoint in the primary store; nothing to verify`)
+    if (id !== 'latest') return checkpointIdArgument(id)
+    if (!newest) throw new UsageError(`job ${ctx.job.name} has no completed checkpoint in the primary store; nothing to verify`)
     return newest
   })
   return [...new Set(ids)].map((id) => ({id, explicit: true}))
 }
 
-async function verifyOne(ctx: JobContext, objects: JobObjects, id: string, explicit: boolean, data: DataCheck, options: VerifyOptions): Promise<CheckpointVerdict> {
+async function verifyOne(ctx: JobContext, objects: JobObjects, id: CheckpointId, explicit: boolean, data: DataCheck, options: VerifyOptions): Promise<CheckpointVerdict> {
   const verdict: CheckpointVerdict = {checkpointId: id, status: 'completed', ok: true, problems: [], filesRead: 0, bytesRead: 0}
   const problem = (p: VerifyProblem) => verdict.problems.push(p)
-  if (!objects.manifests.has(id) && explicit && (await ctx.store.stat(keys.manifest(ctx.job.job, id)))) objects.manifests.add(id)
+  if (!objects.manifests.has(id) && explicit && (await ctx.store.stat(keys.manifest(ctx.job.name, id)))) objects.manifests.add(id)
   if (!objects.manifests.has(id)) {
     verdict.status = objects.ids.has(id) ? 'incomplete' : 'missing'
     if (verdict.status === 'missing') problem({problem: `checkpoint ${id} is not in the primary store`})
@@ -91,13 +84,10 @@ async function verifyOne(ctx: JobContext, objects: JobObjects, id: string, expli
     verdict.ok = verdict.problems.length === 0
     return verdict
   }
-  const manifestKey = keys.manifest(ctx.job.job, id)
+  const manifestKey = keys.manifest(ctx.job.name, id)
   let tasks: TaskRecord[]
   try {
-    const manifest = parseManifest(await getBuffer(ctx.store, manifestKey), `checkpoint ${id}`)
-    if (manifest.checkpointId !== id) problem({object: manifestKey, problem: `manifest names checkpoint ${manifest.checkpointId}`})
-    if (manifest.job !== ctx.job.job) problem({object: manifestKey, problem: `manifest names job ${manifest.job}`})
-    tasks = manifest.tasks
+    tasks = (await readManifest(ctx.store, ctx.job.name, id)).tasks
   } catch (error) {
     if (error instanceof StoreUnavailableError) throw error
     problem({object: manifestKey, problem: messageOf(error)})
@@ -110,7 +100,7 @@ async function verifyOne(ctx: JobContext, objects: JobObjects, id: string, expli
   return verdict
 }
 
-async function verifyTask(ctx: JobContext, objects: JobObjects, id: string, record: TaskRecord, data: DataCheck, verdict: CheckpointVerdict, options: VerifyOptions): Promise<VerifyProblem[]> {
+async function verifyTask(ctx: JobContext, objects: JobObjects, id: CheckpointId, record: TaskRecord, data: DataCheck, verdict: CheckpointVerdict, options: VerifyOptions): Promise<VerifyProblem[]> {
   const problems: VerifyProblem[] = []
   const taskId = record.taskId
   // A listing is not a snapshot: an object a take wrote after the listing passed it is asked for.
@@ -125,7 +115,7 @@ async function verifyTask(ctx: JobContext, objects: JobObjects, id: string, reco
   if (!(await sized(record.index, record.indexSize, 'index'))) return problems
   let entries
   try {
-    entries = parseIndex(await getBuffer(ctx.store, record.index), record, `checkpoint ${id}`).entries
+    entries = (await readIndex(ctx.store, {checkpointId: id}, record)).entries
   } catch (error) {
     if (error instanceof StoreUnavailableError) throw error
     return [...problems, {taskId, object: record.index, problem: messageOf(error)}]

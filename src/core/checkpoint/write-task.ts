@@ -13,9 +13,10 @@ import type {PrimaryStore} from '../stores/store.js'
 import {dataRuns} from '../util/sparse.js'
 import {WriteQueue} from '../util/write-queue.js'
 import {ChangeCheck} from './change-check.js'
-import {IndexBody} from './index-stream.js'
-import {FORMAT_VERSION, keys} from './layout.js'
-import type {FileEntry, TaskRecord} from './manifest.js'
+import {IndexBody} from '../format/index-stream.js'
+import type {CheckpointId} from '../format/ids.js'
+import {FORMAT_VERSION, keys} from '../format/keys.js'
+import type {FileEntry, TaskRecord} from '../format/manifest.js'
 
 const READ_SIZE = 1 << 20
 const SMALL_FILE = 256 << 10
@@ -28,7 +29,7 @@ const SECONDARY_BIG_FILES = 4
 export interface WriteTaskInput {
   store: PrimaryStore
   job: string
-  checkpointId: string
+  checkpointId: CheckpointId
   taskId: string
   sourceDir: string
   /** Where the state folder's own metadata is read (default sourceDir). */

@@ -26,7 +26,8 @@ export interface TaskSpec {
 }
 
 export interface JobSpec {
-  job: string
+  /** The job's name (the job file's `job` field): the prefix of its objects in the primary store. */
+  name: string
   /** Absolute path of the job file. */
   file: string
   /** Folder relative paths resolve against. */
@@ -190,7 +191,7 @@ export function parseJobSpec(data: Json, file: string): JobSpec {
   if (c.problems.length > 0) {
     throw new UsageError(`job file ${file}: ${c.problems.join('; ')}`)
   }
-  return {job: job!, file, baseDir, primary, localRoots, retain, checkpoint, transfer, run, tasks}
+  return {name: job!, file, baseDir, primary, localRoots, retain, checkpoint, transfer, run, tasks}
 }
 
 export async function loadJobFile(file: string): Promise<JobSpec> {

@@ -7,7 +7,7 @@ import * as fs from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import * as path from 'node:path'
 import type {TaskSpec} from '../config/job-file.js'
-import type {JobContext} from '../context.js'
+import type {LocalScope} from './scope.js'
 import {pidAlive} from '../util/process.js'
 import {removeTree} from '../util/remove-tree.js'
 import {readdirOrEmpty, treeBytes} from '../util/tree-bytes.js'
@@ -35,12 +35,12 @@ export function snapshotPrefix(task: TaskSpec, checkpointId: string): string {
 }
 
 /** Scratch copies live in the task's local root, beside (not inside) this node's secondary copies. */
-export function scratchDir(ctx: JobContext, task: TaskSpec): string {
-  return path.join(ctx.secondary.rootFor(ctx.job.tasks.indexOf(task)), SCRATCH, ctx.node, ctx.job.job)
+export function scratchDir(ctx: LocalScope, task: TaskSpec): string {
+  return path.join(ctx.secondary.rootFor(ctx.job.tasks.indexOf(task)), SCRATCH, ctx.node, ctx.job.name)
 }
 
 /** The mkdtemp prefix of one scratch copy, named for this process. */
-export function scratchPrefix(ctx: JobContext, task: TaskSpec, checkpointId: string): string {
+export function scratchPrefix(ctx: LocalScope, task: TaskSpec, checkpointId: string): string {
   return path.join(scratchDir(ctx, task), `${process.pid}-${task.id}-${checkpointId}-`)
 }
 
@@ -61,14 +61,14 @@ export function partialPid(dir: string): number | undefined {
  * Every leftover of this node and job; snapshot folders of any job (a dead process's is garbage to
  * all). `which` picks by pid before anything is sized, so a take's own sweep walks only what it removes.
  */
-export async function findLeftovers(ctx: JobContext, which: (pid: number | undefined) => boolean = () => true): Promise<Leftover[]> {
+export async function findLeftovers(ctx: LocalScope, which: (pid: number | undefined) => boolean = () => true): Promise<Leftover[]> {
   const found: Array<{kind: LeftoverKind; path: string; pid?: number}> = []
   for (const name of await readdirOrEmpty(tmpdir())) {
     if (name.startsWith(SNAPSHOT_PREFIX)) found.push({kind: 'snapshot', path: path.join(tmpdir(), name), pid: leadingPid(name.slice(SNAPSHOT_PREFIX.length))})
   }
   for (const root of new Set(ctx.secondary.roots)) {
     for (const name of await readdirOrEmpty(root)) if (name.startsWith(OLD_SNAPSHOT_PREFIX)) found.push({kind: 'snapshot', path: path.join(root, name)})
-    const scratch = path.join(root, SCRATCH, ctx.node, ctx.job.job)
+    const scratch = path.join(root, SCRATCH, ctx.node, ctx.job.name)
     for (const name of await readdirOrEmpty(scratch)) found.push({kind: 'scratch', path: path.join(scratch, name), pid: leadingPid(name)})
   }
   for (const copy of await ctx.secondary.list()) if (copy.partial) found.push({kind: 'partial', path: copy.dir, pid: partialPid(copy.dir)})
@@ -92,14 +92,14 @@ export function leftoverDecision(item: Leftover, now: number, graceMs: number): 
 }
 
 /** Removes leftovers of processes that are gone (a take and `ckpt run` call this); returns what it removed. */
-export async function removeDeadLeftovers(ctx: JobContext): Promise<Leftover[]> {
+export async function removeDeadLeftovers(ctx: LocalScope): Promise<Leftover[]> {
   const dead = await findLeftovers(ctx, (pid) => pid !== undefined && pid !== process.pid && !pidAlive(pid))
   for (const item of dead) await removeTree(item.path)
   return dead
 }
 
 /** Removes this process's own snapshot folders, scratch copies and partial copies (an interrupted command). */
-export async function removeOwnLeftovers(ctx: JobContext): Promise<void> {
+export async function removeOwnLeftovers(ctx: LocalScope): Promise<void> {
   const own = await findLeftovers(ctx, (pid) => pid === process.pid)
   for (const item of own) await removeTreeRetrying(item.path)
 }

@@ -1,7 +1,7 @@
 // This node's secondary copies with their status against the primary (pending / confirmed /
 // orphaned, or unknown when the primary cannot be reached).
-import {completedIds} from '../checkpoint/catalogue.js'
-import type {JobContext} from '../context.js'
+import {completedIds} from '../catalogue/catalogue.js'
+import type {LocalScope} from './scope.js'
 import {messageOf, StoreUnavailableError} from '../errors.js'
 import {findLeftovers, type LeftoverKind} from './leftovers.js'
 import type {LocalCopy} from './secondary.js'
@@ -29,9 +29,9 @@ export interface LocalListResult {
 }
 
 /** Completed checkpoint ids, or undefined with a reason when the primary cannot be read. */
-export async function completedOrUnknown(ctx: JobContext): Promise<{completed?: Set<string>; warning?: string}> {
+export async function completedOrUnknown(ctx: LocalScope): Promise<{completed?: Set<string>; warning?: string}> {
   try {
-    return {completed: new Set(await completedIds(ctx.store, ctx.job.job))}
+    return {completed: new Set(await completedIds(ctx.store, ctx.job.name))}
   } catch (error) {
     if (!(error instanceof StoreUnavailableError)) throw error
     return {warning: `primary store ${ctx.store.displayUrl} cannot be reached (${messageOf(error)}); statuses are unknown`}
@@ -45,7 +45,7 @@ export function statusOf(copy: LocalCopy, completed: Set<string> | undefined): L
   return copy.status === 'confirmed' ? 'orphaned' : 'pending'
 }
 
-export async function listLocalCopies(ctx: JobContext): Promise<LocalListResult> {
+export async function listLocalCopies(ctx: LocalScope): Promise<LocalListResult> {
   const copies = await ctx.secondary.list()
   const {completed, warning} = await completedOrUnknown(ctx)
   const views = copies.map((copy) => ({

@@ -1,6 +1,6 @@
 // Which secondary copies 'local prune' keeps and removes, and why. Pure: no disk access (a pid's
 // liveness is asked through the policy).
-import {checkpointNumber} from '../checkpoint/layout.js'
+import {checkpointNumber} from '../format/ids.js'
 import {pidAlive} from '../util/process.js'
 import {partialPid} from './leftovers.js'
 import {statusOf, type LocalStatus} from './list.js'

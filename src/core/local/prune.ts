@@ -1,7 +1,7 @@
 // 'local prune': this node's secondary copies beyond retention, pending leftovers and orphans.
 // With the primary reachable it works under the job's exclusive lock, so no checkpoint completes
 // and no restore reads a copy while it decides; without it, only what local records prove is removed.
-import type {JobContext} from '../context.js'
+import type {LocalScope} from './scope.js'
 import {formatBytes} from '../config/units.js'
 import {withLock} from '../lock/lock.js'
 import {removeTree} from '../util/remove-tree.js'
@@ -30,7 +30,7 @@ export interface LocalPruneResult {
   warning?: string
 }
 
-export async function pruneLocalCopies(ctx: JobContext, options: LocalPruneOptions = {}): Promise<LocalPruneResult> {
+export async function pruneLocalCopies(ctx: LocalScope, options: LocalPruneOptions = {}): Promise<LocalPruneResult> {
   const probe = await completedOrUnknown(ctx)
   if (probe.completed === undefined || options.dryRun) return pruneWith(ctx, options, probe.completed, probe.warning)
   return withLock(ctx, {mode: 'exclusive', purpose: 'local-prune', waitMs: options.lockWaitMs, onWarning: options.onWarning}, async () => {
@@ -39,7 +39,7 @@ export async function pruneLocalCopies(ctx: JobContext, options: LocalPruneOptio
   })
 }
 
-async function pruneWith(ctx: JobContext, options: LocalPruneOptions, completed: Set<string> | undefined, unreachable: string | undefined): Promise<LocalPruneResult> {
+async function pruneWith(ctx: LocalScope, options: LocalPruneOptions, completed: Set<string> | undefined, unreachable: string | undefined): Promise<LocalPruneResult> {
   const copies = await ctx.secondary.list()
   const plan = planLocalPrune(copies, completed, {
     keep: options.keep ?? ctx.job.retain.local,

@@ -1,6 +1,6 @@
 // Local retention after a take: keep the newest N confirmed copies per task; never touch a copy
 // newer than a task's newest confirmed copy (it may belong to a take in progress).
-import {checkpointNumber} from '../checkpoint/layout.js'
+import {checkpointNumber} from '../format/ids.js'
 import type {LocalCopy, SecondaryStore} from './secondary.js'
 
 /** The confirmed copies beyond the newest `keep` of each task. */

@@ -4,9 +4,8 @@
 import {hostname} from 'node:os'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {randomUUID} from '../util/crypto.js'
-import type {JobContext} from '../context.js'
 import {LockedError, StoreUnavailableError, TransientStoreError, messageOf} from '../errors.js'
-import {describeHolder, lockKey, readLocks, REFRESH_EVERY_MS, STALE_AFTER_MS, type LockMode, type LockRecord, type LockView} from './records.js'
+import {describeHolder, lockKey, readLocks, REFRESH_EVERY_MS, STALE_AFTER_MS, type LockMode, type LockRecord, type LockScope, type LockView} from './records.js'
 import {interruptSignal} from '../interrupt.js'
 
 export interface LockOptions {
@@ -27,7 +26,7 @@ export interface HeldLock {
 }
 
 /** Runs fn while holding a job lock; always releases it. */
-export async function withLock<T>(ctx: JobContext, options: LockOptions, fn: () => Promise<T>): Promise<T> {
+export async function withLock<T>(ctx: LockScope, options: LockOptions, fn: () => Promise<T>): Promise<T> {
   let lock: HeldLock
   try {
     lock = await acquireLock(ctx, options)
@@ -44,8 +43,8 @@ export async function withLock<T>(ctx: JobContext, options: LockOptions, fn: () 
   }
 }
 
-export async function acquireLock(ctx: JobContext, options: LockOptions): Promise<HeldLock> {
-  const job = ctx.job.job
+export async function acquireLock(ctx: LockScope, options: LockOptions): Promise<HeldLock> {
+  const job = ctx.job.name
   const lockId = `${options.mode}-${randomUUID()}`
   const key = lockKey(job, lockId)
   const deadline = Date.now() + (options.waitMs ?? DEFAULT_LOCK_WAIT_MS)
@@ -103,9 +102,9 @@ export async function acquireLock(ctx: JobContext, options: LockOptions): Promis
 }
 
 /** Other live locks; stale ones are removed with a warning (taken over). */
-async function liveOthers(ctx: JobContext, mine: LockRecord, options: LockOptions): Promise<LockView[]> {
+async function liveOthers(ctx: LockScope, mine: LockRecord, options: LockOptions): Promise<LockView[]> {
   const live: LockView[] = []
-  for (const other of await readLocks(ctx.store, ctx.job.job, {staleAfterMs: options.staleAfterMs ?? STALE_AFTER_MS, except: mine.lockId})) {
+  for (const other of await readLocks(ctx.store, ctx.job.name, {staleAfterMs: options.staleAfterMs ?? STALE_AFTER_MS, except: mine.lockId})) {
     if (other.stale) {
       options.onWarning?.(`taking over a stale ${describeHolder(other)}: ${other.stale}`)
       await ctx.store.delete(other.key)

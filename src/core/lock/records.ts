@@ -4,10 +4,18 @@ import {hostname} from 'node:os'
 import type {PrimaryStore} from '../stores/store.js'
 import {getBuffer} from '../stores/store.js'
 import {NotFoundError} from '../errors.js'
-import {keys} from '../checkpoint/layout.js'
+import {keys, lockIdOfKey} from '../format/keys.js'
+import {listLockObjects} from '../catalogue/catalogue.js'
 import {pidAlive} from '../util/process.js'
 
 export type LockMode = 'shared' | 'exclusive'
+
+/** What locking needs of an opened job (context.ts's JobContext is one): lock/ never imports context.ts. */
+export interface LockScope {
+  store: PrimaryStore
+  job: {name: string}
+  node: string
+}
 
 export interface LockRecord {
   format: 1
@@ -36,7 +44,7 @@ export const STALE_AFTER_MS = 30 * 60_000
 export const REFRESH_EVERY_MS = 60_000
 
 export function lockKey(job: string, lockId: string): string {
-  return `${keys.locksPrefix(job)}${lockId}.json`
+  return keys.lock(job, lockId)
 }
 
 export function describeHolder(lock: Pick<LockRecord, 'mode' | 'purpose' | 'node' | 'host' | 'pid' | 'createdAt' | 'waiting'>): string {
@@ -58,8 +66,8 @@ export function staleReason(lock: Pick<LockRecord, 'host' | 'pid' | 'refreshedAt
  */
 export async function readLocks(store: PrimaryStore, job: string, options: {now?: number; staleAfterMs?: number; except?: string} = {}): Promise<LockView[]> {
   const found: LockView[] = []
-  for await (const info of store.list(keys.locksPrefix(job))) {
-    const lockId = info.key.slice(keys.locksPrefix(job).length).replace(/\.json$/, '')
+  for await (const info of listLockObjects(store, job)) {
+    const lockId = lockIdOfKey(job, info.key)
     if (lockId === options.except) continue
     let record: LockRecord
     try {

@@ -1,6 +1,5 @@
 // 'ckpt unlock': removes locks left by processes that are gone (or every lock with `all`).
-import type {JobContext} from '../context.js'
-import {readLocks, type LockView} from './records.js'
+import {readLocks, type LockScope, type LockView} from './records.js'
 
 export interface UnlockOptions {
   /** Remove live-looking locks too: the operator knows their holders are gone. */
@@ -14,8 +13,8 @@ export interface UnlockResult {
   kept: LockView[]
 }
 
-export async function unlockJob(ctx: JobContext, options: UnlockOptions = {}): Promise<UnlockResult> {
-  const locks = await readLocks(ctx.store, ctx.job.job)
+export async function unlockJob(ctx: LockScope, options: UnlockOptions = {}): Promise<UnlockResult> {
+  const locks = await readLocks(ctx.store, ctx.job.name)
   const removed = locks.filter((lock) => options.all || lock.stale !== undefined)
   const kept = locks.filter((lock) => !removed.includes(lock))
   if (!options.dryRun) for (const lock of removed) await ctx.store.delete(lock.key)

@@ -1,10 +1,10 @@
 // The restore plan: per task, where its bytes will come from (local, mixed, remote) and why.
 import type {TaskSpec} from '../config/job-file.js'
 import type {JobContext} from '../context.js'
-import type {FileEntry, Manifest, StateRoot, TaskRecord} from '../checkpoint/manifest.js'
+import type {FileEntry, Manifest, StateRoot, TaskRecord} from '../format/manifest.js'
 import type {LocalCopy} from '../local/secondary.js'
 import {mapLimit} from '../util/pool.js'
-import {hashLocalFile, targetPath} from './files.js'
+import {hashLocalFile, targetPath} from './verified-copy.js'
 
 export type Source = 'local' | 'mixed' | 'remote'
 

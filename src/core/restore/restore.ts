@@ -1,18 +1,20 @@
 // Restores tasks to one checkpoint, local first, verified; falls back to older completed
 // checkpoints when the primary cannot serve a task (docs/CONTRACT.md promises 4-6).
 import type {JobContext} from '../context.js'
-import {completedIds} from '../checkpoint/catalogue.js'
-import {checkpointNumber} from '../checkpoint/layout.js'
-import {ManifestError, readIndex, readManifest} from '../checkpoint/manifest.js'
+import {completedFrom} from '../catalogue/catalogue.js'
+import {readIndex, readManifest} from '../catalogue/read.js'
+import type {CheckpointId} from '../format/ids.js'
+import {ManifestError} from '../format/manifest.js'
 import {NotFoundError, NothingToRestoreError, UnsafeEntryError, UsageError, messageOf} from '../errors.js'
 import {uninterruptible} from '../interrupt.js'
 import {withLock} from '../lock/lock.js'
 import {mapLimit, settleLimit} from '../util/pool.js'
-import {PrimaryDigestError} from './files.js'
+import {PrimaryDigestError} from './verified-copy.js'
 import {withTaskOwner} from '../archive/owners.js'
 import {findLocal, planTask, type TaskPlan, type TaskWork} from './plan.js'
 import {discardStaged, stageTask, type StagedTask} from './stage.js'
-import {checkSwappable, stateDirOf, swapAll} from './swap.js'
+import {stateDirOf} from '../local/state-dir.js'
+import {checkSwappable, swapAll} from './swap.js'
 import {indexFitProblems} from '../archive/index-fit.js'
 
 export interface RestoreOptions {
@@ -29,12 +31,12 @@ export interface RestoreOptions {
 }
 
 export interface Fallback {
-  checkpointId: string
+  checkpointId: CheckpointId
   reason: string
 }
 
 export interface RestoreResult {
-  checkpointId: string
+  checkpointId: CheckpointId
   planned: boolean
   durationMs: number
   tasks: TaskPlan[]
@@ -57,15 +59,9 @@ export async function restoreJob(ctx: JobContext, options: RestoreOptions = {}):
 async function restoreLocked(ctx: JobContext, options: RestoreOptions): Promise<RestoreResult> {
   const started = Date.now()
   const tasks = selectTasks(ctx, options.taskIds)
-  const completed = await completedIds(ctx.store, ctx.job.job)
-  let candidates = completed
-  if (options.checkpointId !== undefined && options.checkpointId !== 'latest') {
-    const wanted = options.checkpointId
-    if (checkpointNumber(wanted) === undefined) throw new UsageError(`checkpoint id ${JSON.stringify(wanted)} is not of the form chk-N (or 'latest')`)
-    if (!completed.includes(wanted)) throw new NothingToRestoreError(`checkpoint ${wanted} of job ${ctx.job.job} is not a completed checkpoint; see 'ckpt checkpoint list'`)
-    candidates = completed.slice(completed.indexOf(wanted))
-  }
-  if (candidates.length === 0) throw new NothingToRestoreError(`job ${ctx.job.job} has no completed checkpoint in ${ctx.store.displayUrl}; nothing to restore`)
+  // An id that is unknown or not completed is bad input (exit 2), as for 'checkpoint show'.
+  let candidates = await completedFrom(ctx.store, ctx.job.name, options.checkpointId)
+  if (candidates.length === 0) throw new NothingToRestoreError(`job ${ctx.job.name} has no completed checkpoint in ${ctx.store.displayUrl}; nothing to restore`)
   if (options.noFallback) candidates = candidates.slice(0, 1)
 
   const fallbacks: Fallback[] = []
@@ -92,13 +88,13 @@ function selectTasks(ctx: JobContext, taskIds: string[] | undefined) {
   if (!taskIds || taskIds.length === 0) return ctx.job.tasks
   return taskIds.map((id) => {
     const task = ctx.job.tasks.find((t) => t.id === id)
-    if (!task) throw new UsageError(`--task ${id}: job ${ctx.job.job} has no such task (tasks: ${ctx.job.tasks.map((t) => t.id).join(', ')})`)
+    if (!task) throw new UsageError(`--task ${id}: job ${ctx.job.name} has no such task (tasks: ${ctx.job.tasks.map((t) => t.id).join(', ')})`)
     return task
   })
 }
 
-async function loadWork(ctx: JobContext, checkpointId: string, tasks: JobContext['job']['tasks'], preferRemote: boolean): Promise<TaskWork[]> {
-  const manifest = await readManifest(ctx.store, ctx.job.job, checkpointId)
+async function loadWork(ctx: JobContext, checkpointId: CheckpointId, tasks: JobContext['job']['tasks'], preferRemote: boolean): Promise<TaskWork[]> {
+  const manifest = await readManifest(ctx.store, ctx.job.name, checkpointId)
   return mapLimit(tasks, 4, async (task) => {
     const record = manifest.tasks.find((t) => t.taskId === task.id)
     if (!record) throw new CheckpointLacksTask(`task ${task.id} is not in checkpoint ${checkpointId}`)
@@ -113,7 +109,7 @@ async function loadWork(ctx: JobContext, checkpointId: string, tasks: JobContext
   })
 }
 
-async function planOnly(ctx: JobContext, works: TaskWork[], checkpointId: string): Promise<TaskPlan[]> {
+async function planOnly(ctx: JobContext, works: TaskWork[], checkpointId: CheckpointId): Promise<TaskPlan[]> {
   await checkStateDirs(works)
   const plans = await mapLimit(works, 4, (work) => planTask(work, checkpointId))
   // The primary must be able to serve every byte that does not come from a verified local copy.
@@ -128,7 +124,7 @@ async function planOnly(ctx: JobContext, works: TaskWork[], checkpointId: string
   return plans
 }
 
-async function stageAndSwap(ctx: JobContext, works: TaskWork[], checkpointId: string, options: RestoreOptions): Promise<TaskPlan[]> {
+async function stageAndSwap(ctx: JobContext, works: TaskWork[], checkpointId: CheckpointId, options: RestoreOptions): Promise<TaskPlan[]> {
   await checkStateDirs(works)
   const outcomes = await settleLimit(works, 4, (work) => stageTask(ctx, work, checkpointId, {onProgress: options.onProgress}))
   const staged: StagedTask[] = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []))

@@ -2,17 +2,18 @@
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import type {JobContext} from '../context.js'
-import type {FileEntry} from '../checkpoint/manifest.js'
+import type {FileEntry} from '../format/manifest.js'
 import {mapLimit} from '../util/pool.js'
 import {removeTree} from '../util/remove-tree.js'
-import {copyVerified, targetPath} from './files.js'
+import {copyVerified, targetPath} from './verified-copy.js'
 import {fetchFiles} from './fetch.js'
 import {DEFAULT_BLOCK_SIZE, DEFAULT_CONCURRENCY} from '../stores/store.js'
 import {describe, remotePlan, totalBytes, type TaskPlan, type TaskWork} from './plan.js'
 import {applyFolderModes} from '../archive/tree.js'
 import {finishStateRoot} from '../archive/owners.js'
 import {OperationError} from '../errors.js'
-import {STAGING, cleanLeftovers, sibling, stateDirOf} from './swap.js'
+import {STAGING, stateDirOf} from '../local/state-dir.js'
+import {cleanLeftovers, sibling} from './swap.js'
 
 const LOCAL_COPIES = 32
 

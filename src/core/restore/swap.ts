@@ -10,11 +10,7 @@ import {randomBytes} from '../util/crypto.js'
 import {pidAlive} from '../util/process.js'
 import {lstatOrUndefined, removeTree} from '../util/remove-tree.js'
 
-export const STAGING = '.ckpt-restore-'
-export const OLD = '.ckpt-old-'
-
-/** Links followed at most when resolving a stateDir, as Linux's MAXSYMLINKS. */
-const MAX_HOPS = 40
+import {OLD, STAGING} from '../local/state-dir.js'
 
 export interface Swap {
   taskId: string
@@ -26,20 +22,6 @@ export interface Swap {
 /** A folder beside stateDir named for this process, so a concurrent restore can tell it is live. */
 export function sibling(stateDir: string, marker: string): string {
   return path.join(path.dirname(stateDir), `.${path.basename(stateDir)}${marker}${process.pid}-${randomBytes(4).toString('hex')}`)
-}
-
-/**
- * The folder a restore swaps: a stateDir that is a symbolic link is restored into what it points to
- * (the link stays), so staging and swap happen beside the target, on its file system.
- */
-export async function stateDirOf(stateDir: string): Promise<string> {
-  let at = path.resolve(stateDir)
-  for (let hops = 0; hops <= MAX_HOPS; hops++) {
-    const st = await lstatOrUndefined(at)
-    if (!st?.isSymbolicLink()) return at
-    at = path.resolve(path.dirname(at), await fs.readlink(at))
-  }
-  throw new OperationError(`stateDir ${stateDir} leads through more than ${MAX_HOPS} symbolic links; point it at a folder`)
 }
 
 /** Refuses a stateDir that a rename cannot move: a mount point (rename fails with EBUSY). */

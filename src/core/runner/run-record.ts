@@ -25,11 +25,11 @@ export interface RunRecord {
 export interface RunPlace {
   localRoots: string[]
   node: string
-  job: {job: string}
+  job: {name: string}
 }
 
 export function runRecordPath(place: RunPlace): string {
-  return path.join(place.localRoots[0], '.ckpt-run', place.node, `${place.job.job}.json`)
+  return path.join(place.localRoots[0], '.ckpt-run', place.node, `${place.job.name}.json`)
 }
 
 /** A process's start time, which tells it from a later process with the same pid. */
@@ -83,14 +83,14 @@ export async function claimRun(ctx: JobContext, onWarning?: (message: string) =>
     return await writeClaim(ctx)
   } catch (error) {
     if (error instanceof RunActiveError) throw error
-    onWarning?.(`cannot record this run in ${runRecordPath(ctx.settings)} (${messageOf(error)}); a second 'ckpt run' of job ${ctx.job.job} on this node will not be refused`)
+    onWarning?.(`cannot record this run in ${runRecordPath(ctx.settings)} (${messageOf(error)}); a second 'ckpt run' of job ${ctx.job.name} on this node will not be refused`)
     return async () => {}
   }
 }
 
 async function writeClaim(ctx: JobContext): Promise<() => Promise<void>> {
   const file = runRecordPath(ctx.settings)
-  const mine: RunRecord = {job: ctx.job.job, node: ctx.node, host: hostname(), pid: process.pid, processStart: processStart(process.pid), startedAt: new Date().toISOString()}
+  const mine: RunRecord = {job: ctx.job.name, node: ctx.node, host: hostname(), pid: process.pid, processStart: processStart(process.pid), startedAt: new Date().toISOString()}
   await fs.mkdir(path.dirname(file), {recursive: true})
   const temp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}`
   await fs.writeFile(temp, JSON.stringify(mine, null, 2) + '\n')

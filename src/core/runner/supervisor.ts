@@ -2,7 +2,7 @@
 // interval, restores and restarts them when one fails, and stops them all at the end. Only one
 // checkpoint or recovery runs at a time. No task's process group outlives the run.
 import {mkdirSync} from 'node:fs'
-import {completedIds} from '../checkpoint/catalogue.js'
+import {completedIds} from '../catalogue/catalogue.js'
 import {formatBytes, formatDuration} from '../config/units.js'
 import type {JobContext} from '../context.js'
 import {UsageError, exitCodeOf, messageOf} from '../errors.js'
@@ -139,11 +139,11 @@ class Supervisor {
   /** Restores the newest completed checkpoint, or starts fresh when asked to or when there is none. */
   private async startState(): Promise<void> {
     if (!this.options.fresh) {
-      if ((await completedIds(this.ctx.store, this.ctx.job.job)).length > 0) {
+      if ((await completedIds(this.ctx.store, this.ctx.job.name)).length > 0) {
         await this.restore('start')
         return
       }
-      this.info(`job ${this.ctx.job.job} has no completed checkpoint in ${this.ctx.store.displayUrl}; starting fresh`)
+      this.info(`job ${this.ctx.job.name} has no completed checkpoint in ${this.ctx.store.displayUrl}; starting fresh`)
     }
     for (const slot of this.slots) mkdirSync(slot.task.stateDir, {recursive: true})
   }

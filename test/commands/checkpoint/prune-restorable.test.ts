@@ -2,7 +2,7 @@
 // (what a lost commit answer used to leave): it never counts toward retention.
 import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
-import {keys} from '../../../src/core/checkpoint/layout.js'
+import {keys} from '../../../src/core/format/keys.js'
 import {checkpointJob} from '../../helpers/checkpoints.js'
 import {primaryKinds} from '../../helpers/primaries.js'
 
@@ -14,7 +14,7 @@ for (const kind of primaryKinds) {
     it('with --retain 1 keeps the newest checkpoint that can be restored when the newest one lost its data', async () => {
       const j = await checkpointJob(kind, {tasks: ['alpha']})
       try {
-        const job = j.ctx.job.job
+        const job = j.ctx.job.name
         await j.take(3)
         // chk-3 is listed completed with nothing behind it; chk-2 lost its index.
         await j.ctx.store.delete(keys.archive(job, 'chk-3', 'alpha'))

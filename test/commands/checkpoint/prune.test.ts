@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
 import {setTimeout as sleep} from 'node:timers/promises'
-import {keys} from '../../../src/core/checkpoint/layout.js'
+import {keys} from '../../../src/core/format/keys.js'
 import {verifyCheckpoints} from '../../../src/core/checkpoint/verify.js'
 import {readLocks} from '../../../src/core/lock/records.js'
 import {collectCli} from '../../helpers/cli.js'
@@ -17,7 +17,7 @@ const idsOf = (keyList: string[]) => [...new Set(keyList.map((k) => /(chk-\d+)/.
 async function backdate(j: CheckpointJob, id: string, ageMs: number): Promise<void> {
   const m = await j.manifest(id)
   m.createdAt = new Date(Date.now() - ageMs).toISOString()
-  await j.ctx.store.put(keys.manifest(j.ctx.job.job, id), Buffer.from(JSON.stringify(m)))
+  await j.ctx.store.put(keys.manifest(j.ctx.job.name, id), Buffer.from(JSON.stringify(m)))
 }
 
 for (const kind of primaryKinds) {
@@ -42,7 +42,7 @@ for (const kind of primaryKinds) {
         assert.deepEqual(byDefault.json.removed, [], 'the job file default keeps 3')
         const one = await j.ckpt(['checkpoint', 'prune', '--retain', '1'])
         assert.deepEqual([one.json.kept, one.json.removed], [['chk-5'], ['chk-3', 'chk-4']])
-        const job = j.ctx.job.job
+        const job = j.ctx.job.name
         assert.deepEqual(await j.keys(), [`${job}/job.json`, keys.claim(job, 'chk-5'), keys.archive(job, 'chk-5', 'alpha'), keys.index(job, 'chk-5', 'alpha'), keys.archive(job, 'chk-5', 'beta'), keys.index(job, 'chk-5', 'beta'), keys.manifest(job, 'chk-5')].sort())
         assert.equal((await verifyCheckpoints(j.ctx, {all: true, data: {kind: 'all'}})).ok, true)
       } finally {
@@ -53,7 +53,7 @@ for (const kind of primaryKinds) {
     it('removes incomplete leftovers only past the grace period, keeps the highest claim, and ids are never reused', async () => {
       const j = await checkpointJob(kind)
       try {
-        const job = j.ctx.job.job
+        const job = j.ctx.job.name
         await j.take(1)
         await j.ctx.store.put(keys.claim(job, 'chk-2'), Buffer.from('{}'))
         await j.ctx.store.put(keys.archive(job, 'chk-2', 'alpha'), Buffer.from('half a tar'))
@@ -78,7 +78,7 @@ for (const kind of primaryKinds) {
         // Long enough that the impatient prune, a fresh process on a loaded machine, starts while the take holds its lock.
         const take = j.start(['checkpoint', 'take'], {SLOW_SNAPSHOT: '6'})
         const taking = collectCli(take)
-        while ((await readLocks(j.ctx.store, j.ctx.job.job)).length === 0) await sleep(25)
+        while ((await readLocks(j.ctx.store, j.ctx.job.name)).length === 0) await sleep(25)
         const impatient = await j.ckpt(['checkpoint', 'prune', '--retain', '1', '--grace', '0', '--lock-wait', '200ms'])
         assert.equal(impatient.code, 1)
         assert.equal(impatient.json.error.code, 'LOCKED')
@@ -99,7 +99,7 @@ for (const kind of primaryKinds) {
     it('leaves no completed checkpoint with missing data when killed with SIGKILL, and a re-run finishes', async () => {
       const j = await checkpointJob(kind)
       try {
-        const job = j.ctx.job.job
+        const job = j.ctx.job.name
         await j.take(COUNT)
         const child = j.start(['checkpoint', 'prune', '--retain', '1'])
         const done = collectCli(child)

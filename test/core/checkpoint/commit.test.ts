@@ -2,8 +2,8 @@
 // The store is Azurite behind the fault proxy, with a short request timeout to keep the test quick.
 import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
-import {listCheckpoints} from '../../../src/core/checkpoint/listing.js'
-import {keys} from '../../../src/core/checkpoint/layout.js'
+import {listCheckpoints} from '../../../src/core/catalogue/listing.js'
+import {keys} from '../../../src/core/format/keys.js'
 import {takeCheckpoint} from '../../../src/core/checkpoint/take.js'
 import {createAzureStore} from '../../../src/core/stores/azure-store.js'
 import {withRetry} from '../../../src/core/stores/retry.js'
@@ -26,7 +26,7 @@ describe('a commit that never answers', () => {
       const warnings: string[] = []
       await assert.rejects(takeCheckpoint(ctx, {onWarning: (w) => warnings.push(w)}), /checkpoint chk-2: the commit's outcome is unknown .*no answer.*left in place/)
       assert.ok(stall.hits >= 2, `the commit was tried ${stall.hits} times`)
-      const job = j.ctx.job.job
+      const job = j.ctx.job.name
       assert.ok(await j.ctx.store.stat(keys.archive(job, 'chk-2', 'alpha')), 'the archive a late commit would name stays')
       assert.ok(await j.ctx.store.stat(keys.index(job, 'chk-2', 'alpha')), 'the index stays')
       assert.deepEqual((await j.ctx.secondary.list()).filter((c) => c.checkpointId === 'chk-2'), [], 'no secondary copy of the failed take')

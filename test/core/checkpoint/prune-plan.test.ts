@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 import {planPrune, referencedKeys, type PruneCandidate} from '../../../src/core/checkpoint/prune-plan.js'
-import type {Manifest} from '../../../src/core/checkpoint/manifest.js'
+import type {Manifest} from '../../../src/core/format/manifest.js'
 
 const now = Date.parse('2030-01-10T00:00:00Z')
 const day = 86_400_000

@@ -1,7 +1,7 @@
 // The verify checker against real stores: faults are real bytes changed in the primary.
 import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
-import {keys} from '../../../src/core/checkpoint/layout.js'
+import {keys} from '../../../src/core/format/keys.js'
 import {verifyCheckpoints} from '../../../src/core/checkpoint/verify.js'
 import type {ObjectInfo, PrimaryStore} from '../../../src/core/stores/store.js'
 import {parseSubset, selectFiles, sliceOf} from '../../../src/core/checkpoint/verify-data.js'
@@ -89,7 +89,7 @@ for (const kind of primaryKinds) {
 /** The job's store, whose listing of the whole job sees the data before a take and the manifests after it. */
 function listingAcrossATake(j: CheckpointJob, take: () => Promise<unknown>): PrimaryStore {
   const inner = j.ctx.store
-  const job = j.ctx.job.job
+  const job = j.ctx.job.name
   const collect = async (prefix: string) => {
     const found: ObjectInfo[] = []
     for await (const info of inner.list(prefix)) found.push(info)
@@ -127,7 +127,7 @@ for (const kind of primaryKinds) {
         const result = await verifyCheckpoints({...j.ctx, store}, {all: true})
         assert.deepEqual(result.checkpoints.map((c) => c.checkpointId), ['chk-1', 'chk-2'])
         assert.equal(result.ok, true, JSON.stringify(result.checkpoints.flatMap((c) => c.problems)))
-        await j.ctx.store.delete(keys.index(j.ctx.job.job, 'chk-2', 'alpha'))
+        await j.ctx.store.delete(keys.index(j.ctx.job.name, 'chk-2', 'alpha'))
         const broken = await verifyCheckpoints(j.ctx, {ids: ['chk-2']})
         assert.deepEqual(broken.checkpoints[0].problems.map((p) => p.problem), ['index is missing'], 'a missing object is still found')
       } finally {

@@ -1,7 +1,7 @@
 // How restore cuts the wanted files of an archive into segments.
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
-import type {FileEntry} from '../../../src/core/checkpoint/manifest.js'
+import type {FileEntry} from '../../../src/core/format/manifest.js'
 import {MAX_SEGMENT, SMALL_FILE_CHUNK, chunkSizeFor, planSegments, segmentSizeFor} from '../../../src/core/restore/fetch.js'
 
 const file = (path: string, offset: number, size: number) => ({path, type: 'file', offset, size, mode: 0o644, mtimeMs: 0, sha256: ''}) as FileEntry

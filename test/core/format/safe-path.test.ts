@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
-import {checkEntries} from '../../../src/core/archive/safe-path.js'
+import {checkEntries} from '../../../src/core/format/safe-path.js'
 import {UnsafeEntryError} from '../../../src/core/errors.js'
 
 const refuse = (entries: any[], message: RegExp) => assert.throws(() => checkEntries(entries, 'test'), (e: unknown) => e instanceof UnsafeEntryError && message.test(e.message))

@@ -1,10 +1,12 @@
 // The manifest (the commit record of a checkpoint) and each task's index of files (docs/FORMAT.md).
 import {createHash} from '../util/crypto.js'
 import {NewerFormatError, OperationError} from '../errors.js'
-import {checkEntries, type EntryType} from '../archive/safe-path.js'
-import {getBuffer, type PrimaryStore} from '../stores/store.js'
-import {IndexParser, parseIndexJson} from './index-stream.js'
-import {FORMAT_VERSION, keys} from './layout.js'
+import {parseIndexJson} from './index-stream.js'
+import {parseCheckpointId, type CheckpointId} from './ids.js'
+import {FORMAT_VERSION} from './keys.js'
+import {checkEntries, type EntryType} from './safe-path.js'
+
+export type {EntryType}
 
 export interface FileEntry {
   path: string
@@ -56,7 +58,7 @@ export interface TaskRecord {
 export interface Manifest {
   format: number
   job: string
-  checkpointId: string
+  checkpointId: CheckpointId
   createdAt: string
   completedAt: string
   node: string
@@ -85,6 +87,7 @@ export function parseManifest(raw: Buffer, where: string): Manifest {
   }
   if (doc.format < 1) throw new ManifestError(`${where}: manifest format ${doc.format} is unknown`)
   if (typeof doc.checkpointId !== 'string' || !Array.isArray(doc.tasks)) throw new ManifestError(`${where}: manifest lacks checkpointId or tasks`)
+  if (parseCheckpointId(doc.checkpointId) === undefined) throw new ManifestError(`${where}: manifest names checkpoint ${JSON.stringify(doc.checkpointId)}, which is not of the form chk-N`)
   for (const task of doc.tasks) {
     if (typeof task?.taskId !== 'string' || typeof task.archive !== 'string' || typeof task.index !== 'string') {
       throw new ManifestError(`${where}: manifest has a malformed task record`)
@@ -106,7 +109,8 @@ export function parseIndex(raw: Buffer, record: TaskRecord, where: string): Task
   return checkIndex(doc, record, where)
 }
 
-function checkIndex(doc: TaskIndex, record: TaskRecord, where: string): TaskIndex {
+/** Checks a parsed index against its manifest record: format, entries, root. */
+export function checkIndex(doc: TaskIndex, record: TaskRecord, where: string): TaskIndex {
   if (typeof doc?.format === 'number' && doc.format > FORMAT_VERSION) {
     throw new NewerFormatError(`${where}: index of task ${record.taskId} is of format ${doc.format}, newer than this ckpt understands (${FORMAT_VERSION}); upgrade ckpt`)
   }
@@ -120,38 +124,4 @@ function isStateRoot(root: unknown): root is StateRoot {
   const r = root as Record<string, unknown>
   // mtimeMs may be negative: a folder dated before 1970.
   return !!r && typeof r === 'object' && Number.isInteger(r.mtimeMs) && ['mode', 'uid', 'gid'].every((k) => Number.isInteger(r[k]) && (r[k] as number) >= 0)
-}
-
-/** Reads the manifest at a checkpoint's key; one that names another checkpoint or job is corrupt. */
-export async function readManifest(store: PrimaryStore, job: string, id: string): Promise<Manifest> {
-  const manifest = parseManifest(await getBuffer(store, keys.manifest(job, id)), `checkpoint ${id}`)
-  if (manifest.checkpointId !== id) throw new ManifestError(`checkpoint ${id}: the manifest at its key names checkpoint ${JSON.stringify(manifest.checkpointId)}`)
-  if (manifest.job !== job) throw new ManifestError(`checkpoint ${id}: the manifest at its key names job ${JSON.stringify(manifest.job)}, not ${JSON.stringify(job)}`)
-  return manifest
-}
-
-/** Chunks of a streamed index: small ones die young, where big ones would wait for a full collection. */
-const INDEX_CHUNK = 64 << 10
-
-/**
- * Reads a task index, parsed as it streams in and checked against its manifest record, so a big
- * one is never held whole (37 MB at 200,000 files, garbage V8 kept through a whole restore). An
- * index in another layout than ckpt's own is read again and parsed whole.
- */
-export async function readIndex(store: PrimaryStore, manifest: Manifest, record: TaskRecord): Promise<TaskIndex> {
-  const where = `checkpoint ${manifest.checkpointId}`
-  const parser = new IndexParser()
-  const hash = createHash('sha256')
-  let size = 0
-  for await (const chunk of await store.get(record.index, {oneRequest: true, chunkSize: INDEX_CHUNK})) {
-    size += (chunk as Buffer).length
-    hash.update(chunk as Buffer)
-    parser.push(chunk as Buffer)
-  }
-  if (size !== record.indexSize || hash.digest('hex') !== record.indexSha256) {
-    throw new ManifestError(`${where}: index of task ${record.taskId} does not match the digest in the manifest`)
-  }
-  const doc = parser.end()
-  if (doc === undefined) return parseIndex(await getBuffer(store, record.index, record.indexSize), record, where)
-  return checkIndex(doc as TaskIndex, record, where)
 }

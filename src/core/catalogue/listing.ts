@@ -1,11 +1,18 @@
 // The documents behind 'checkpoint list' and 'checkpoint show'.
-import type {JobContext} from '../context.js'
+import type {PrimaryStore} from '../stores/store.js'
+import type {CheckpointId} from '../format/ids.js'
 import {readCatalogue, resolveCheckpointId} from './catalogue.js'
-import {readIndex, readManifest} from './manifest.js'
+import {readIndex, readManifest} from './read.js'
+
+/** What a listing needs of an opened job (context.ts's JobContext is one). */
+export interface CatalogueScope {
+  store: PrimaryStore
+  job: {name: string}
+}
 
 export interface CheckpointListResult {
   checkpoints: Array<{
-    checkpointId: string
+    checkpointId: CheckpointId
     status: 'completed' | 'incomplete'
     createdAt: string
     tasks: number
@@ -17,8 +24,8 @@ export interface CheckpointListResult {
   }>
 }
 
-export async function listCheckpoints(ctx: JobContext): Promise<CheckpointListResult> {
-  const catalogue = await readCatalogue(ctx.store, ctx.job.job)
+export async function listCheckpoints(ctx: CatalogueScope): Promise<CheckpointListResult> {
+  const catalogue = await readCatalogue(ctx.store, ctx.job.name)
   return {
     checkpoints: catalogue.all.map(({checkpointId, status, createdAt, tasks, bytes, problem}) => ({
       checkpointId,
@@ -32,7 +39,7 @@ export async function listCheckpoints(ctx: JobContext): Promise<CheckpointListRe
 }
 
 export interface CheckpointShowResult {
-  checkpointId: string
+  checkpointId: CheckpointId
   status: 'completed'
   createdAt: string
   completedAt: string
@@ -40,9 +47,9 @@ export interface CheckpointShowResult {
   tasks: Array<{taskId: string; files: number; bytes: number; archive: string; entries: Array<{path: string; type: string; size: number; mode: string; sha256?: string}>}>
 }
 
-export async function showCheckpoint(ctx: JobContext, id: string | undefined): Promise<CheckpointShowResult> {
-  const checkpointId = await resolveCheckpointId(ctx.store, ctx.job.job, id)
-  const manifest = await readManifest(ctx.store, ctx.job.job, checkpointId)
+export async function showCheckpoint(ctx: CatalogueScope, id: string | undefined): Promise<CheckpointShowResult> {
+  const checkpointId = await resolveCheckpointId(ctx.store, ctx.job.name, id)
+  const manifest = await readManifest(ctx.store, ctx.job.name, checkpointId)
   const tasks = []
   for (const record of manifest.tasks) {
     const index = await readIndex(ctx.store, manifest, record)

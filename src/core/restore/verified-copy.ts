@@ -1,8 +1,9 @@
-// Moving verified bytes: local copy → staging (a kernel copy, then the written file hashed on a
-// worker); the primary's side is in fetch.ts. Every file is checked against the manifest's SHA-256.
+// Verified bytes on this node: a file's digest (in memory or on a worker) and a local copy moved into
+// staging (a kernel copy, then the written file hashed) only when it matches the manifest's SHA-256.
+// The primary's side is in fetch.ts.
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
-import {sha256, type FileEntry} from '../checkpoint/manifest.js'
+import {sha256, type FileEntry} from '../format/manifest.js'
 import {OperationError} from '../errors.js'
 import {hashPool} from '../util/hash-pool.js'
 import {giveOwner} from '../archive/owners.js'

@@ -3,12 +3,17 @@
 // buffer (about 36 MB at 100,000 files, all at the end of a take, when memory peaks).
 import {createHash} from '../util/crypto.js'
 import {Readable} from 'node:stream'
-import type {TaskIndex} from './manifest.js'
+
+/** An index as indexChunks writes it (manifest.ts's TaskIndex is one): its fields, then `entries`. */
+export interface IndexDocument {
+  entries: readonly unknown[]
+  [field: string]: unknown
+}
 
 const CHUNK_CHARS = 64 << 10
 
 /** The index as JSON in chunks of about `chunkChars`; entries are never split across chunks. */
-export function* indexChunks(index: TaskIndex, chunkChars = CHUNK_CHARS): Generator<Buffer> {
+export function* indexChunks(index: IndexDocument, chunkChars = CHUNK_CHARS): Generator<Buffer> {
   // The fields before `entries`, as JSON.stringify writes them, up to the entries' opening bracket.
   const {entries, ...fields} = index
   const head = JSON.stringify({...fields, entries: []})
@@ -28,7 +33,7 @@ export class IndexBody {
   size = 0
   private readonly hash = createHash('sha256')
 
-  constructor(private readonly index: TaskIndex) {}
+  constructor(private readonly index: IndexDocument) {}
 
   stream(): Readable {
     return Readable.from(this.counted(), {objectMode: false})

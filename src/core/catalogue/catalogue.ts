@@ -1,0 +1,156 @@
+// What checkpoints the primary store holds, completed (a manifest exists) or incomplete: the only
+// code that lists a job's objects and resolves `ID|latest`.
+import type {ObjectInfo, PrimaryStore} from '../stores/store.js'
+import {mapLimit} from '../util/pool.js'
+import {StoreUnavailableError, UsageError, messageOf} from '../errors.js'
+import {checkpointNumber, compareCheckpointIds, parseCheckpointId, type CheckpointId} from '../format/ids.js'
+import {checkpointIdOfKey, keys, prunedIdOfKey} from '../format/keys.js'
+import type {Manifest} from '../format/manifest.js'
+import {readManifest} from './read.js'
+
+export interface CheckpointSummary {
+  checkpointId: CheckpointId
+  status: 'completed' | 'incomplete'
+  createdAt: string
+  tasks: number
+  bytes: number
+  /** Why a manifest could not be read, for a completed checkpoint whose manifest is broken. */
+  problem?: string
+  manifest?: Manifest
+}
+
+export interface Catalogue {
+  /** Every checkpoint id seen (claims, data, manifests), oldest first. */
+  all: CheckpointSummary[]
+  /** Completed checkpoints, newest first. */
+  completed(): CheckpointSummary[]
+  highestNumber: number
+}
+
+/** The objects of one checkpoint id (its claim, data and manifest). */
+export interface CheckpointObjects {
+  keys: string[]
+  completed: boolean
+  firstWrite: Date
+  lastWrite: Date
+  /** Bytes under the checkpoint's data prefix. */
+  dataBytes: number
+}
+
+/** Everything under a job's prefix, by checkpoint id, in one listing. */
+export interface JobObjects {
+  /** The size of every object of the job, by key. */
+  sizes: Map<string, number>
+  /** Each checkpoint id seen, in listing order. */
+  checkpoints: Map<CheckpointId, CheckpointObjects>
+  /** Checkpoints an interrupted prune had begun to remove (its pruning markers). */
+  marked: Set<CheckpointId>
+}
+
+export async function listJobObjects(store: PrimaryStore, job: string): Promise<JobObjects> {
+  const objects: JobObjects = {sizes: new Map(), checkpoints: new Map(), marked: new Set()}
+  for await (const info of store.list(keys.jobPrefix(job))) {
+    objects.sizes.set(info.key, info.size)
+    const marked = prunedIdOfKey(job, info.key)
+    if (marked) objects.marked.add(marked)
+    const id = checkpointIdOfKey(job, info.key)
+    if (!id) continue
+    const entry = objects.checkpoints.get(id) ?? {keys: [], completed: false, firstWrite: info.lastModified, lastWrite: info.lastModified, dataBytes: 0}
+    entry.keys.push(info.key)
+    if (info.key === keys.manifest(job, id)) entry.completed = true
+    if (info.lastModified < entry.firstWrite) entry.firstWrite = info.lastModified
+    if (info.lastModified > entry.lastWrite) entry.lastWrite = info.lastModified
+    if (info.key.startsWith(keys.dataPrefix(job, id))) entry.dataBytes += info.size
+    objects.checkpoints.set(id, entry)
+  }
+  return objects
+}
+
+/** Ids of completed checkpoints (manifest keys), newest first. */
+export async function completedIds(store: PrimaryStore, job: string): Promise<CheckpointId[]> {
+  const ids: CheckpointId[] = []
+  for await (const info of store.list(keys.manifestsPrefix(job))) {
+    const id = checkpointIdOfKey(job, info.key)
+    if (id) ids.push(id)
+  }
+  return ids.sort(compareCheckpointIds).reverse()
+}
+
+/** The highest checkpoint number claimed: claims (a take leaves one per attempt) and, for hand-made stores, manifests. */
+export async function highestClaimedNumber(store: PrimaryStore, job: string): Promise<number> {
+  let highest = 0
+  for (const prefix of [keys.claimsPrefix(job), keys.manifestsPrefix(job)]) {
+    for await (const info of store.list(prefix)) {
+      const id = checkpointIdOfKey(job, info.key)
+      if (id) highest = Math.max(highest, checkpointNumber(id)!)
+    }
+  }
+  return highest
+}
+
+/** Keys under one checkpoint's data prefix. */
+export async function dataKeys(store: PrimaryStore, job: string, id: CheckpointId): Promise<string[]> {
+  const found: string[] = []
+  for await (const info of store.list(keys.dataPrefix(job, id))) found.push(info.key)
+  return found
+}
+
+/** The job's lock records (lock/records.ts reads them). */
+export function listLockObjects(store: PrimaryStore, job: string): AsyncIterable<ObjectInfo> {
+  return store.list(keys.locksPrefix(job))
+}
+
+export async function readCatalogue(store: PrimaryStore, job: string, options: {withManifests?: boolean} = {}): Promise<Catalogue> {
+  const {checkpoints} = await listJobObjects(store, job)
+  const ids = [...checkpoints.keys()].sort(compareCheckpointIds)
+  const all = await mapLimit(ids, 16, async (id): Promise<CheckpointSummary> => {
+    const entry = checkpoints.get(id)!
+    const summary: CheckpointSummary = {checkpointId: id, status: entry.completed ? 'completed' : 'incomplete', createdAt: entry.firstWrite.toISOString(), tasks: 0, bytes: entry.dataBytes}
+    if (entry.completed && options.withManifests !== false) {
+      try {
+        const manifest = await readManifest(store, job, id)
+        summary.manifest = manifest
+        summary.createdAt = manifest.createdAt
+        summary.tasks = manifest.tasks.length
+        summary.bytes = manifest.tasks.reduce((sum, t) => sum + t.bytes, 0)
+      } catch (error) {
+        if (error instanceof StoreUnavailableError) throw error
+        summary.problem = messageOf(error)
+      }
+    }
+    return summary
+  })
+  return {
+    all,
+    completed: () => all.filter((c) => c.status === 'completed').reverse(),
+    highestNumber: ids.length === 0 ? 0 : checkpointNumber(ids[ids.length - 1])!,
+  }
+}
+
+/** The id a user typed ('latest' is not one): exit 2 unless it is of the form chk-N. */
+export function checkpointIdArgument(text: string): CheckpointId {
+  const id = parseCheckpointId(text)
+  if (id === undefined) throw new UsageError(`checkpoint id ${JSON.stringify(text)} is not of the form chk-N (or 'latest')`)
+  return id
+}
+
+/**
+ * Completed checkpoints newest first, from `ref` down (`latest` or undefined: all of them; empty
+ * when the job has none). An id that is unknown or not completed is bad input (exit 2), whatever
+ * the command: one check for 'checkpoint show', 'restore' and the rest.
+ */
+export async function completedFrom(store: PrimaryStore, job: string, ref: string | undefined): Promise<CheckpointId[]> {
+  const wanted = ref === undefined || ref === 'latest' ? undefined : checkpointIdArgument(ref)
+  const completed = await completedIds(store, job)
+  if (wanted === undefined) return completed
+  const at = completed.indexOf(wanted)
+  if (at < 0) throw new UsageError(`checkpoint ${wanted} of job ${job} is unknown or not completed; see 'ckpt checkpoint list' for the completed ones`)
+  return completed.slice(at)
+}
+
+/** Resolves "latest" or an id to a completed checkpoint id. */
+export async function resolveCheckpointId(store: PrimaryStore, job: string, ref: string | undefined): Promise<CheckpointId> {
+  const [newest] = await completedFrom(store, job, ref)
+  if (newest === undefined) throw new UsageError(`job ${job} has no completed checkpoint in the primary store; take one with 'ckpt checkpoint take'`)
+  return newest
+}

@@ -1,0 +1,42 @@
+// Reads a checkpoint's manifest and its tasks' indexes from the primary store, checked against
+// the keys they were read from and the digests the manifest records.
+import {createHash} from '../util/crypto.js'
+import {getBuffer, type PrimaryStore} from '../stores/store.js'
+import type {CheckpointId} from '../format/ids.js'
+import {IndexParser} from '../format/index-stream.js'
+import {keys} from '../format/keys.js'
+import {checkIndex, ManifestError, parseIndex, parseManifest, type Manifest, type TaskIndex, type TaskRecord} from '../format/manifest.js'
+
+/** Reads the manifest at a checkpoint's key; one that names another checkpoint or job is corrupt. */
+export async function readManifest(store: PrimaryStore, job: string, id: CheckpointId): Promise<Manifest> {
+  const manifest = parseManifest(await getBuffer(store, keys.manifest(job, id)), `checkpoint ${id}`)
+  if (manifest.checkpointId !== id) throw new ManifestError(`checkpoint ${id}: the manifest at its key names checkpoint ${JSON.stringify(manifest.checkpointId)}`)
+  if (manifest.job !== job) throw new ManifestError(`checkpoint ${id}: the manifest at its key names job ${JSON.stringify(manifest.job)}, not ${JSON.stringify(job)}`)
+  return manifest
+}
+
+/** Chunks of a streamed index: small ones die young, where big ones would wait for a full collection. */
+const INDEX_CHUNK = 64 << 10
+
+/**
+ * Reads a task index, parsed as it streams in and checked against its manifest record, so a big
+ * one is never held whole (37 MB at 200,000 files, garbage V8 kept through a whole restore). An
+ * index in another layout than ckpt's own is read again and parsed whole.
+ */
+export async function readIndex(store: PrimaryStore, manifest: Pick<Manifest, 'checkpointId'>, record: TaskRecord): Promise<TaskIndex> {
+  const where = `checkpoint ${manifest.checkpointId}`
+  const parser = new IndexParser()
+  const hash = createHash('sha256')
+  let size = 0
+  for await (const chunk of await store.get(record.index, {oneRequest: true, chunkSize: INDEX_CHUNK})) {
+    size += (chunk as Buffer).length
+    hash.update(chunk as Buffer)
+    parser.push(chunk as Buffer)
+  }
+  if (size !== record.indexSize || hash.digest('hex') !== record.indexSha256) {
+    throw new ManifestError(`${where}: index of task ${record.taskId} does not match the digest in the manifest`)
+  }
+  const doc = parser.end()
+  if (doc === undefined) return parseIndex(await getBuffer(store, record.index, record.indexSize), record, where)
+  return checkIndex(doc as TaskIndex, record, where)
+}
