@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict'
+import {setTimeout as sleep} from 'node:timers/promises'
+import {describe, it} from 'node:test'
+import {mapLimit, settleLimit} from '../../../src/core/util/pool.js'
+
+describe('mapLimit', () => {
+  it('keeps the items order whatever order they finish in', async () => {
+    const out = await mapLimit([30, 5, 20, 1, 10], 3, async (ms, i) => {
+      await sleep(ms)
+      return `${i}:${ms}`
+    })
+    assert.deepEqual(out, ['0:30', '1:5', '2:20', '3:1', '4:10'])
+  })
+
+  it('never runs more than `limit` at once, and uses all of them', async () => {
+    let running = 0
+    let most = 0
+    await mapLimit(Array.from({length: 40}, (_, i) => i), 4, async (i) => {
+      most = Math.max(most, ++running)
+      await sleep(i % 3)
+      running--
+    })
+    assert.equal(most, 4)
+  })
+
+  it('handles no items and a limit above the count', async () => {
+    assert.deepEqual(await mapLimit([], 8, async () => 1), [])
+    assert.deepEqual(await mapLimit([1, 2], 8, async (x) => x * 2), [2, 4])
+  })
+
+  it('starts no item after the first failure', async () => {
+    const started: number[] = []
+    await assert.rejects(
+      mapLimit(Array.from({length: 20}, (_, i) => i), 3, async (i) => {
+        started.push(i)
+        if (i === 1) throw new Error('item 1 failed')
+        await sleep(20)
+      }),
+      /item 1 failed/,
+    )
+    await sleep(100)
+    assert.deepEqual(started.sort((a, b) => a - b), [0, 1, 2])
+  })
+
+  it('waits for the items in flight before it rejects, with the first error', async () => {
+    const finished: number[] = []
+    let rejectedAt = 0
+    await mapLimit([0, 1, 2], 3, async (i) => {
+      if (i === 0) throw new Error('first')
+      await sleep(i * 50)
+      finished.push(i)
+      if (i === 2) throw new Error('second')
+    }).catch((error: Error) => {
+      rejectedAt = finished.length
+      assert.equal(error.message, 'first')
+    })
+    assert.equal(rejectedAt, 2, 'both items in flight had finished when it rejected')
+  })
+})
+
+describe('settleLimit', () => {
+  it('runs every item and returns each outcome in order', async () => {
+    const out = await settleLimit([1, 2, 3], 2, async (x) => {
+      if (x === 2) throw new Error('two')
+      return x
+    })
+    assert.deepEqual(
+      out.map((o) => (o.status === 'fulfilled' ? o.value : (o.reason as Error).message)),
+      [1, 'two', 3],
+    )
+  })
+})
