@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {describe, it} from 'node:test'
-import {mapLimit, settleLimit} from '../../../src/core/util/pool.js'
+import {Limiter, mapLimit, settleLimit} from '../../../src/core/util/pool.js'
 
 describe('mapLimit', () => {
   it('keeps the items order whatever order they finish in', async () => {
@@ -46,8 +46,8 @@ describe('mapLimit', () => {
     const finished: number[] = []
     let rejectedAt = 0
     await mapLimit([0, 1, 2], 3, async (i) => {
+      await sleep(10 + i * 50)
       if (i === 0) throw new Error('first')
-      await sleep(i * 50)
       finished.push(i)
       if (i === 2) throw new Error('second')
     }).catch((error: Error) => {
@@ -68,5 +68,41 @@ describe('settleLimit', () => {
       out.map((o) => (o.status === 'fulfilled' ? o.value : (o.reason as Error).message)),
       [1, 'two', 3],
     )
+  })
+})
+
+describe('Limiter', () => {
+  it('starts work as it comes, at most `limit` (or the lower room) at once, and drains', async () => {
+    const limiter = new Limiter(3)
+    let running = 0
+    let most = 0
+    const job = async () => {
+      most = Math.max(most, ++running)
+      await sleep(5)
+      running--
+    }
+    for (let i = 0; i < 10; i++) assert.equal(await limiter.start(job), true)
+    assert.equal(most, 3)
+    most = 0
+    for (let i = 0; i < 5; i++) await limiter.start(job, 1)
+    await limiter.drain()
+    assert.equal(running, 0)
+  })
+
+  it('starts nothing once work has failed, and drain throws the first failure after the rest finished', async () => {
+    const limiter = new Limiter(2)
+    let slowDone = false
+    await limiter.start(async () => {
+      await sleep(50)
+      slowDone = true
+    })
+    await limiter.start(async () => {
+      throw new Error('boom')
+    })
+    await sleep(5)
+    assert.equal(limiter.failed, true)
+    assert.equal(await limiter.start(async () => assert.fail('must not start')), false)
+    await assert.rejects(limiter.drain(), /boom/)
+    assert.equal(slowDone, true)
   })
 })
