@@ -92,33 +92,45 @@ async function takeLocked(ctx: JobContext, options: TakeOptions): Promise<TakeRe
   return {checkpointId: id, status: 'completed', durationMs: Date.now() - started, tasks}
 }
 
-/** Captures and writes every task's copies; after the first failure no further task starts, and the attempt is discarded. */
+/**
+ * Captures and writes every task's copies. After the first failure no further task starts; the
+ * tasks in flight finish, every failure among them is reported, and the attempt is discarded.
+ */
 async function writeTasks(ctx: JobContext, id: string, options: TakeOptions): Promise<WriteTaskResult[]> {
-  const capture = options.capture ?? ((task: TaskSpec, chk: string) => captureTask(ctx.job, task, chk))
   const done: WriteTaskResult[] = []
+  const failures: Array<{index: number; error: unknown}> = []
   try {
     return await mapLimit(ctx.job.tasks, options.parallel ?? 4, async (task, index) => {
-      const captured = await capture(task, id)
       try {
-        const result = await writeTaskCopies({
-          store: ctx.store,
-          job: ctx.job.job,
-          checkpointId: id,
-          taskId: task.id,
-          sourceDir: captured.sourceDir,
-          rootDir: captured.rootDir,
-          secondary: options.noLocal ? undefined : () => ctx.secondary.store(index, task.id, id),
-          onProgress: (bytes, total) => options.onProgress?.(task.id, bytes, total),
-        })
+        const result = await writeTask(ctx, task, index, id, options)
         done.push(result)
         return result
-      } finally {
-        await captured.release()
+      } catch (error) {
+        failures.push({index, error})
+        throw error
       }
     })
-  } catch (error) {
+  } catch {
     await discardAttempt(ctx, id, copiesOf(done))
-    throw failureOf(id, [error])
+    throw failureOf(id, failures.sort((a, b) => a.index - b.index).map((f) => f.error))
+  }
+}
+
+async function writeTask(ctx: JobContext, task: TaskSpec, index: number, id: string, options: TakeOptions): Promise<WriteTaskResult> {
+  const captured = await (options.capture ?? ((t: TaskSpec, chk: string) => captureTask(ctx.job, t, chk)))(task, id)
+  try {
+    return await writeTaskCopies({
+      store: ctx.store,
+      job: ctx.job.job,
+      checkpointId: id,
+      taskId: task.id,
+      sourceDir: captured.sourceDir,
+      rootDir: captured.rootDir,
+      secondary: options.noLocal ? undefined : () => ctx.secondary.store(index, task.id, id),
+      onProgress: (bytes, total) => options.onProgress?.(task.id, bytes, total),
+    })
+  } finally {
+    await captured.release()
   }
 }
 
