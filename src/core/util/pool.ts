@@ -45,8 +45,3 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   await limiter.drain()
   return results
 }
-
-/** Like mapLimit, but an item's failure is its outcome: every item runs, and none rejects the whole. */
-export async function settleLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
-  return mapLimit(items, limit, (item, i) => fn(item, i).then((value) => ({status: 'fulfilled', value}) as const, (reason: unknown) => ({status: 'rejected', reason}) as const))
-}

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {describe, it} from 'node:test'
-import {Limiter, mapLimit, settleLimit} from '../../../src/core/util/pool.js'
+import {Limiter, mapLimit} from '../../../src/core/util/pool.js'
 
 describe('mapLimit', () => {
   it('keeps the items order whatever order they finish in', async () => {
@@ -55,19 +55,6 @@ describe('mapLimit', () => {
       assert.equal(error.message, 'first')
     })
     assert.equal(rejectedAt, 2, 'both items in flight had finished when it rejected')
-  })
-})
-
-describe('settleLimit', () => {
-  it('runs every item and returns each outcome in order', async () => {
-    const out = await settleLimit([1, 2, 3], 2, async (x) => {
-      if (x === 2) throw new Error('two')
-      return x
-    })
-    assert.deepEqual(
-      out.map((o) => (o.status === 'fulfilled' ? o.value : (o.reason as Error).message)),
-      [1, 'two', 3],
-    )
   })
 })
 
