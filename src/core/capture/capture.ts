@@ -4,7 +4,7 @@ import * as fs from 'node:fs/promises'
 import type {JobSpec, TaskSpec} from '../config/job-file.js'
 import {OperationError} from '../errors.js'
 import {interruptSignal} from '../interrupt.js'
-import {snapshotPrefix} from '../local/leftovers.js'
+import {snapshotPrefix} from '../local/layout.js'
 import {describeFailure, runChild} from '../util/child.js'
 import {removeTree} from '../util/remove-tree.js'
 import {taskEnvironment} from '../util/task-env.js'
@@ -21,7 +21,7 @@ export interface CapturedState {
 /** A snapshot folder lives in the OS temp folder (TMPDIR), not in a local root: a local root that fails must not fail the primary copy. */
 export async function captureTask(job: JobSpec, task: TaskSpec, checkpointId: string): Promise<CapturedState> {
   if (!task.snapshot) return {sourceDir: task.stateDir, release: async () => {}}
-  const snapshotDir = await fs.mkdtemp(snapshotPrefix(task, checkpointId))
+  const snapshotDir = await fs.mkdtemp(snapshotPrefix(task.id, checkpointId))
   const release = () => removeTree(snapshotDir)
   // A snapshot command run as the task's user fills a folder of that user's.
   if (task.user) await fs.chown(snapshotDir, task.user.uid, task.user.gid)

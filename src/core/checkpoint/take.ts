@@ -6,16 +6,15 @@ import type {TaskSpec} from '../config/job-file.js'
 import type {JobContext} from '../context.js'
 import {AlreadyExistsError, CkptError, InterruptedError, NotFoundError, OperationError, TransientStoreError, messageOf} from '../errors.js'
 import {uninterruptible} from '../interrupt.js'
-import type {LocalCopy} from '../local/secondary.js'
+import type {LocalCopy} from '../local/copy-record.js'
 import {removeDeadLeftovers} from '../local/leftovers.js'
-import {applyLocalRetention} from '../local/retention.js'
 import {withLock} from '../lock/lock.js'
 import {getBuffer} from '../stores/store.js'
-import {settleLimit} from '../util/pool.js'
+import {mapLimit} from '../util/pool.js'
 import {formatCheckpointId as checkpointId, checkpointNumber, type CheckpointId} from '../format/ids.js'
 import {checkpointIdOfKey, FORMAT_VERSION, keys} from '../format/keys.js'
-import type {Manifest, TaskRecord} from '../format/manifest.js'
-import {writeTaskCopies} from './write-task.js'
+import type {Manifest} from '../format/manifest.js'
+import {writeTaskCopies, type WriteTaskResult} from './write-task.js'
 
 export interface TakeOptions {
   /** Write the primary copy only. */
@@ -74,74 +73,89 @@ export async function takeCheckpoint(ctx: JobContext, options: TakeOptions = {})
 
 async function takeLocked(ctx: JobContext, options: TakeOptions): Promise<TakeResult> {
   const started = Date.now()
-  const {job, store, secondary} = ctx
   await removeDeadLeftovers(ctx).catch((error) => options.onWarning?.(`leftovers of earlier takes: ${messageOf(error)}`))
   const id = await allocateCheckpointId(ctx)
-  const capture = options.capture ?? ((task: TaskSpec, chk: string) => captureTask(job, task, chk))
-
-  const outcomes = await settleLimit(job.tasks, options.parallel ?? 4, async (task, index) => {
-    const captured = await capture(task, id)
-    try {
-      return await writeTaskCopies({
-        store,
-        job: job.name,
-        checkpointId: id,
-        taskId: task.id,
-        sourceDir: captured.sourceDir,
-        rootDir: captured.rootDir,
-        secondary: options.noLocal ? undefined : () => secondary.begin(secondary.rootFor(index), task.id, id),
-        onProgress: (bytes, total) => options.onProgress?.(task.id, bytes, total),
-      })
-    } finally {
-      await captured.release()
-    }
-  })
-
-  const copies = outcomes.flatMap((o) => (o.status === 'fulfilled' && o.value.copy ? [o.value.copy] : []))
-  const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []))
-  if (failures.length > 0) {
-    await discardAttempt(ctx, id, copies)
-    throw failureOf(id, failures)
-  }
-
-  const records: TaskRecord[] = outcomes.map((o) => (o as PromiseFulfilledResult<{record: TaskRecord}>).value.record)
+  const written = await writeTasks(ctx, id, options)
   const manifest: Manifest = {
     format: FORMAT_VERSION,
-    job: job.name,
+    job: ctx.job.name,
     checkpointId: id,
     createdAt: new Date(started).toISOString(),
     completedAt: new Date().toISOString(),
     node: ctx.node,
-    tasks: records,
+    tasks: written.map((w) => w.record),
   }
-  await commit(ctx, id, Buffer.from(JSON.stringify(manifest, null, 1)), copies, options)
+  await commit(ctx, id, Buffer.from(JSON.stringify(manifest, null, 1)), copiesOf(written), options)
+  const tasks = await confirmCopies(ctx, written, options)
+  if (!options.noLocal) {
+    await ctx.secondary.prune(ctx.job.retain.local, ctx.job.tasks.map((t) => t.id)).catch((error) => options.onWarning?.(`local retention: ${messageOf(error)}`))
+  }
+  return {checkpointId: id, status: 'completed', durationMs: Date.now() - started, tasks}
+}
 
+/**
+ * Captures and writes every task's copies. After the first failure no further task starts; the
+ * tasks in flight finish, every failure among them is reported, and the attempt is discarded.
+ */
+async function writeTasks(ctx: JobContext, id: CheckpointId, options: TakeOptions): Promise<WriteTaskResult[]> {
+  const done: WriteTaskResult[] = []
+  const failures: Array<{index: number; error: unknown}> = []
+  try {
+    return await mapLimit(ctx.job.tasks, options.parallel ?? 4, async (task, index) => {
+      try {
+        const result = await writeTask(ctx, task, index, id, options)
+        done.push(result)
+        return result
+      } catch (error) {
+        failures.push({index, error})
+        throw error
+      }
+    })
+  } catch {
+    await discardAttempt(ctx, id, copiesOf(done))
+    throw failureOf(id, failures.sort((a, b) => a.index - b.index).map((f) => f.error))
+  }
+}
+
+async function writeTask(ctx: JobContext, task: TaskSpec, index: number, id: CheckpointId, options: TakeOptions): Promise<WriteTaskResult> {
+  const captured = await (options.capture ?? ((t: TaskSpec, chk: string) => captureTask(ctx.job, t, chk)))(task, id)
+  try {
+    return await writeTaskCopies({
+      store: ctx.store,
+      job: ctx.job.name,
+      checkpointId: id,
+      taskId: task.id,
+      sourceDir: captured.sourceDir,
+      rootDir: captured.rootDir,
+      secondary: options.noLocal ? undefined : () => ctx.secondary.store(index, task.id, id),
+      onProgress: (bytes, total) => options.onProgress?.(task.id, bytes, total),
+    })
+  } finally {
+    await captured.release()
+  }
+}
+
+function copiesOf(written: readonly WriteTaskResult[]): LocalCopy[] {
+  return written.flatMap((w) => (w.copy ? [w.copy] : []))
+}
+
+/** The checkpoint completed: its secondary copies are confirmed, and each task says how its copy fared. */
+async function confirmCopies(ctx: JobContext, written: readonly WriteTaskResult[], options: TakeOptions): Promise<TakeTaskResult[]> {
   const tasks: TakeTaskResult[] = []
-  for (const [i, outcome] of outcomes.entries()) {
-    const {record, copy, secondaryError} = (outcome as PromiseFulfilledResult<{record: TaskRecord; copy?: LocalCopy; secondaryError?: string}>).value
+  for (const {record, copy, secondaryError} of written) {
     let warning = secondaryError === undefined ? undefined : `task ${record.taskId}: secondary copy not written (${secondaryError}); this task will recover from the primary`
     if (copy) {
       try {
-        await secondary.confirm(copy)
+        await ctx.secondary.confirm(copy)
       } catch (error) {
         warning = `task ${record.taskId}: secondary copy could not be confirmed (${messageOf(error)})`
       }
     }
     if (warning) options.onWarning?.(warning)
-    tasks.push({
-      taskId: job.tasks[i].id,
-      files: record.files,
-      bytes: record.bytes,
-      secondary: options.noLocal ? 'skipped' : copy && !warning ? 'written' : 'failed',
-      ...(warning ? {warning} : {}),
-    })
+    const secondary = options.noLocal ? 'skipped' : copy && !warning ? 'written' : 'failed'
+    tasks.push({taskId: record.taskId, files: record.files, bytes: record.bytes, secondary, ...(warning ? {warning} : {})})
   }
-  if (!options.noLocal) {
-    await applyLocalRetention(secondary, job.retain.local, job.tasks.map((t) => t.id)).catch((error) =>
-      options.onWarning?.(`local retention: ${messageOf(error)}`),
-    )
-  }
-  return {checkpointId: id, status: 'completed', durationMs: Date.now() - started, tasks}
+  return tasks
 }
 
 /**
@@ -196,7 +210,7 @@ async function discardAttempt(ctx: JobContext, id: CheckpointId, copies: LocalCo
 }
 
 async function discardSecondary(ctx: JobContext, copies: LocalCopy[]): Promise<void> {
-  await Promise.all(copies.map((copy) => ctx.secondary.remove(copy).catch(() => {})))
+  await ctx.secondary.abort(copies)
 }
 
 /** Only for an attempt whose manifest was never written or surely refused: no manifest can name these data. */
@@ -204,7 +218,7 @@ async function discardPrimary(ctx: JobContext, id: CheckpointId): Promise<void> 
   try {
     const doomed: string[] = []
     for await (const info of ctx.store.list(keys.dataPrefix(ctx.job.name, id))) doomed.push(info.key)
-    await Promise.all(doomed.map((key) => ctx.store.delete(key)))
+    await mapLimit(doomed, 8, (key) => ctx.store.delete(key))
   } catch {
     // prune removes what is left of an incomplete checkpoint
   }

@@ -108,90 +108,127 @@ export function parseJobSpec(data: Json, file: string): JobSpec {
   if (!top) throw new UsageError(`job file ${file}: the document must be a JSON object`)
   const job = top.job === undefined ? c.fail('job', 'required') : c.id(top.job, 'job')
   const primary = top.primary === undefined ? undefined : c.string(top.primary, 'primary')
-  let localRoots: string[] | undefined
-  if (top.localRoots !== undefined) {
-    if (!Array.isArray(top.localRoots) || top.localRoots.length === 0) c.fail('localRoots', 'must be a non-empty array of folders')
-    else localRoots = top.localRoots.map((r, i) => c.string(r, `localRoots[${i}]`) ?? '').map((r) => path.resolve(baseDir, r))
-  }
-  const retain = {primary: 3, local: 1}
-  if (top.retain !== undefined) {
-    const r = c.object(top.retain, 'retain', ['primary', 'local'])
-    if (r?.primary !== undefined) retain.primary = c.int(r.primary, 'retain.primary', 1) ?? 3
-    if (r?.local !== undefined) retain.local = c.int(r.local, 'retain.local', 1) ?? 1
-  }
-  const checkpoint = {intervalMs: 30_000, timeoutMs: 600_000, graceMs: 3_600_000}
-  if (top.checkpoint !== undefined) {
-    const k = c.object(top.checkpoint, 'checkpoint', ['interval', 'timeout', 'grace'])
-    if (k?.interval !== undefined) checkpoint.intervalMs = c.timer(k.interval, 'checkpoint.interval') ?? 30_000
-    if (k?.timeout !== undefined) checkpoint.timeoutMs = c.timer(k.timeout, 'checkpoint.timeout') ?? 600_000
-    if (k?.grace !== undefined) checkpoint.graceMs = c.duration(k.grace, 'checkpoint.grace') ?? 3_600_000
-  }
-  const transfer: JobSpec['transfer'] = {}
-  if (top.transfer !== undefined) {
-    const t = c.object(top.transfer, 'transfer', ['blockSize', 'concurrency'])
-    if (t?.blockSize !== undefined) transfer.blockSize = c.size(t.blockSize, 'transfer.blockSize')
-    if (t?.concurrency !== undefined) transfer.concurrency = c.int(t.concurrency, 'transfer.concurrency', 1)
-  }
-  const run: JobSpec['run'] = {}
-  if (top.run !== undefined) {
-    const r = c.object(top.run, 'run', ['failover', 'maxRestarts', 'restartWindow', 'restartDelay', 'stopTimeout'])
-    if (r?.failover !== undefined) {
-      if (r.failover === 'job' || r.failover === 'task') run.failover = r.failover
-      else c.fail('run.failover', 'must be "job" or "task"')
-    }
-    if (r?.maxRestarts !== undefined) run.maxRestarts = c.int(r.maxRestarts, 'run.maxRestarts', 0)
-    if (r?.restartWindow !== undefined) run.restartWindowMs = c.duration(r.restartWindow, 'run.restartWindow')
-    if (r?.restartDelay !== undefined) run.restartDelayMs = c.timer(r.restartDelay, 'run.restartDelay')
-    if (r?.stopTimeout !== undefined) run.stopTimeoutMs = c.timer(r.stopTimeout, 'run.stopTimeout')
-  }
-  const tasks: TaskSpec[] = []
-  if (top.tasks === undefined) c.fail('tasks', 'required')
-  else if (!Array.isArray(top.tasks) || top.tasks.length === 0) c.fail('tasks', 'must be a non-empty array')
-  else {
-    const seen = new Map<string, number>()
-    top.tasks.forEach((raw, i) => {
-      const at = `tasks[${i}]`
-      const t = c.object(raw, at, ['id', 'stateDir', 'command', 'snapshot', 'env', 'user'])
-      if (!t) return
-      const id = t.id === undefined ? c.fail(`${at}.id`, 'required') : c.id(t.id, `${at}.id`)
-      if (id !== undefined) {
-        if (seen.has(id)) c.fail(`${at}.id`, `${JSON.stringify(id)} is already the id of tasks[${seen.get(id)}]; task ids must be unique`)
-        else seen.set(id, i)
-      }
-      const stateDir = t.stateDir === undefined ? c.fail(`${at}.stateDir`, 'required') : c.string(t.stateDir, `${at}.stateDir`)
-      const command = t.command === undefined ? undefined : c.command(t.command, `${at}.command`)
-      let snapshot: TaskSpec['snapshot']
-      if (t.snapshot !== undefined) {
-        const s = c.object(t.snapshot, `${at}.snapshot`, ['command', 'timeout'])
-        if (s) {
-          const sc = s.command === undefined ? c.fail(`${at}.snapshot.command`, 'required') : c.command(s.command, `${at}.snapshot.command`)
-          const timeoutMs = s.timeout === undefined ? undefined : c.timer(s.timeout, `${at}.snapshot.timeout`)
-          if (sc !== undefined) snapshot = {command: sc, timeoutMs}
-        }
-      }
-      const env: Record<string, string> = {}
-      const inheritEnv: string[] = []
-      if (t.env !== undefined) {
-        const e = c.object(t.env, `${at}.env`, Object.keys(t.env && typeof t.env === 'object' ? t.env : {}))
-        for (const [k, v] of Object.entries(e ?? {})) {
-          if (k === '' || k.includes('\0') || k.includes('=')) c.fail(`${at}.env.${JSON.stringify(k)}`, "a variable name must not contain a NUL byte or '=', nor be empty")
-          else if (v === true) inheritEnv.push(k)
-          else if (typeof v !== 'string') c.fail(`${at}.env.${k}`, "must be a string, or true to pass on ckpt's own value (store credentials are passed only so)")
-          else if (c.noNul(v, `${at}.env.${k}`) !== undefined) env[k] = v
-        }
-      }
-      const user = t.user === undefined ? undefined : resolveTaskUser(t.user)
-      if (user && 'problem' in user) c.fail(`${at}.user`, user.problem)
-      if (id !== undefined && stateDir !== undefined) {
-        tasks.push({id, stateDir: path.resolve(baseDir, stateDir), command, snapshot, env, ...(inheritEnv.length > 0 ? {inheritEnv} : {})})
-        if (user && !('problem' in user)) tasks.at(-1)!.user = user
-      }
-    })
-  }
+  const localRoots = parseLocalRoots(c, top.localRoots, baseDir)
+  const retain = parseRetain(c, top.retain)
+  const checkpoint = parseCheckpoint(c, top.checkpoint)
+  const transfer = parseTransfer(c, top.transfer)
+  const run = parseRun(c, top.run)
+  const tasks = parseTasks(c, top.tasks, baseDir)
   if (c.problems.length > 0) {
     throw new UsageError(`job file ${file}: ${c.problems.join('; ')}`)
   }
   return {name: job!, file, baseDir, primary, localRoots, retain, checkpoint, transfer, run, tasks}
+}
+
+function parseLocalRoots(c: Checker, value: Json, baseDir: string): string[] | undefined {
+  if (value === undefined) return undefined
+  if (!Array.isArray(value) || value.length === 0) return c.fail('localRoots', 'must be a non-empty array of folders')
+  return value.map((r, i) => c.string(r, `localRoots[${i}]`) ?? '').map((r) => path.resolve(baseDir, r))
+}
+
+function parseRetain(c: Checker, value: Json): JobSpec['retain'] {
+  const retain = {primary: 3, local: 1}
+  if (value === undefined) return retain
+  const r = c.object(value, 'retain', ['primary', 'local'])
+  if (r?.primary !== undefined) retain.primary = c.int(r.primary, 'retain.primary', 1) ?? 3
+  if (r?.local !== undefined) retain.local = c.int(r.local, 'retain.local', 1) ?? 1
+  return retain
+}
+
+function parseCheckpoint(c: Checker, value: Json): JobSpec['checkpoint'] {
+  const checkpoint = {intervalMs: 30_000, timeoutMs: 600_000, graceMs: 3_600_000}
+  if (value === undefined) return checkpoint
+  const k = c.object(value, 'checkpoint', ['interval', 'timeout', 'grace'])
+  if (k?.interval !== undefined) checkpoint.intervalMs = c.timer(k.interval, 'checkpoint.interval') ?? 30_000
+  if (k?.timeout !== undefined) checkpoint.timeoutMs = c.timer(k.timeout, 'checkpoint.timeout') ?? 600_000
+  if (k?.grace !== undefined) checkpoint.graceMs = c.duration(k.grace, 'checkpoint.grace') ?? 3_600_000
+  return checkpoint
+}
+
+function parseTransfer(c: Checker, value: Json): JobSpec['transfer'] {
+  const transfer: JobSpec['transfer'] = {}
+  if (value === undefined) return transfer
+  const t = c.object(value, 'transfer', ['blockSize', 'concurrency'])
+  if (t?.blockSize !== undefined) transfer.blockSize = c.size(t.blockSize, 'transfer.blockSize')
+  if (t?.concurrency !== undefined) transfer.concurrency = c.int(t.concurrency, 'transfer.concurrency', 1)
+  return transfer
+}
+
+function parseRun(c: Checker, value: Json): JobSpec['run'] {
+  const run: JobSpec['run'] = {}
+  if (value === undefined) return run
+  const r = c.object(value, 'run', ['failover', 'maxRestarts', 'restartWindow', 'restartDelay', 'stopTimeout'])
+  if (r?.failover !== undefined) {
+    if (r.failover === 'job' || r.failover === 'task') run.failover = r.failover
+    else c.fail('run.failover', 'must be "job" or "task"')
+  }
+  if (r?.maxRestarts !== undefined) run.maxRestarts = c.int(r.maxRestarts, 'run.maxRestarts', 0)
+  if (r?.restartWindow !== undefined) run.restartWindowMs = c.duration(r.restartWindow, 'run.restartWindow')
+  if (r?.restartDelay !== undefined) run.restartDelayMs = c.timer(r.restartDelay, 'run.restartDelay')
+  if (r?.stopTimeout !== undefined) run.stopTimeoutMs = c.timer(r.stopTimeout, 'run.stopTimeout')
+  return run
+}
+
+function parseTasks(c: Checker, value: Json, baseDir: string): TaskSpec[] {
+  if (value === undefined) return c.fail('tasks', 'required') ?? []
+  if (!Array.isArray(value) || value.length === 0) return c.fail('tasks', 'must be a non-empty array') ?? []
+  const seen = new Map<string, number>()
+  const tasks: TaskSpec[] = []
+  value.forEach((raw, i) => {
+    const task = parseTask(c, raw, i, seen, baseDir)
+    if (task?.id !== undefined && task.stateDir !== undefined) tasks.push(task as TaskSpec)
+  })
+  return tasks
+}
+
+/** One task; its id or stateDir is undefined when it has a problem (then it is not among the tasks). */
+function parseTask(c: Checker, raw: Json, i: number, seen: Map<string, number>, baseDir: string): Partial<TaskSpec> | undefined {
+  const at = `tasks[${i}]`
+  const t = c.object(raw, at, ['id', 'stateDir', 'command', 'snapshot', 'env', 'user'])
+  if (!t) return undefined
+  const id = t.id === undefined ? c.fail(`${at}.id`, 'required') : c.id(t.id, `${at}.id`)
+  if (id !== undefined) {
+    if (seen.has(id)) c.fail(`${at}.id`, `${JSON.stringify(id)} is already the id of tasks[${seen.get(id)}]; task ids must be unique`)
+    else seen.set(id, i)
+  }
+  const stateDir = t.stateDir === undefined ? c.fail(`${at}.stateDir`, 'required') : c.string(t.stateDir, `${at}.stateDir`)
+  const command = t.command === undefined ? undefined : c.command(t.command, `${at}.command`)
+  const snapshot = parseSnapshot(c, t.snapshot, `${at}.snapshot`)
+  const {env, inheritEnv} = parseEnv(c, t.env, `${at}.env`)
+  const user = t.user === undefined ? undefined : resolveTaskUser(t.user)
+  if (user && 'problem' in user) c.fail(`${at}.user`, user.problem)
+  return {
+    id,
+    stateDir: stateDir === undefined ? undefined : path.resolve(baseDir, stateDir),
+    command,
+    snapshot,
+    env,
+    ...(inheritEnv.length > 0 ? {inheritEnv} : {}),
+    ...(user && !('problem' in user) ? {user} : {}),
+  }
+}
+
+function parseSnapshot(c: Checker, value: Json, at: string): TaskSpec['snapshot'] {
+  if (value === undefined) return undefined
+  const s = c.object(value, at, ['command', 'timeout'])
+  if (!s) return undefined
+  const command = s.command === undefined ? c.fail(`${at}.command`, 'required') : c.command(s.command, `${at}.command`)
+  const timeoutMs = s.timeout === undefined ? undefined : c.timer(s.timeout, `${at}.timeout`)
+  return command === undefined ? undefined : {command, timeoutMs}
+}
+
+function parseEnv(c: Checker, value: Json, at: string): {env: Record<string, string>; inheritEnv: string[]} {
+  const env: Record<string, string> = {}
+  const inheritEnv: string[] = []
+  if (value === undefined) return {env, inheritEnv}
+  const e = c.object(value, at, Object.keys(value && typeof value === 'object' ? value : {}))
+  for (const [k, v] of Object.entries(e ?? {})) {
+    if (k === '' || k.includes('\0') || k.includes('=')) c.fail(`${at}.${JSON.stringify(k)}`, "a variable name must not contain a NUL byte or '=', nor be empty")
+    else if (v === true) inheritEnv.push(k)
+    else if (typeof v !== 'string') c.fail(`${at}.${k}`, "must be a string, or true to pass on ckpt's own value (store credentials are passed only so)")
+    else if (c.noNul(v, `${at}.${k}`) !== undefined) env[k] = v
+  }
+  return {env, inheritEnv}
 }
 
 export async function loadJobFile(file: string): Promise<JobSpec> {

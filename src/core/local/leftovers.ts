@@ -6,9 +6,9 @@
 import * as fs from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import * as path from 'node:path'
-import type {TaskSpec} from '../config/job-file.js'
 import type {LocalScope} from './scope.js'
 import {pidAlive} from '../util/process.js'
+import {leadingPid, partialPid, snapshotOf} from './layout.js'
 import {removeTree} from '../util/remove-tree.js'
 import {readdirOrEmpty, treeBytes} from '../util/tree-bytes.js'
 
@@ -24,51 +24,20 @@ export interface Leftover {
   mtimeMs: number
 }
 
-const SNAPSHOT_PREFIX = 'ckpt-snapshot-'
-const OLD_SNAPSHOT_PREFIX = '.snapshot-'
-const SCRATCH = '.ckpt-scratch'
-const PARTIAL = '.partial-'
-
-/** The mkdtemp prefix of a snapshot folder: the OS temp folder (TMPDIR), never a local root, so a full local disk cannot fail the primary copy. */
-export function snapshotPrefix(task: TaskSpec, checkpointId: string): string {
-  return path.join(tmpdir(), `${SNAPSHOT_PREFIX}${process.pid}-${task.id}-${checkpointId}-`)
-}
-
-/** Scratch copies live in the task's local root, beside (not inside) this node's secondary copies. */
-export function scratchDir(ctx: LocalScope, task: TaskSpec): string {
-  return path.join(ctx.secondary.rootFor(ctx.job.tasks.indexOf(task)), SCRATCH, ctx.node, ctx.job.name)
-}
-
-/** The mkdtemp prefix of one scratch copy, named for this process. */
-export function scratchPrefix(ctx: LocalScope, task: TaskSpec, checkpointId: string): string {
-  return path.join(scratchDir(ctx, task), `${process.pid}-${task.id}-${checkpointId}-`)
-}
-
-/** The pid at the start of a name ("1234-..."), if any. */
-function leadingPid(name: string): number | undefined {
-  const match = /^(\d+)-/.exec(name)
-  return match ? Number(match[1]) : undefined
-}
-
-/** The pid in a partial copy's folder name (CHK.partial-PID-RANDOM), if any. */
-export function partialPid(dir: string): number | undefined {
-  const name = path.basename(dir)
-  const at = name.indexOf(PARTIAL)
-  return at < 0 ? undefined : leadingPid(name.slice(at + PARTIAL.length))
-}
-
 /**
  * Every leftover of this node and job; snapshot folders of any job (a dead process's is garbage to
  * all). `which` picks by pid before anything is sized, so a take's own sweep walks only what it removes.
  */
 export async function findLeftovers(ctx: LocalScope, which: (pid: number | undefined) => boolean = () => true): Promise<Leftover[]> {
   const found: Array<{kind: LeftoverKind; path: string; pid?: number}> = []
+  const layout = ctx.secondary.layout
   for (const name of await readdirOrEmpty(tmpdir())) {
-    if (name.startsWith(SNAPSHOT_PREFIX)) found.push({kind: 'snapshot', path: path.join(tmpdir(), name), pid: leadingPid(name.slice(SNAPSHOT_PREFIX.length))})
+    const snapshot = snapshotOf(name)
+    if (snapshot) found.push({kind: 'snapshot', ...snapshot})
   }
-  for (const root of new Set(ctx.secondary.roots)) {
-    for (const name of await readdirOrEmpty(root)) if (name.startsWith(OLD_SNAPSHOT_PREFIX)) found.push({kind: 'snapshot', path: path.join(root, name)})
-    const scratch = path.join(root, SCRATCH, ctx.node, ctx.job.name)
+  for (const root of new Set(layout.roots)) {
+    for (const name of await readdirOrEmpty(root)) if (layout.isOldSnapshot(name)) found.push({kind: 'snapshot', path: path.join(root, name)})
+    const scratch = layout.scratchDir(root)
     for (const name of await readdirOrEmpty(scratch)) found.push({kind: 'scratch', path: path.join(scratch, name), pid: leadingPid(name)})
   }
   for (const copy of await ctx.secondary.list()) if (copy.partial) found.push({kind: 'partial', path: copy.dir, pid: partialPid(copy.dir)})

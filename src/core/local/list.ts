@@ -4,7 +4,7 @@ import {completedIds} from '../catalogue/catalogue.js'
 import type {LocalScope} from './scope.js'
 import {messageOf, StoreUnavailableError} from '../errors.js'
 import {findLeftovers, type LeftoverKind} from './leftovers.js'
-import type {LocalCopy} from './secondary.js'
+import type {LocalCopy} from './copy-record.js'
 
 export type LocalStatus = 'pending' | 'confirmed' | 'orphaned' | 'unknown'
 

@@ -2,9 +2,10 @@
 // liveness is asked through the policy).
 import {checkpointNumber} from '../format/ids.js'
 import {pidAlive} from '../util/process.js'
-import {partialPid} from './leftovers.js'
+import type {LocalCopy} from './copy-record.js'
+import {partialPid} from './layout.js'
 import {statusOf, type LocalStatus} from './list.js'
-import type {LocalCopy} from './secondary.js'
+import {rankByTask} from './retention.js'
 
 export interface LocalPolicy {
   keep: number
@@ -47,18 +48,13 @@ export function planLocalPrune(copies: LocalCopy[], completed: Set<string> | und
     if (status === 'unknown' && copy.status !== 'confirmed') return {copy, status, action: 'keep', reason: 'pending, and the primary cannot be reached to tell'}
     return {copy, status, action: 'keep', reason: 'confirmed'}
   })
-  // Confirmed copies (by the primary, or by their own record when it cannot be reached), newest first per task.
+  // Confirmed copies (by the primary, or by their own record when it cannot be reached): the one retention rule.
   const confirmed = decisions.filter((d) => d.action === 'keep' && d.reason === 'confirmed')
-  const byTask = new Map<string, LocalDecision[]>()
-  for (const d of confirmed) byTask.set(d.copy.taskId, [...(byTask.get(d.copy.taskId) ?? []), d])
   const newestOfTask = new Set<LocalDecision>()
-  for (const list of byTask.values()) {
-    list.sort((a, b) => number(b.copy) - number(a.copy))
-    newestOfTask.add(list[0])
-    list.forEach((d, i) => {
-      if (i < Math.max(1, policy.keep)) d.reason = i === 0 ? 'newest confirmed copy of its task' : `among the newest ${policy.keep} confirmed copies of its task`
-      else Object.assign(d, {action: 'remove', reason: `beyond the newest ${policy.keep} confirmed copies of its task`})
-    })
+  for (const {item: d, rank} of rankByTask(confirmed, (c) => c.copy)) {
+    if (rank === 0) newestOfTask.add(d)
+    if (rank < Math.max(1, policy.keep)) d.reason = rank === 0 ? 'newest confirmed copy of its task' : `among the newest ${policy.keep} confirmed copies of its task`
+    else Object.assign(d, {action: 'remove', reason: `beyond the newest ${policy.keep} confirmed copies of its task`})
   }
   if (policy.maxSizeBytes !== undefined) {
     let total = decisions.filter((d) => d.action === 'keep').reduce((sum, d) => sum + d.copy.bytes, 0)

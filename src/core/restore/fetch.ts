@@ -8,7 +8,7 @@
 import * as fs from 'node:fs/promises'
 import {sha256, type FileEntry} from '../format/manifest.js'
 import type {PrimaryStore} from '../stores/store.js'
-import {settleLimit} from '../util/pool.js'
+import {Limiter, mapLimit} from '../util/pool.js'
 import {dataRunsOf} from '../util/sparse.js'
 import {INLINE_HASH, PrimaryDigestError, digestOf, finishFile} from './verified-copy.js'
 
@@ -108,126 +108,159 @@ interface OpenFile {
 
 /** Fetches every file; on failure no handle stays open and the caller removes what was written. */
 export async function fetchFiles(fetch: FetchFiles): Promise<void> {
+  await createEmptyFiles(fetch)
+  const files = fetch.files.filter((e) => e.size > 0).sort((a, b) => a.offset! - b.offset!)
+  if (files.length === 0) return
+  const span = files.at(-1)!.offset! + files.at(-1)!.size - files[0].offset!
+  const segments = planSegments(files, segmentSizeFor(span, fetch.blockSize, fetch.concurrency))
+  const open = new OpenFiles(fetch)
+  const fetched = await mapLimit(segments, fetch.concurrency, (segment) => fetchSegment(fetch, segment, open)).then(
+    () => undefined,
+    (error: unknown) => ({error}),
+  )
+  // A file that failed its digest first: it means this checkpoint cannot serve (an older one may),
+  // even when another segment then failed for another reason.
+  await open.close()
+  if (fetched) throw fetched.error
+}
+
+async function createEmptyFiles(fetch: FetchFiles): Promise<void> {
   for (const entry of fetch.files.filter((e) => e.size === 0)) {
     if (entry.sha256 !== EMPTY_SHA256) throw new PrimaryDigestError(`${fetch.where}: ${entry.path} is empty but its digest is not that of no bytes`)
     const target = fetch.targetOf(entry)
     await (await fs.open(target, 'w', 0o600)).close()
     await finishFile(target, entry)
   }
-  const files = fetch.files.filter((e) => e.size > 0).sort((a, b) => a.offset! - b.offset!)
-  if (files.length === 0) return
-  const span = files.at(-1)!.offset! + files.at(-1)!.size - files[0].offset!
-  const segments = planSegments(files, segmentSizeFor(span, fetch.blockSize, fetch.concurrency))
-  const open = new Map<FileEntry, OpenFile>()
-  let checking = 0
-  let checkFailure: {error: unknown} | undefined
-  let allChecked: (() => void) | undefined
-  let failed = false
+}
 
-  const fileOf = (entry: FileEntry): OpenFile => {
-    let file = open.get(entry)
+/** The files being written, and the checks of those written whole, which run alongside the fetch. */
+class OpenFiles {
+  /** A segment or a check failed: the other segments stop. */
+  failed = false
+  private readonly open = new Map<FileEntry, OpenFile>()
+  private readonly checks = new Limiter(Infinity)
+
+  constructor(readonly fetch: FetchFiles) {}
+
+  fileOf(entry: FileEntry): OpenFile {
+    let file = this.open.get(entry)
     if (!file) {
-      file = {handle: fs.open(fetch.targetOf(entry), 'w', 0o600), remaining: entry.size}
-      open.set(entry, file)
+      file = {handle: fs.open(this.fetch.targetOf(entry), 'w', 0o600), remaining: entry.size}
+      this.open.set(entry, file)
     }
     return file
   }
+
   /** `digest`: of the file's bytes when they came in one write (small files), else read back. */
-  const written = async (entry: FileEntry, file: OpenFile, bytes: number, digest?: string) => {
+  async written(entry: FileEntry, file: OpenFile, bytes: number, digest?: string): Promise<void> {
     file.remaining -= bytes
     if (file.remaining > 0) return
-    open.delete(entry)
+    this.open.delete(entry)
     if (file.holes) await (await file.handle).truncate(entry.size)
     await (await file.handle).close()
-    // Runs alongside the fetch; a mismatch stops the other segments, and is reported once they stopped.
-    checking++
-    checkFile(fetch, entry, digest)
-      .catch((error: unknown) => {
-        checkFailure ??= {error}
-        failed = true
-      })
-      .finally(() => void (--checking === 0 && allChecked?.()))
+    // A mismatch stops the other segments, and is reported once they stopped.
+    await this.checks.start(() =>
+      checkFile(this.fetch, entry, digest).catch((error: unknown) => {
+        this.failed = true
+        throw error
+      }),
+    )
   }
 
-  const fetchSegment = async (segment: Segment) => {
-    if (failed) return
-    const stream = await fetch.store.get(fetch.archive, {
-      range: {offset: segment.start, length: segment.end - segment.start},
-      oneRequest: true,
-      chunkSize: chunkSizeFor(segment),
-    })
-    let position = segment.start
-    let index = 0
-    let taken = 0 // bytes of pieces[index] received
-    // Received bytes of pieces[index] not yet written: written together, up to WRITE_SIZE at once.
-    let parts: Buffer[] = []
-    let held = 0
-    const flush = async (piece: Piece) => {
-      const file = fileOf(piece.entry)
-      const bytes = held
-      const whole = bytes === piece.entry.size && bytes <= INLINE_HASH
-      const digest = whole ? sha256(parts.length === 1 ? parts[0] : Buffer.concat(parts)) : undefined
-      const at = piece.fileOffset + taken - held
-      // Zero blocks are left as holes (the file is new), so a sparse file stays sparse.
-      const runs = dataRunsOf(parts, at)
-      if (runs) {
-        file.holes = true
-        for (const run of runs) await writeAt(await file.handle, [run.data], run.position)
-      } else await writeAt(await file.handle, parts, at)
-      parts = []
-      held = 0
-      fetch.onBytes?.(bytes)
-      await written(piece.entry, file, bytes, digest)
-    }
+  /** Waits for the checks and closes what is still open; throws a check's failure. */
+  async close(): Promise<void> {
+    const checked = await this.checks.drain().then(
+      () => undefined,
+      (error: unknown) => ({error}),
+    )
+    await Promise.allSettled([...this.open.values()].map(async (file) => (await file.handle).close()))
+    if (checked) throw checked.error
+  }
+}
+
+async function fetchSegment(fetch: FetchFiles, segment: Segment, open: OpenFiles): Promise<void> {
+  if (open.failed) return
+  try {
+    const stream = await fetch.store.get(fetch.archive, {range: {offset: segment.start, length: segment.end - segment.start}, oneRequest: true, chunkSize: chunkSizeFor(segment)})
+    const writer = new SegmentWriter(segment, open)
     try {
-      for await (const raw of stream) {
-        if (failed) break
-        let chunk = raw as Buffer
-        while (chunk.length > 0 && index < segment.pieces.length) {
-          const piece = segment.pieces[index]
-          const pieceStart = piece.entry.offset! + piece.fileOffset + taken
-          if (position < pieceStart) {
-            const skip = Math.min(pieceStart - position, chunk.length)
-            chunk = chunk.subarray(skip)
-            position += skip
-            continue
-          }
-          const part = chunk.subarray(0, piece.length - taken)
-          parts.push(part)
-          held += part.length
-          chunk = chunk.subarray(part.length)
-          position += part.length
-          taken += part.length
-          if (taken === piece.length) {
-            await flush(piece)
-            index++
-            taken = 0
-          } else if (held >= WRITE_SIZE) await flush(piece)
-        }
+      for await (const chunk of stream) {
+        if (open.failed) break
+        await writer.feed(chunk as Buffer)
       }
     } finally {
       stream.destroy()
     }
-    if (!failed && index < segment.pieces.length) {
-      throw new PrimaryDigestError(`${fetch.where}: the primary archive ends inside ${segment.pieces[index].entry.path}`)
+    if (!open.failed && !writer.done) throw new PrimaryDigestError(`${fetch.where}: the primary archive ends inside ${writer.current.entry.path}`)
+  } catch (error) {
+    open.failed = true
+    throw error
+  }
+}
+
+/** Hands one segment's bytes to its pieces' files: a piece's received bytes are written together, up to WRITE_SIZE at once. */
+class SegmentWriter {
+  private position: number
+  private index = 0
+  /** Bytes of the current piece received. */
+  private taken = 0
+  private parts: Buffer[] = []
+  private held = 0
+
+  constructor(private readonly segment: Segment, private readonly open: OpenFiles) {
+    this.position = segment.start
+  }
+
+  get done(): boolean {
+    return this.index >= this.segment.pieces.length
+  }
+
+  get current(): Piece {
+    return this.segment.pieces[this.index]
+  }
+
+  async feed(received: Buffer): Promise<void> {
+    let chunk = received
+    while (chunk.length > 0 && !this.done) {
+      const piece = this.current
+      const pieceStart = piece.entry.offset! + piece.fileOffset + this.taken
+      if (this.position < pieceStart) {
+        const skip = Math.min(pieceStart - this.position, chunk.length)
+        chunk = chunk.subarray(skip)
+        this.position += skip
+        continue
+      }
+      const part = chunk.subarray(0, piece.length - this.taken)
+      this.parts.push(part)
+      this.held += part.length
+      chunk = chunk.subarray(part.length)
+      this.position += part.length
+      this.taken += part.length
+      if (this.taken === piece.length) {
+        await this.flush(piece)
+        this.index++
+        this.taken = 0
+      } else if (this.held >= WRITE_SIZE) await this.flush(piece)
     }
   }
 
-  const outcomes = await settleLimit(segments, fetch.concurrency, async (segment) => {
-    try {
-      await fetchSegment(segment)
-    } catch (error) {
-      failed = true
-      throw error
-    }
-  })
-  if (checking > 0) await new Promise<void>((resolve) => (allChecked = resolve))
-  await Promise.allSettled([...open.values()].map(async (file) => (await file.handle).close()))
-  // A file that failed its digest first: it means this checkpoint cannot serve (an older one may),
-  // even when another segment then failed for another reason.
-  if (checkFailure) throw checkFailure.error
-  const failure = outcomes.find((o) => o.status === 'rejected')
-  if (failure) throw (failure as PromiseRejectedResult).reason
+  private async flush(piece: Piece): Promise<void> {
+    const file = this.open.fileOf(piece.entry)
+    const {parts, held: bytes} = this
+    const whole = bytes === piece.entry.size && bytes <= INLINE_HASH
+    const digest = whole ? sha256(parts.length === 1 ? parts[0] : Buffer.concat(parts)) : undefined
+    const at = piece.fileOffset + this.taken - bytes
+    // Zero blocks are left as holes (the file is new), so a sparse file stays sparse.
+    const runs = dataRunsOf(parts, at)
+    if (runs) {
+      file.holes = true
+      for (const run of runs) await writeAt(await file.handle, [run.data], run.position)
+    } else await writeAt(await file.handle, parts, at)
+    this.parts = []
+    this.held = 0
+    this.open.fetch.onBytes?.(bytes)
+    await this.open.written(piece.entry, file, bytes, digest)
+  }
 }
 
 /** Writes the parts one after another from `position` (one pwritev, unless the kernel writes less). */

@@ -2,7 +2,7 @@
 import type {TaskSpec} from '../config/job-file.js'
 import type {JobContext} from '../context.js'
 import type {FileEntry, Manifest, StateRoot, TaskRecord} from '../format/manifest.js'
-import type {LocalCopy} from '../local/secondary.js'
+import type {LocalCopy} from '../local/copy-record.js'
 import {mapLimit} from '../util/pool.js'
 import {hashLocalFile, targetPath} from './verified-copy.js'
 
@@ -35,7 +35,7 @@ export function totalBytes(entries: FileEntry[]): number {
 /** Finds this node's secondary copy of a task for the checkpoint, unless remote is preferred. */
 export async function findLocal(ctx: JobContext, taskId: string, manifest: Manifest, preferRemote: boolean): Promise<{copy?: LocalCopy; reason?: string}> {
   if (preferRemote) return {reason: '--prefer remote'}
-  const copy = await ctx.secondary.find(taskId, manifest.checkpointId)
+  const copy = await ctx.secondary.retrieve(taskId, manifest.checkpointId)
   if (!copy) return {reason: `no secondary copy of ${manifest.checkpointId} on node ${ctx.node}`}
   return {copy}
 }

@@ -8,7 +8,7 @@ import {ManifestError} from '../format/manifest.js'
 import {NotFoundError, NothingToRestoreError, UnsafeEntryError, UsageError, messageOf} from '../errors.js'
 import {uninterruptible} from '../interrupt.js'
 import {withLock} from '../lock/lock.js'
-import {mapLimit, settleLimit} from '../util/pool.js'
+import {mapLimit} from '../util/pool.js'
 import {PrimaryDigestError} from './verified-copy.js'
 import {withTaskOwner} from '../archive/owners.js'
 import {findLocal, planTask, type TaskPlan, type TaskWork} from './plan.js'
@@ -126,12 +126,18 @@ async function planOnly(ctx: JobContext, works: TaskWork[], checkpointId: Checkp
 
 async function stageAndSwap(ctx: JobContext, works: TaskWork[], checkpointId: CheckpointId, options: RestoreOptions): Promise<TaskPlan[]> {
   await checkStateDirs(works)
-  const outcomes = await settleLimit(works, 4, (work) => stageTask(ctx, work, checkpointId, {onProgress: options.onProgress}))
-  const staged: StagedTask[] = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []))
-  const failed = outcomes.find((o) => o.status === 'rejected')
-  if (failed) {
-    await discardStaged(staged)
-    throw (failed as PromiseRejectedResult).reason
+  // After the first failure no further task is staged; those in flight finish and are discarded.
+  const done: StagedTask[] = []
+  let staged: StagedTask[]
+  try {
+    staged = await mapLimit(works, 4, async (work) => {
+      const one = await stageTask(ctx, work, checkpointId, {onProgress: options.onProgress})
+      done.push(one)
+      return one
+    })
+  } catch (error) {
+    await discardStaged(done)
+    throw error
   }
   // Every task is complete and verified: only now does any stateDir change, all of them or none;
   // an interruption waits for the swap, so no task is left between two states.

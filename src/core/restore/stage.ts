@@ -109,5 +109,5 @@ function noSpace(taskId: string, stateDir: string, bytes: number, cause: unknown
 }
 
 export async function discardStaged(staged: StagedTask[]): Promise<void> {
-  await Promise.all(staged.map((s) => removeTree(s.stagingDir).catch(() => {})))
+  await mapLimit(staged, 4, (s) => removeTree(s.stagingDir).catch(() => {}))
 }

@@ -8,7 +8,7 @@ import {captureTask, type CapturedState} from '../capture/capture.js'
 import type {TaskSpec} from '../config/job-file.js'
 import type {JobContext} from '../context.js'
 import {OperationError, messageOf} from '../errors.js'
-import {scratchDir, scratchPrefix} from '../local/leftovers.js'
+import {mapLimit} from '../util/pool.js'
 import {removeTree} from '../util/remove-tree.js'
 import {copyTree} from './copy-tree.js'
 import type {TaskProcess} from './task-process.js'
@@ -24,7 +24,8 @@ export type ProcessLookup = (taskId: string) => TaskProcess | undefined
 
 /** Removes scratch copies that an earlier, interrupted run left behind (the run record makes this run the only one of the job on this node). */
 export async function cleanScratch(ctx: JobContext): Promise<void> {
-  await Promise.all(ctx.job.tasks.map((task) => removeTree(scratchDir(ctx, task)).catch(() => {})))
+  const layout = ctx.secondary.layout
+  await mapLimit([...new Set(layout.roots)], 4, (root) => removeTree(layout.scratchDir(root)).catch(() => {}))
 }
 
 export function pausingCapture(ctx: JobContext, lookup: ProcessLookup, onPause: (record: PauseRecord) => void) {
@@ -34,7 +35,9 @@ export function pausingCapture(ctx: JobContext, lookup: ProcessLookup, onPause: 
     // Nothing runs this task now and restores wait for the checkpoint: its stateDir holds still.
     if (!proc) return {sourceDir: task.stateDir, release: async () => {}}
 
-    const parent = scratchDir(ctx, task)
+    const layout = ctx.secondary.layout
+    const root = layout.rootFor(ctx.job.tasks.indexOf(task))
+    const parent = layout.scratchDir(root)
     let target: string | undefined
     let copy: Awaited<ReturnType<typeof copyTree>> | undefined
     let failure: unknown
@@ -42,7 +45,7 @@ export function pausingCapture(ctx: JobContext, lookup: ProcessLookup, onPause: 
     await proc.pause()
     try {
       await fs.mkdir(parent, {recursive: true})
-      target = await fs.mkdtemp(scratchPrefix(ctx, task, checkpointId))
+      target = await fs.mkdtemp(layout.scratchPrefix(root, task.id, checkpointId))
       copy = await copyTree(task.stateDir, path.join(target, 'state'))
     } catch (error) {
       failure = error

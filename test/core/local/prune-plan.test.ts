@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 import {planLocalPrune} from '../../../src/core/local/prune-plan.js'
-import type {LocalCopy} from '../../../src/core/local/secondary.js'
+import type {LocalCopy} from '../../../src/core/local/copy-record.js'
 
 const now = Date.now()
 function copy(taskId: string, n: number, status: 'pending' | 'confirmed', options: {partial?: boolean; ageMs?: number; bytes?: number} = {}): LocalCopy {

@@ -80,7 +80,7 @@ describe('the state folder and owners across take and restore', () => {
   })
 
   it('keeps the state folder mode and owners in the secondary copy', async () => {
-    const copy = await j.ctx.secondary.find('alpha', 'chk-1')
+    const copy = await j.ctx.secondary.retrieve('alpha', 'chk-1')
     assert.ok(copy)
     assert.deepEqual(await meta(copy.stateDir), expected[''])
     assert.deepEqual(await meta(path.join(copy.stateDir, 'sub', 'fixed.txt')), expected['sub/fixed.txt'])
@@ -94,7 +94,7 @@ describe('the state folder and owners across take and restore', () => {
   })
 
   it('gives them back from a mixed restore', async () => {
-    const copy = await j.ctx.secondary.find('alpha', 'chk-1')
+    const copy = await j.ctx.secondary.retrieve('alpha', 'chk-1')
     await fs.writeFile(path.join(copy!.stateDir, 'counter.txt'), 'spoiled\n')
     await spoil()
     const result = await restoreJob(j.ctx)

@@ -53,7 +53,7 @@ describe('ckpt run supervisor (core)', {timeout: 60_000}, () => {
 
   it('restores a crashed task from the primary when its local copy is gone, and it counts on from the checkpoint', async () => {
     const {ctx, d} = await job('remote', (d) => [counterTask(d, 'a', {CRASH_FILE: path.join(d, 'crash-a')})])
-    const localDir = ctx.secondary.taskDir(ctx.secondary.roots[0], 'a')
+    const localDir = ctx.secondary.layout.taskDir(ctx.secondary.roots[0], 'a')
     let taken = 0
     const hooks: RunHooks = {
       onCheckpoint: (record) => {

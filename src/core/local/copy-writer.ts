@@ -1,0 +1,86 @@
+// Writes one pending secondary copy: the caller streams file bytes in as it reads them; nothing is
+// visible as a copy until finish() renames the partial folder to its final name.
+import * as fs from 'node:fs/promises'
+import * as path from 'node:path'
+import {applyFolderModes} from '../archive/tree.js'
+import type {FileEntry, StateRoot} from '../format/manifest.js'
+import {applyStateRoot, giveHandleOwner, giveOwner} from '../archive/owners.js'
+import {removeTree} from '../util/remove-tree.js'
+import {readRecord, writeRecord, type CopyRecord, type LocalCopy} from './copy-record.js'
+import type {LocalLayout} from './layout.js'
+
+export class CopyWriter {
+  private readonly dirs: FileEntry[] = []
+  constructor(
+    private readonly layout: LocalLayout,
+    readonly root: string,
+    readonly partialDir: string,
+    readonly finalDir: string,
+    readonly record: CopyRecord,
+  ) {}
+
+  pathOf(rel: string): string {
+    return path.join(this.layout.stateDir(this.partialDir), ...rel.split('/'))
+  }
+
+  async add(entry: FileEntry): Promise<void> {
+    const target = this.pathOf(entry.path)
+    if (entry.type === 'dir') {
+      await fs.mkdir(target, {recursive: true})
+      this.dirs.push(entry)
+    } else if (entry.type === 'symlink') {
+      await fs.symlink(entry.target!, target)
+      await giveOwner(target, entry)
+    } else {
+      this.record.files++
+      this.record.bytes += entry.size
+    }
+  }
+
+  async openFile(entry: FileEntry): Promise<fs.FileHandle> {
+    return fs.open(this.pathOf(entry.path), 'wx', entry.mode & 0o777)
+  }
+
+  /** Writes a whole (small) file at once, with its mode and time. */
+  async writeFile(entry: FileEntry, data: Buffer): Promise<void> {
+    const target = this.pathOf(entry.path)
+    await fs.writeFile(target, data, {flag: 'wx', mode: entry.mode & 0o777})
+    await giveOwner(target, entry)
+    await fs.chmod(target, entry.mode & 0o7777)
+    await fs.utimes(target, new Date(entry.mtimeMs), new Date(entry.mtimeMs))
+  }
+
+  /** Sets the size (zero blocks at the end were left as a hole, not written), mode and time. */
+  async closeFile(handle: fs.FileHandle, entry: FileEntry): Promise<void> {
+    await handle.truncate(entry.size)
+    await giveHandleOwner(handle, entry)
+    await handle.chmod(entry.mode & 0o7777)
+    await handle.utimes(new Date(entry.mtimeMs), new Date(entry.mtimeMs))
+    await handle.close()
+  }
+
+  /** Sets folder modes (deepest first, so a read-only folder does not block its children) and the state folder's, and publishes the copy as pending. */
+  async finish(root?: StateRoot): Promise<LocalCopy> {
+    const state = this.layout.stateDir(this.partialDir)
+    await applyFolderModes(state, this.dirs)
+    if (root) await applyStateRoot(state, root)
+    await writeRecord(this.layout.recordFile(this.partialDir), this.record)
+    await this.refuseOtherPrimary()
+    await removeTree(this.finalDir)
+    await fs.rename(this.partialDir, this.finalDir)
+    return {...this.record, root: this.root, dir: this.finalDir, stateDir: this.layout.stateDir(this.finalDir), partial: false, mtimeMs: Date.now()}
+  }
+
+  /** Removes the unfinished copy; a failure here leaves a leftover that the next take or prune removes. */
+  async abort(): Promise<void> {
+    await removeTree(this.partialDir).catch(() => {})
+  }
+
+  /** The same checkpoint id of another primary may sit where this copy goes: it is not ours to replace. */
+  private async refuseOtherPrimary(): Promise<void> {
+    const theirs = await readRecord(this.layout.recordFile(this.finalDir))
+    if (theirs?.primary !== undefined && this.record.primary !== undefined && theirs.primary !== this.record.primary) {
+      throw new Error(`${this.finalDir} holds the copy of ${theirs.checkpointId} of another primary store (${theirs.primary}); it is left alone`)
+    }
+  }
+}
