@@ -24,7 +24,8 @@ const sparse = Buffer.alloc(3 << 20)
 sparse.write('tail', sparse.length - 4)
 sparse.write('head', 0)
 
-const cases: Case[] = [
+const cases: Case[] = (
+  [
   {path: 'short.txt', type: 'file', mode: 0o644, size: 0, mtimeMs: at('2026-01-02T03:04:05.000Z'), data: Buffer.from('short\n')},
   {path: 'empty', type: 'file', mode: 0o600, size: 0, mtimeMs: at('2026-01-02T03:04:06.007Z'), data: Buffer.alloc(0)},
   {path: long('exactly-100-', 100), type: 'file', mode: 0o640, size: 0, mtimeMs: at('2001-09-09T01:46:40.000Z'), data: Buffer.from('100')},
@@ -45,7 +46,8 @@ const cases: Case[] = [
   {path: 'link-long', type: 'symlink', mode: 0o777, size: 0, mtimeMs: at('2026-01-06T00:00:00.000Z'), target: `${long('p-', 120)}/${long('r-', 150)}`},
   {path: 'link-deep', type: 'symlink', mode: 0o777, size: 0, mtimeMs: at('2026-01-06T00:00:01.000Z'), target: `${deep}/deepest.bin`},
   {path: 'link-ünï', type: 'symlink', mode: 0o777, size: 0, mtimeMs: at('2026-01-06T00:00:02.000Z'), target: 'ünïcödé/fïlé näme.txt'},
-].map((c) => ({...c, size: c.data?.length ?? 0}))
+  ] as Case[]
+).map((c) => ({...c, size: c.data?.length ?? 0}))
 
 /** An archive as ckpt lays one out: header(s), bytes, padding per entry; two zero blocks at the end. */
 function archive(entries: Case[]): {bytes: Buffer; offsets: Map<string, number>} {
