@@ -69,9 +69,11 @@ trees['chk-2'] = {
     root: {mode: 0o700, mtime: '2026-01-03T03:00:00.000Z'},
     entries: [
       ...trees['chk-1'].alpha.entries.map((e) =>
-        e[1] === 'README.txt' ? ['f', 'README.txt', {data: 'alpha, second checkpoint\n', mode: 0o644, mtime: '2026-01-03T03:04:05.000Z'}]
-        : e[1] === 'db/pages/0001.page' ? ['f', e[1], {...e[2], data: bytes('alpha-0001-v2', 3000), mtime: '2026-01-03T03:04:08.999Z'}]
-        : e,
+        e[1] === 'README.txt'
+          ? ['f', 'README.txt', {data: 'alpha, second checkpoint\n', mode: 0o644, mtime: '2026-01-03T03:04:05.000Z'}]
+          : e[1] === 'db/pages/0001.page'
+            ? ['f', e[1], {...e[2], data: bytes('alpha-0001-v2', 3000), mtime: '2026-01-03T03:04:08.999Z'}]
+            : e,
       ),
       ['f', 'db/pages/0002.page', {data: bytes('alpha-0002-v2', 5000), mode: 0o600, mtime: '2026-01-03T03:04:09.000Z'}],
     ],

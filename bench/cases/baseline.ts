@@ -88,7 +88,16 @@ async function jobs(b: BenchContext, name: string, stateDir: string, restored: (
 }
 
 /** Restores of one checkpoint per build (taken untimed by that build), into an absent stateDir. */
-function restoreSides(b: BenchContext, id: string, label: string, extra: string[], expect: string, j: Awaited<ReturnType<typeof jobs>>, target: (build: Build) => string, want: {files: number; bytes: number}): Side[] {
+function restoreSides(
+  b: BenchContext,
+  id: string,
+  label: string,
+  extra: string[],
+  expect: string,
+  j: Awaited<ReturnType<typeof jobs>>,
+  target: (build: Build) => string,
+  want: {files: number; bytes: number},
+): Side[] {
   return pair(
     id,
     label,
@@ -128,7 +137,17 @@ export async function baselineFileStoreCase(b: BenchContext): Promise<Omit<CaseR
   const want = {files: data.files, bytes: data.bytes}
   const target = (build: Build) => path.join(b.work, 'baseline-file-store', build, 'restored', 't0')
   const j = await jobs(b, 'file-store', data.dir, target)
-  const takes = pair('take', 'ckpt checkpoint take', (build, cli) => ({command: cli.display(['checkpoint', 'take', '-j', j[build].take, '--json']), bytes: b.options.size, prepare: j[build].empty, run: () => cli.run(['checkpoint', 'take', '-j', j[build].take, '--json'])}), b)
+  const takes = pair(
+    'take',
+    'ckpt checkpoint take',
+    (build, cli) => ({
+      command: cli.display(['checkpoint', 'take', '-j', j[build].take, '--json']),
+      bytes: b.options.size,
+      prepare: j[build].empty,
+      run: () => cli.run(['checkpoint', 'take', '-j', j[build].take, '--json']),
+    }),
+    b,
+  )
   b.log(' takes')
   const t = await interleave(takes, b.options.pairs, b.log, {alternate: true})
   await takeOnce(b, j)
@@ -138,7 +157,10 @@ export async function baselineFileStoreCase(b: BenchContext): Promise<Omit<CaseR
   return {
     id: 'file-store',
     title: `Take and restore on the file store (${formatSize(b.options.size)}, ${b.options.files} files): this build vs the baseline`,
-    method: method(b, `${b.options.pairs} rounds of ckpt checkpoint take into an empty store, then of ckpt restore --prefer remote of one checkpoint (taken untimed by the same build) into an absent stateDir.`),
+    method: method(
+      b,
+      `${b.options.pairs} rounds of ckpt checkpoint take into an empty store, then of ckpt restore --prefer remote of one checkpoint (taken untimed by the same build) into an absent stateDir.`,
+    ),
     measurements: [...Object.values(t), ...Object.values(r)],
     targets: [ratioOf(t, 'take', 'file-store take'), ratioOf(r, 'restore-remote', 'file-store restore from the primary')],
     notes: [],

@@ -115,7 +115,6 @@ const int: Parser = (v, name) => {
   return n
 }
 const ints: Parser = (v, name) => v.split(',').map((part) => int(part.trim(), name) as number)
-const str: Parser = (v) => v
 const pathOf: Parser = (v) => path.resolve(v)
 
 const FLAGS: Record<string, [keyof BenchOptions, Parser]> = {

@@ -143,9 +143,15 @@ describe('the golden format-1 store', () => {
     const verify = await ckpt(['checkpoint', 'verify', '--all', '--read-data'])
     assert.equal(verify.code, 0, verify.stdout + verify.stderr)
     assert.equal(verify.json.ok, true)
-    assert.deepEqual(verify.json.checkpoints.map((c: any) => [c.checkpointId, c.status, c.ok, c.problems]), ids.map((id) => [id, 'completed', true, []]))
+    assert.deepEqual(
+      verify.json.checkpoints.map((c: any) => [c.checkpointId, c.status, c.ok, c.problems]),
+      ids.map((id) => [id, 'completed', true, []]),
+    )
     const files = ids.reduce((sum, id) => sum + tasks.reduce((s, t) => s + filesOf(expected.checkpoints[id][t]).length, 0), 0)
-    assert.equal(verify.json.checkpoints.reduce((sum: number, c: any) => sum + c.filesRead, 0), files)
+    assert.equal(
+      verify.json.checkpoints.reduce((sum: number, c: any) => sum + c.filesRead, 0),
+      files,
+    )
   })
 
   for (const id of [...ids].reverse()) {
@@ -153,7 +159,10 @@ describe('the golden format-1 store', () => {
       const restore = await ckpt(['restore', id])
       assert.equal(restore.code, 0, restore.stdout + restore.stderr)
       assert.equal(restore.json.checkpointId, id)
-      assert.deepEqual(restore.json.tasks.map((t: any) => [t.taskId, t.checkpointId, t.source]), tasks.map((t) => [t, id, 'remote']))
+      assert.deepEqual(
+        restore.json.tasks.map((t: any) => [t.taskId, t.checkpointId, t.source]),
+        tasks.map((t) => [t, id, 'remote']),
+      )
       for (const task of tasks) {
         const actual = await describeTree(path.join(dir, 'restored', task))
         assert.deepEqual(comparable(actual), comparable(owned(expected.checkpoints[id][task])), `${id}/${task}`)
@@ -182,6 +191,9 @@ describe('the golden format-1 store', () => {
     await fs.writeFile(archive, bytes)
     const verify = await ckpt(['checkpoint', 'verify', 'chk-2', '--read-data'])
     assert.equal(verify.code, 3, verify.stdout + verify.stderr)
-    assert.ok(verify.json.checkpoints[0].problems.some((p: any) => p.taskId === 'alpha' && p.file === 'db/pages/0002.page'), JSON.stringify(verify.json))
+    assert.ok(
+      verify.json.checkpoints[0].problems.some((p: any) => p.taskId === 'alpha' && p.file === 'db/pages/0002.page'),
+      JSON.stringify(verify.json),
+    )
   })
 })

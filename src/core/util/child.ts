@@ -111,10 +111,13 @@ export function succeeded(exit: ChildExit): boolean {
 
 /** How a child ended, in words: "exited with code 3", "was killed by SIGKILL", then its stderr tail. */
 export function describeExit(exit: ChildExit, timeoutMs?: number): string {
-  const why =
-    exit.error !== undefined ? `could not start (${exit.error})`
-    : exit.timedOut ? `timed out after ${timeoutMs}ms`
-    : exit.signal ? `was killed by ${exit.signal}`
-    : `exited with code ${exit.exitCode}`
+  const why = reasonOf(exit, timeoutMs)
   return exit.stderrTail ? `${why}; stderr: ${exit.stderrTail}` : why
+}
+
+function reasonOf(exit: ChildExit, timeoutMs?: number): string {
+  if (exit.error !== undefined) return `could not start (${exit.error})`
+  if (exit.timedOut) return `timed out after ${timeoutMs}ms`
+  if (exit.signal) return `was killed by ${exit.signal}`
+  return `exited with code ${exit.exitCode}`
 }

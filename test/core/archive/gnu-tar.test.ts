@@ -26,26 +26,26 @@ sparse.write('head', 0)
 
 const cases: Case[] = (
   [
-  {path: 'short.txt', type: 'file', mode: 0o644, size: 0, mtimeMs: at('2026-01-02T03:04:05.000Z'), data: Buffer.from('short\n')},
-  {path: 'empty', type: 'file', mode: 0o600, size: 0, mtimeMs: at('2026-01-02T03:04:06.007Z'), data: Buffer.alloc(0)},
-  {path: long('exactly-100-', 100), type: 'file', mode: 0o640, size: 0, mtimeMs: at('2001-09-09T01:46:40.000Z'), data: Buffer.from('100')},
-  {path: long('name-101-', 101), type: 'file', mode: 0o644, size: 0, mtimeMs: at('2026-01-02T03:04:07.999Z'), data: Buffer.from('101')},
-  {path: long('p-', 120), type: 'dir', mode: 0o755, size: 0, mtimeMs: at('2026-01-02T00:00:00.000Z')},
-  {path: `${long('p-', 120)}/${long('q-', 90)}`, type: 'file', mode: 0o644, size: 0, mtimeMs: at('2026-01-02T03:04:08.000Z'), data: Buffer.from('prefix and name')},
-  {path: `${long('p-', 120)}/${long('r-', 150)}`, type: 'file', mode: 0o644, size: 0, mtimeMs: at('2026-01-02T03:04:09.000Z'), data: Buffer.from('a basename over 100')},
-  ...deep.split('/').map((_, i, all): Case => ({path: all.slice(0, i + 1).join('/'), type: 'dir', mode: 0o750, size: 0, mtimeMs: at('2026-01-03T00:00:00.000Z')})),
-  {path: `${deep}/deepest.bin`, type: 'file', mode: 0o644, size: 0, mtimeMs: at('2026-01-03T01:00:00.000Z'), data: Buffer.from('deep')},
-  {path: 'ünïcödé', type: 'dir', mode: 0o1777, size: 0, mtimeMs: at('2026-01-04T00:00:00.000Z')},
-  {path: 'ünïcödé/fïlé näme.txt', type: 'file', mode: 0o4755, size: 0, mtimeMs: at('2026-01-04T00:00:01.000Z'), data: Buffer.from('set-uid')},
-  {path: 'moon.txt', type: 'file', mode: 0o444, size: 0, mtimeMs: at('1969-07-20T20:17:40.500Z'), data: Buffer.from('before 1970')},
-  {path: 'whole-1960.txt', type: 'file', mode: 0o644, size: 0, mtimeMs: at('1960-01-01T00:00:00.000Z'), data: Buffer.from('whole seconds before 1970')},
-  {path: 'far-future.txt', type: 'file', mode: 0o644, size: 0, mtimeMs: at('2300-01-01T00:00:00.250Z'), data: Buffer.from('after 2242')},
-  {path: 'big-ids.txt', type: 'file', mode: 0o644, size: 0, mtimeMs: at('2026-01-05T00:00:00.000Z'), uid: 2_100_000, gid: 3_000_000, data: Buffer.from('owner ids over 7 octal digits')},
-  {path: 'owned.txt', type: 'file', mode: 0o640, size: 0, mtimeMs: at('2026-01-05T00:00:01.000Z'), uid: 4242, gid: 4243, data: Buffer.from('owned')},
-  {path: 'sparse.img', type: 'file', mode: 0o644, size: 0, mtimeMs: at('2026-01-05T00:00:02.000Z'), data: sparse},
-  {path: 'link-long', type: 'symlink', mode: 0o777, size: 0, mtimeMs: at('2026-01-06T00:00:00.000Z'), target: `${long('p-', 120)}/${long('r-', 150)}`},
-  {path: 'link-deep', type: 'symlink', mode: 0o777, size: 0, mtimeMs: at('2026-01-06T00:00:01.000Z'), target: `${deep}/deepest.bin`},
-  {path: 'link-ünï', type: 'symlink', mode: 0o777, size: 0, mtimeMs: at('2026-01-06T00:00:02.000Z'), target: 'ünïcödé/fïlé näme.txt'},
+    {path: 'short.txt', type: 'file', mode: 0o644, size: 0, mtimeMs: at('2026-01-02T03:04:05.000Z'), data: Buffer.from('short\n')},
+    {path: 'empty', type: 'file', mode: 0o600, size: 0, mtimeMs: at('2026-01-02T03:04:06.007Z'), data: Buffer.alloc(0)},
+    {path: long('exactly-100-', 100), type: 'file', mode: 0o640, size: 0, mtimeMs: at('2001-09-09T01:46:40.000Z'), data: Buffer.from('100')},
+    {path: long('name-101-', 101), type: 'file', mode: 0o644, size: 0, mtimeMs: at('2026-01-02T03:04:07.999Z'), data: Buffer.from('101')},
+    {path: long('p-', 120), type: 'dir', mode: 0o755, size: 0, mtimeMs: at('2026-01-02T00:00:00.000Z')},
+    {path: `${long('p-', 120)}/${long('q-', 90)}`, type: 'file', mode: 0o644, size: 0, mtimeMs: at('2026-01-02T03:04:08.000Z'), data: Buffer.from('prefix and name')},
+    {path: `${long('p-', 120)}/${long('r-', 150)}`, type: 'file', mode: 0o644, size: 0, mtimeMs: at('2026-01-02T03:04:09.000Z'), data: Buffer.from('a basename over 100')},
+    ...deep.split('/').map((_, i, all): Case => ({path: all.slice(0, i + 1).join('/'), type: 'dir', mode: 0o750, size: 0, mtimeMs: at('2026-01-03T00:00:00.000Z')})),
+    {path: `${deep}/deepest.bin`, type: 'file', mode: 0o644, size: 0, mtimeMs: at('2026-01-03T01:00:00.000Z'), data: Buffer.from('deep')},
+    {path: 'ünïcödé', type: 'dir', mode: 0o1777, size: 0, mtimeMs: at('2026-01-04T00:00:00.000Z')},
+    {path: 'ünïcödé/fïlé näme.txt', type: 'file', mode: 0o4755, size: 0, mtimeMs: at('2026-01-04T00:00:01.000Z'), data: Buffer.from('set-uid')},
+    {path: 'moon.txt', type: 'file', mode: 0o444, size: 0, mtimeMs: at('1969-07-20T20:17:40.500Z'), data: Buffer.from('before 1970')},
+    {path: 'whole-1960.txt', type: 'file', mode: 0o644, size: 0, mtimeMs: at('1960-01-01T00:00:00.000Z'), data: Buffer.from('whole seconds before 1970')},
+    {path: 'far-future.txt', type: 'file', mode: 0o644, size: 0, mtimeMs: at('2300-01-01T00:00:00.250Z'), data: Buffer.from('after 2242')},
+    {path: 'big-ids.txt', type: 'file', mode: 0o644, size: 0, mtimeMs: at('2026-01-05T00:00:00.000Z'), uid: 2_100_000, gid: 3_000_000, data: Buffer.from('owner ids over 7 octal digits')},
+    {path: 'owned.txt', type: 'file', mode: 0o640, size: 0, mtimeMs: at('2026-01-05T00:00:01.000Z'), uid: 4242, gid: 4243, data: Buffer.from('owned')},
+    {path: 'sparse.img', type: 'file', mode: 0o644, size: 0, mtimeMs: at('2026-01-05T00:00:02.000Z'), data: sparse},
+    {path: 'link-long', type: 'symlink', mode: 0o777, size: 0, mtimeMs: at('2026-01-06T00:00:00.000Z'), target: `${long('p-', 120)}/${long('r-', 150)}`},
+    {path: 'link-deep', type: 'symlink', mode: 0o777, size: 0, mtimeMs: at('2026-01-06T00:00:01.000Z'), target: `${deep}/deepest.bin`},
+    {path: 'link-ünï', type: 'symlink', mode: 0o777, size: 0, mtimeMs: at('2026-01-06T00:00:02.000Z'), target: 'ünïcödé/fïlé näme.txt'},
   ] as Case[]
 ).map((c) => ({...c, size: c.data?.length ?? 0}))
 
@@ -59,7 +59,10 @@ function archive(entries: Case[]): {bytes: Buffer; offsets: Map<string, number>}
     assert.equal(head.length % 512, 0, `${entry.path}: header blocks`)
     offsets.set(entry.path, size + head.length)
     const data = entry.data ?? Buffer.alloc(0)
-    for (const part of [head, data, Buffer.alloc(padding(data.length))]) parts.push(part), (size += part.length)
+    for (const part of [head, data, Buffer.alloc(padding(data.length))]) {
+      parts.push(part)
+      size += part.length
+    }
   }
   parts.push(TAR_END)
   return {bytes: Buffer.concat(parts), offsets}
@@ -83,14 +86,25 @@ describe('tar headers', () => {
         else assert.equal((st.mode & 0o7777).toString(8), c.mode.toString(8), c.path)
         if (c.type === 'file') {
           assert.equal(st.size, c.size, c.path)
-          assert.equal(createHash('sha256').update(await fs.readFile(abs)).digest('hex'), createHash('sha256').update(c.data!).digest('hex'), c.path)
+          assert.equal(
+            createHash('sha256')
+              .update(await fs.readFile(abs))
+              .digest('hex'),
+            createHash('sha256').update(c.data!).digest('hex'),
+            c.path,
+          )
         }
         // Rounded: a time goes through a double of seconds on its way to the file system.
         assert.equal(new Date(Math.round(st.mtimeMs)).toISOString(), new Date(c.mtimeMs).toISOString(), `mtime of ${c.path}`)
         if (asRoot) assert.deepEqual([st.uid, st.gid], [c.uid ?? 0, c.gid ?? 0], `owner of ${c.path}`)
       }
-      const listed = execFileSync('tar', ['-tf', path.join(dir, 'a.tar')], {encoding: 'utf8'}).trim().split('\n')
-      assert.deepEqual(listed.map((p) => p.replace(/\/$/, '')), cases.map((c) => c.path))
+      const listed = execFileSync('tar', ['-tf', path.join(dir, 'a.tar')], {encoding: 'utf8'})
+        .trim()
+        .split('\n')
+      assert.deepEqual(
+        listed.map((p) => p.replace(/\/$/, '')),
+        cases.map((c) => c.path),
+      )
     } finally {
       await cleanup()
     }

@@ -24,7 +24,12 @@ describe('the child-process wrapper', () => {
     const snapshot = await runChild(['/nonexistent/ckpt-no-such-program'], {env: process.env})
     const running = await task(['/nonexistent/ckpt-no-such-program']).exited
     for (const exit of [snapshot, running]) {
-      assert.deepEqual(Object.keys(exit).filter((k) => k !== 'error').sort(), SHAPE)
+      assert.deepEqual(
+        Object.keys(exit)
+          .filter((k) => k !== 'error')
+          .sort(),
+        SHAPE,
+      )
       assert.deepEqual([exit.exitCode, exit.signal, exit.timedOut], [127, null, false])
       assert.equal(describeExit(exit), 'could not start (spawn /nonexistent/ckpt-no-such-program ENOENT)')
     }
