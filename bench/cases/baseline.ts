@@ -37,11 +37,14 @@ function pair(id: string, label: string, make: (build: Build, cli: Ckpt) => Omit
   return BUILDS.map((build) => ({id: `${id}-${build}`, label: `${label} [${build}]`, ...make(build, c[build])}))
 }
 
-/** new/base of the medians, judged against MAX_RATIO. */
+/** new/base of the medians, judged against MAX_RATIO; CPU time (less sensitive to other load) beside it. */
 function ratioOf(m: Record<string, Measurement>, id: string, label: string): TargetResult {
-  const [n, base] = [m[`${id}-new`].medianMs, m[`${id}-base`].medianMs]
-  const value = n === null || base === null ? null : Math.round((n / base) * 100) / 100
-  return atMostTarget(`${label}: new vs base`, `≤ ${MAX_RATIO}× base`, value, MAX_RATIO, `${value}× (${n} vs ${base} ms)`)
+  const [n, base] = [m[`${id}-new`], m[`${id}-base`]]
+  const ratio = (a: number | null | undefined, b: number | null | undefined) => (a == null || !b ? null : Math.round((a / b) * 100) / 100)
+  const value = ratio(n.medianMs, base.medianMs)
+  const cpu = ratio(n.cpuS, base.cpuS)
+  const cpuText = cpu === null ? '' : `; CPU ${cpu}× (${n.cpuS} vs ${base.cpuS} s)`
+  return atMostTarget(`${label}: new vs base`, `≤ ${MAX_RATIO}× base`, value, MAX_RATIO, `${value}× (${n.medianMs} vs ${base.medianMs} ms)${cpuText}`)
 }
 
 const method = (b: BenchContext, what: string) =>

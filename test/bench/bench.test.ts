@@ -97,7 +97,7 @@ describe('bench', () => {
       for (const t of c.targets) {
         assert.match(t.name, /: new vs base$/)
         assert.equal(typeof t.value, 'number', `${c.id}: ${t.name}`)
-        assert.match(t.measured, /^[\d.]+× \([\d.]+ vs [\d.]+ ms\)$/)
+        assert.match(t.measured, /^[\d.]+× \([\d.]+ vs [\d.]+ ms\)(; CPU [\d.]+× \([\d.]+ vs [\d.]+ s\))?$/, 'CPU times when /usr/bin/time is there')
       }
     }
     assert.deepEqual(results.cases.flatMap((c) => c.targets.map((t) => t.name)), [
