@@ -4,6 +4,7 @@ import * as fs from 'node:fs/promises'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import {azureRestoreCase, azureTakeCase} from '../cases/azure.js'
+import {BASELINE_CASES, baselineCli, baselineFileStoreCase, baselineLocalCase, baselineStartupCase} from '../cases/baseline.js'
 import {fileStoreCase} from '../cases/file-store.js'
 import {growthCheckpointsCase, growthFilesCase} from '../cases/growth.js'
 import {localCase} from '../cases/local.js'
@@ -34,9 +35,14 @@ const RUNNERS: Record<CaseName, CaseFn> = {
   'growth-checkpoints': growthCheckpointsCase,
 }
 
+/** Under --baseline: the cases that compare two builds. */
+const BASELINE_RUNNERS: Partial<Record<CaseName, CaseFn>> = {startup: baselineStartupCase, 'file-store': baselineFileStoreCase, local: baselineLocalCase}
+
 /** Rough scratch space the selected cases need at their peak, in bytes. */
 export function scratchNeeded(o: BenchOptions): number {
   const has = (c: CaseName) => o.cases.includes(c)
+  // Both builds: the data, and per build a primary tar, a secondary copy and a restored tree.
+  if (o.baseline) return has('local') || has('file-store') ? 7 * o.size : 0
   let main = 0
   if (has('local') || has('file-store')) main = 5 * o.size // data, primary tar, secondary copy, restored tree, peer copy / repo
   if (has('azure-restore') || has('azure-take')) main = Math.max(main, o.size) + 6 * o.azureSize // Azurite keeps deleted blobs until its GC
@@ -59,11 +65,16 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
   let azurite: Azurite | undefined
   const results: CaseResult[] = []
   try {
-    const peers = await ensurePeers(options.peers, log)
+    // The baseline cases compare two ckpt builds and run no peer: install none.
+    const peers = await ensurePeers(options.baseline ? 'if-present' : options.peers, log)
     for (const p of Object.values(peers)) if (p.notRun) log(`peer not run: ${p.notRun}`)
     if (options.build && options.cli === CKPT_BIN) {
       log('building the CLI into the scratch folder (bundle + oclif manifest, as npm run build does)')
       options = {...options, cli: await buildPrivateCli(path.join(work, 'cli'))}
+    }
+    if (options.baseline) {
+      options = {...options, baselineCli: await baselineCli(options.baseline)}
+      for (const c of options.cases.filter((c) => !BASELINE_CASES.includes(c))) log(`case ${c} is not run with --baseline (it compares ${BASELINE_CASES.join(', ')})`)
     }
     const datasets = new Map<string, Promise<TreeInfo>>()
     const b: BenchContext = {
@@ -88,6 +99,8 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     }
     for (const name of CASES) {
       if (!options.cases.includes(name)) continue
+      const runner = options.baseline ? BASELINE_RUNNERS[name] : RUNNERS[name]
+      if (!runner) continue
       // The Azurite cases run once per link; the others do not use one.
       for (const network of name.startsWith('azure-') ? options.networks : [undefined]) {
         log(`case ${name}${network ? ` (network ${network})` : ''}`)
@@ -96,7 +109,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
         const load = (): [number, number] => [loadBefore, Math.round(os.loadavg()[0] * 100) / 100]
         const context: BenchContext = network ? {...b, network: parseProfile(network)} : b
         try {
-          const result = await RUNNERS[name](context)
+          const result = await runner(context)
           results.push({...result, durationMs: Date.now() - caseStarted, loadAverage: load()})
         } catch (error) {
           log(`case ${name} failed: ${(error as Error).stack ?? error}`)

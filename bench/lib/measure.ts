@@ -63,12 +63,13 @@ export function summarize(side: Pick<Side, 'id' | 'label' | 'command' | 'bytes'>
   return m
 }
 
-export async function interleave(sides: Side[], rounds: number, log: (line: string) => void): Promise<Record<string, Measurement>> {
+/** `alternate` reverses the order of the sides every other round, so that no side always goes first. */
+export async function interleave(sides: Side[], rounds: number, log: (line: string) => void, options: {alternate?: boolean} = {}): Promise<Record<string, Measurement>> {
   const samples = new Map<string, number[]>(sides.map((s) => [s.id, []]))
   const rss = new Map<string, number[]>(sides.map((s) => [s.id, []]))
   const cpu = new Map<string, number[]>(sides.map((s) => [s.id, []]))
   for (let round = 0; round < rounds; round++) {
-    for (const side of sides) {
+    for (const side of options.alternate && round % 2 === 1 ? [...sides].reverse() : sides) {
       if (side.notRun) continue
       await side.prepare?.()
       await syncDisks()

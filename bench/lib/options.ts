@@ -43,6 +43,10 @@ export interface BenchOptions {
   timeoutMs: number
   /** The CLI entry point to measure. */
   cli: string
+  /** Another ckpt checkout with a built dist/ to compare against (empty: none); see bench/cases/baseline.ts. */
+  baseline: string
+  /** Its CLI entry point (baseline/bin/run.js). */
+  baselineCli: string
 }
 
 const GiB = 1024 ** 3
@@ -73,6 +77,8 @@ export function defaultOptions(): BenchOptions {
     keep: false,
     timeoutMs: 20 * 60_000,
     cli: path.join(repoRoot, 'bin', 'run.js'),
+    baseline: '',
+    baselineCli: '',
   }
 }
 
@@ -109,7 +115,6 @@ const int: Parser = (v, name) => {
   return n
 }
 const ints: Parser = (v, name) => v.split(',').map((part) => int(part.trim(), name) as number)
-const str: Parser = (v) => v
 const pathOf: Parser = (v) => path.resolve(v)
 
 const FLAGS: Record<string, [keyof BenchOptions, Parser]> = {
@@ -158,6 +163,7 @@ const FLAGS: Record<string, [keyof BenchOptions, Parser]> = {
   ],
   timeout: ['timeoutMs', (v, name) => (int(v, name) as number) * 1000],
   cli: ['cli', pathOf],
+  baseline: ['baseline', pathOf],
 }
 
 export const USAGE = `npm run bench -- [flags]      (every flag also reads CKPT_BENCH_<NAME>, e.g. CKPT_BENCH_SIZE=256MiB)
@@ -173,6 +179,9 @@ export const USAGE = `npm run bench -- [flags]      (every flag also reads CKPT_
   --peers install|if-present             install missing peers with apt-get (default), or report them not run
   --cases ${CASES.join(',')}
   --cli PATH (the ckpt entry point; default bin/run.js, built first unless --no-build)
+  --baseline CHECKOUT                    compare with another ckpt checkout's built CLI, side by side: start-up, file-store
+                                         take and restore, local restore (cases startup, file-store, local only; writes
+                                         RESULTS-baseline.md unless --label), e.g. --baseline ../base --cases startup
   --label NAME (write RESULTS-NAME.md and results-NAME.json)  --out DIR (default bench/)  --work DIR (scratch parent, default $TMPDIR)  --timeout SECONDS (per command)
   --render (only rewrite RESULTS.md from results.json)  --smoke (tiny sizes)  --no-build (use the existing dist/)  --keep (keep the scratch folder)`
 
@@ -205,6 +214,10 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     const value = m[2] ?? argv[++i]
     if (value === undefined) throw new Error(`--${m[1]} needs a value`)
     ;(options as any)[spec[0]] = spec[1](value, `--${m[1]}`)
+  }
+  if (options.baseline) {
+    options.baselineCli = path.join(options.baseline, 'bin', 'run.js')
+    options.label ||= 'baseline'
   }
   options.growthFiles.sort((a, b) => a - b)
   options.growthCheckpoints.sort((a, b) => a - b)

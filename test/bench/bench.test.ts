@@ -6,7 +6,7 @@ import {tmpdir} from 'node:os'
 import * as path from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {runBench} from '../../bench/lib/bench.js'
-import {CASES, defaultOptions, parseOptions} from '../../bench/lib/options.js'
+import {CASES, defaultOptions, parseOptions, repoRoot} from '../../bench/lib/options.js'
 import type {BenchResults} from '../../bench/lib/report.js'
 import {fitLinear, median} from '../../bench/lib/stats.js'
 
@@ -81,5 +81,31 @@ describe('bench', () => {
       }
     }
     assert.doesNotMatch(JSON.stringify(onDisk), /sig=|AccountKey=[A-Za-z0-9]/, 'a SAS token or account key leaked into the results')
+  })
+
+  it('compares this build with a baseline checkout side by side: --baseline', {timeout: 600_000}, async () => {
+    const o = parseOptions(['--baseline', repoRoot, '--smoke', '--cases', 'startup,local,file-store,memory'])
+    assert.deepEqual([o.baseline, o.baselineCli, o.label], [repoRoot, path.join(repoRoot, 'bin', 'run.js'), 'baseline'])
+    await assert.rejects(runBench({...o, baseline: dir, outDir: path.join(dir, 'nothing'), workParent: dir}), /--baseline .*: no dist\/index.js there; run npm run build/)
+    const results = await runBench({...o, outDir: path.join(dir, 'baseline'), workParent: dir})
+    assert.deepEqual(results.cases.map((c) => c.id), ['startup', 'local', 'file-store'], 'memory compares no builds: not run')
+    assert.ok(await fs.stat(path.join(dir, 'baseline', 'RESULTS-baseline.md')))
+    for (const c of results.cases) {
+      assert.equal(c.error, undefined, `case ${c.id} failed: ${c.error}`)
+      const ids = c.measurements.map((m) => m.id)
+      for (const id of ids.filter((i) => i.endsWith('-new'))) assert.ok(ids.includes(id.replace(/-new$/, '-base')), `${c.id}: ${id} has no base side`)
+      for (const t of c.targets) {
+        assert.match(t.name, /: new vs base$/)
+        assert.equal(typeof t.value, 'number', `${c.id}: ${t.name}`)
+        assert.match(t.measured, /^[\d.]+× \([\d.]+ vs [\d.]+ ms\)(; CPU [\d.]+× \([\d.]+ vs [\d.]+ s\))?$/, 'CPU times when /usr/bin/time is there')
+      }
+    }
+    assert.deepEqual(results.cases.flatMap((c) => c.targets.map((t) => t.name)), [
+      'start-up: ckpt --version: new vs base',
+      'start-up: ckpt checkpoint list --json: new vs base',
+      'local restore: new vs base',
+      'file-store take: new vs base',
+      'file-store restore from the primary: new vs base',
+    ])
   })
 })

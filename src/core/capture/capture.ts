@@ -5,7 +5,7 @@ import type {JobSpec, TaskSpec} from '../config/job-file.js'
 import {OperationError} from '../errors.js'
 import {interruptSignal} from '../interrupt.js'
 import {snapshotPrefix} from '../local/layout.js'
-import {describeFailure, runChild} from '../util/child.js'
+import {describeExit, runChild, succeeded} from '../util/child.js'
 import {removeTree} from '../util/remove-tree.js'
 import {taskEnvironment} from '../util/task-env.js'
 
@@ -39,9 +39,9 @@ export async function captureTask(job: JobSpec, task: TaskSpec, checkpointId: st
       CKPT_SNAPSHOT_DIR: snapshotDir,
     }),
   })
-  if (result.timedOut || result.exitCode !== 0) {
+  if (!succeeded(result)) {
     await release()
-    throw new OperationError(`task ${task.id}: snapshot command ${describeFailure(result, timeoutMs)}`)
+    throw new OperationError(`task ${task.id}: snapshot command ${describeExit(result, timeoutMs)}`)
   }
   return {sourceDir: snapshotDir, rootDir: task.stateDir, release}
 }

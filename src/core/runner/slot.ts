@@ -5,7 +5,8 @@ import {OperationError} from '../errors.js'
 import {giveEmptyStateDir} from '../archive/owners.js'
 import {taskEnvironment} from '../util/task-env.js'
 import type {TaskSummary} from './summary.js'
-import {type OutputStream, type TaskExit, TaskProcess} from './task-process.js'
+import type {ChildExit, OutputStream} from '../util/child.js'
+import {TaskProcess} from './task-process.js'
 
 /**
  * idle: not started (or has no command); running; finished: exited 0, not restarted;
@@ -18,7 +19,7 @@ export class Slot {
   proc?: TaskProcess
   state: SlotState = 'idle'
   starts = 0
-  lastExit?: TaskExit
+  lastExit?: ChildExit
 
   constructor(readonly task: TaskSpec) {}
 

@@ -1,7 +1,6 @@
 // What a run did, for the summary at its end: the `run` JSON document of docs/CONTRACT.md
 // (checkpoints, recoveries, exit) and a few more fields.
 import type {Source} from '../restore/plan.js'
-import type {TaskExit} from './task-process.js'
 
 export interface CheckpointRecord {
   checkpointId: string
@@ -74,10 +73,4 @@ export function roundMs(ms: number): number {
 export function pauseStats(checkpoints: CheckpointRecord[]): RunSummary['pause'] {
   const pauses = checkpoints.map((c) => c.pauseMs)
   return {medianMs: roundMs(median(pauses)), maxMs: roundMs(Math.max(0, ...pauses))}
-}
-
-export function describeExit(exit: TaskExit): string {
-  if (exit.error) return `could not start (${exit.error})`
-  if (exit.signal) return `was killed by ${exit.signal}`
-  return `exited with code ${exit.exitCode}`
 }

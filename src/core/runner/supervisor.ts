@@ -15,8 +15,9 @@ import {claimRun} from './run-record.js'
 import {takeRunCheckpoint} from './run-checkpoint.js'
 import {Serial} from './serial.js'
 import {onStopSignals, STOP_EXIT, type StopReason} from './signals.js'
-import {describeExit, pauseStats, type CheckpointRecord, type FailedCheckpoint, type RecoveryRecord, type RestartRecord, type RunSummary} from './summary.js'
-import type {OutputStream, TaskExit, TaskProcess} from './task-process.js'
+import {pauseStats, type CheckpointRecord, type FailedCheckpoint, type RecoveryRecord, type RestartRecord, type RunSummary} from './summary.js'
+import {describeExit, type ChildExit, type OutputStream} from '../util/child.js'
+import type {TaskProcess} from './task-process.js'
 import {Slot, startTask} from './slot.js'
 import {Watchdog} from './watchdog.js'
 
@@ -199,7 +200,7 @@ class Supervisor {
     }
   }
 
-  private onExit(slot: Slot, proc: TaskProcess, exit: TaskExit): void {
+  private onExit(slot: Slot, proc: TaskProcess, exit: ChildExit): void {
     if (slot.proc !== proc) return
     slot.proc = undefined
     slot.lastExit = exit

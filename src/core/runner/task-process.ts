@@ -1,23 +1,12 @@
 // One task's command running as a child in its own process group, its output passed on line by
 // line. Pausing, stopping and killing always address the whole group.
-import {spawn, type ChildProcess} from 'node:child_process'
+import type {ChildProcess} from 'node:child_process'
 import {readFileSync} from 'node:fs'
-import {createInterface} from 'node:readline'
 import {setTimeout as sleep} from 'node:timers/promises'
 import type {Command} from '../config/job-file.js'
 import {OperationError} from '../errors.js'
-import {argvOf, killGroup} from '../util/child.js'
+import {killGroup, startChild, type ChildExit, type OutputStream} from '../util/child.js'
 import {stopDescendants} from './process-tree.js'
-
-export type OutputStream = 'stdout' | 'stderr'
-
-export interface TaskExit {
-  exitCode: number | null
-  signal: NodeJS.Signals | null
-  durationMs: number
-  /** Why the command could not be started, when it could not. */
-  error?: string
-}
 
 export interface TaskProcessInput {
   taskId: string
@@ -35,7 +24,7 @@ const STRAY_GRACE_MS = 1000
 export class TaskProcess {
   readonly taskId: string
   readonly pid: number | undefined
-  readonly exited: Promise<TaskExit>
+  readonly exited: Promise<ChildExit>
   private readonly child: ChildProcess
   private closed = false
   private stopping = false
@@ -43,24 +32,15 @@ export class TaskProcess {
 
   constructor(input: TaskProcessInput) {
     this.taskId = input.taskId
-    const started = Date.now()
-    const [file, args] = argvOf(input.command)
-    const as = input.user ? {uid: input.user.uid, gid: input.user.gid} : {}
-    this.child = spawn(file, args, {cwd: input.cwd, env: input.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'], ...as})
-    this.pid = this.child.pid
-    for (const stream of ['stdout', 'stderr'] as const) {
-      createInterface({input: this.child[stream]!, crlfDelay: Infinity}).on('line', (line) => input.onLine(stream, line))
-    }
-    this.exited = new Promise((resolve) => {
-      let error: string | undefined
-      this.child.on('error', (e) => (error = e.message))
-      this.child.on('exit', () => setTimeout(() => this.closed || killGroup(this.child, 'SIGKILL'), STRAY_GRACE_MS).unref())
-      // 'close', not 'exit': stdio may still be open after the main process exits.
-      this.child.on('close', (exitCode, signal) => {
-        this.closed = true
-        killGroup(this.child, 'SIGKILL') // whatever the task left behind in its group
-        resolve({exitCode: error && exitCode === null ? 127 : exitCode, signal, durationMs: Date.now() - started, ...(error ? {error} : {})})
-      })
+    const {child, exited} = startChild(input.command, {cwd: input.cwd, env: input.env, user: input.user, onLine: input.onLine})
+    this.child = child
+    this.pid = child.pid
+    this.exited = exited
+    child.on('exit', () => setTimeout(() => this.closed || killGroup(child, 'SIGKILL'), STRAY_GRACE_MS).unref())
+    // Registered after startChild's own: both run before anyone awaiting `exited` goes on.
+    child.on('close', () => {
+      this.closed = true
+      killGroup(child, 'SIGKILL') // whatever the task left behind in its group
     })
   }
 
@@ -115,7 +95,7 @@ export class TaskProcess {
   private releasePause?: () => void
 
   /** `signal` (SIGTERM) to the group once any capture in progress has resumed it, SIGKILL after timeoutMs. */
-  async stop(timeoutMs: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<TaskExit> {
+  async stop(timeoutMs: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<ChildExit> {
     this.stopping = true
     await this.pausing
     this.signal(signal)
