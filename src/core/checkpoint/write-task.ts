@@ -9,7 +9,7 @@ import {scanStateRoot} from '../archive/owners.js'
 import {padding, TAR_END, tarHeader} from '../archive/tar.js'
 import {OperationError, messageOf} from '../errors.js'
 import type {CopyWriter, LocalCopy} from '../local/secondary.js'
-import type {PrimaryStore} from '../stores/store.js'
+import {sendOnce, type PrimaryStore} from '../stores/store.js'
 import {dataRuns} from '../util/sparse.js'
 import {WriteQueue} from '../util/write-queue.js'
 import {ChangeCheck} from './change-check.js'
@@ -223,10 +223,10 @@ export async function writeTaskCopies(input: WriteTaskInput): Promise<WriteTaskR
   }
 
   try {
-    await store.put(keys.archive(job, checkpointId, taskId), Readable.from(hashed(), {objectMode: false, highWaterMark: 4 << 20}))
+    await store.put(keys.archive(job, checkpointId, taskId), sendOnce(Readable.from(hashed(), {objectMode: false, highWaterMark: 4 << 20})))
     const index = new IndexBody({format: FORMAT_VERSION, taskId, root, entries})
     const indexKey = keys.index(job, checkpointId, taskId)
-    await store.put(indexKey, index.stream())
+    await store.put(indexKey, () => index.stream())
     const files = entries.filter((e) => e.type === 'file').length
     const record: TaskRecord = {
       taskId,
