@@ -4,6 +4,7 @@ import * as fs from 'node:fs/promises'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import {azureRestoreCase, azureTakeCase} from '../cases/azure.js'
+import {azureTransferCase} from '../cases/azure-transfer.js'
 import {fileStoreCase} from '../cases/file-store.js'
 import {growthCheckpointsCase, growthFilesCase} from '../cases/growth.js'
 import {localCase} from '../cases/local.js'
@@ -29,6 +30,7 @@ const RUNNERS: Record<CaseName, CaseFn> = {
   'file-store': fileStoreCase,
   'azure-restore': azureRestoreCase,
   'azure-take': azureTakeCase,
+  'azure-transfer': azureTransferCase,
   'growth-files': growthFilesCase,
   memory: memoryCase,
   'growth-checkpoints': growthCheckpointsCase,
@@ -39,6 +41,7 @@ export function scratchNeeded(o: BenchOptions): number {
   const has = (c: CaseName) => o.cases.includes(c)
   let main = 0
   if (has('local') || has('file-store')) main = 5 * o.size // data, primary tar, secondary copy, restored tree, peer copy / repo
+  if (has('azure-transfer')) main = Math.max(main, 4 * o.azureSize) // the object, its uploads and Azurite's unreclaimed copies
   if (has('azure-restore') || has('azure-take')) main = Math.max(main, o.size) + 6 * o.azureSize // Azurite keeps deleted blobs until its GC
   const memory = has('memory') ? 4 * o.memorySize : 0
   const growth = has('growth-files') ? 4 * Math.max(...o.growthFiles) * Math.max(o.growthFileSize, 4096) : 0

@@ -7,7 +7,7 @@ import {parseProfile, SAME_MACHINE} from './netem-proxy.js'
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 
-export const CASES = ['startup', 'local', 'file-store', 'azure-restore', 'azure-take', 'growth-files', 'memory', 'growth-checkpoints'] as const
+export const CASES = ['startup', 'local', 'file-store', 'azure-restore', 'azure-take', 'azure-transfer', 'growth-files', 'memory', 'growth-checkpoints'] as const
 export type CaseName = (typeof CASES)[number]
 
 export interface BenchOptions {
