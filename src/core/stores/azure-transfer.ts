@@ -4,6 +4,7 @@
 import {setMaxListeners} from 'node:events'
 import {Readable} from 'node:stream'
 import {CkptError, TransientStoreError} from '../errors.js'
+import {mapLimit} from '../util/pool.js'
 
 /** Cuts a stream into blocks of exactly `size` bytes (the last one may be shorter, never empty). */
 export async function* blocksOf(source: AsyncIterable<Buffer | string>, size: number): AsyncIterable<Buffer> {
@@ -38,30 +39,38 @@ export interface BlockUpload {
 /**
  * Stages every block of the body, at most `concurrency` at a time; returns the number of blocks,
  * or the single block itself when the whole body fits in one (the caller may upload it at once).
+ * `concurrency` workers of mapLimit take the blocks in order from the one source.
  */
 export async function stageBlocks(body: AsyncIterable<Buffer | string>, upload: BlockUpload): Promise<{blocks: number; small?: Buffer}> {
-  const inflight = new Set<Promise<void>>()
-  let failure: {error: unknown} | undefined
+  const blocks = blocksOf(body, upload.blockSize)[Symbol.asyncIterator]()
+  const first = await blocks.next()
+  if (first.done) return {blocks: 0, small: Buffer.alloc(0)}
+  if (first.value.length < upload.blockSize) return {blocks: 1, small: first.value}
+  let waiting: IteratorResult<Buffer> | undefined = first
   let index = 0
   let sent = 0
-  try {
-    for await (const block of blocksOf(body, upload.blockSize)) {
-      if (index === 0 && block.length < upload.blockSize) return {blocks: 1, small: block}
-      const task: Promise<void> = upload.stage(index++, block).then(
-        () => upload.onProgress?.((sent += block.length)),
-        (error: unknown) => void (failure ??= {error}),
-      )
-      inflight.add(task)
-      void task.finally(() => inflight.delete(task))
-      while (inflight.size >= upload.concurrency && !failure) await Promise.race(inflight)
-      if (failure) break
-    }
-  } finally {
-    // Never leave a stage running behind a thrown error: it would write after the caller gave up.
-    await Promise.allSettled(inflight)
+  let failure: {error: unknown} | undefined
+  // The async generator answers next() calls in the order they were made, so blocks keep their numbers.
+  const take = async () => {
+    const item = waiting ?? (await blocks.next())
+    waiting = undefined
+    return item.done ? undefined : {block: item.value, at: index++}
   }
+  const worker = async () => {
+    try {
+      for (let next = await take(); next && !failure; next = failure ? undefined : await take()) {
+        await upload.stage(next.at, next.block)
+        upload.onProgress?.((sent += next.block.length))
+      }
+    } catch (error) {
+      failure ??= {error}
+    }
+  }
+  // Each worker keeps its failure, so every stage in flight has ended before this returns.
+  await mapLimit(Array.from({length: upload.concurrency}, (_, i) => i), upload.concurrency, worker)
+  if (failure) await blocks.return?.(undefined).catch(() => {}) // the source's own error is already in failure
   if (failure) throw failure.error
-  return index === 0 ? {blocks: 0, small: Buffer.alloc(0)} : {blocks: index}
+  return {blocks: index}
 }
 
 export interface RangedDownload {
