@@ -1,5 +1,5 @@
 // Azure transfers, in process, side by side over the case's link: ckpt's hand-written block
-// upload and parallel or resumable range reads (stores/azure-store.ts, azure-transfer.ts) against
+// upload and resumable reads (stores/azure-store.ts, azure-transfer.ts) against
 // the SDK's own BlockBlobClient.uploadStream, BlobClient.download and downloadToBuffer (with the
 // SDK's per-request retry), for one big object and for many small ones. Issue 12 point 1 keeps
 // hand-written code only where this shows a gain.
@@ -98,8 +98,7 @@ async function measure(b: BenchContext, store: AzureStore, sdk: ContainerClient,
     [
       side('up-ckpt', 'ckpt put: hand-written block upload', size, `AzureStore.put (stageBlocks, ${formatSize(block)} x ${concurrency})`, () => store.put('big/up-ckpt', sendOnce(chunks(big)))),
       side('up-sdk', 'SDK BlockBlobClient.uploadStream', size, `uploadStream(stream, ${formatSize(block)}, ${concurrency})`, async () => void (await sdk.getBlockBlobClient('big/up-sdk').uploadStream(chunks(big), block, concurrency))),
-      side('down-ckpt', 'ckpt get: hand-written parallel ranges', size, `AzureStore.get (RangeReader, ${formatSize(block)} x ${concurrency})`, async () => drain(await store.get('big/read'), size)),
-      side('down-ckpt-one', 'ckpt get oneRequest: hand-written resumable stream', size, 'AzureStore.get({oneRequest}) (streamRange)', async () => drain(await store.get('big/read', {oneRequest: true}), size)),
+      side('down-ckpt', 'ckpt get: hand-written resumable stream', size, 'AzureStore.get (streamRange)', async () => drain(await store.get('big/read'), size)),
       side('down-sdk', 'SDK BlobClient.download (one resumable stream)', size, 'BlobClient.download(0)', async () => drain((await sdk.getBlobClient('big/read').download(0)).readableStreamBody!, size)),
       side('down-sdk-buffer', 'SDK BlobClient.downloadToBuffer', size, `downloadToBuffer(0, undefined, {blockSize: ${formatSize(block)}, concurrency: ${concurrency}})`, async () => {
         const got = await sdk.getBlobClient('big/read').downloadToBuffer(0, undefined, {blockSize: block, concurrency})
@@ -107,7 +106,7 @@ async function measure(b: BenchContext, store: AzureStore, sdk: ContainerClient,
       }),
       side('small-up-ckpt', `ckpt put x ${SMALL_COUNT}`, smallBytes, `AzureStore.put(Buffer), ${SMALL_PARALLEL} at a time`, async () => void (await mapLimit(small, SMALL_PARALLEL, (o) => store.put(`up-ckpt/${o.key}`, o.body)))),
       side('small-up-sdk', `SDK upload x ${SMALL_COUNT}`, smallBytes, `BlockBlobClient.upload, ${SMALL_PARALLEL} at a time`, async () => void (await mapLimit(small, SMALL_PARALLEL, (o) => sdk.getBlockBlobClient(`up-sdk/${o.key}`).upload(o.body, o.body.length)))),
-      side('small-down-ckpt', `ckpt get x ${SMALL_COUNT}`, smallBytes, `AzureStore.get({oneRequest}), ${SMALL_PARALLEL} at a time`, async () => void (await mapLimit(small, SMALL_PARALLEL, async (o) => drain(await store.get(o.key, {oneRequest: true}), SMALL_SIZE)))),
+      side('small-down-ckpt', `ckpt get x ${SMALL_COUNT}`, smallBytes, `AzureStore.get, ${SMALL_PARALLEL} at a time`, async () => void (await mapLimit(small, SMALL_PARALLEL, async (o) => drain(await store.get(o.key), SMALL_SIZE)))),
       side('small-down-sdk', `SDK download x ${SMALL_COUNT}`, smallBytes, `BlobClient.download, ${SMALL_PARALLEL} at a time`, async () => void (await mapLimit(small, SMALL_PARALLEL, async (o) => drain((await sdk.getBlobClient(o.key).download(0)).readableStreamBody!, SMALL_SIZE)))),
     ],
     b.options.pairs,
@@ -125,9 +124,8 @@ async function measure(b: BenchContext, store: AzureStore, sdk: ContainerClient,
     measurements: Object.values(m),
     targets: [
       gain('upload: block upload vs uploadStream', 'up-ckpt', 'up-sdk'),
-      gain('download: parallel ranges vs download()', 'down-ckpt', 'down-sdk'),
-      gain('download: parallel ranges vs downloadToBuffer', 'down-ckpt', 'down-sdk-buffer'),
-      gain('download: resumable stream vs download()', 'down-ckpt-one', 'down-sdk'),
+      gain('download: resumable stream vs download()', 'down-ckpt', 'down-sdk'),
+      gain('download: resumable stream vs downloadToBuffer', 'down-ckpt', 'down-sdk-buffer'),
       gain('small uploads', 'small-up-ckpt', 'small-up-sdk'),
       gain('small downloads', 'small-down-ckpt', 'small-down-sdk'),
     ],

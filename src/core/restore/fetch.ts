@@ -153,7 +153,6 @@ export async function fetchFiles(fetch: FetchFiles): Promise<void> {
     if (failed) return
     const stream = await fetch.store.get(fetch.archive, {
       range: {offset: segment.start, length: segment.end - segment.start},
-      oneRequest: true,
       chunkSize: chunkSizeFor(segment),
     })
     let position = segment.start

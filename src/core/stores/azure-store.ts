@@ -1,5 +1,5 @@
 // The Azure Blob Storage primary store. Uploads stage blocks in parallel and commit the block list
-// (with If-None-Match: * for create-if-absent); downloads read ranges in parallel. Whole calls are
+// (with If-None-Match: * for create-if-absent); a read is one request, resumed where it broke. Whole calls are
 // retried by the decorator (retry.ts) that the registry puts around every store; the requests of a
 // transfer under way (a block, a range) are retried by the SDK's own per-request policy, because
 // only the store still holds their bytes.
@@ -11,7 +11,7 @@ import {NotFoundError, OperationError, StoreUnavailableError, TransientStoreErro
 import {redact} from '../util/redact.js'
 import {parseAzureAddress, type AzureAddress} from './azure-address.js'
 import {azureCode, azureStatus, sasIsReadOnly, translateAzureError, type AzureContext, type FailedCall} from './azure-errors.js'
-import {RangeReader, stageBlocks, streamRange} from './azure-transfer.js'
+import {stageBlocks, streamRange} from './azure-transfer.js'
 import {DEFAULT_BLOCK_SIZE, DEFAULT_CONCURRENCY, streamOf, type Body, type GetOptions, type ObjectInfo, type PrimaryStore, type PutOptions, type StoreOptions, type StoreProperties} from './store.js'
 
 const MAX_BLOCK_SIZE = 4000 * 1024 * 1024
@@ -169,45 +169,13 @@ export class AzureStore implements PrimaryStore {
     if (small) options.onProgress?.(small.length)
   }
 
-  async get(key: string, options: GetOptions = {}): Promise<Readable> {
-    const blob = this.blob(key, this.clients.transfers)
-    const range = options.range
-    if (options.oneRequest || (range?.length !== undefined && range.length <= this.settings.blockSize)) {
-      return this.streamed(key, range?.offset ?? 0, range?.length, options.onProgress)
-    }
-    const props = await this.call({action: 'read', key}, (abortSignal) => this.blob(key).getProperties({abortSignal}))
-    const size = props.contentLength ?? 0
-    const start = Math.min(range?.offset ?? 0, size)
-    const end = range?.length === undefined ? size : Math.min(size, start + range.length)
-    if (end <= start) return Readable.from([])
-    const etag = props.etag
-    const conditions = etag ? {ifMatch: etag} : undefined
-    const fetch = (offset: number, length: number, signal: AbortSignal) =>
-        this.call(
-          {action: 'read', key},
-          async (abortSignal) => {
-            // Pinned to the ETag: a concurrent overwrite fails the read instead of mixing two versions.
-            const response = await blob.download(offset, length, {abortSignal, conditions, maxRetryRequests: 0})
-            // Kept as the chunks that arrived: a range costs its length in memory, and no copy.
-            const parts: Buffer[] = []
-            let filled = 0
-            for await (const chunk of response.readableStreamBody ?? []) {
-              const part = chunk as Buffer
-              if (filled + part.length > length) throw new TransientStoreError(`primary store ${this.displayUrl}: long read of ${key} (more than ${length} bytes at ${offset})`)
-              parts.push(part)
-              filled += part.length
-            }
-            if (filled !== length) throw new TransientStoreError(`primary store ${this.displayUrl}: short read of ${key} (${filled} of ${length} bytes at ${offset})`)
-            return parts
-          },
-          {bytes: length, signal},
-        )
-    return new RangeReader({start, end, blockSize: this.settings.blockSize, concurrency: this.settings.concurrency, fetch, onProgress: options.onProgress})
+  /** One streamed request per read: parallel ranges measured no faster (docs/PERFORMANCE.md, "Azure transfers"). */
+  get(key: string, options: GetOptions = {}): Promise<Readable> {
+    return this.streamed(key, options.range?.offset ?? 0, options.range?.length, options.onProgress)
   }
 
   /**
-   * A range (to the end when length is undefined) as one streamed request: restore's segments,
-   * small objects, ranges of at most one block. No request for the properties first: the first
+   * A range (to the end when length is undefined) as one streamed request. No request for the properties first: the first
    * answer gives the ETag, which pins any resume, and where the object ends. A range that starts
    * past the end reads as empty, as in get().
    */

@@ -1,8 +1,7 @@
-// Streaming transfers in blocks: uploads cut the body into blocks and stage up to `concurrency` of
-// them at once; downloads fetch up to `concurrency` ranges ahead and deliver them in order.
-// Memory stays near blockSize x (concurrency + 1) whatever the object size.
-import {setMaxListeners} from 'node:events'
-import {Readable} from 'node:stream'
+// Streaming transfers: uploads cut the body into blocks and stage up to `concurrency` of them at
+// once (memory near blockSize x (concurrency + 1) whatever the object size); a download is one
+// stream, resumed from the last byte received when it breaks or stalls.
+import type {Readable} from 'node:stream'
 import {CkptError, TransientStoreError} from '../errors.js'
 import {mapLimit} from '../util/pool.js'
 
@@ -71,79 +70,6 @@ export async function stageBlocks(body: AsyncIterable<Buffer | string>, upload: 
   if (failure) await blocks.return?.(undefined).catch(() => {}) // the source's own error is already in failure
   if (failure) throw failure.error
   return {blocks: index}
-}
-
-export interface RangedDownload {
-  start: number
-  /** Exclusive. */
-  end: number
-  blockSize: number
-  concurrency: number
-  /** Fetches exactly `length` bytes at `offset`, as the chunks they arrived in. */
-  fetch(offset: number, length: number, signal: AbortSignal): Promise<Buffer[]>
-  onProgress?: (bytes: number) => void
-}
-
-/** A Readable that fetches ranges ahead, in parallel, and pushes them in order. */
-export class RangeReader extends Readable {
-  private next: number
-  private readonly queue: Array<{length: number; data: Promise<Buffer[]>}> = []
-  private readonly abort = new AbortController()
-  private pumping = false
-  private delivered = 0
-
-  constructor(private readonly download: RangedDownload) {
-    // Object mode: each chunk goes on as it came; a byte-mode read() would join them into a copy.
-    super({objectMode: true, highWaterMark: 1})
-    this.next = download.start
-    setMaxListeners(0, this.abort.signal)
-  }
-
-  private fill(): void {
-    const {end, blockSize, concurrency} = this.download
-    while (this.queue.length < concurrency && this.next < end && !this.destroyed) {
-      const offset = this.next
-      const length = Math.min(blockSize, end - offset)
-      this.next += length
-      const data = this.download.fetch(offset, length, this.abort.signal)
-      data.catch(() => {}) // observed in pump(); avoids an unhandled rejection while queued
-      this.queue.push({length, data})
-    }
-  }
-
-  override _read(): void {
-    this.fill()
-    if (!this.pumping) void this.pump()
-  }
-
-  private async pump(): Promise<void> {
-    this.pumping = true
-    try {
-      let wanted = true
-      while (wanted && this.queue.length > 0) {
-        const parts = await this.queue[0].data
-        this.queue.shift()
-        if (this.destroyed) return
-        // The chunks go on as they came (no copy into one buffer); they are at most one range.
-        for (const part of parts) {
-          this.delivered += part.length
-          wanted = this.push(part)
-        }
-        this.download.onProgress?.(this.delivered)
-        this.fill()
-      }
-      if (this.queue.length === 0 && this.next >= this.download.end) this.push(null)
-    } catch (error) {
-      this.destroy(error as Error)
-    } finally {
-      this.pumping = false
-    }
-  }
-
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.abort.abort()
-    callback(error)
-  }
 }
 
 export interface StreamedRange {

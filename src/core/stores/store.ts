@@ -69,11 +69,6 @@ export interface PutOptions {
 
 export interface GetOptions {
   range?: ByteRange
-  /**
-   * Read as one request, streamed, rather than as blocks fetched in parallel: for small objects,
-   * and for ranges the caller already reads several at a time. Stores may ignore it.
-   */
-  oneRequest?: boolean
   /** Bytes per chunk of the stream the caller wants (restore asks small ones for small files); stores may ignore it. */
   chunkSize?: number
   onProgress?: (bytes: number) => void
@@ -129,7 +124,7 @@ export async function getBuffer(store: PrimaryStore, key: string, expectedSize?:
   const into = sized ? Buffer.allocUnsafe(expectedSize) : undefined
   let filled = 0
   const chunks: Buffer[] = []
-  for await (const chunk of await store.get(key, {oneRequest: true})) {
+  for await (const chunk of await store.get(key)) {
     const bytes = chunk as Buffer
     if (into && chunks.length === 0 && filled + bytes.length <= into.length) filled += bytes.copy(into, filled)
     else chunks.push(bytes)
