@@ -16,7 +16,7 @@ import {makeTree, type TreeInfo, type TreeSpec} from './data.js'
 import {runCommand} from './exec.js'
 import {machineInfo, versions} from './machine.js'
 import type {BenchContext, CaseResult} from './model.js'
-import {CASES, repoRoot, type BenchOptions, type CaseName} from './options.js'
+import {CASES, OPT_IN_CASES, repoRoot, type BenchOptions, type CaseName} from './options.js'
 import {parseProfile} from './netem-proxy.js'
 import {ensurePeers} from './peers.js'
 import {formatSize, writeResults, type BenchResults} from './report.js'
@@ -89,7 +89,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
         return azurite
       },
     }
-    for (const name of CASES) {
+    for (const name of [...CASES, ...OPT_IN_CASES]) {
       if (!options.cases.includes(name)) continue
       // The Azurite cases run once per link; the others do not use one.
       for (const network of name.startsWith('azure-') ? options.networks : [undefined]) {
