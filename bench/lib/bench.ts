@@ -5,6 +5,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import {azureRestoreCase, azureTakeCase} from '../cases/azure.js'
 import {BASELINE_CASES, baselineCli, baselineFileStoreCase, baselineLocalCase, baselineStartupCase} from '../cases/baseline.js'
+import {azureTransferCase} from '../cases/azure-transfer.js'
 import {fileStoreCase} from '../cases/file-store.js'
 import {growthCheckpointsCase, growthFilesCase} from '../cases/growth.js'
 import {localCase} from '../cases/local.js'
@@ -16,7 +17,7 @@ import {makeTree, type TreeInfo, type TreeSpec} from './data.js'
 import {runCommand} from './exec.js'
 import {machineInfo, versions} from './machine.js'
 import type {BenchContext, CaseResult} from './model.js'
-import {CASES, repoRoot, type BenchOptions, type CaseName} from './options.js'
+import {CASES, OPT_IN_CASES, repoRoot, type BenchOptions, type CaseName} from './options.js'
 import {parseProfile} from './netem-proxy.js'
 import {ensurePeers} from './peers.js'
 import {formatSize, writeResults, type BenchResults} from './report.js'
@@ -30,6 +31,7 @@ const RUNNERS: Record<CaseName, CaseFn> = {
   'file-store': fileStoreCase,
   'azure-restore': azureRestoreCase,
   'azure-take': azureTakeCase,
+  'azure-transfer': azureTransferCase,
   'growth-files': growthFilesCase,
   memory: memoryCase,
   'growth-checkpoints': growthCheckpointsCase,
@@ -45,6 +47,7 @@ export function scratchNeeded(o: BenchOptions): number {
   if (o.baseline) return has('local') || has('file-store') ? 7 * o.size : 0
   let main = 0
   if (has('local') || has('file-store')) main = 5 * o.size // data, primary tar, secondary copy, restored tree, peer copy / repo
+  if (has('azure-transfer')) main = Math.max(main, 4 * o.azureSize) // the object, its uploads and Azurite's unreclaimed copies
   if (has('azure-restore') || has('azure-take')) main = Math.max(main, o.size) + 6 * o.azureSize // Azurite keeps deleted blobs until its GC
   const memory = has('memory') ? 4 * o.memorySize : 0
   const growth = has('growth-files') ? 4 * Math.max(...o.growthFiles) * Math.max(o.growthFileSize, 4096) : 0
@@ -97,7 +100,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
         return azurite
       },
     }
-    for (const name of CASES) {
+    for (const name of [...CASES, ...OPT_IN_CASES]) {
       if (!options.cases.includes(name)) continue
       const runner = options.baseline ? BASELINE_RUNNERS[name] : RUNNERS[name]
       if (!runner) continue

@@ -8,12 +8,12 @@ import {removeOwnLeftovers, removeTreeRetrying} from './local/leftovers.js'
 import {readLocks} from './lock/records.js'
 import type {LocalScope} from './local/scope.js'
 import {STAGING, stateDirOf} from './local/state-dir.js'
-import {FileStore} from './stores/file-store.js'
+import {fileStoreOf} from './stores/file-store.js'
 
 export async function removeOwnWork(ctx: LocalScope): Promise<void> {
   await removeOwnLeftovers(ctx)
   await removeOwnStaging(ctx)
-  if (ctx.store instanceof FileStore) await ctx.store.removeOwnTemporaries()
+  await fileStoreOf(ctx.store)?.removeOwnTemporaries()
   // The lock goes last: until the rest is gone, a prune must not start.
   await removeOwnLocks(ctx)
 }

@@ -50,15 +50,20 @@ export class NothingToRestoreError extends CkptError {
 /** Why a store refused a request, as data for callers that decide on it (a lock-less read). */
 export type StoreRefusal = 'read-only' | 'refused'
 
+/** What went wrong with a store, classified once where the failure was seen (never from a message). */
+export type StoreFailureKind = 'unreachable' | 'credentials' | 'read-only' | 'timeout' | 'throttled' | 'transient' | 'missing'
+
 /** A store could not be reached or refused the credentials: exit 5. */
 export class StoreUnavailableError extends CkptError {
   override readonly exit = EXIT.store
   override readonly code: string = 'STORE_UNAVAILABLE'
   /** Set when the store answered and refused: a read-only store or credentials that may not write. */
   readonly refusal?: StoreRefusal
-  constructor(message: string, options?: {cause?: unknown; refusal?: StoreRefusal}) {
+  readonly kind?: StoreFailureKind
+  constructor(message: string, options?: {cause?: unknown; refusal?: StoreRefusal; kind?: StoreFailureKind}) {
     super(message, options)
     this.refusal = options?.refusal
+    this.kind = options?.kind
   }
 }
 

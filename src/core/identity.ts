@@ -48,7 +48,7 @@ export async function checkJobIdentity(store: PrimaryStore, job: JobSpec, node: 
   }
   if (recorded === undefined && mode === 'record') {
     try {
-      return await store.put(key, body(), {ifAbsent: true})
+      return await store.createIfAbsent(key, body())
     } catch (error) {
       if (!(error instanceof AlreadyExistsError)) throw error
       recorded = await readJobRecord(store, key)

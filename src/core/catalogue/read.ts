@@ -28,7 +28,7 @@ export async function readIndex(store: PrimaryStore, manifest: Pick<Manifest, 'c
   const parser = new IndexParser()
   const hash = createHash('sha256')
   let size = 0
-  for await (const chunk of await store.get(record.index, {oneRequest: true, chunkSize: INDEX_CHUNK})) {
+  for await (const chunk of await store.get(record.index, {chunkSize: INDEX_CHUNK})) {
     size += (chunk as Buffer).length
     hash.update(chunk as Buffer)
     parser.push(chunk as Buffer)

@@ -3,7 +3,7 @@
 import type {JobContext} from '../context.js'
 import {NewerFormatError, StoreUnavailableError, messageOf} from '../errors.js'
 import {withLock} from '../lock/lock.js'
-import {FileStore, type StoreLeftovers} from '../stores/file-store.js'
+import {fileStoreOf, type StoreLeftovers} from '../stores/file-store.js'
 import {mapLimit} from '../util/pool.js'
 import {checkpointNumber, type CheckpointId} from '../format/ids.js'
 import {keys} from '../format/keys.js'
@@ -74,7 +74,7 @@ async function prune(ctx: JobContext, options: PruneOptions): Promise<PruneResul
     await each(removed.filter((id) => checkpointNumber(id) !== highest), (id) => ctx.store.delete(keys.claim(job, id)))
     await each([...new Set([...removed, ...marked])], (id) => ctx.store.delete(keys.pruning(job, id)))
   }
-  const leftovers = ctx.store instanceof FileStore ? await ctx.store.removeLeftovers({prefix: keys.jobPrefix(job), foldersUnder: keys.dataPrefix(job), olderThanMs: options.graceMs ?? ctx.job.checkpoint.graceMs, dryRun: options.dryRun}) : undefined
+  const leftovers = await fileStoreOf(ctx.store)?.removeLeftovers({prefix: keys.jobPrefix(job), foldersUnder: keys.dataPrefix(job), olderThanMs: options.graceMs ?? ctx.job.checkpoint.graceMs, dryRun: options.dryRun})
   return {dryRun: options.dryRun ?? false, kept, removed, checkpoints, ...(leftovers ? {leftovers} : {})}
 }
 

@@ -57,7 +57,7 @@ export async function allocateCheckpointId(ctx: JobContext): Promise<CheckpointI
   for (let n = highest + 1; n < highest + 1000; n++) {
     const id = checkpointId(n)
     try {
-      await ctx.store.put(keys.claim(ctx.job.name, id), Buffer.from(JSON.stringify({checkpointId: id, ...claim})), {ifAbsent: true})
+      await ctx.store.createIfAbsent(keys.claim(ctx.job.name, id), Buffer.from(JSON.stringify({checkpointId: id, ...claim})))
       return id
     } catch (error) {
       if (!(error instanceof AlreadyExistsError)) throw error
@@ -168,7 +168,7 @@ async function commit(ctx: JobContext, id: CheckpointId, body: Buffer, copies: L
   let failure: unknown
   try {
     // The commit is not cut in half by an interruption, and never starts after one (the lock may be gone).
-    await uninterruptible(() => ctx.store.put(key, body, {ifAbsent: true}))
+    await uninterruptible(() => ctx.store.createIfAbsent(key, body))
     return
   } catch (error) {
     if (error instanceof InterruptedError) throw error

@@ -6,7 +6,7 @@ import {Readable} from 'node:stream'
 import {scanState} from '../archive/tree.js'
 import {scanStateRoot} from '../archive/owners.js'
 import type {CopyWriter, LocalCopy} from '../local/secondary.js'
-import type {PrimaryStore} from '../stores/store.js'
+import {sendOnce, type PrimaryStore} from '../stores/store.js'
 import {IndexBody} from '../format/index-stream.js'
 import type {CheckpointId} from '../format/ids.js'
 import {FORMAT_VERSION, keys} from '../format/keys.js'
@@ -40,7 +40,7 @@ export async function writeTaskCopies(input: WriteTaskInput): Promise<WriteTaskR
   const sink = await SecondarySink.open(input.secondary)
   const archive = new TaskArchive(state, sink, input.onProgress)
   try {
-    await input.store.put(keys.archive(input.job, input.checkpointId, input.taskId), Readable.from(archive.stream(), {objectMode: false, highWaterMark: 4 << 20}))
+    await input.store.put(keys.archive(input.job, input.checkpointId, input.taskId), sendOnce(Readable.from(archive.stream(), {objectMode: false, highWaterMark: 4 << 20})))
     const record = await writeIndex(input, state, archive)
     const copy = await sink.finish(state.root)
     return {record, copy, secondaryError: copy ? undefined : sink.error}
@@ -63,7 +63,7 @@ async function writeIndex(input: WriteTaskInput, state: ScannedState, archive: T
   const {job, checkpointId, taskId} = input
   const index = new IndexBody({format: FORMAT_VERSION, taskId, root: state.root, entries: state.entries})
   const indexKey = keys.index(job, checkpointId, taskId)
-  await input.store.put(indexKey, index.stream())
+  await input.store.put(indexKey, () => index.stream())
   return {
     taskId,
     archive: keys.archive(job, checkpointId, taskId),

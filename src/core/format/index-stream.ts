@@ -31,11 +31,14 @@ export function* indexChunks(index: IndexDocument, chunkChars = CHUNK_CHARS): Ge
 /** A body for store.put that counts and hashes what it gives out, for the manifest's record. */
 export class IndexBody {
   size = 0
-  private readonly hash = createHash('sha256')
+  private hash = createHash('sha256')
 
   constructor(private readonly index: IndexDocument) {}
 
+  /** A fresh stream of the index; each call starts the count and the hash over (a retried put). */
   stream(): Readable {
+    this.size = 0
+    this.hash = createHash('sha256')
     return Readable.from(this.counted(), {objectMode: false})
   }
 

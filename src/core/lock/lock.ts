@@ -4,7 +4,7 @@
 import {hostname} from 'node:os'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {randomUUID} from '../util/crypto.js'
-import {LockedError, StoreUnavailableError, TransientStoreError, messageOf} from '../errors.js'
+import {LockedError, messageOf} from '../errors.js'
 import {describeHolder, lockKey, readLocks, REFRESH_EVERY_MS, STALE_AFTER_MS, type LockMode, type LockRecord, type LockScope, type LockView} from './records.js'
 import {interruptSignal} from '../interrupt.js'
 
@@ -27,15 +27,12 @@ export interface HeldLock {
 
 /** Runs fn while holding a job lock; always releases it. */
 export async function withLock<T>(ctx: LockScope, options: LockOptions, fn: () => Promise<T>): Promise<T> {
-  let lock: HeldLock
-  try {
-    lock = await acquireLock(ctx, options)
-  } catch (error) {
-    // A read-only store (a read-only SAS, a read-only mount) may still restore and verify; it just cannot announce it.
-    if (options.mode !== 'shared' || !(error instanceof StoreUnavailableError) || error instanceof TransientStoreError || error.refusal === undefined) throw error
-    options.onWarning?.(`cannot write a lock to the primary store (${messageOf(error)}); going on without one, so a prune running now could remove what this ${options.purpose} reads`)
+  // A read-only store (a read-only SAS, a read-only mount) may still restore and verify; it just cannot announce it.
+  if (options.mode === 'shared' && !ctx.store.properties.writable) {
+    options.onWarning?.(`cannot write a lock to the primary store (${ctx.store.displayUrl} is read-only); going on without one, so a prune running now could remove what this ${options.purpose} reads`)
     return fn()
   }
+  const lock = await acquireLock(ctx, options)
   try {
     return await fn()
   } finally {

@@ -181,7 +181,7 @@ class OpenFiles {
 async function fetchSegment(fetch: FetchFiles, segment: Segment, open: OpenFiles): Promise<void> {
   if (open.failed) return
   try {
-    const stream = await fetch.store.get(fetch.archive, {range: {offset: segment.start, length: segment.end - segment.start}, oneRequest: true, chunkSize: chunkSizeFor(segment)})
+    const stream = await fetch.store.get(fetch.archive, {range: {offset: segment.start, length: segment.end - segment.start}, chunkSize: chunkSizeFor(segment)})
     const writer = new SegmentWriter(segment, open)
     try {
       for await (const chunk of stream) {

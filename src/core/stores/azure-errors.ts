@@ -92,30 +92,37 @@ function credentialProblem(ctx: AzureContext, code: string, now = new Date()): s
   return `the storage account refused the SAS token (${code}): its signature is wrong or it was revoked`
 }
 
-/** Maps any failure of an SDK call to a ckpt error. */
+/** Whether a SAS grants no way to write (no add, create or write permission): read from its `sp` field. */
+export function sasIsReadOnly(auth: AzureAuth): boolean {
+  return auth.kind === 'sas' && auth.permissions !== undefined && !/[acw]/.test(auth.permissions)
+}
+
+/** Maps any failure of an SDK call to a ckpt error, classified once into a StoreFailureKind. */
 export function translateAzureError(error: unknown, ctx: AzureContext, call: FailedCall): Error {
   if (error instanceof StoreUnavailableError || error instanceof NotFoundError || error instanceof AlreadyExistsError || error instanceof OperationError) return error
   const where = `primary store ${ctx.display}: cannot ${call.action}${call.key === undefined ? '' : ` ${call.key}`}`
   const cause = safeCause(error)
   if (call.timedOutAfterMs !== undefined) {
-    return new TransientStoreError(`${where}: no answer from ${ctx.endpoint} within ${Math.round(call.timedOutAfterMs / 1000)}s`, {cause})
+    return new TransientStoreError(`${where}: no answer from ${ctx.endpoint} within ${Math.round(call.timedOutAfterMs / 1000)}s`, {cause, kind: 'timeout'})
   }
   const code = azureCode(error) ?? ''
   const status = azureStatus(error)
   if (status === undefined && UNREACHABLE.has(code)) {
-    return new StoreUnavailableError(`${where}: cannot reach ${ctx.endpoint} (${code}); check the address and that the service is up`, {cause})
+    return new StoreUnavailableError(`${where}: cannot reach ${ctx.endpoint} (${code}); check the address and that the service is up`, {cause, kind: 'unreachable'})
   }
   if (status === 403 || AUTH_FAILED.has(code) || PERMISSION.has(code)) {
-    return new StoreUnavailableError(`${where}: ${credentialProblem(ctx, code || String(status))}`, {cause, refusal: 'refused'})
+    const readOnly = PERMISSION.has(code) && sasIsReadOnly(ctx.auth)
+    return new StoreUnavailableError(`${where}: ${credentialProblem(ctx, code || String(status))}`, {cause, refusal: 'refused', kind: readOnly ? 'read-only' : 'credentials'})
   }
   if (code === 'BlobNotFound' || (status === 404 && call.key !== undefined && code !== 'ContainerNotFound')) return new NotFoundError(call.key ?? '', {cause})
   if (code === 'ContainerNotFound') {
-    return new StoreUnavailableError(`${where}: container "${ctx.container}" does not exist (was it deleted?)`, {cause})
+    return new StoreUnavailableError(`${where}: container "${ctx.container}" does not exist (was it deleted?)`, {cause, kind: 'missing'})
   }
   if (call.action === 'create' && (code === 'BlobAlreadyExists' || code === 'ConditionNotMet' || status === 409 || status === 412)) return new AlreadyExistsError(call.key ?? '', {cause})
   if (code === 'ConditionNotMet' || status === 412) return new OperationError(`${where}: the object changed while it was read; try again`, {cause})
   if ((status !== undefined && TRANSIENT_STATUS.has(status)) || TRANSIENT_NETWORK.has(code) || (status === undefined && /socket hang up|aborted|timed? ?out/i.test(String((error as SdkError)?.message)))) {
-    const transient = new TransientStoreError(`${where}: ${status === undefined ? '' : `${status} `}${code || 'network error'} from ${ctx.endpoint}; try again`, {cause})
+    const kind = status === 429 || status === 503 ? 'throttled' : 'transient'
+    const transient = new TransientStoreError(`${where}: ${status === undefined ? '' : `${status} `}${code || 'network error'} from ${ctx.endpoint}; try again`, {cause, kind})
     transient.retryAfterMs = retryAfterOf(error)
     return transient
   }

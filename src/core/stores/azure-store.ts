@@ -1,19 +1,18 @@
 // The Azure Blob Storage primary store. Uploads stage blocks in parallel and commit the block list
-// (with If-None-Match: * for create-if-absent); downloads read ranges in parallel. The SDK's own
-// retries are off: the retry decorator (retry.ts) retries, through the steps this store marks.
+// (with If-None-Match: * for create-if-absent); a read is one request, resumed where it broke. Whole calls are
+// retried by the decorator (retry.ts) that the registry puts around every store; the requests of a
+// transfer under way (a block, a range) are retried by the SDK's own per-request policy, because
+// only the store still holds their bytes.
 import {setMaxListeners} from 'node:events'
 import {Readable} from 'node:stream'
 import {AnonymousCredential, BlobServiceClient, ContainerClient, type StoragePipelineOptions} from '@azure/storage-blob'
 import {randomBytes} from '../util/crypto.js'
-import {AlreadyExistsError, NotFoundError, OperationError, StoreUnavailableError, TransientStoreError, UsageError, messageOf} from '../errors.js'
+import {NotFoundError, OperationError, StoreUnavailableError, TransientStoreError, UsageError, messageOf} from '../errors.js'
 import {redact} from '../util/redact.js'
 import {parseAzureAddress, type AzureAddress} from './azure-address.js'
-import {azureCode, azureStatus, translateAzureError, type AzureContext, type FailedCall} from './azure-errors.js'
-import {RangeReader, stageBlocks, streamRange} from './azure-transfer.js'
-import {withRetry} from './retry.js'
-import type {StoreOptions} from './registry.js'
-import type {GetOptions, ObjectInfo, PrimaryStore, PutOptions, RetryStep, StoreCapabilities} from './store.js'
-import {DEFAULT_BLOCK_SIZE, DEFAULT_CONCURRENCY} from './store.js'
+import {azureCode, azureStatus, sasIsReadOnly, translateAzureError, type AzureContext, type FailedCall} from './azure-errors.js'
+import {stageBlocks, streamRange} from './azure-transfer.js'
+import {DEFAULT_BLOCK_SIZE, DEFAULT_CONCURRENCY, streamOf, type Body, type GetOptions, type ObjectInfo, type PrimaryStore, type PutOptions, type StoreOptions, type StoreProperties} from './store.js'
 
 const MAX_BLOCK_SIZE = 4000 * 1024 * 1024
 const MAX_BLOCKS = 50_000
@@ -27,10 +26,17 @@ export interface AzureStoreOptions extends StoreOptions {
   openTimeoutMs?: number
 }
 
-const once: RetryStep = (step) => step()
+/** The SDK's per-request retry, for the requests of a transfer under way (a block, a range, a resume). */
+const REQUEST_RETRY = {maxTries: 4, retryDelayInMs: 250, maxRetryDelayInMs: 4000}
+
+/** Two clients of one container: one request per call (the decorator retries), and one that retries each request. */
+export interface AzureClients {
+  calls: ContainerClient
+  transfers: ContainerClient
+}
 
 export class AzureStore implements PrimaryStore {
-  readonly capabilities: StoreCapabilities = {atomicCreateIfAbsent: true, atomicPut: true}
+  readonly properties: StoreProperties
   readonly displayUrl: string
   readonly identity: string
   private readonly context: AzureContext
@@ -38,7 +44,7 @@ export class AzureStore implements PrimaryStore {
 
   constructor(
     private readonly address: AzureAddress,
-    private readonly container: ContainerClient,
+    private readonly clients: AzureClients,
     private readonly settings: {blockSize: number; concurrency: number; listPageSize: number; requestTimeoutMs: number; openTimeoutMs: number},
   ) {
     this.displayUrl = address.display
@@ -46,13 +52,18 @@ export class AzureStore implements PrimaryStore {
     // Every request in flight listens for close(); --concurrency allows more than the default 10.
     setMaxListeners(0, this.closing.signal)
     this.context = {display: address.display, endpoint: address.endpoint, container: address.container, auth: address.auth}
+    this.properties = {connections: settings.concurrency, atomicCreate: true, writable: !sasIsReadOnly(address.auth)}
   }
 
-  private blob(key: string) {
+  private get container(): ContainerClient {
+    return this.clients.calls
+  }
+
+  private blob(key: string, client = this.clients.calls) {
     if (key === '' || key.startsWith('/') || key.split('/').some((part) => part === '' || part === '.' || part === '..')) {
       throw new OperationError(`invalid object key ${JSON.stringify(key)}`)
     }
-    return this.container.getBlockBlobClient(this.address.prefix + key)
+    return client.getBlockBlobClient(this.address.prefix + key)
   }
 
   /** One SDK request under a timer; every failure comes out as a ckpt error without secrets. */
@@ -94,7 +105,7 @@ export class AzureStore implements PrimaryStore {
     const during = (action: string, request: (abortSignal: AbortSignal) => Promise<unknown>) =>
       this.call({action}, request, {timeoutMs: this.settings.openTimeoutMs, raw: missing}).catch((error: unknown) => {
         // At open, no answer means unreachable (exit 5), not a blip worth retrying.
-        if (error instanceof TransientStoreError && /no answer/.test(error.message)) throw new StoreUnavailableError(error.message, {cause: error.cause})
+        if (error instanceof StoreUnavailableError && error.kind === 'timeout') throw new StoreUnavailableError(error.message, {cause: error.cause, kind: 'unreachable'})
         throw error
       })
     try {
@@ -106,116 +117,76 @@ export class AzureStore implements PrimaryStore {
     try {
       await during('create container', (abortSignal) => this.container.createIfNotExists({abortSignal}))
     } catch (error) {
-      if (error instanceof StoreUnavailableError && /credentials|SAS token/.test(error.message)) {
+      if (error instanceof StoreUnavailableError && (error.kind === 'credentials' || error.kind === 'read-only')) {
         const why = error.message.slice(error.message.indexOf('create container: ') + 'create container: '.length)
-        throw new StoreUnavailableError(`primary store ${this.displayUrl}: container "${this.address.container}" does not exist and these credentials cannot create it (${why}); create the container first`, {cause: error.cause})
+        throw new StoreUnavailableError(`primary store ${this.displayUrl}: container "${this.address.container}" does not exist and these credentials cannot create it (${why}); create the container first`, {cause: error.cause, kind: error.kind})
       }
       throw error
     }
   }
 
-  async put(key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<void> {
+  put(key: string, body: Body, options: PutOptions = {}): Promise<void> {
+    return this.upload(key, body, false, options)
+  }
+
+  createIfAbsent(key: string, body: Body, options: PutOptions = {}): Promise<void> {
+    return this.upload(key, body, true, options)
+  }
+
+  private async upload(key: string, body: Body, ifAbsent: boolean, options: PutOptions): Promise<void> {
     const blob = this.blob(key)
-    const step = options.retryStep ?? once
-    const action = options.ifAbsent ? 'create' : 'write'
+    const blocks = this.blob(key, this.clients.transfers)
+    const call = {action: ifAbsent ? 'create' : 'write', key}
+    const conditions = ifAbsent ? {ifNoneMatch: '*'} : undefined
     const {blockSize, concurrency} = this.settings
     const uploadId = randomBytes(8).toString('hex')
     // Fresh block ids per upload: stale uncommitted blocks of an interrupted upload never collide.
     const blockId = (index: number) => Buffer.from(`${uploadId}-${String(index).padStart(6, '0')}`).toString('base64')
-    const stage = (index: number, block: Buffer) => {
+    const stage = async (index: number, block: Buffer) => {
       if (index >= MAX_BLOCKS) throw new OperationError(`primary store ${this.displayUrl}: ${key} needs more than ${MAX_BLOCKS} blocks; raise the block size (--block-size)`)
-      return step(() => this.call({action, key}, (abortSignal) => blob.stageBlock(blockId(index), block, block.length, {abortSignal}), {bytes: block.length})).then(() => undefined)
+      await this.call(call, (abortSignal) => blocks.stageBlock(blockId(index), block, block.length, {abortSignal}), {bytes: block.length})
     }
-    const source = Buffer.isBuffer(body) ? Readable.from(body.length === 0 ? [] : [body]) : body
+    const source = streamOf(body)
     let staged: {blocks: number; small?: Buffer}
     try {
       staged = await stageBlocks(source, {blockSize, concurrency, stage, onProgress: options.onProgress})
     } catch (error) {
-      if (!Buffer.isBuffer(body)) body.destroy()
+      source.destroy()
       throw error
     }
     const {small} = staged
-    if (small && !options.ifAbsent) {
-      await step(() => this.call({action, key}, (abortSignal) => blob.upload(small, small.length, {abortSignal}), {bytes: small.length}))
+    if (small && !ifAbsent) {
+      await this.call(call, (abortSignal) => blocks.upload(small, small.length, {abortSignal}), {bytes: small.length})
       options.onProgress?.(small.length)
       return
     }
+    // A create is always a block list committed with If-None-Match: *, so that it is one kind of request.
     if (small && small.length > 0) await stage(0, small)
     const ids = Array.from({length: small?.length === 0 ? 0 : staged.blocks}, (_, i) => blockId(i))
-    let attempts = 0
-    await step(async () => {
-      attempts++
-      try {
-        await this.call({action, key}, (abortSignal) => blob.commitBlockList(ids, {abortSignal, conditions: options.ifAbsent ? {ifNoneMatch: '*'} : undefined}))
-      } catch (error) {
-        // A retried commit may find its own earlier, answered-too-late commit: the ids are unique.
-        if (error instanceof AlreadyExistsError && attempts > 1 && (await this.committedIds(key)).join() === ids.join()) return
-        throw error
-      }
-    })
+    // A plain commit is idempotent, so the SDK may retry it; a conditional one is the decorator's to retry.
+    const committer = ifAbsent ? blob : blocks
+    await this.call(call, (abortSignal) => committer.commitBlockList(ids, {abortSignal, conditions}))
     if (small) options.onProgress?.(small.length)
   }
 
-  private async committedIds(key: string): Promise<string[]> {
-    const list = await this.call({action: 'read', key}, (abortSignal) => this.blob(key).getBlockList('committed', {abortSignal}))
-    return (list.committedBlocks ?? []).map((block) => block.name ?? '')
-  }
-
-  async get(key: string, options: GetOptions = {}): Promise<Readable> {
-    const blob = this.blob(key)
-    const step = options.retryStep ?? once
-    const range = options.range
-    if (options.oneRequest || (range?.length !== undefined && range.length <= this.settings.blockSize)) {
-      return this.streamed(key, range?.offset ?? 0, range?.length, step, options.onProgress)
-    }
-    const props = await step(() => this.call({action: 'read', key}, (abortSignal) => blob.getProperties({abortSignal})))
-    const size = props.contentLength ?? 0
-    const start = Math.min(range?.offset ?? 0, size)
-    const end = range?.length === undefined ? size : Math.min(size, start + range.length)
-    if (end <= start) return Readable.from([])
-    const etag = props.etag
-    const conditions = etag ? {ifMatch: etag} : undefined
-    const fetch = (offset: number, length: number, signal: AbortSignal) =>
-      step(() =>
-        this.call(
-          {action: 'read', key},
-          async (abortSignal) => {
-            // Pinned to the ETag: a concurrent overwrite fails the read instead of mixing two versions.
-            const response = await blob.download(offset, length, {abortSignal, conditions, maxRetryRequests: 0})
-            // Kept as the chunks that arrived: a range costs its length in memory, and no copy.
-            const parts: Buffer[] = []
-            let filled = 0
-            for await (const chunk of response.readableStreamBody ?? []) {
-              const part = chunk as Buffer
-              if (filled + part.length > length) throw new TransientStoreError(`primary store ${this.displayUrl}: long read of ${key} (more than ${length} bytes at ${offset})`)
-              parts.push(part)
-              filled += part.length
-            }
-            if (filled !== length) throw new TransientStoreError(`primary store ${this.displayUrl}: short read of ${key} (${filled} of ${length} bytes at ${offset})`)
-            return parts
-          },
-          {bytes: length, signal},
-        ),
-      )
-    return new RangeReader({start, end, blockSize: this.settings.blockSize, concurrency: this.settings.concurrency, fetch, onProgress: options.onProgress})
+  /** One streamed request per read: parallel ranges measured no faster (docs/PERFORMANCE.md, "Azure transfers"). */
+  get(key: string, options: GetOptions = {}): Promise<Readable> {
+    return this.streamed(key, options.range?.offset ?? 0, options.range?.length, options.onProgress)
   }
 
   /**
-   * A range (to the end when length is undefined) as one streamed request: restore's segments,
-   * small objects, ranges of at most one block. No request for the properties first: the first
+   * A range (to the end when length is undefined) as one streamed request. No request for the properties first: the first
    * answer gives the ETag, which pins any resume, and where the object ends. A range that starts
    * past the end reads as empty, as in get().
    */
-  private async streamed(key: string, start: number, length: number | undefined, step: RetryStep, onProgress?: (bytes: number) => void): Promise<Readable> {
+  private async streamed(key: string, start: number, length: number | undefined, onProgress?: (bytes: number) => void): Promise<Readable> {
     if (length === 0) return Readable.from([])
-    const blob = this.blob(key)
+    const blob = this.blob(key, this.clients.transfers)
     let etag: string | undefined
     const pastEnd = (error: unknown) => azureStatus(error) === 416
     const open = async (at: number, end: number) => {
       try {
-        const response = await step(() =>
-          this.call({action: 'read', key}, (abortSignal) => blob.download(at, end === Infinity ? undefined : end - at, {abortSignal, conditions: etag ? {ifMatch: etag} : undefined, maxRetryRequests: 0}), {raw: pastEnd}),
-        )
+        const response = await this.call({action: 'read', key}, (abortSignal) => blob.download(at, end === Infinity ? undefined : end - at, {abortSignal, conditions: etag ? {ifMatch: etag} : undefined, maxRetryRequests: 0}), {raw: pastEnd})
         etag ??= response.etag
         return {body: response.readableStreamBody as Readable, end: at + (response.contentLength ?? 0)}
       } catch (error) {
@@ -286,19 +257,11 @@ function positiveInteger(value: number | undefined, fallback: number, name: stri
   return value
 }
 
-/** Opens the store: the open check with one try (the registry retries it, see openRetried). */
+/** Opens the store: the open check with one try (the registry wraps the store and retries the check). */
 export async function openAzureStore(url: string, options: AzureStoreOptions): Promise<AzureStore> {
   const store = createAzureStore(url, options)
   await store.open()
   return store
-}
-
-/** The store behind the retry decorator, its open check retried like every other request. */
-export async function openRetried(url: string, options: AzureStoreOptions): Promise<PrimaryStore> {
-  const store = createAzureStore(url, options)
-  const retrying = withRetry(store)
-  await retrying.retry(() => store.open())
-  return retrying
 }
 
 /** Makes the store without any request. */
@@ -311,16 +274,19 @@ export function createAzureStore(url: string, options: AzureStoreOptions): Azure
     requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
     openTimeoutMs: options.openTimeoutMs ?? 15_000,
   }
-  // One try per request: the retry decorator owns retries, so failures surface within a bounded time.
-  const pipeline: StoragePipelineOptions = {retryOptions: {maxTries: 1}, userAgentOptions: {userAgentPrefix: 'ckpt'}}
-  let container: ContainerClient
+  const client = (retryOptions: StoragePipelineOptions['retryOptions']) => {
+    const pipeline: StoragePipelineOptions = {retryOptions, userAgentOptions: {userAgentPrefix: 'ckpt'}}
+    const source = address.source
+    return source.kind === 'connection-string'
+      ? BlobServiceClient.fromConnectionString(source.connectionString, pipeline).getContainerClient(address.container)
+      : new ContainerClient(source.containerUrl, new AnonymousCredential(), pipeline)
+  }
+  let clients: AzureClients
   try {
-    container =
-      address.source.kind === 'connection-string'
-        ? BlobServiceClient.fromConnectionString(address.source.connectionString, pipeline).getContainerClient(address.container)
-        : new ContainerClient(address.source.containerUrl, new AnonymousCredential(), pipeline)
+    // One try per call: the retry decorator owns those retries, so failures surface within a bounded time.
+    clients = {calls: client({maxTries: 1}), transfers: client(REQUEST_RETRY)}
   } catch (error) {
     throw new UsageError(`primary store ${address.display}: ${redact(messageOf(error))}`)
   }
-  return new AzureStore(address, container, settings)
+  return new AzureStore(address, clients, settings)
 }

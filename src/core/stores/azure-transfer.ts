@@ -1,9 +1,9 @@
-// Streaming transfers in blocks: uploads cut the body into blocks and stage up to `concurrency` of
-// them at once; downloads fetch up to `concurrency` ranges ahead and deliver them in order.
-// Memory stays near blockSize x (concurrency + 1) whatever the object size.
-import {setMaxListeners} from 'node:events'
-import {Readable} from 'node:stream'
+// Streaming transfers: uploads cut the body into blocks and stage up to `concurrency` of them at
+// once (memory near blockSize x (concurrency + 1) whatever the object size); a download is one
+// stream, resumed from the last byte received when it breaks or stalls.
+import type {Readable} from 'node:stream'
 import {CkptError, TransientStoreError} from '../errors.js'
+import {mapLimit} from '../util/pool.js'
 
 /** Cuts a stream into blocks of exactly `size` bytes (the last one may be shorter, never empty). */
 export async function* blocksOf(source: AsyncIterable<Buffer | string>, size: number): AsyncIterable<Buffer> {
@@ -38,103 +38,38 @@ export interface BlockUpload {
 /**
  * Stages every block of the body, at most `concurrency` at a time; returns the number of blocks,
  * or the single block itself when the whole body fits in one (the caller may upload it at once).
+ * `concurrency` workers of mapLimit take the blocks in order from the one source.
  */
 export async function stageBlocks(body: AsyncIterable<Buffer | string>, upload: BlockUpload): Promise<{blocks: number; small?: Buffer}> {
-  const inflight = new Set<Promise<void>>()
-  let failure: {error: unknown} | undefined
+  const blocks = blocksOf(body, upload.blockSize)[Symbol.asyncIterator]()
+  const first = await blocks.next()
+  if (first.done) return {blocks: 0, small: Buffer.alloc(0)}
+  if (first.value.length < upload.blockSize) return {blocks: 1, small: first.value}
+  let waiting: IteratorResult<Buffer> | undefined = first
   let index = 0
   let sent = 0
-  try {
-    for await (const block of blocksOf(body, upload.blockSize)) {
-      if (index === 0 && block.length < upload.blockSize) return {blocks: 1, small: block}
-      const task: Promise<void> = upload.stage(index++, block).then(
-        () => upload.onProgress?.((sent += block.length)),
-        (error: unknown) => void (failure ??= {error}),
-      )
-      inflight.add(task)
-      void task.finally(() => inflight.delete(task))
-      while (inflight.size >= upload.concurrency && !failure) await Promise.race(inflight)
-      if (failure) break
-    }
-  } finally {
-    // Never leave a stage running behind a thrown error: it would write after the caller gave up.
-    await Promise.allSettled(inflight)
+  let failure: {error: unknown} | undefined
+  // The async generator answers next() calls in the order they were made, so blocks keep their numbers.
+  const take = async () => {
+    const item = waiting ?? (await blocks.next())
+    waiting = undefined
+    return item.done ? undefined : {block: item.value, at: index++}
   }
-  if (failure) throw failure.error
-  return index === 0 ? {blocks: 0, small: Buffer.alloc(0)} : {blocks: index}
-}
-
-export interface RangedDownload {
-  start: number
-  /** Exclusive. */
-  end: number
-  blockSize: number
-  concurrency: number
-  /** Fetches exactly `length` bytes at `offset`, as the chunks they arrived in. */
-  fetch(offset: number, length: number, signal: AbortSignal): Promise<Buffer[]>
-  onProgress?: (bytes: number) => void
-}
-
-/** A Readable that fetches ranges ahead, in parallel, and pushes them in order. */
-export class RangeReader extends Readable {
-  private next: number
-  private readonly queue: Array<{length: number; data: Promise<Buffer[]>}> = []
-  private readonly abort = new AbortController()
-  private pumping = false
-  private delivered = 0
-
-  constructor(private readonly download: RangedDownload) {
-    // Object mode: each chunk goes on as it came; a byte-mode read() would join them into a copy.
-    super({objectMode: true, highWaterMark: 1})
-    this.next = download.start
-    setMaxListeners(0, this.abort.signal)
-  }
-
-  private fill(): void {
-    const {end, blockSize, concurrency} = this.download
-    while (this.queue.length < concurrency && this.next < end && !this.destroyed) {
-      const offset = this.next
-      const length = Math.min(blockSize, end - offset)
-      this.next += length
-      const data = this.download.fetch(offset, length, this.abort.signal)
-      data.catch(() => {}) // observed in pump(); avoids an unhandled rejection while queued
-      this.queue.push({length, data})
-    }
-  }
-
-  override _read(): void {
-    this.fill()
-    if (!this.pumping) void this.pump()
-  }
-
-  private async pump(): Promise<void> {
-    this.pumping = true
+  const worker = async () => {
     try {
-      let wanted = true
-      while (wanted && this.queue.length > 0) {
-        const parts = await this.queue[0].data
-        this.queue.shift()
-        if (this.destroyed) return
-        // The chunks go on as they came (no copy into one buffer); they are at most one range.
-        for (const part of parts) {
-          this.delivered += part.length
-          wanted = this.push(part)
-        }
-        this.download.onProgress?.(this.delivered)
-        this.fill()
+      for (let next = await take(); next && !failure; next = failure ? undefined : await take()) {
+        await upload.stage(next.at, next.block)
+        upload.onProgress?.((sent += next.block.length))
       }
-      if (this.queue.length === 0 && this.next >= this.download.end) this.push(null)
     } catch (error) {
-      this.destroy(error as Error)
-    } finally {
-      this.pumping = false
+      failure ??= {error}
     }
   }
-
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.abort.abort()
-    callback(error)
-  }
+  // Each worker keeps its failure, so every stage in flight has ended before this returns.
+  await mapLimit(Array.from({length: upload.concurrency}, (_, i) => i), upload.concurrency, worker)
+  if (failure) await blocks.return?.(undefined).catch(() => {}) // the source's own error is already in failure
+  if (failure) throw failure.error
+  return {blocks: index}
 }
 
 export interface StreamedRange {

@@ -7,21 +7,26 @@ import {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 import {randomBytes} from '../util/crypto.js'
 import {AlreadyExistsError, CkptError, NotFoundError, OperationError, StoreUnavailableError, messageOf, type StoreRefusal} from '../errors.js'
-import type {GetOptions, ObjectInfo, PrimaryStore, PutOptions, StoreCapabilities} from './store.js'
+import {DEFAULT_CONCURRENCY, streamOf, type Body, type GetOptions, type ObjectInfo, type PrimaryStore, type PutOptions, type StoreProperties} from './store.js'
 
 const TEMP_PREFIX = '.ckpt-tmp-'
 
 export class FileStore implements PrimaryStore {
-  readonly capabilities: StoreCapabilities = {atomicCreateIfAbsent: true, atomicPut: true}
+  readonly properties: StoreProperties
   readonly displayUrl: string
   readonly identity: string
 
   /** Temporary files of writes in progress, so an interrupted command can remove them. */
   private readonly temporaries = new Set<string>()
 
-  constructor(readonly root: string) {
+  constructor(
+    readonly root: string,
+    options: {writable?: boolean} = {},
+  ) {
     this.displayUrl = root
     this.identity = root
+    // link(2) makes create-if-absent atomic; a local disk serves a few reads at once well.
+    this.properties = {connections: DEFAULT_CONCURRENCY, atomicCreate: true, writable: options.writable ?? true}
   }
 
   /**
@@ -54,7 +59,8 @@ export class FileStore implements PrimaryStore {
       created = true
     }
     // The real path names the store the same way whatever link led to it (secondary copies record it).
-    return {store: new FileStore(await fs.realpath(root)), created}
+    const real = await fs.realpath(root)
+    return {store: new FileStore(real, {writable: await writable(real)}), created}
   }
 
   private pathOf(key: string): string {
@@ -72,15 +78,24 @@ export class FileStore implements PrimaryStore {
     throw new OperationError(message, {cause: error})
   }
 
-  async put(key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<void> {
+  put(key: string, body: Body, options: PutOptions = {}): Promise<void> {
+    return this.write(key, body, false, options)
+  }
+
+  createIfAbsent(key: string, body: Body, options: PutOptions = {}): Promise<void> {
+    return this.write(key, body, true, options)
+  }
+
+  private async write(key: string, body: Body, ifAbsent: boolean, options: PutOptions): Promise<void> {
     const target = this.pathOf(key)
     const dir = path.dirname(target)
     const temp = path.join(dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}-${path.basename(target)}`)
     this.temporaries.add(temp)
+    let source: Readable | undefined
     try {
       await fs.mkdir(dir, {recursive: true})
       let sent = 0
-      const source = Buffer.isBuffer(body) ? Readable.from([body]) : body
+      source = streamOf(body)
       const counter = async function* (chunks: AsyncIterable<Buffer>) {
         for await (const chunk of chunks) {
           sent += chunk.length
@@ -96,7 +111,7 @@ export class FileStore implements PrimaryStore {
       } finally {
         await handle.close()
       }
-      if (options.ifAbsent) {
+      if (ifAbsent) {
         // link(2) fails with EEXIST atomically, so two writers can never both create the key.
         try {
           await fs.link(temp, target)
@@ -111,7 +126,7 @@ export class FileStore implements PrimaryStore {
       await syncDir(dir)
     } catch (error) {
       await fs.rm(temp, {force: true}).catch(() => {})
-      if (!Buffer.isBuffer(body)) body.destroy()
+      source?.destroy()
       // The body's own failure (a capture error) is the caller's to report.
       if (error instanceof CkptError) throw error
       throw writeFailure(this.root, key, error)
@@ -290,6 +305,23 @@ export async function syncDir(dir: string): Promise<void> {
   } finally {
     await handle.close()
   }
+}
+
+/** Whether this process may write in the folder: false on a read-only mount or without permission. */
+async function writable(root: string): Promise<boolean> {
+  try {
+    await fs.access(root, fs.constants.W_OK)
+    return true
+  } catch (error) {
+    if (refusalOf(error)) return false
+    throw new StoreUnavailableError(`primary store ${root} cannot be opened: ${(error as NodeJS.ErrnoException).code ?? messageOf(error)}`, {cause: error})
+  }
+}
+
+/** The file store behind any decorators, for its own maintenance (temporaries, empty folders). */
+export function fileStoreOf(store: PrimaryStore): FileStore | undefined {
+  for (let at: unknown = store; at; at = (at as {inner?: unknown}).inner) if (at instanceof FileStore) return at
+  return undefined
 }
 
 /** A file system that refuses writes: read-only (a mounted recovery copy), or no permission. */

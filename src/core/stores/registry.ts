@@ -1,35 +1,27 @@
-// Maps a primary store URL to a store. Heavy SDKs are imported lazily, only for their scheme.
+// Maps a primary store URL to a store, behind the retry decorator. Heavy SDKs are imported lazily,
+// only for their scheme.
 import * as path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {UsageError} from '../errors.js'
 import {FileStore} from './file-store.js'
-import type {PrimaryStore} from './store.js'
+import {withRetry} from './retry.js'
+import type {PrimaryStore, StoreOptions} from './store.js'
 
-export interface StoreOptions {
-  /** Folder that relative file paths resolve against. */
-  baseDir: string
-  /** Upload/download block size in bytes. */
-  blockSize?: number
-  /** Parallel blocks or ranges per transfer. */
-  concurrency?: number
-  env?: NodeJS.ProcessEnv
-  /** A missing file store is created (default) rather than refused; readers set it false. */
-  create?: boolean
-  /** Called when opening created a new, empty store. */
-  onCreated?: (where: string) => void
-}
+export type {StoreOptions} from './store.js'
 
-type Factory = (url: string, options: StoreOptions) => Promise<PrimaryStore>
+/** A store made without a request, and the first request that checks it (retried like any other). */
+type Factory = (url: string, options: StoreOptions) => Promise<{store: PrimaryStore; check?: () => Promise<void>}>
 
 const factories: Record<string, Factory> = {
   file: async (url, options) => {
     const {store, created} = await FileStore.open(path.resolve(options.baseDir, url.startsWith('file:') ? fileURLToPath(url) : url), {create: options.create ?? true})
     if (created) options.onCreated?.(store.displayUrl)
-    return store
+    return {store}
   },
   azure: async (url, options) => {
-    const {openRetried} = await import('./azure-store.js')
-    return openRetried(url, options)
+    const {createAzureStore} = await import('./azure-store.js')
+    const store = createAzureStore(url, options)
+    return {store, check: () => store.open()}
   },
 }
 
@@ -40,6 +32,7 @@ export function schemeOf(url: string): string {
   return 'file'
 }
 
+/** Opens the store at url; every store comes back wrapped in the retry decorator (retry.ts). */
 export async function openPrimaryStore(url: string, options: StoreOptions): Promise<PrimaryStore> {
   if (url.trim() === '') throw new UsageError('primary store: the address is empty; give a folder, file://PATH or azure://CONTAINER[/PREFIX]')
   const scheme = schemeOf(url)
@@ -47,5 +40,8 @@ export async function openPrimaryStore(url: string, options: StoreOptions): Prom
   if (!factory) {
     throw new UsageError(`primary store: unknown scheme "${scheme}:"; use a folder, file://PATH, azure://CONTAINER[/PREFIX] or a container URL with a SAS token`)
   }
-  return factory(url, options)
+  const {store, check} = await factory(url, options)
+  const retrying = withRetry(store)
+  if (check) await retrying.retry(check)
+  return retrying
 }

@@ -3,13 +3,11 @@
 // and time. Permanent failures (not found, credentials, bad input) fail at once. A store's
 // Retry-After (TransientStoreError.retryAfterMs) replaces the backoff, up to a cap.
 //
-// Streams can be sent once. A put is retried whole only when its body is a Buffer or a stream not
-// read yet; for the rest, the decorator hands the store a `retryStep` (store.ts) and the store runs
-// each idempotent step of a transfer (a block, a range, the commit) through it, because only the
-// store still holds those bytes. A store that ignores retryStep gets whole-call retries only.
-import {Readable} from 'node:stream'
+// A put is retried whole: its body (store.ts) is a Buffer or a factory that makes the stream again.
+// A body that exists once (sendOnce) is retried only while no try has started sending it.
+import type {Readable} from 'node:stream'
 import {AlreadyExistsError, TransientStoreError} from '../errors.js'
-import {getBuffer, type GetOptions, type ObjectInfo, type PrimaryStore, type PutOptions, type RetryStep, type StoreCapabilities} from './store.js'
+import {canSendAgain, getBuffer, type Body, type GetOptions, type ObjectInfo, type PrimaryStore, type PutOptions, type StoreProperties} from './store.js'
 
 export interface RetryOptions {
   /** Tries per call or step, the first included. */
@@ -37,29 +35,20 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   return Number.isNaN(at) ? undefined : Math.max(0, at - now)
 }
 
-/** Errors that already went through every try of a step: retrying the whole call would multiply tries. */
-const exhausted = new WeakSet<object>()
-
 function isTransient(error: unknown): boolean {
-  return error instanceof TransientStoreError && !exhausted.has(error)
-}
-
-/** True while the stream is untouched, so that a new try can still send it whole. */
-function unread(body: Readable | Buffer): boolean {
-  return Buffer.isBuffer(body) || (!body.readableDidRead && !body.destroyed && !body.readableEnded)
+  return error instanceof TransientStoreError
 }
 
 export class RetryingStore implements PrimaryStore {
   readonly displayUrl: string
   readonly identity: string
-  readonly capabilities: StoreCapabilities
+  readonly properties: StoreProperties
   private readonly opts: Required<Omit<RetryOptions, 'onRetry'>> & Pick<RetryOptions, 'onRetry'>
-  private readonly step: RetryStep = (step) => this.retrying(step, () => true, true)
 
   constructor(readonly inner: PrimaryStore, options: RetryOptions = {}) {
     this.displayUrl = inner.displayUrl
     this.identity = inner.identity
-    this.capabilities = inner.capabilities
+    this.properties = inner.properties
     this.opts = {...DEFAULTS, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)), ...options}
   }
 
@@ -72,7 +61,7 @@ export class RetryingStore implements PrimaryStore {
   }
 
   /** Runs fn until it succeeds, fails permanently, or the attempts or the time run out. */
-  private async retrying<T>(fn: (attempt: number) => Promise<T>, canRetry: () => boolean, isStep = false): Promise<T> {
+  private async retrying<T>(fn: (attempt: number) => Promise<T>, canRetry: () => boolean): Promise<T> {
     const started = Date.now()
     for (let attempt = 1; ; attempt++) {
       try {
@@ -80,10 +69,7 @@ export class RetryingStore implements PrimaryStore {
       } catch (error) {
         const wait = this.delay(attempt, error)
         const out = attempt >= this.opts.attempts || Date.now() - started + wait > this.opts.maxElapsedMs
-        if (!isTransient(error) || !canRetry() || out) {
-          if (isStep && error instanceof TransientStoreError) exhausted.add(error)
-          throw error
-        }
+        if (!isTransient(error) || !canRetry() || out) throw error
         this.opts.onRetry?.(error as Error, attempt, wait)
         await this.opts.sleep(wait)
       }
@@ -95,33 +81,41 @@ export class RetryingStore implements PrimaryStore {
     return this.retrying(request, () => true)
   }
 
-  async put(key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<void> {
-    let ambiguous = false
+  put(key: string, body: Body, options: PutOptions = {}): Promise<void> {
+    return this.retrying(() => this.inner.put(key, body, options), () => canSendAgain(body))
+  }
+
+  async createIfAbsent(key: string, body: Body, options: PutOptions = {}): Promise<void> {
+    let ambiguous: TransientStoreError | undefined
     await this.retrying(
       async () => {
         try {
-          await this.inner.put(key, body, {...options, retryStep: options.retryStep ?? this.step})
+          await this.inner.createIfAbsent(key, body, options)
         } catch (error) {
-          // A create-if-absent whose earlier try may have landed: it is ours if the bytes are.
-          if (error instanceof AlreadyExistsError && ambiguous && Buffer.isBuffer(body) && (await this.sameBytes(key, body))) return
-          if (error instanceof TransientStoreError) ambiguous = true
+          // A create whose earlier try may have landed: it is ours if the bytes are, unknown if they cannot be read.
+          if (error instanceof AlreadyExistsError && ambiguous && Buffer.isBuffer(body)) {
+            const found = await this.sameBytes(key, body)
+            if (found === 'same') return
+            if (found === 'unreadable') throw ambiguous
+          }
+          if (error instanceof TransientStoreError) ambiguous = error
           throw error
         }
       },
-      () => unread(body),
+      () => canSendAgain(body),
     )
   }
 
-  private async sameBytes(key: string, body: Buffer): Promise<boolean> {
+  private async sameBytes(key: string, body: Buffer): Promise<'same' | 'other' | 'unreadable'> {
     try {
-      return (await getBuffer(this.inner, key)).equals(body)
+      return (await getBuffer(this.inner, key)).equals(body) ? 'same' : 'other'
     } catch {
-      return false
+      return 'unreadable'
     }
   }
 
   get(key: string, options: GetOptions = {}): Promise<Readable> {
-    return this.retrying(() => this.inner.get(key, {...options, retryStep: options.retryStep ?? this.step}), () => true)
+    return this.retrying(() => this.inner.get(key, options), () => true)
   }
 
   stat(key: string): Promise<ObjectInfo | undefined> {

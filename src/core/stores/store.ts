@@ -1,16 +1,20 @@
 // The primary store interface: stores move bytes and nothing else. Hashing, manifests and
 // verification live above them (src/core/checkpoint, src/core/restore).
-import type {Readable} from 'node:stream'
+import {Readable} from 'node:stream'
+import {OperationError} from '../errors.js'
 
 /** Transfer defaults: bytes per block or range, and blocks or ranges in flight per transfer. */
 export const DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024
 export const DEFAULT_CONCURRENCY = 4
 
-export interface StoreCapabilities {
-  /** put({ifAbsent}) is atomic against concurrent writers of the same key. */
-  readonly atomicCreateIfAbsent: boolean
-  /** Objects are written whole or not at all (no torn reads after a crash). */
-  readonly atomicPut: boolean
+/** What a caller may count on from a store: data, declared by the store, read by the callers. */
+export interface StoreProperties {
+  /** Requests the store serves well in parallel (blocks or ranges per transfer, objects at once). */
+  readonly connections: number
+  /** createIfAbsent() is atomic against concurrent writers of the same key. */
+  readonly atomicCreate: boolean
+  /** The store accepts writes (false: a read-only mount, a SAS without write permission). */
+  readonly writable: boolean
 }
 
 export interface ObjectInfo {
@@ -26,33 +30,48 @@ export interface ByteRange {
 }
 
 /**
- * Runs one idempotent step of a transfer (a block, a range, a commit) with retries. The retry
- * decorator passes one in; a store that moves big objects in steps wraps each network step in it,
- * because only the store still holds a step's bytes once the caller's stream has been read.
+ * The bytes of a put: a Buffer, or a factory that makes a fresh stream of them for each try, so
+ * that a retry can send the body again from its start (restic's rewindable reader).
  */
-export type RetryStep = <T>(step: () => Promise<T>) => Promise<T>
+export type Body = Buffer | (() => Readable)
+
+const oneShot = new WeakSet<() => Readable>()
+const used = new WeakSet<() => Readable>()
+
+/**
+ * A body that exists once: a stream made as it is sent (a take's archive, hashed on the way).
+ * A retry may send it only while no try has started it.
+ */
+export function sendOnce(stream: Readable): () => Readable {
+  const factory = () => {
+    if (used.has(factory)) throw new OperationError('a stream body cannot be sent twice')
+    used.add(factory)
+    return stream
+  }
+  oneShot.add(factory)
+  return factory
+}
+
+/** Whether a new try can send the body from its start. */
+export function canSendAgain(body: Body): boolean {
+  return Buffer.isBuffer(body) || !oneShot.has(body) || !used.has(body)
+}
+
+/** A fresh stream of the body's bytes. */
+export function streamOf(body: Body): Readable {
+  return Buffer.isBuffer(body) ? Readable.from(body.length === 0 ? [] : [body]) : body()
+}
 
 export interface PutOptions {
-  /** Fail with AlreadyExistsError when the key exists (create-if-absent). */
-  ifAbsent?: boolean
   /** Called with the number of bytes sent so far. */
   onProgress?: (bytes: number) => void
-  /** Set by the retry decorator (retry.ts); stores may ignore it. */
-  retryStep?: RetryStep
 }
 
 export interface GetOptions {
   range?: ByteRange
-  /**
-   * Read as one request, streamed, rather than as blocks fetched in parallel: for small objects,
-   * and for ranges the caller already reads several at a time. Stores may ignore it.
-   */
-  oneRequest?: boolean
   /** Bytes per chunk of the stream the caller wants (restore asks small ones for small files); stores may ignore it. */
   chunkSize?: number
   onProgress?: (bytes: number) => void
-  /** Set by the retry decorator (retry.ts); stores may ignore it. */
-  retryStep?: RetryStep
 }
 
 export interface PrimaryStore {
@@ -60,9 +79,11 @@ export interface PrimaryStore {
   readonly displayUrl: string
   /** Tells this store from another (secondary copies record it): the file store's real path; Azure's account, container and prefix. Never a secret. */
   readonly identity: string
-  readonly capabilities: StoreCapabilities
-  /** Writes an object; durable when the promise resolves. */
-  put(key: string, body: Readable | Buffer, options?: PutOptions): Promise<void>
+  readonly properties: StoreProperties
+  /** Writes an object, replacing one that is there; durable when the promise resolves. */
+  put(key: string, body: Body, options?: PutOptions): Promise<void>
+  /** Writes an object only if the key is free; throws AlreadyExistsError when it is not. */
+  createIfAbsent(key: string, body: Body, options?: PutOptions): Promise<void>
   /** Reads an object, or a range of it without reading the rest (restore depends on it); throws NotFoundError when it is missing. */
   get(key: string, options?: GetOptions): Promise<Readable>
   /** Size and time of an object, or undefined when it is missing. */
@@ -73,6 +94,21 @@ export interface PrimaryStore {
   delete(key: string): Promise<void>
   /** Releases connections; the store is unusable afterwards. */
   close(): Promise<void>
+}
+
+/** How the registry opens a store (store.ts, so that no store imports the registry). */
+export interface StoreOptions {
+  /** Folder that relative file paths resolve against. */
+  baseDir: string
+  /** Upload/download block size in bytes. */
+  blockSize?: number
+  /** Parallel blocks or ranges per transfer. */
+  concurrency?: number
+  env?: NodeJS.ProcessEnv
+  /** A missing file store is created (default) rather than refused; readers set it false. */
+  create?: boolean
+  /** Called when opening created a new, empty store. */
+  onCreated?: (where: string) => void
 }
 
 /** A size hint above this is not trusted for one allocation up front. */
@@ -88,7 +124,7 @@ export async function getBuffer(store: PrimaryStore, key: string, expectedSize?:
   const into = sized ? Buffer.allocUnsafe(expectedSize) : undefined
   let filled = 0
   const chunks: Buffer[] = []
-  for await (const chunk of await store.get(key, {oneRequest: true})) {
+  for await (const chunk of await store.get(key)) {
     const bytes = chunk as Buffer
     if (into && chunks.length === 0 && filled + bytes.length <= into.length) filled += bytes.copy(into, filled)
     else chunks.push(bytes)

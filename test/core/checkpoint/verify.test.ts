@@ -97,7 +97,8 @@ function listingAcrossATake(j: CheckpointJob, take: () => Promise<unknown>): Pri
   }
   return {
     displayUrl: inner.displayUrl,
-    capabilities: inner.capabilities,
+    properties: inner.properties,
+    createIfAbsent: (key, body, options) => inner.createIfAbsent(key, body, options),
     put: (key, body, options) => inner.put(key, body, options),
     get: (key, options) => inner.get(key, options),
     stat: (key) => inner.stat(key),

@@ -20,7 +20,8 @@ function newestBefore(summary: RunSummary, startedAt: string): string | undefine
 function slowPrimary(store: PrimaryStore, delayMs: number): PrimaryStore {
   return {
     displayUrl: store.displayUrl,
-    capabilities: store.capabilities,
+    properties: store.properties,
+    createIfAbsent: (key, body, options) => store.createIfAbsent(key, body, options),
     put: async (key, body, options) => {
       if (key.endsWith('.tar')) await sleep(delayMs)
       return store.put(key, body, options)

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict'
 import {randomBytes} from 'node:crypto'
 import {createServer, get, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import type {AddressInfo} from 'node:net'
-import type {Readable} from 'node:stream'
+import {Readable} from 'node:stream'
 import {after, before, describe, it} from 'node:test'
-import {streamRange} from '../../../src/core/stores/azure-transfer.js'
+import {stageBlocks, streamRange} from '../../../src/core/stores/azure-transfer.js'
 import {TransientStoreError} from '../../../src/core/errors.js'
 
 const DATA = randomBytes(256 << 10)
@@ -102,5 +102,53 @@ describe('streamRange', () => {
     closing.abort()
     await assert.rejects(collect({[Symbol.asyncIterator]: () => chunks}), TransientStoreError)
     assert.equal(requests.length, 1)
+  })
+})
+
+describe('stageBlocks', () => {
+  const source = (blocks: number, size: number) => Readable.from(Array.from({length: blocks}, (_, i) => Buffer.alloc(size, i)))
+
+  it('stages every block under its own number, at most `concurrency` at a time', async () => {
+    const staged = new Map<number, number>()
+    let running = 0
+    let most = 0
+    const result = await stageBlocks(source(10, 1024), {
+      blockSize: 1024,
+      concurrency: 3,
+      stage: async (index, block) => {
+        most = Math.max(most, ++running)
+        await new Promise((resolve) => setTimeout(resolve, 5 + (index % 3) * 5))
+        staged.set(index, block[0])
+        running--
+      },
+    })
+    assert.equal(result.blocks, 10)
+    assert.deepEqual([...staged].sort((a, b) => a[0] - b[0]), Array.from({length: 10}, (_, i) => [i, i]))
+    assert.equal(most, 3)
+  })
+
+  it('starts no stage after one failed, and waits for those in flight before it rejects', async () => {
+    let inFlight = 0
+    const started: number[] = []
+    const outcome = stageBlocks(source(20, 1024), {
+      blockSize: 1024,
+      concurrency: 4,
+      stage: async (index) => {
+        started.push(index)
+        inFlight++
+        try {
+          if (index === 2) throw new TransientStoreError('block 2 failed')
+          await new Promise((resolve) => setTimeout(resolve, 30))
+        } finally {
+          inFlight--
+        }
+      },
+    })
+    await assert.rejects(outcome, /block 2 failed/)
+    assert.equal(inFlight, 0, 'no stage is still running')
+    const count = started.length
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    assert.equal(started.length, count, 'no stage starts afterwards')
+    assert.ok(count <= 4, `stages started: ${started.join(',')}`)
   })
 })

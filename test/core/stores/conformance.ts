@@ -1,11 +1,12 @@
-// One conformance suite for every primary store (restic internal/backend/test/suite.go).
-// Each store's own test file only says how to make one.
+// One conformance suite for every primary store (restic internal/backend/test/suite.go), each
+// behind the retry decorator as the registry builds it. Each store's own test file only says how to make one.
 import assert from 'node:assert/strict'
 import {randomBytes} from 'node:crypto'
 import {Readable} from 'node:stream'
 import {after, before, describe, it} from 'node:test'
 import {AlreadyExistsError, NotFoundError} from '../../../src/core/errors.js'
-import {getBuffer, type PrimaryStore} from '../../../src/core/stores/store.js'
+import {RetryingStore} from '../../../src/core/stores/retry.js'
+import {getBuffer, sendOnce, type PrimaryStore} from '../../../src/core/stores/store.js'
 
 export interface StoreFixture {
   store: PrimaryStore
@@ -13,6 +14,8 @@ export interface StoreFixture {
   cleanup(): Promise<void>
   /** Number of keys one list page holds, when the store pages; used to cross a page boundary. */
   pageSize?: number
+  /** Requests in parallel the store was opened with. */
+  connections: number
 }
 
 async function collect(iterable: AsyncIterable<{key: string}>): Promise<string[]> {
@@ -40,11 +43,18 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
       await fixture?.cleanup()
     })
 
-    it('puts and gets a buffer and a stream', async () => {
+    it('is wrapped in the retry decorator and declares its properties', () => {
+      assert.ok(store instanceof RetryingStore, 'the registry wraps every store')
+      assert.deepEqual(store.properties, {connections: fixture.connections, atomicCreate: true, writable: true})
+    })
+
+    it('puts and gets a buffer, a stream factory and a one-shot stream', async () => {
       const body = randomBytes(1000)
       await store.put('a/buffer', body)
       assert.deepEqual(await getBuffer(store, 'a/buffer'), body)
-      await store.put('a/stream', Readable.from([body.subarray(0, 10), body.subarray(10)]))
+      await store.put('a/once', sendOnce(Readable.from([body])))
+      assert.deepEqual(await getBuffer(store, 'a/once'), body)
+      await store.put('a/stream', () => Readable.from([body.subarray(0, 10), body.subarray(10)]))
       assert.deepEqual(await getBuffer(store, 'a/stream'), body)
       const info = await store.stat('a/stream')
       assert.equal(info?.size, 1000)
@@ -105,13 +115,13 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
     it('creates if absent, once, under concurrency', async () => {
       const key = 'claims/chk-1'
       const results = await Promise.allSettled(
-        Array.from({length: 8}, (_, i) => store.put(key, Buffer.from(`writer-${i}`), {ifAbsent: true})),
+        Array.from({length: 8}, (_, i) => store.createIfAbsent(key, Buffer.from(`writer-${i}`))),
       )
       const won = results.filter((r) => r.status === 'fulfilled')
       assert.equal(won.length, 1, 'exactly one writer creates the key')
       for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof AlreadyExistsError, String(r.reason))
       assert.match((await getBuffer(store, key)).toString(), /^writer-\d$/)
-      await assert.rejects(store.put(key, Buffer.from('late'), {ifAbsent: true}), AlreadyExistsError)
+      await assert.rejects(store.createIfAbsent(key, Buffer.from('late')), AlreadyExistsError)
     })
 
     it('keeps keys with spaces and non-ASCII characters', async () => {
@@ -127,18 +137,17 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
       const parts: Buffer[] = []
       for (let i = 0; i < size; i += 1 << 20) parts.push(body.subarray(i, i + (1 << 20)))
       let progress = 0
-      await store.put('big/obj', Readable.from(parts), {onProgress: (bytes) => (progress = bytes)})
+      await store.put('big/obj', () => Readable.from(parts), {onProgress: (bytes) => (progress = bytes)})
       assert.equal(progress, size)
       assert.equal((await store.stat('big/obj'))?.size, size)
       const back = await getBuffer(store, 'big/obj')
       assert.ok(back.equals(body), 'bytes read back equal bytes written')
       assert.deepEqual(await readAll(await store.get('big/obj', {range: {offset: (8 << 20) - 3, length: 10}})), body.subarray((8 << 20) - 3, (8 << 20) + 7))
-      assert.ok((await readAll(await store.get('big/obj'))).equals(body), 'read whole, in parallel blocks')
-      // As one request: the whole object, a range of several blocks, and a range past the end.
-      assert.deepEqual(await readAll(await store.get('big/obj', {oneRequest: true})), body)
-      assert.deepEqual(await readAll(await store.get('big/obj', {range: {offset: 5, length: (16 << 20) + 1}, oneRequest: true})), body.subarray(5, (16 << 20) + 6))
-      assert.deepEqual(await readAll(await store.get('big/obj', {range: {offset: body.length - 4, length: 100}, oneRequest: true})), body.subarray(body.length - 4))
-      assert.equal((await readAll(await store.get('big/obj', {range: {offset: body.length + 1}, oneRequest: true}))).length, 0)
+      assert.ok((await readAll(await store.get('big/obj'))).equals(body), 'read whole')
+      // The whole object, a range of several blocks, and a range past the end.
+      assert.deepEqual(await readAll(await store.get('big/obj', {range: {offset: 5, length: (16 << 20) + 1}})), body.subarray(5, (16 << 20) + 6))
+      assert.deepEqual(await readAll(await store.get('big/obj', {range: {offset: body.length - 4, length: 100}})), body.subarray(body.length - 4))
+      assert.equal((await readAll(await store.get('big/obj', {range: {offset: body.length + 1}}))).length, 0)
     })
 
     it('leaves the old object, and no new one, when a streamed put is interrupted', async () => {
@@ -150,12 +159,12 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
             throw new Error('the source broke')
           })(),
         )
-      await assert.rejects(store.put('cut/old', broken()))
-      await assert.rejects(store.put('cut/new', broken(), {ifAbsent: true}))
+      await assert.rejects(store.put('cut/old', broken))
+      await assert.rejects(store.createIfAbsent('cut/new', broken))
       assert.equal((await getBuffer(store, 'cut/old')).toString(), 'old')
       assert.equal(await store.stat('cut/new'), undefined)
       assert.deepEqual(await collect(store.list('cut/')), ['cut/old'])
-      await store.put('cut/new', Buffer.from('new'), {ifAbsent: true})
+      await store.createIfAbsent('cut/new', Buffer.from('new'))
       assert.equal((await getBuffer(store, 'cut/new')).toString(), 'new')
     })
 

@@ -1,16 +1,37 @@
 import assert from 'node:assert/strict'
-import {spawnSync} from 'node:child_process'
+import {execFileSync, spawnSync} from 'node:child_process'
 import {mkdir, mkdtemp, rm} from 'node:fs/promises'
 import {describe, it} from 'node:test'
 import {NotFoundError} from '../../../src/core/errors.js'
 import {tmpdir} from 'node:os'
 import * as path from 'node:path'
 import {FileStore} from '../../../src/core/stores/file-store.js'
+import {openPrimaryStore} from '../../../src/core/stores/registry.js'
+import {DEFAULT_CONCURRENCY} from '../../../src/core/stores/store.js'
 import {storeConformance} from './conformance.js'
 
 storeConformance('file', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'ckpt-filestore-'))
-  return {store: new FileStore(path.join(dir, 'primary')), cleanup: () => rm(dir, {recursive: true, force: true})}
+  const store = await openPrimaryStore(path.join(dir, 'primary'), {baseDir: dir})
+  return {store, connections: DEFAULT_CONCURRENCY, cleanup: () => rm(dir, {recursive: true, force: true})}
+})
+
+describe('file store: a folder on a read-only file system', () => {
+  it('says it is not writable, learnt from the folder at open (a read-only bind mount)', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'ckpt-filestore-'))
+    const [source, target] = [path.join(dir, 'source'), path.join(dir, 'ro')]
+    await Promise.all([mkdir(source), mkdir(target)])
+    execFileSync('mount', ['--bind', source, target])
+    try {
+      execFileSync('mount', ['-o', 'remount,ro,bind', target])
+      const readOnly = await openPrimaryStore(target, {baseDir: dir, create: false})
+      assert.equal(readOnly.properties.writable, false)
+      assert.equal((await openPrimaryStore(source, {baseDir: dir})).properties.writable, true)
+    } finally {
+      execFileSync('umount', [target])
+      await rm(dir, {recursive: true, force: true})
+    }
+  })
 })
 
 describe('file store: what is not a regular file', () => {

@@ -5,13 +5,13 @@ import {Readable} from 'node:stream'
 import {describe, it} from 'node:test'
 import {AlreadyExistsError, NotFoundError, StoreUnavailableError, TransientStoreError} from '../../../src/core/errors.js'
 import {parseRetryAfter, withRetry, type RetryOptions} from '../../../src/core/stores/retry.js'
-import {getBuffer, type GetOptions, type ObjectInfo, type PrimaryStore, type PutOptions} from '../../../src/core/stores/store.js'
+import {getBuffer, sendOnce, streamOf, type Body, type GetOptions, type ObjectInfo, type PrimaryStore} from '../../../src/core/stores/store.js'
 
 /** An in-memory store whose next calls fail with the queued errors. */
 class FlakyStore implements PrimaryStore {
   readonly displayUrl = 'memory://flaky'
   readonly identity = 'memory://flaky'
-  readonly capabilities = {atomicCreateIfAbsent: true, atomicPut: true}
+  readonly properties = {connections: 4, atomicCreate: true, writable: true}
   readonly objects = new Map<string, Buffer>()
   readonly failures: Error[] = []
   calls = 0
@@ -26,9 +26,17 @@ class FlakyStore implements PrimaryStore {
     if (failure) throw failure
   }
 
-  async put(key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<void> {
-    const bytes = Buffer.isBuffer(body) ? body : Buffer.concat(await body.toArray())
-    if (options.ifAbsent && this.objects.has(key)) {
+  put(key: string, body: Body): Promise<void> {
+    return this.write(key, body, false)
+  }
+
+  createIfAbsent(key: string, body: Body): Promise<void> {
+    return this.write(key, body, true)
+  }
+
+  private async write(key: string, body: Body, ifAbsent: boolean): Promise<void> {
+    const bytes = Buffer.concat(await streamOf(body).toArray())
+    if (ifAbsent && this.objects.has(key)) {
       this.calls++
       throw new AlreadyExistsError(key)
     }
@@ -138,60 +146,34 @@ describe('retry decorator', () => {
     assert.ok(Date.now() - started < 2000, 'the time budget bounds the retries')
   })
 
-  it('retries a stream put only while the stream is unread', async () => {
+  it('sends a one-shot stream body again only while no try has read it', async () => {
     const {inner, store} = setup()
-    inner.failures.push(new TransientStoreError('before reading'))
-    const untouched = new Readable({read() {}})
-    untouched.push('abc')
-    untouched.push(null)
+    inner.failures.push(new TransientStoreError('after reading'))
     // FlakyStore reads the body before it fails, so the first failure consumes the stream.
-    await assert.rejects(store.put('s', untouched), /before reading/)
+    await assert.rejects(store.put('s', sendOnce(Readable.from([Buffer.from('abc')]))), /after reading/)
     assert.equal(inner.calls, 1, 'a read stream is not sent again')
   })
 
-  it('hands stores a retryStep that retries one step of a transfer', async () => {
-    const seen: Array<PutOptions['retryStep']> = []
-    const spy = new FlakyStore()
-    const wrapped = withRetry(
-      Object.assign(spy, {
-        put: async (_key: string, _body: Readable | Buffer, options: PutOptions = {}) => void seen.push(options.retryStep),
-      }),
-      {sleep: async () => {}},
-    )
-    await wrapped.put('x', Buffer.from('y'))
-    const step = seen[0]
-    assert.ok(step)
-    let tries = 0
-    assert.equal(await step(async () => (++tries < 3 ? Promise.reject(new TransientStoreError('block blip')) : 'staged')), 'staged')
-    assert.equal(tries, 3)
-    tries = 0
-    await assert.rejects(step(async () => (++tries, Promise.reject(new StoreUnavailableError('read-only')))), /read-only/)
-    assert.equal(tries, 1)
-  })
-
-  it('does not retry a whole put again after a step used up its tries', async () => {
-    let calls = 0
-    const inner = new FlakyStore()
-    const store = withRetry(
-      Object.assign(inner, {
-        put: async (_key: string, _body: Readable | Buffer, options: PutOptions = {}) => {
-          calls++
-          await options.retryStep!(async () => Promise.reject(new TransientStoreError('block blip')))
-        },
-      }),
-      {attempts: 3, sleep: async () => {}},
-    )
-    await assert.rejects(store.put('x', Buffer.from('y')), /block blip/)
-    assert.equal(calls, 1, 'tries are not multiplied')
+  it('restarts a whole transfer with a fresh stream from the body factory', async () => {
+    const {inner, store} = setup()
+    inner.failures.push(new TransientStoreError('reset mid-upload'), new TransientStoreError('503'))
+    let made = 0
+    const factory = () => {
+      made++
+      return Readable.from([Buffer.from('whole '), Buffer.from('body')])
+    }
+    await store.put('big', factory)
+    assert.equal(made, 3, 'one fresh stream per try')
+    assert.equal(inner.objects.get('big')?.toString(), 'whole body')
   })
 
   it('takes a create-if-absent whose lost answer had landed as its own', async () => {
     const {inner, store} = setup()
     inner.landThenFail = true
-    await store.put('manifest', Buffer.from('mine'), {ifAbsent: true})
+    await store.createIfAbsent('manifest', Buffer.from('mine'))
     assert.equal(inner.objects.get('manifest')?.toString(), 'mine')
     inner.landThenFail = true
-    await assert.rejects(store.put('manifest', Buffer.from('other'), {ifAbsent: true}), AlreadyExistsError)
+    await assert.rejects(store.createIfAbsent('manifest', Buffer.from('other')), AlreadyExistsError)
   })
 
   it('starts a failed listing over without giving out a key twice', async () => {
