@@ -1,7 +1,7 @@
 // The documents behind 'checkpoint list' and 'checkpoint show'.
 import type {JobContext} from '../context.js'
 import {readCatalogue, resolveCheckpointId} from './catalogue.js'
-import {readIndex, readManifest} from './manifest.js'
+import {readIndex, readManifest, type Manifest} from './manifest.js'
 
 export interface CheckpointListResult {
   checkpoints: Array<{
@@ -10,6 +10,11 @@ export interface CheckpointListResult {
     createdAt: string
     tasks: number
     bytes: number
+    /** When the commit happened, and the take's time from start to commit (manifests that record both). */
+    completedAt?: string
+    durationMs?: number
+    /** Bytes this checkpoint added to the primary: in format 1 each stores the whole state, so its size. */
+    addedBytes: number
     /** A completed checkpoint whose manifest cannot be read (or names another checkpoint or job): it is never restored. */
     broken?: true
     /** Why it is broken. */
@@ -20,15 +25,25 @@ export interface CheckpointListResult {
 export async function listCheckpoints(ctx: JobContext): Promise<CheckpointListResult> {
   const catalogue = await readCatalogue(ctx.store, ctx.job.job)
   return {
-    checkpoints: catalogue.all.map(({checkpointId, status, createdAt, tasks, bytes, problem}) => ({
+    checkpoints: catalogue.all.map(({checkpointId, status, createdAt, tasks, bytes, problem, manifest}) => ({
       checkpointId,
       status,
       createdAt,
       tasks,
       bytes,
+      ...timesOf(manifest),
+      addedBytes: bytes,
       ...(problem === undefined ? {} : {broken: true as const, problem}),
     })),
   }
+}
+
+/** Start-to-commit time of a take, when its manifest holds both times. */
+function timesOf(manifest: Manifest | undefined): {completedAt?: string; durationMs?: number} {
+  const started = Date.parse(manifest?.createdAt ?? '')
+  const completed = Date.parse(manifest?.completedAt ?? '')
+  if (!Number.isFinite(started) || !Number.isFinite(completed)) return {}
+  return {completedAt: manifest!.completedAt, durationMs: Math.max(0, completed - started)}
 }
 
 export interface CheckpointShowResult {
