@@ -12,6 +12,7 @@ import {applyLocalRetention} from '../local/retention.js'
 import {withLock} from '../lock/lock.js'
 import {getBuffer} from '../stores/store.js'
 import {settleLimit} from '../util/pool.js'
+import {startArchivePhase, type ProgressListener} from '../progress.js'
 import {checkpointId, checkpointIdOfKey, checkpointNumber, FORMAT_VERSION, keys} from './layout.js'
 import type {Manifest, TaskRecord} from './manifest.js'
 import {writeTaskCopies} from './write-task.js'
@@ -20,7 +21,7 @@ export interface TakeOptions {
   /** Write the primary copy only. */
   noLocal?: boolean
   onWarning?: (message: string) => void
-  onProgress?: (taskId: string, bytes: number, total: number) => void
+  progress?: ProgressListener
   /** Captures a task's state; the default runs its snapshot command or reads its stateDir. */
   capture?: (task: TaskSpec, checkpointId: string) => Promise<CapturedState>
   /** Tasks written at once. */
@@ -89,7 +90,7 @@ async function takeLocked(ctx: JobContext, options: TakeOptions): Promise<TakeRe
         sourceDir: captured.sourceDir,
         rootDir: captured.rootDir,
         secondary: options.noLocal ? undefined : () => secondary.begin(secondary.rootFor(index), task.id, id),
-        onProgress: (bytes, total) => options.onProgress?.(task.id, bytes, total),
+        progress: (total) => startArchivePhase(options.progress, task.id, ctx.settings.primaryUrl, total),
       })
     } finally {
       await captured.release()

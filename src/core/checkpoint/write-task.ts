@@ -12,6 +12,7 @@ import type {CopyWriter, LocalCopy} from '../local/secondary.js'
 import type {PrimaryStore} from '../stores/store.js'
 import {dataRuns} from '../util/sparse.js'
 import {WriteQueue} from '../util/write-queue.js'
+import type {ArchiveProgress, ProgressCounts} from '../progress.js'
 import {ChangeCheck} from './change-check.js'
 import {IndexBody} from './index-stream.js'
 import {FORMAT_VERSION, keys} from './layout.js'
@@ -35,7 +36,8 @@ export interface WriteTaskInput {
   rootDir?: string
   /** Where to write the secondary copy; undefined writes the primary copy only. */
   secondary?: () => Promise<CopyWriter>
-  onProgress?: (bytes: number, total: number) => void
+  /** Starts this task's progress phase once its totals are known (issue 15: progress). */
+  progress?: (total: ProgressCounts) => ArchiveProgress | undefined
 }
 
 export interface WriteTaskResult {
@@ -52,6 +54,7 @@ export async function writeTaskCopies(input: WriteTaskInput): Promise<WriteTaskR
   // A stateDir that a snapshot command does not need may be missing: its snapshot folder stands in.
   const root = await scanStateRoot(input.rootDir ?? sourceDir).catch(() => scanStateRoot(sourceDir))
   const total = entries.reduce((sum, e) => sum + e.size, 0)
+  const progress = input.progress?.({bytes: total, files: entries.filter((e) => e.type === 'file').length})
 
   let writer: CopyWriter | undefined
   let secondaryError: string | undefined
@@ -68,7 +71,6 @@ export async function writeTaskCopies(input: WriteTaskInput): Promise<WriteTaskR
   }
   const startedWriter = writer
 
-  let captured = 0
   const archiveHash = createHash('sha256')
   let archiveSize = 0
   let captureError: unknown
@@ -145,7 +147,7 @@ export async function writeTaskCopies(input: WriteTaskInput): Promise<WriteTaskR
   async function smallFile(entry: FileEntry, head: Buffer, data: Buffer): Promise<Buffer> {
     entry.sha256 = createHash('sha256').update(data).digest('hex')
     entry.offset = archiveSize + head.length
-    input.onProgress?.((captured += data.length), total)
+    progress?.mark(entry.offset + entry.size, data.length, 1)
     // Waits only for room among the background writes, not for this write.
     if (writer) await writeSecondaryFile(entry, data)
     const block = Buffer.concat([head, data, Buffer.alloc(padding(entry.size))])
@@ -176,7 +178,7 @@ export async function writeTaskCopies(input: WriteTaskInput): Promise<WriteTaskR
         if (read > entry.size) break
         const chunk = buffer.subarray(0, bytesRead)
         hash.update(chunk)
-        input.onProgress?.((captured += chunk.length), total)
+        progress?.mark(entry.offset! + read, chunk.length)
         // The secondary copy is written behind the read: the upload does not wait for the disk.
         // Positioned writes that skip zero blocks keep a sparse file sparse in the copy.
         if (out) for (const run of dataRuns(chunk, read - bytesRead) ?? [{data: chunk, position: read - bytesRead}]) await queue!.push(run.data, undefined, run.position).catch(failSecondary)
@@ -184,6 +186,7 @@ export async function writeTaskCopies(input: WriteTaskInput): Promise<WriteTaskR
       }
       entry.sha256 = hash.digest('hex')
       changes.check(i, read, await source.stat())
+      progress?.mark(entry.offset! + read, 0, 1)
       if (out && writer) {
         // The rest of this file's copy is written while the next file is read.
         const [done, copy, pending] = [out, writer, queue!]
@@ -223,10 +226,11 @@ export async function writeTaskCopies(input: WriteTaskInput): Promise<WriteTaskR
   }
 
   try {
-    await store.put(keys.archive(job, checkpointId, taskId), Readable.from(hashed(), {objectMode: false, highWaterMark: 4 << 20}))
+    await store.put(keys.archive(job, checkpointId, taskId), Readable.from(hashed(), {objectMode: false, highWaterMark: 4 << 20}), {onProgress: (sent) => progress?.sent(sent)})
     const index = new IndexBody({format: FORMAT_VERSION, taskId, root, entries})
     const indexKey = keys.index(job, checkpointId, taskId)
     await store.put(indexKey, index.stream())
+    progress?.end()
     const files = entries.filter((e) => e.type === 'file').length
     const record: TaskRecord = {
       taskId,

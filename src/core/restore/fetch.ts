@@ -95,6 +95,8 @@ export interface FetchFiles {
   blockSize: number
   concurrency: number
   onBytes?: (bytes: number) => void
+  /** A file has all its bytes (progress, issue 15). */
+  onFile?: (entry: FileEntry) => void
 }
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
@@ -113,6 +115,7 @@ export async function fetchFiles(fetch: FetchFiles): Promise<void> {
     const target = fetch.targetOf(entry)
     await (await fs.open(target, 'w', 0o600)).close()
     await finishFile(target, entry)
+    fetch.onFile?.(entry)
   }
   const files = fetch.files.filter((e) => e.size > 0).sort((a, b) => a.offset! - b.offset!)
   if (files.length === 0) return
@@ -137,6 +140,7 @@ export async function fetchFiles(fetch: FetchFiles): Promise<void> {
     file.remaining -= bytes
     if (file.remaining > 0) return
     open.delete(entry)
+    fetch.onFile?.(entry)
     if (file.holes) await (await file.handle).truncate(entry.size)
     await (await file.handle).close()
     // Runs alongside the fetch; a mismatch stops the other segments, and is reported once they stopped.

@@ -14,6 +14,7 @@ import {findLocal, planTask, type TaskPlan, type TaskWork} from './plan.js'
 import {discardStaged, stageTask, type StagedTask} from './stage.js'
 import {checkSwappable, stateDirOf, swapAll} from './swap.js'
 import {indexFitProblems} from '../archive/index-fit.js'
+import type {ProgressListener} from '../progress.js'
 
 export interface RestoreOptions {
   /** Checkpoint id or 'latest' (default). */
@@ -24,7 +25,7 @@ export interface RestoreOptions {
   plan?: boolean
   preferRemote?: boolean
   noFallback?: boolean
-  onProgress?: (taskId: string, bytes: number, total: number) => void
+  progress?: ProgressListener
   onWarning?: (message: string) => void
 }
 
@@ -130,7 +131,7 @@ async function planOnly(ctx: JobContext, works: TaskWork[], checkpointId: string
 
 async function stageAndSwap(ctx: JobContext, works: TaskWork[], checkpointId: string, options: RestoreOptions): Promise<TaskPlan[]> {
   await checkStateDirs(works)
-  const outcomes = await settleLimit(works, 4, (work) => stageTask(ctx, work, checkpointId, {onProgress: options.onProgress}))
+  const outcomes = await settleLimit(works, 4, (work) => stageTask(ctx, work, checkpointId, {progress: options.progress}))
   const staged: StagedTask[] = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []))
   const failed = outcomes.find((o) => o.status === 'rejected')
   if (failed) {
