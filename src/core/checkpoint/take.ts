@@ -22,6 +22,8 @@ export interface TakeOptions {
   noLocal?: boolean
   onWarning?: (message: string) => void
   progress?: ProgressListener
+  /** The id is claimed and the capture begins (`ckpt run` logs it). */
+  onStart?: (checkpointId: string) => void
   /** Captures a task's state; the default runs its snapshot command or reads its stateDir. */
   capture?: (task: TaskSpec, checkpointId: string) => Promise<CapturedState>
   /** Tasks written at once. */
@@ -33,6 +35,8 @@ export interface TakeTaskResult {
   files: number
   bytes: number
   secondary: 'written' | 'failed' | 'skipped'
+  /** Bytes written to the primary for this task (archive and index). */
+  uploadedBytes: number
   warning?: string
 }
 
@@ -77,6 +81,7 @@ async function takeLocked(ctx: JobContext, options: TakeOptions): Promise<TakeRe
   const {job, store, secondary} = ctx
   await removeDeadLeftovers(ctx).catch((error) => options.onWarning?.(`leftovers of earlier takes: ${messageOf(error)}`))
   const id = await allocateCheckpointId(ctx)
+  options.onStart?.(id)
   const capture = options.capture ?? ((task: TaskSpec, chk: string) => captureTask(job, task, chk))
 
   const outcomes = await settleLimit(job.tasks, options.parallel ?? 4, async (task, index) => {
@@ -133,6 +138,7 @@ async function takeLocked(ctx: JobContext, options: TakeOptions): Promise<TakeRe
       files: record.files,
       bytes: record.bytes,
       secondary: options.noLocal ? 'skipped' : copy && !warning ? 'written' : 'failed',
+      uploadedBytes: record.archiveSize + record.indexSize,
       ...(warning ? {warning} : {}),
     })
   }
