@@ -1,7 +1,7 @@
 // `ckpt run` on a terminal: task output prefixed with its task id (coloured per task on a
 // terminal only), the run's own notes on stderr, and the summary at the end.
 import {formatBytes, formatDuration} from '../core/config/units.js'
-import type {RunSummary} from '../core/runner/summary.js'
+import type {CheckpointRecord, RunSummary} from '../core/runner/summary.js'
 import {redact} from '../core/util/redact.js'
 import {paint, statusColor, table, useColor} from './render.js'
 
@@ -25,6 +25,17 @@ export function taskOutput(stream: NodeJS.WriteStream, taskIds: string[]): (task
 /** The run's own notes (checkpoints, restores, restarts) go to stderr. */
 export function runNote(message: string): void {
   process.stderr.write(`${paint.dim('ckpt:', useColor(process.stderr))} ${redact(message)}\n`)
+}
+
+/** `ckpt run`'s log of a checkpoint's start. */
+export function checkpointStartNote(event: {checkpointId: string; trigger: string}): string {
+  return `checkpoint ${event.checkpointId} started (${event.trigger === 'exit' ? 'final' : event.trigger})`
+}
+
+/** `ckpt run`'s log of a completed checkpoint: id, duration, pause, state, uploaded and reused bytes. */
+export function checkpointEndNote(c: CheckpointRecord): string {
+  // Format 1 stores every checkpoint whole, so nothing is reused yet; the log says so rather than hide it.
+  return `checkpoint ${c.checkpointId} completed in ${formatDuration(c.durationMs)}, paused ${formatDuration(c.pauseMs)}, ${formatBytes(c.bytes)} of state, ${formatBytes(c.uploadedBytes)} uploaded, ${formatBytes(c.reusedBytes)} reused (format 1 stores each checkpoint whole)`
 }
 
 export function renderRunSummary(s: RunSummary): string {

@@ -1,10 +1,12 @@
 import * as Flags from '@oclif/core/flags'
 import {CkptCommand, EXIT_STATUS} from '../cli/base.js'
+import {sizeFlag} from '../cli/flags.js'
+import {nextStepHint} from '../cli/init-output.js'
 import {writeStarterJobFile} from '../core/config/starter.js'
 
 export default class Init extends CkptCommand {
   static override summary = 'Write a working starter job file.'
-  static override description = `Writes ./ckpt.json (or --job-file) with one task that appends a line to a file in its state folder every second, the embedded file store as primary, and one local root. Refuses to overwrite an existing file without --force.
+  static override description = `Writes ./ckpt.json (or --job-file; a folder means its ckpt.json) for a job named after the file (jobs/orders.json: job orders); --primary, --local-root and --block-size are written into it. It has one task that appends a line to a file in its state folder every second, the embedded file store as primary, and one local root. Refuses to overwrite an existing file without --force.
 
 Job file fields (JSON, relative paths resolve against the file's folder):
   job                   the job's name: letters, digits, '.', '_', '-' (required)
@@ -32,10 +34,12 @@ ${EXIT_STATUS}`
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Init)
-    const result = await writeStarterJobFile(flags['job-file'] ?? process.env.CKPT_JOB_FILE ?? 'ckpt.json', {force: flags.force})
+    const given = flags['job-file'] ?? process.env.CKPT_JOB_FILE
+    const blockSize = sizeFlag('block-size', flags['block-size']) === undefined ? undefined : flags['block-size']
+    const result = await writeStarterJobFile(given ?? 'ckpt.json', {force: flags.force, primary: flags.primary, localRoots: flags['local-root'], blockSize})
     this.output(result, (r) => {
       this.say(`Wrote ${r.jobFile} (job ${r.job}, task ${r.tasks.join(', ')}).`)
-      this.say(`Next: 'ckpt checkpoint take' to take a checkpoint, 'ckpt run' to run the job.`)
+      this.say(nextStepHint(flags['job-file']))
     })
   }
 }

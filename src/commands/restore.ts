@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {CkptCommand, EXIT_STATUS} from '../cli/base.js'
-import {progressReporter} from '../cli/progress.js'
+import {progressDisplay, progressFlags, progressMode} from '../cli/progress.js'
 import {statusColor, table} from '../cli/render.js'
 import {formatBytes, formatDuration} from '../core/config/units.js'
 import {restoreJob} from '../core/restore/restore.js'
@@ -16,6 +16,7 @@ ${EXIT_STATUS}`
     id: Args.string({description: "checkpoint id, or 'latest' (default)"}),
   }
   static override flags = {
+    ...progressFlags,
     plan: Flags.boolean({summary: 'Print the plan (per task: checkpoint, source, bytes, why) and change nothing.'}),
     task: Flags.string({summary: 'Restore only this task; repeatable.', multiple: true}),
     prefer: Flags.string({summary: "'local' (default) uses verified secondary copies; 'remote' skips them.", options: ['local', 'remote'], default: 'local'}),
@@ -24,7 +25,7 @@ ${EXIT_STATUS}`
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Restore)
-    const progress = progressReporter('restore')
+    const progress = progressDisplay(progressMode(flags))
     const result = await this.withJob(
       flags,
       (ctx) =>
@@ -34,7 +35,7 @@ ${EXIT_STATUS}`
           plan: flags.plan,
           preferRemote: flags.prefer === 'remote',
           noFallback: flags['no-fallback'],
-          onProgress: progress.update,
+          progress: progress.listener,
           onWarning: (m) => this.warning(m),
         }),
       {refuseDuringRun: flags.plan ? undefined : 'restore'},

@@ -1,7 +1,8 @@
 import * as Flags from '@oclif/core/flags'
 import {CkptCommand, EXIT_STATUS} from '../cli/base.js'
-import {renderRunSummary, runNote, taskOutput} from '../cli/run-output.js'
+import {checkpointEndNote, checkpointStartNote, renderRunSummary, runNote, taskOutput} from '../cli/run-output.js'
 import {runJob} from '../core/runner/supervisor.js'
+import {metricsFlags, runMetrics} from '../cli/metrics.js'
 
 export default class Run extends CkptCommand {
   static override summary = "Run the job's tasks, checkpoint them on an interval, and restore and restart them when one fails."
@@ -21,6 +22,7 @@ ${EXIT_STATUS}
   (130 also when SIGTERM stopped the run; 0 when --duration elapsed or every task finished)`
   static override examples = ['<%= config.bin %> run', '<%= config.bin %> run --interval 10s --failover task', '<%= config.bin %> run --duration 1m --checkpoint-on-exit --json']
   static override flags = {
+    ...metricsFlags,
     interval: Flags.string({summary: 'Time between checkpoints, e.g. 30s; 0 takes none (job file checkpoint.interval; default 30s).'}),
     failover: Flags.string({summary: "On a task failure restore and restart every task ('job', default) or that task alone ('task').", options: ['job', 'task']}),
     'max-restarts': Flags.integer({summary: 'Restarts allowed within --restart-window; one more ends the run with exit 1 (default 5).', min: 0}),
@@ -34,8 +36,15 @@ ${EXIT_STATUS}
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Run)
-    const summary = await this.withJob(flags, (ctx) =>
-      runJob(
+    const summary = await this.withJob(flags, async (ctx) => {
+      const metrics = await runMetrics(ctx, flags, {
+        onOutput: taskOutput(this.jsonMode ? process.stderr : process.stdout, ctx.job.tasks.map((t) => t.id)),
+        onInfo: runNote,
+        onCheckpointStart: (e) => runNote(checkpointStartNote(e)),
+        onCheckpoint: (c) => runNote(checkpointEndNote(c)),
+        onWarning: (m) => this.warning(m),
+      }, runNote)
+      return runJob(
         ctx,
         {
           interval: flags.interval,
@@ -49,14 +58,9 @@ ${EXIT_STATUS}
           fresh: flags.fresh,
           handleSignals: true,
         },
-        {
-          onOutput: taskOutput(this.jsonMode ? process.stderr : process.stdout, ctx.job.tasks.map((t) => t.id)),
-          onInfo: runNote,
-          onWarning: (m) => this.warning(m),
-        },
-      ),
-      {createStore: true, identity: 'record'},
-    )
+        metrics.hooks,
+      ).finally(metrics.close)
+    }, {createStore: true, identity: 'record'})
     this.output(summary, (s) => this.say(renderRunSummary(s)))
     if (summary.exit.code !== 0) this.exit(summary.exit.code)
   }

@@ -8,7 +8,7 @@ import {fileURLToPath} from 'node:url'
 
 const CORE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/core')
 
-const GROUND = ['errors.ts', 'util', 'config', 'interrupt.ts']
+const GROUND = ['errors.ts', 'util', 'config', 'interrupt.ts', 'progress.ts']
 const LOWER = [...GROUND, 'format', 'stores', 'archive', 'catalogue', 'identity.ts', 'lock', 'local', 'cleanup.ts', 'context.ts']
 
 /** Unit → the units it may import (its own unit is always allowed). */
@@ -17,6 +17,7 @@ export const LAYERS: Record<string, string[]> = {
   config: ['errors.ts'],
   util: ['errors.ts', 'config'],
   'interrupt.ts': ['errors.ts'],
+  'progress.ts': [],
   format: ['errors.ts', 'util'],
   stores: ['errors.ts', 'util'],
   archive: ['errors.ts', 'util', 'format'],
@@ -30,6 +31,7 @@ export const LAYERS: Record<string, string[]> = {
   restore: [...LOWER, 'capture'],
   checkpoint: [...LOWER, 'capture'],
   runner: [...LOWER, 'capture', 'checkpoint', 'restore'],
+  metrics: [...LOWER, 'capture', 'checkpoint', 'restore', 'runner'],
 }
 
 function sourceFiles(dir: string): string[] {

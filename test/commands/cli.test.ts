@@ -105,11 +105,13 @@ describe('command surface', () => {
       const piped = await runCli(['checkpoint', 'take'], {cwd: dir})
       assert.equal(piped.code, 0)
       assert.doesNotMatch(piped.stderr, /upload:/)
+      assert.doesNotMatch(piped.stderr, /writing|\u001B\[/, 'no live progress line without a terminal')
       // script(1) gives the command a pseudo-terminal, as a person at a terminal has.
       const quoted = [process.execPath, binRun, 'restore', '--prefer', 'remote'].map((a) => `'${a}'`).join(' ')
       const tty = await collectCli(spawn('script', ['-qec', quoted, '/dev/null'], {cwd: dir, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe']}))
       assert.equal(tty.code, 0, tty.stdout + tty.stderr)
-      assert.match(tty.stdout, /restore: [\d.]+ (B|KiB|MiB) \/ 20\.0 MiB\s+[\d.]+ (B|KiB|MiB|GiB)\/s/)
+      // Issue 15 item 1: the line names the task and its phase, and has files, elapsed time and an ETA too.
+      assert.match(tty.stdout, /a\s+reading\s+\d+%\s+[\d.]+ (B|KiB|MiB)\/20\.0 MiB\s+\d\/1 files\s+[\d.]+ (B|KiB|MiB|GiB)\/s\s+\d+:\d\d/)
       assert.match(tty.stdout, /Restored checkpoint chk-1/)
     } finally {
       await cleanup()

@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 import {CkptCommand, EXIT_STATUS} from '../../cli/base.js'
-import {progressReporter} from '../../cli/progress.js'
+import {progressDisplay, progressFlags, progressMode} from '../../cli/progress.js'
 import {statusColor, table} from '../../cli/render.js'
 import {takeCheckpoint} from '../../core/checkpoint/take.js'
 import {formatBytes, formatDuration} from '../../core/config/units.js'
@@ -12,17 +12,18 @@ export default class CheckpointTake extends CkptCommand {
 ${EXIT_STATUS}`
   static override examples = ['<%= config.bin %> checkpoint take', '<%= config.bin %> checkpoint take --no-local --json']
   static override flags = {
+    ...progressFlags,
     'no-local': Flags.boolean({summary: 'Write the primary copy only (no secondary copy).'}),
     adopt: Flags.boolean({summary: "Record this job file's tasks as the job's identity in the primary store (after changing the tasks on purpose)."}),
   }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(CheckpointTake)
-    const progress = progressReporter('upload')
+    const progress = progressDisplay(progressMode(flags))
     const result = await this.withJob(
       flags,
       async (ctx) => ({
-        ...(await takeCheckpoint(ctx, {noLocal: flags['no-local'], onWarning: (m) => this.warning(m), onProgress: progress.update})),
+        ...(await takeCheckpoint(ctx, {noLocal: flags['no-local'], onWarning: (m) => this.warning(m), progress: progress.listener})),
         ...(ctx.createdPrimary ? {createdPrimary: true} : {}),
       }),
       {createStore: true, identity: flags.adopt ? 'adopt' : 'record', refuseDuringRun: 'checkpoint take'},

@@ -2,7 +2,7 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {CkptCommand, EXIT_STATUS} from '../../cli/base.js'
 import {durationFlag, lockWaitFlag} from '../../cli/flags.js'
-import {progressReporter} from '../../cli/progress.js'
+import {progressDisplay, progressFlags, progressMode} from '../../cli/progress.js'
 import {paint, statusColor} from '../../cli/render.js'
 import {verifyCheckpoints} from '../../core/checkpoint/verify.js'
 import {parseSubset} from '../../core/checkpoint/verify-data.js'
@@ -19,6 +19,7 @@ ${EXIT_STATUS}`
   static override strict = false
   static override args = {id: Args.string({description: "checkpoint ids, or 'latest' (default)"})}
   static override flags = {
+    ...progressFlags,
     all: Flags.boolean({summary: 'Check every checkpoint in the primary store.', exclusive: ['id']}),
     'read-data': Flags.boolean({summary: "Re-read every byte and check every file's SHA-256.", exclusive: ['read-data-subset']}),
     'read-data-subset': Flags.string({summary: 'Re-read part of the data: N/M (the N-th of M slices) or P%.'}),
@@ -28,9 +29,9 @@ ${EXIT_STATUS}`
   async run(): Promise<void> {
     const {argv, flags} = await this.parse(CheckpointVerify)
     const data = flags['read-data'] ? {kind: 'all' as const} : flags['read-data-subset'] ? parseSubset(flags['read-data-subset']) : undefined
-    const progress = progressReporter('verify')
+    const progress = progressDisplay(progressMode(flags))
     const result = await this.withJob(flags, (ctx) =>
-      verifyCheckpoints(ctx, {ids: argv as string[], all: flags.all, data, lockWaitMs: durationFlag('lock-wait', flags['lock-wait']), onProgress: progress.update, onWarning: (m) => this.warning(m)}),
+      verifyCheckpoints(ctx, {ids: argv as string[], all: flags.all, data, lockWaitMs: durationFlag('lock-wait', flags['lock-wait']), progress: progress.listener, onWarning: (m) => this.warning(m)}),
     ).finally(progress.done)
     this.output(result, (r) => {
       for (const c of r.checkpoints) {

@@ -2,6 +2,7 @@
 import type {PrimaryStore} from '../stores/store.js'
 import type {CheckpointId} from '../format/ids.js'
 import {readCatalogue, resolveCheckpointId} from './catalogue.js'
+import type {Manifest} from '../format/manifest.js'
 import {readIndex, readManifest} from './read.js'
 
 /** What a listing needs of an opened job (context.ts's JobContext is one). */
@@ -17,6 +18,11 @@ export interface CheckpointListResult {
     createdAt: string
     tasks: number
     bytes: number
+    /** When the commit happened, and the take's time from start to commit (manifests that record both). */
+    completedAt?: string
+    durationMs?: number
+    /** Bytes this checkpoint added to the primary: in format 1 each stores the whole state, so its size. */
+    addedBytes: number
     /** A completed checkpoint whose manifest cannot be read (or names another checkpoint or job): it is never restored. */
     broken?: true
     /** Why it is broken. */
@@ -27,15 +33,25 @@ export interface CheckpointListResult {
 export async function listCheckpoints(ctx: CatalogueScope): Promise<CheckpointListResult> {
   const catalogue = await readCatalogue(ctx.store, ctx.job.name)
   return {
-    checkpoints: catalogue.all.map(({checkpointId, status, createdAt, tasks, bytes, problem}) => ({
+    checkpoints: catalogue.all.map(({checkpointId, status, createdAt, tasks, bytes, problem, manifest}) => ({
       checkpointId,
       status,
       createdAt,
       tasks,
       bytes,
+      ...timesOf(manifest),
+      addedBytes: bytes,
       ...(problem === undefined ? {} : {broken: true as const, problem}),
     })),
   }
+}
+
+/** Start-to-commit time of a take, when its manifest holds both times. */
+function timesOf(manifest: Manifest | undefined): {completedAt?: string; durationMs?: number} {
+  const started = Date.parse(manifest?.createdAt ?? '')
+  const completed = Date.parse(manifest?.completedAt ?? '')
+  if (!Number.isFinite(started) || !Number.isFinite(completed)) return {}
+  return {completedAt: manifest!.completedAt, durationMs: Math.max(0, completed - started)}
 }
 
 export interface CheckpointShowResult {

@@ -15,12 +15,15 @@ import {formatCheckpointId as checkpointId, checkpointNumber, type CheckpointId}
 import {checkpointIdOfKey, FORMAT_VERSION, keys} from '../format/keys.js'
 import type {Manifest} from '../format/manifest.js'
 import {writeTaskCopies, type WriteTaskResult} from './write-task.js'
+import {startArchivePhase, type ProgressListener} from '../progress.js'
 
 export interface TakeOptions {
   /** Write the primary copy only. */
   noLocal?: boolean
   onWarning?: (message: string) => void
-  onProgress?: (taskId: string, bytes: number, total: number) => void
+  progress?: ProgressListener
+  /** The id is claimed and the capture begins (`ckpt run` logs it). */
+  onStart?: (checkpointId: string) => void
   /** Captures a task's state; the default runs its snapshot command or reads its stateDir. */
   capture?: (task: TaskSpec, checkpointId: string) => Promise<CapturedState>
   /** Tasks written at once. */
@@ -32,6 +35,8 @@ export interface TakeTaskResult {
   files: number
   bytes: number
   secondary: 'written' | 'failed' | 'skipped'
+  /** Bytes written to the primary for this task (archive and index). */
+  uploadedBytes: number
   warning?: string
 }
 
@@ -75,6 +80,7 @@ async function takeLocked(ctx: JobContext, options: TakeOptions): Promise<TakeRe
   const started = Date.now()
   await removeDeadLeftovers(ctx).catch((error) => options.onWarning?.(`leftovers of earlier takes: ${messageOf(error)}`))
   const id = await allocateCheckpointId(ctx)
+  options.onStart?.(id)
   const written = await writeTasks(ctx, id, options)
   const manifest: Manifest = {
     format: FORMAT_VERSION,
@@ -128,7 +134,7 @@ async function writeTask(ctx: JobContext, task: TaskSpec, index: number, id: Che
       sourceDir: captured.sourceDir,
       rootDir: captured.rootDir,
       secondary: options.noLocal ? undefined : () => ctx.secondary.store(index, task.id, id),
-      onProgress: (bytes, total) => options.onProgress?.(task.id, bytes, total),
+      progress: (total) => startArchivePhase(options.progress, task.id, ctx.settings.primaryUrl, total),
     })
   } finally {
     await captured.release()
@@ -153,7 +159,7 @@ async function confirmCopies(ctx: JobContext, written: readonly WriteTaskResult[
     }
     if (warning) options.onWarning?.(warning)
     const secondary = options.noLocal ? 'skipped' : copy && !warning ? 'written' : 'failed'
-    tasks.push({taskId: record.taskId, files: record.files, bytes: record.bytes, secondary, ...(warning ? {warning} : {})})
+    tasks.push({taskId: record.taskId, files: record.files, bytes: record.bytes, secondary, uploadedBytes: record.archiveSize + record.indexSize, ...(warning ? {warning} : {})})
   }
   return tasks
 }

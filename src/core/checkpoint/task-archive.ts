@@ -1,6 +1,7 @@
 // One task's primary archive (a tar) read from its captured state once: every file is hashed on
 // the way and handed to the secondary copy. Small files are read ahead, several at a time, so a
 // state of many small files does not wait on one open/read/close at a time.
+import type {ArchiveProgress} from '../progress.js'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import {padding, TAR_END, tarHeader} from '../archive/tar.js'
@@ -32,11 +33,10 @@ export class TaskArchive {
   readonly hash = createHash('sha256')
   /** Set when reading the state failed (not when the store gave up the body). */
   captureError: unknown
-  private captured = 0
   private readonly changes: ChangeCheck
   private readonly smallReads: ReadAhead
 
-  constructor(private readonly state: ScannedState, private readonly sink: SecondarySink, private readonly onProgress?: (bytes: number, total: number) => void) {
+  constructor(private readonly state: ScannedState, private readonly sink: SecondarySink, private readonly progress?: ArchiveProgress) {
     this.changes = new ChangeCheck(state.taskId, state.entries, state.stamps, state.startedMs, (entry) => this.sourcePath(entry))
     this.smallReads = new ReadAhead(state.entries.flatMap((e, i) => (isSmall(e) ? [i] : [])), (i) => this.readWhole(i), (i) => state.entries[i].size)
   }
@@ -83,10 +83,6 @@ export class TaskArchive {
     return block
   }
 
-  private progress(bytes: number): void {
-    this.onProgress?.((this.captured += bytes), this.state.total)
-  }
-
   private sourcePath(entry: FileEntry): string {
     return path.join(this.state.sourceDir, ...entry.path.split('/'))
   }
@@ -106,7 +102,7 @@ export class TaskArchive {
   private async smallFile(entry: FileEntry, head: Buffer, data: Buffer): Promise<Buffer> {
     entry.sha256 = createHash('sha256').update(data).digest('hex')
     entry.offset = this.size + head.length
-    this.progress(data.length)
+    this.progress?.mark(entry.offset + entry.size, data.length, 1)
     await this.sink.writeSmall(entry, data)
     return this.count(Buffer.concat([head, data, Buffer.alloc(padding(entry.size))]))
   }
@@ -126,12 +122,13 @@ export class TaskArchive {
         if (read > entry.size) break
         const chunk = buffer.subarray(0, bytesRead)
         hash.update(chunk)
-        this.progress(chunk.length)
+        this.progress?.mark(entry.offset! + read, chunk.length)
         await copy?.write(chunk, read - bytesRead)
         yield chunk
       }
       entry.sha256 = hash.digest('hex')
       this.changes.check(i, read, await source.stat())
+      this.progress?.mark(entry.offset! + read, 0, 1)
       await copy?.close()
     } finally {
       await source.close()

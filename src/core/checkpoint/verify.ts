@@ -11,6 +11,7 @@ import {readIndex, readManifest} from '../catalogue/read.js'
 import {checkpointIdArgument, listJobObjects} from '../catalogue/catalogue.js'
 import {indexFitProblems} from '../archive/index-fit.js'
 import {checkFiles, checkWholeArchive, describeCheck, selectFiles, type DataCheck, type VerifyProblem} from './verify-data.js'
+import {startPhase, type ProgressListener} from '../progress.js'
 
 export type {VerifyProblem} from './verify-data.js'
 
@@ -20,7 +21,7 @@ export interface VerifyOptions {
   all?: boolean
   data?: DataCheck
   lockWaitMs?: number
-  onProgress?: (label: string, bytes: number, total: number) => void
+  progress?: ProgressListener
   onWarning?: (message: string) => void
 }
 
@@ -125,13 +126,14 @@ async function verifyTask(ctx: JobContext, objects: JobObjects, id: CheckpointId
   if (!archiveOk || problems.length > 0 || data.kind === 'none') return problems
   const chosen = selectFiles(data, id, taskId, files)
   const total = data.kind === 'all' ? record.archiveSize : chosen.reduce((sum, e) => sum + e.size, 0)
-  let done = 0
+  const progress = startPhase(options.progress, `${id}/${taskId}`, 'verifying', {bytes: total, files: chosen.length})
   const onBytes = (n: number) => {
-    done += n
     verdict.bytesRead += n
-    options.onProgress?.(`${id}/${taskId}`, done, total)
+    progress?.advance(n)
   }
   verdict.filesRead += chosen.length
   const found = data.kind === 'all' ? await checkWholeArchive(ctx.store, record, chosen, onBytes) : await checkFiles(ctx.store, record, chosen, onBytes)
+  progress?.advance(0, chosen.length) // the files are known checked only once all their bytes are
+  progress?.end()
   return [...problems, ...found]
 }

@@ -13,6 +13,7 @@ import {FORMAT_VERSION, keys} from '../format/keys.js'
 import type {TaskRecord} from '../format/manifest.js'
 import {SecondarySink} from './secondary-sink.js'
 import {TaskArchive, type ScannedState} from './task-archive.js'
+import type {ArchiveProgress, ProgressCounts} from '../progress.js'
 
 export interface WriteTaskInput {
   store: PrimaryStore
@@ -24,7 +25,8 @@ export interface WriteTaskInput {
   rootDir?: string
   /** Where to write the secondary copy; undefined writes the primary copy only. */
   secondary?: () => Promise<CopyWriter>
-  onProgress?: (bytes: number, total: number) => void
+  /** Starts this task's progress phase once its totals are known (issue 15: progress). */
+  progress?: (total: ProgressCounts) => ArchiveProgress | undefined
 }
 
 export interface WriteTaskResult {
@@ -38,10 +40,13 @@ export interface WriteTaskResult {
 export async function writeTaskCopies(input: WriteTaskInput): Promise<WriteTaskResult> {
   const state = await scanTask(input)
   const sink = await SecondarySink.open(input.secondary)
-  const archive = new TaskArchive(state, sink, input.onProgress)
+  const progress = input.progress?.({bytes: state.total, files: state.entries.filter((e) => e.type === 'file').length})
+  const archive = new TaskArchive(state, sink, progress)
   try {
-    await input.store.put(keys.archive(input.job, input.checkpointId, input.taskId), sendOnce(Readable.from(archive.stream(), {objectMode: false, highWaterMark: 4 << 20})))
+    const body = sendOnce(Readable.from(archive.stream(), {objectMode: false, highWaterMark: 4 << 20}))
+    await input.store.put(keys.archive(input.job, input.checkpointId, input.taskId), body, {onProgress: (sent) => progress?.sent(sent)})
     const record = await writeIndex(input, state, archive)
+    progress?.end()
     const copy = await sink.finish(state.root)
     return {record, copy, secondaryError: copy ? undefined : sink.error}
   } catch (error) {

@@ -4,7 +4,8 @@ import * as path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {UsageError} from '../errors.js'
 import {checkOverlaps, distinctRoots} from './overlap.js'
-import {DEFAULT_JOB_FILE, DEFAULT_LOCAL_ROOT, DEFAULT_PRIMARY, ID_PATTERN, loadJobFile, type JobSpec} from './job-file.js'
+import {resolveJobFile} from './job-file-path.js'
+import {DEFAULT_LOCAL_ROOT, DEFAULT_PRIMARY, ID_PATTERN, loadJobFile, type JobSpec} from './job-file.js'
 
 export interface SettingsInput {
   jobFile?: string
@@ -24,7 +25,7 @@ export interface Settings {
 }
 
 export function resolveJobFilePath(input: SettingsInput, env: NodeJS.ProcessEnv = process.env): string {
-  return path.resolve(input.jobFile ?? env.CKPT_JOB_FILE ?? DEFAULT_JOB_FILE)
+  return resolveJobFile(input.jobFile ?? env.CKPT_JOB_FILE)
 }
 
 export function resolveNode(input: SettingsInput, env: NodeJS.ProcessEnv = process.env): string {

@@ -95,6 +95,8 @@ export interface FetchFiles {
   blockSize: number
   concurrency: number
   onBytes?: (bytes: number) => void
+  /** A file has all its bytes (progress, issue 15). */
+  onFile?: (entry: FileEntry) => void
 }
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
@@ -130,6 +132,7 @@ async function createEmptyFiles(fetch: FetchFiles): Promise<void> {
     const target = fetch.targetOf(entry)
     await (await fs.open(target, 'w', 0o600)).close()
     await finishFile(target, entry)
+    fetch.onFile?.(entry)
   }
 }
 
@@ -156,6 +159,7 @@ class OpenFiles {
     file.remaining -= bytes
     if (file.remaining > 0) return
     this.open.delete(entry)
+    this.fetch.onFile?.(entry)
     if (file.holes) await (await file.handle).truncate(entry.size)
     await (await file.handle).close()
     // A mismatch stops the other segments, and is reported once they stopped.

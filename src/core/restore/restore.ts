@@ -16,6 +16,7 @@ import {discardStaged, stageTask, type StagedTask} from './stage.js'
 import {stateDirOf} from '../local/state-dir.js'
 import {checkSwappable, swapAll} from './swap.js'
 import {indexFitProblems} from '../archive/index-fit.js'
+import type {ProgressListener} from '../progress.js'
 
 export interface RestoreOptions {
   /** Checkpoint id or 'latest' (default). */
@@ -26,7 +27,7 @@ export interface RestoreOptions {
   plan?: boolean
   preferRemote?: boolean
   noFallback?: boolean
-  onProgress?: (taskId: string, bytes: number, total: number) => void
+  progress?: ProgressListener
   onWarning?: (message: string) => void
 }
 
@@ -131,7 +132,7 @@ async function stageAndSwap(ctx: JobContext, works: TaskWork[], checkpointId: Ch
   let staged: StagedTask[]
   try {
     staged = await mapLimit(works, 4, async (work) => {
-      const one = await stageTask(ctx, work, checkpointId, {onProgress: options.onProgress})
+      const one = await stageTask(ctx, work, checkpointId, {progress: options.progress})
       done.push(one)
       return one
     })

@@ -12,6 +12,7 @@ import {describe, remotePlan, totalBytes, type TaskPlan, type TaskWork} from './
 import {applyFolderModes} from '../archive/tree.js'
 import {finishStateRoot} from '../archive/owners.js'
 import {OperationError} from '../errors.js'
+import {startPhase, type PhaseProgress, type ProgressCounts, type ProgressListener} from '../progress.js'
 import {STAGING, stateDirOf} from '../local/state-dir.js'
 import {cleanLeftovers, sibling} from './swap.js'
 
@@ -26,7 +27,7 @@ export interface StagedTask {
 }
 
 export interface StageOptions {
-  onProgress?: (taskId: string, bytes: number, total: number) => void
+  progress?: ProgressListener
 }
 
 export async function stageTask(ctx: JobContext, work: TaskWork, checkpointId: string, options: StageOptions = {}): Promise<StagedTask> {
@@ -39,19 +40,12 @@ export async function stageTask(ctx: JobContext, work: TaskWork, checkpointId: s
     await fs.mkdir(stagingDir, {mode: 0o700})
     for (const entry of entries) if (entry.type === 'dir') await fs.mkdir(targetPath(stagingDir, entry.path), {recursive: true, mode: 0o700})
     const files = entries.filter((e) => e.type === 'file')
-    const total = totalBytes(entries)
-    let done = 0
-    const progress = (bytes: number) => options.onProgress?.(task.id, (done += bytes), total)
-
     const copy = work.copy
+    // Verifying the local copy, then reading from the primary what it could not give: each phase's totals are known before it starts.
+    const verifying = copy ? startPhase(options.progress, task.id, 'verifying', countsOf(files)) : undefined
     const copyOne = async (entry: FileEntry) => {
-      let copied = 0
-      const ok = await copyVerified(targetPath(copy!.stateDir, entry.path), targetPath(stagingDir, entry.path), entry, (bytes) => {
-        copied += bytes
-        progress(bytes)
-      })
-      // Bytes of a file that failed verification are counted again when the primary sends them.
-      if (!ok) progress(-copied)
+      const ok = await copyVerified(targetPath(copy!.stateDir, entry.path), targetPath(stagingDir, entry.path), entry)
+      verifying?.advance(entry.size, 1)
       return ok
     }
     // Copies run in the kernel and hashing on worker threads, so many at once cost no memory:
@@ -64,7 +58,10 @@ export async function stageTask(ctx: JobContext, work: TaskWork, checkpointId: s
     }
     const good = files.map((e) => verified.has(e))
     const missing = files.filter((_, i) => !good[i])
-    await fetchFromPrimary(ctx, work, missing, stagingDir, checkpointId, progress)
+    verifying?.end()
+    const reading = missing.length > 0 || !copy ? startPhase(options.progress, task.id, 'reading', countsOf(missing)) : undefined
+    await fetchFromPrimary(ctx, work, missing, stagingDir, checkpointId, reading)
+    reading?.end()
 
     for (const entry of entries) if (entry.type === 'symlink') await fs.symlink(entry.target!, targetPath(stagingDir, entry.path))
     await applyFolderModes(stagingDir, entries)
@@ -79,7 +76,7 @@ export async function stageTask(ctx: JobContext, work: TaskWork, checkpointId: s
 }
 
 /** Fetches the files the local copy could not give from the task's primary archive. */
-async function fetchFromPrimary(ctx: JobContext, work: TaskWork, missing: FileEntry[], stagingDir: string, checkpointId: string, progress: (bytes: number) => void): Promise<void> {
+async function fetchFromPrimary(ctx: JobContext, work: TaskWork, missing: FileEntry[], stagingDir: string, checkpointId: string, progress?: PhaseProgress): Promise<void> {
   await fetchFiles({
     store: ctx.store,
     archive: work.record.archive,
@@ -88,8 +85,13 @@ async function fetchFromPrimary(ctx: JobContext, work: TaskWork, missing: FileEn
     where: `checkpoint ${checkpointId} task ${work.task.id}`,
     blockSize: ctx.settings.transfer.blockSize ?? DEFAULT_BLOCK_SIZE,
     concurrency: ctx.settings.transfer.concurrency ?? DEFAULT_CONCURRENCY,
-    onBytes: progress,
+    onBytes: (bytes) => progress?.advance(bytes),
+    onFile: () => progress?.advance(0, 1),
   })
+}
+
+function countsOf(files: FileEntry[]): ProgressCounts {
+  return {bytes: files.reduce((sum, e) => sum + e.size, 0), files: files.length}
 }
 
 function isNoSpace(error: unknown): boolean {

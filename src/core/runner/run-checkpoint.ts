@@ -10,10 +10,11 @@ export async function takeRunCheckpoint(
   lookup: ProcessLookup,
   trigger: CheckpointRecord['trigger'],
   onWarning: (message: string) => void,
+  onStart?: (checkpointId: string) => void,
 ): Promise<CheckpointRecord> {
   const pauses: PauseRecord[] = []
   const capture = pausingCapture(ctx, lookup, (p) => pauses.push(p))
-  const result = await takeCheckpoint(ctx, {capture, onWarning})
+  const result = await takeCheckpoint(ctx, {capture, onWarning, onStart})
   const pauseOf = (taskId: string) => roundMs(pauses.find((p) => p.taskId === taskId)?.pauseMs ?? 0)
   const tasks = result.tasks.map((t) => ({taskId: t.taskId, bytes: t.bytes, pauseMs: pauseOf(t.taskId), secondary: t.secondary}))
   return {
@@ -21,6 +22,8 @@ export async function takeRunCheckpoint(
     durationMs: result.durationMs,
     pauseMs: Math.max(0, ...tasks.map((t) => t.pauseMs)),
     bytes: tasks.reduce((sum, t) => sum + t.bytes, 0),
+    uploadedBytes: result.tasks.reduce((sum, t) => sum + t.uploadedBytes, 0),
+    reusedBytes: 0, // format 1: every checkpoint stores the whole state
     trigger,
     completedAt: new Date().toISOString(),
     tasks,

@@ -8,6 +8,10 @@ export interface CheckpointRecord {
   /** The longest time any task of this checkpoint was paused (SIGSTOP to SIGCONT). */
   pauseMs: number
   bytes: number
+  /** Bytes written to the primary (archives and indexes). */
+  uploadedBytes: number
+  /** Bytes of state the checkpoint took from earlier ones instead of writing them: always 0 in format 1, where each stores the whole state. */
+  reusedBytes: number
   trigger: 'interval' | 'exit'
   completedAt: string
   tasks: Array<{taskId: string; bytes: number; pauseMs: number; secondary: string}>
@@ -28,6 +32,9 @@ export interface RecoveryRecord {
   trigger: 'start' | 'failover'
   /** When the restore began, after the restart delay. */
   startedAt: string
+  /** Bytes of this task that came from this node's secondary copy and from the primary. */
+  localBytes: number
+  remoteBytes: number
 }
 
 export interface RestartRecord {

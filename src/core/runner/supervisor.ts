@@ -30,6 +30,14 @@ export interface RunHooks {
   onWarning?: (message: string) => void
   onTaskStart?: (event: {taskId: string; pid: number | undefined; restoredFrom: string}) => void
   onCheckpoint?: (record: CheckpointRecord) => void
+  /** A checkpoint's id is claimed and its capture begins. */
+  onCheckpointStart?: (event: {checkpointId: string; trigger: CheckpointRecord['trigger']}) => void
+  onCheckpointFailed?: (failed: FailedCheckpoint) => void
+  /** One job-wide (or task) restore: a record per task. */
+  onRecovery?: (records: RecoveryRecord[]) => void
+  onRestart?: (record: RestartRecord) => void
+  /** A checkpoint tick found a checkpoint or recovery still running. */
+  onCheckpointSkipped?: () => void
 }
 
 export interface RunHandle {
@@ -152,9 +160,9 @@ class Supervisor {
   private async restore(trigger: 'start' | 'failover', taskIds?: string[]): Promise<string> {
     const startedAt = new Date().toISOString()
     const result = await restoreJob(this.ctx, {taskIds, onWarning: (m) => this.warn(m)})
-    for (const t of result.tasks) {
-      this.recoveries.push({taskId: t.taskId, checkpointId: t.checkpointId, source: t.source, durationMs: result.durationMs, trigger, startedAt})
-    }
+    const records = result.tasks.map((t) => ({taskId: t.taskId, checkpointId: t.checkpointId, source: t.source, durationMs: result.durationMs, trigger, startedAt, localBytes: t.localBytes, remoteBytes: t.remoteBytes}))
+    this.recoveries.push(...records)
+    this.hooks.onRecovery?.(records)
     this.baseline = result.checkpointId
     const sources = result.tasks.map((t) => `${t.taskId} ${t.source}`).join(', ')
     this.info(`restored checkpoint ${result.checkpointId} in ${formatDuration(result.durationMs)} (${sources})`)
@@ -178,6 +186,7 @@ class Supervisor {
     const busy = this.serial.busy
     if (busy) {
       this.skipped++
+      this.hooks.onCheckpointSkipped?.()
       this.info(`checkpoint skipped: ${busy} is still running`)
       return
     }
@@ -187,14 +196,15 @@ class Supervisor {
   /** Takes a checkpoint; a failed one is reported and the run goes on. */
   private async checkpoint(trigger: 'interval' | 'exit'): Promise<boolean> {
     try {
-      const record = await takeRunCheckpoint(this.ctx, (taskId) => this.slots.find((s) => s.task.id === taskId)!.processForCapture(), trigger, (m) => this.warn(m))
+      const lookup = (taskId: string) => this.slots.find((s) => s.task.id === taskId)!.processForCapture()
+      const record = await takeRunCheckpoint(this.ctx, lookup, trigger, (m) => this.warn(m), (checkpointId) => this.hooks.onCheckpointStart?.({checkpointId, trigger}))
       this.checkpoints.push(record)
       this.baseline = record.checkpointId
-      this.info(`checkpoint ${record.checkpointId} completed in ${formatDuration(record.durationMs)}, paused ${formatDuration(record.pauseMs)}, ${formatBytes(record.bytes)}`)
       this.hooks.onCheckpoint?.(record)
       return true
     } catch (error) {
       this.failedCheckpoints.push({at: new Date().toISOString(), trigger, reason: messageOf(error)})
+      this.hooks.onCheckpointFailed?.(this.failedCheckpoints.at(-1)!)
       this.warn(`${messageOf(error)}${trigger === 'interval' && !this.ending ? '; the run goes on' : ''}`)
       return false
     }
@@ -223,6 +233,7 @@ class Supervisor {
     const group = failover === 'job' ? this.slots.filter((s) => s.task.command) : [slot]
     for (const s of group) s.state = 'restarting'
     this.restarts.push({taskId: id, at: new Date().toISOString(), exit: how, delayMs: decision.delayMs, failover})
+    this.hooks.onRestart?.(this.restarts.at(-1)!)
     const what = failover === 'job' ? 'every task' : `task ${id}`
     this.warn(`task ${id} ${how}; restoring and restarting ${what} in ${formatDuration(decision.delayMs)} (restart ${decision.count} of at most ${this.options.maxRestarts} within ${formatDuration(this.options.restartWindowMs)})`)
     this.serial
