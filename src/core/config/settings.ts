@@ -71,6 +71,7 @@ export function primaryFolderOf(url: string): string | undefined {
     try {
       return fileURLToPath(url)
     } catch {
+      // not a valid file URL: the caller treats it as not a folder
       return undefined
     }
   }

@@ -179,6 +179,7 @@ async function refuseOtherPrimary(dir: string, record: CopyRecord): Promise<void
   try {
     theirs = JSON.parse(await fs.readFile(path.join(dir, RECORD), 'utf8')) as CopyRecord
   } catch {
+    // no readable record: nothing shows the folder belongs to another primary
     return
   }
   if (theirs.primary !== undefined && record.primary !== undefined && theirs.primary !== record.primary) {
@@ -200,6 +201,7 @@ async function readCopy(root: string, dir: string, taskId: string, name: string,
   try {
     st = await fs.stat(dir)
   } catch {
+    // gone meanwhile: no copy
     return undefined
   }
   if (!st.isDirectory()) return undefined

@@ -3,12 +3,11 @@
 import type {JobContext} from '../context.js'
 import {completedIds} from '../checkpoint/catalogue.js'
 import {checkpointNumber} from '../checkpoint/layout.js'
-import {ManifestError, readIndex, readManifest} from '../checkpoint/manifest.js'
-import {NotFoundError, NothingToRestoreError, UnsafeEntryError, UsageError, messageOf} from '../errors.js'
+import {readIndex, readManifest} from '../checkpoint/manifest.js'
+import {CheckpointLacksTaskError, ManifestError, NotFoundError, NothingToRestoreError, PrimaryDigestError, UsageError, canFallBack, messageOf} from '../errors.js'
 import {uninterruptible} from '../interrupt.js'
 import {withLock} from '../lock/lock.js'
 import {mapLimit, settleLimit} from '../util/pool.js'
-import {PrimaryDigestError} from './files.js'
 import {withTaskOwner} from '../archive/owners.js'
 import {findLocal, planTask, type TaskPlan, type TaskWork} from './plan.js'
 import {discardStaged, stageTask, type StagedTask} from './stage.js'
@@ -42,13 +41,6 @@ export interface RestoreResult {
   fallbacks: Fallback[]
 }
 
-/** Failures that mean "this checkpoint cannot serve", so an older one may. */
-function isFallbackable(error: unknown): boolean {
-  return error instanceof NotFoundError || error instanceof ManifestError || error instanceof PrimaryDigestError || error instanceof CheckpointLacksTask || error instanceof UnsafeEntryError
-}
-
-class CheckpointLacksTask extends Error {}
-
 /** Holds a shared job lock throughout, so a prune (exclusive) never removes what this restore reads. */
 export async function restoreJob(ctx: JobContext, options: RestoreOptions = {}): Promise<RestoreResult> {
   return withLock(ctx, {mode: 'shared', purpose: options.plan ? 'restore --plan' : 'restore', onWarning: options.onWarning}, () => restoreLocked(ctx, options))
@@ -75,7 +67,7 @@ async function restoreLocked(ctx: JobContext, options: RestoreOptions): Promise<
       const plans = options.plan ? await planOnly(ctx, works, checkpointId) : await stageAndSwap(ctx, works, checkpointId, options)
       return {checkpointId, planned: options.plan ?? false, durationMs: Date.now() - started, tasks: plans, fallbacks}
     } catch (error) {
-      if (!isFallbackable(error)) throw error
+      if (!canFallBack(error)) throw error
       fallbacks.push({checkpointId, reason: messageOf(error)})
       if (candidates.indexOf(checkpointId) < candidates.length - 1) {
         options.onWarning?.(`checkpoint ${checkpointId} cannot restore every task (${messageOf(error)}); falling back to an older checkpoint`)
@@ -101,7 +93,7 @@ async function loadWork(ctx: JobContext, checkpointId: string, tasks: JobContext
   const manifest = await readManifest(ctx.store, ctx.job.job, checkpointId)
   return mapLimit(tasks, 4, async (task) => {
     const record = manifest.tasks.find((t) => t.taskId === task.id)
-    if (!record) throw new CheckpointLacksTask(`task ${task.id} is not in checkpoint ${checkpointId}`)
+    if (!record) throw new CheckpointLacksTaskError(`task ${task.id} is not in checkpoint ${checkpointId}`)
     const index = await readIndex(ctx.store, manifest, record)
     const misfits = indexFitProblems(record, index.entries)
     if (misfits.length > 0) {

@@ -38,6 +38,7 @@ function processStart(pid: number): string | undefined {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
   } catch {
+    // the process is gone (or no /proc): no start time
     return undefined
   }
 }
@@ -51,6 +52,7 @@ async function readRecord(file: string): Promise<RunRecord | undefined> {
   try {
     return JSON.parse(await fs.readFile(file, 'utf8')) as RunRecord
   } catch {
+    // missing or half-written record: treated as no run
     return undefined
   }
 }

@@ -116,6 +116,7 @@ export class RetryingStore implements PrimaryStore {
     try {
       return (await getBuffer(this.inner, key)).equals(body)
     } catch {
+      // unreadable now counts as not ours: the caller reports the first failure
       return false
     }
   }
