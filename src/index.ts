@@ -14,6 +14,8 @@ import Run from './commands/run.js'
 import Unlock from './commands/unlock.js'
 
 export {execute} from '@oclif/core/execute'
+/** The help class (package.json oclif.helpClass): ENVIRONMENT and EXIT STATUS per command. */
+export {CkptHelp as HELP} from './cli/help.js'
 
 export const COMMANDS = {
   'checkpoint:list': CheckpointList,

@@ -1,5 +1,6 @@
 import * as Flags from '@oclif/core/flags'
-import {CkptCommand, EXIT_STATUS} from '../cli/base.js'
+import {CkptCommand} from '../cli/base.js'
+import {jobFile} from '../cli/flags.js'
 import {writeStarterJobFile} from '../core/config/starter.js'
 
 export default class Init extends CkptCommand {
@@ -22,18 +23,17 @@ Job file fields (JSON, relative paths resolve against the file's folder):
   tasks[].stateDir      the folder that holds the task's state (required)
   tasks[].command       what 'ckpt run' starts: argv array, or a string run by /bin/sh -c
   tasks[].snapshot      {command, timeout}: fills $CKPT_SNAPSHOT_DIR with a consistent copy of the state
-  tasks[].env           extra environment for the task and its snapshot command
-
-${EXIT_STATUS}`
+  tasks[].env           extra environment for the task and its snapshot command`
   static override examples = ['<%= config.bin %> init', '<%= config.bin %> init --job-file jobs/orders.json --force']
   static override flags = {
+    'job-file': jobFile,
     force: Flags.boolean({summary: 'Overwrite an existing job file.'}),
   }
 
-  async run(): Promise<void> {
+  async run() {
     const {flags} = await this.parse(Init)
     const result = await writeStarterJobFile(flags['job-file'] ?? process.env.CKPT_JOB_FILE ?? 'ckpt.json', {force: flags.force})
-    this.output(result, (r) => {
+    return this.show(result, (r) => {
       this.say(`Wrote ${r.jobFile} (job ${r.job}, task ${r.tasks.join(', ')}).`)
       this.say(`Next: 'ckpt checkpoint take' to take a checkpoint, 'ckpt run' to run the job.`)
     })
