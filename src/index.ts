@@ -13,7 +13,7 @@ import Restore from './commands/restore.js'
 import Run from './commands/run.js'
 import Unlock from './commands/unlock.js'
 
-export {execute} from '@oclif/core/execute'
+export {execute, NOT_FOUND} from './cli/main.js'
 /** The help class (package.json oclif.helpClass): ENVIRONMENT and EXIT STATUS per command. */
 export {CkptHelp as HELP} from './cli/help.js'
 
