@@ -33,6 +33,7 @@ const TERMINAL: EnvName[] = ['NO_COLOR', 'DEBUG']
 
 /** Per command id: the exit codes it can return and the environment it reads. */
 export const COMMAND_HELP: Record<string, {exits: ExitCode[]; env: EnvName[]}> = {
+  'autocomplete:fish': {exits: [ok, usage, interrupted], env: ['DEBUG']},
   init: {exits: [ok, failed, usage, interrupted], env: ['CKPT_JOB_FILE', ...TERMINAL]},
   'checkpoint:take': {exits: [ok, failed, usage, store, interrupted], env: [...LOCAL, ...TERMINAL]},
   'checkpoint:list': {exits: [ok, failed, usage, store, interrupted], env: [...PRIMARY, ...TERMINAL]},
@@ -66,7 +67,7 @@ const EXIT_NOTES: Record<string, string> = {
 class CkptCommandHelp extends CommandHelp {
   protected override sections(): ReturnType<CommandHelp['sections']> {
     const sections = super.sections()
-    const id = this.command.id
+    const id = this.command.id.replaceAll(' ', ':') // help shows topic commands with their configured separator
     if (!COMMAND_HELP[id]) return sections
     const list = (rows: string[][]) => this.renderList(rows, {indentation: 0, multiline: false, spacer: '\n', stripAnsi: this.opts.stripAnsi})
     const at = sections.findIndex((section) => section.header === 'EXAMPLES')

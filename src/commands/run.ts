@@ -17,7 +17,7 @@ SIGINT, SIGTERM and --duration stop every task's process group with SIGTERM, and
 One run per job and node: the run records itself in its first local root (.ckpt-run/NODE/JOB.json), and while it lives a second run, 'checkpoint take' and 'restore' of the job on this node are refused with exit 1, naming its pid. --checkpoint-on-exit takes a final checkpoint before stopping (if it fails, a run that would exit 0 exits 1). The summary lists checkpoints (duration, pause, bytes) and recoveries (task, checkpoint, source, restore time).
 
 Job file defaults: checkpoint.interval, run.failover, run.maxRestarts, run.restartWindow, run.restartDelay, run.stopTimeout; flags beat them.`
-  static override examples = ['<%= config.bin %> run', '<%= config.bin %> run --interval 10s --failover task', '<%= config.bin %> run --duration 10s --checkpoint-on-exit --json']
+  static override examples = ['<%= config.bin %> run', '<%= config.bin %> run --interval 10s --failover task', '<%= config.bin %> run --duration 5s --checkpoint-on-exit --json']
   static override flags = {
     ...transferFlags,
     interval: duration({timer: true, summary: 'Time between checkpoints, e.g. 30s; 0 takes none (job file checkpoint.interval; default 30s).'}),
