@@ -31,6 +31,8 @@ type ArgOutput = {[name: string]: any}
 export abstract class CkptCommand extends Command {
   static override enableJsonFlag = true
   static override baseFlags = {
+    // oclif adds --json for enableJsonFlag; this gives it ckpt's words.
+    json: Flags.boolean({summary: 'Print one JSON document on stdout and nothing else there.', helpGroup: 'GLOBAL'}),
     quiet: Flags.boolean({char: 'q', summary: 'Print results, warnings and errors only: no progress, notes or hints.', helpGroup: 'GLOBAL', exclusive: ['verbose']}),
     verbose: Flags.boolean({summary: 'Also print the settings ckpt resolved, and the stack of an error.', helpGroup: 'GLOBAL'}),
   }

@@ -34,7 +34,7 @@ export function totalBytes(entries: FileEntry[]): number {
 
 /** Finds this node's secondary copy of a task for the checkpoint, unless remote is preferred. */
 export async function findLocal(ctx: JobContext, taskId: string, manifest: Manifest, preferRemote: boolean): Promise<{copy?: LocalCopy; reason?: string}> {
-  if (preferRemote) return {reason: '--prefer remote'}
+  if (preferRemote) return {reason: 'remote preferred: secondary copies not used'}
   const copy = await ctx.secondary.find(taskId, manifest.checkpointId)
   if (!copy) return {reason: `no secondary copy of ${manifest.checkpointId} on node ${ctx.node}`}
   return {copy}

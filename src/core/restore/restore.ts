@@ -76,7 +76,7 @@ async function restoreLocked(ctx: JobContext, options: RestoreOptions): Promise<
   }
   const tried = fallbacks.map((f) => `${f.checkpointId}: ${f.reason}`).join('; ')
   throw new NothingToRestoreError(
-    options.noFallback ? `cannot restore checkpoint ${candidates[0]} and --no-fallback is set: ${tried}` : `no completed checkpoint can restore every task: ${tried}`,
+    options.noFallback ? `cannot restore checkpoint ${candidates[0]} and no fallback to an older one was allowed: ${tried}` : `no completed checkpoint can restore every task: ${tried}`,
   )
 }
 
@@ -84,7 +84,7 @@ function selectTasks(ctx: JobContext, taskIds: string[] | undefined) {
   if (!taskIds || taskIds.length === 0) return ctx.job.tasks
   return taskIds.map((id) => {
     const task = ctx.job.tasks.find((t) => t.id === id)
-    if (!task) throw new UsageError(`--task ${id}: job ${ctx.job.job} has no such task (tasks: ${ctx.job.tasks.map((t) => t.id).join(', ')})`)
+    if (!task) throw new UsageError(`task ${id}: job ${ctx.job.job} has no such task (tasks: ${ctx.job.tasks.map((t) => t.id).join(', ')})`)
     return task
   })
 }
