@@ -17,8 +17,9 @@ await esbuild.build({
   ...common,
   entryPoints: [path.join(root, 'src', 'index.ts')],
   outfile: path.join(dist, 'index.js'),
-  // TypeScript is asked for by oclif only in development mode.
-  external: ['typescript'],
+  // TypeScript is asked for by oclif only in development mode; the not-found plugin is imported
+  // from node_modules on a mistyped command only (src/cli/main.ts).
+  external: ['typescript', '@oclif/plugin-not-found'],
   // The Azure SDK is required only for azure:// stores, from its own bundle (below).
   plugins: [{name: 'azure-sdk', setup: (build) => build.onResolve({filter: /^@azure\/storage-blob$/}, () => ({path: './azure-sdk.js', external: true}))}],
   // src/ is ES modules; the one use of import.meta (render.ts's createRequire) gets this file's URL.

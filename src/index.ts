@@ -1,6 +1,7 @@
 // The CLI in one module: every command, by id, for oclif's explicit command discovery
 // (package.json oclif.commands), and oclif's execute for bin/run.js. The build bundles this file
 // with everything it imports into dist/index.js, so a start reads one file, not hundreds.
+import AutocompleteFish from './commands/autocomplete/fish.js'
 import CheckpointList from './commands/checkpoint/list.js'
 import CheckpointPrune from './commands/checkpoint/prune.js'
 import CheckpointShow from './commands/checkpoint/show.js'
@@ -13,9 +14,12 @@ import Restore from './commands/restore.js'
 import Run from './commands/run.js'
 import Unlock from './commands/unlock.js'
 
-export {execute} from '@oclif/core/execute'
+export {execute, NOT_FOUND} from './cli/main.js'
+/** The help class (package.json oclif.helpClass): ENVIRONMENT and EXIT STATUS per command. */
+export {CkptHelp as HELP} from './cli/help.js'
 
 export const COMMANDS = {
+  'autocomplete:fish': AutocompleteFish,
   'checkpoint:list': CheckpointList,
   'checkpoint:prune': CheckpointPrune,
   'checkpoint:show': CheckpointShow,

@@ -1,41 +1,44 @@
-// The base of every command: the shared flags, settings, --json output and one place that maps
-// errors to the exit codes of docs/CONTRACT.md.
+// The base of every command: --json through oclif (run() returns the result), --quiet and
+// --verbose, settings, and the one place that sets the exit code (docs/CONTRACT.md).
 // oclif by subpath: its index loads all of oclif, and semver for an engine check, at every start.
 import {Command} from '@oclif/core/command'
 import * as Errors from '@oclif/core/errors'
 import * as Flags from '@oclif/core/flags'
-import type * as Interfaces from '@oclif/core/interfaces'
-import {parseSize} from '../core/config/units.js'
+import type {Input, ParserOutput} from '@oclif/core/interfaces'
 import {resolveSettings, type Settings} from '../core/config/settings.js'
 import {withJob, type JobContext, type OpenOptions} from '../core/context.js'
-import {CkptError, EXIT, messageOf} from '../core/errors.js'
+import {CkptError, EXIT, messageOf, type ExitCode} from '../core/errors.js'
 import {interrupt} from '../core/interrupt.js'
 import {refuseDuringRun} from '../core/runner/run-record.js'
 import {redact} from '../core/util/redact.js'
-import {paint, useColor} from './render.js'
+import {progressDisplay, progressMode, type ProgressDisplay} from './progress.js'
+import {errorLabel, noteLabel, warningLabel} from './render.js'
 
-export const EXIT_STATUS = `EXIT STATUS
-  0    success
-  1    the operation failed
-  2    bad usage, job file or input
-  3    verify found a problem
-  4    nothing could be restored
-  5    a store could not be reached or refused the credentials
-  130  interrupted`
+/** The job settings a command may offer as flags (cli/flags.ts); each command offers only its own. */
+export interface JobFlags {
+  'job-file'?: string
+  primary?: string
+  'local-root'?: string[]
+  node?: string
+  'block-size'?: number
+  concurrency?: number
+}
 
-export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof CkptCommand)['baseFlags'] & T['flags']>
+// oclif's own names for parse's type parameters, which its interfaces do not export.
+type FlagOutput = {[name: string]: any}
+type ArgOutput = {[name: string]: any}
 
 export abstract class CkptCommand extends Command {
-  static baseFlags = {
-    'job-file': Flags.string({char: 'j', summary: 'Job file (env CKPT_JOB_FILE; default ./ckpt.json).', helpGroup: 'GLOBAL'}),
-    primary: Flags.string({summary: 'Primary store: a folder, file://PATH, azure://CONTAINER[/PREFIX] or a container URL with SAS (env CKPT_PRIMARY).', helpGroup: 'GLOBAL'}),
-    'local-root': Flags.string({summary: 'Folder for secondary copies; repeatable (env CKPT_LOCAL_ROOTS, colon-separated).', multiple: true, helpGroup: 'GLOBAL'}),
-    node: Flags.string({summary: 'This node\'s identity (env CKPT_NODE; default the host name).', helpGroup: 'GLOBAL'}),
-    'block-size': Flags.string({summary: 'Transfer block size for remote stores, e.g. 8MiB (job file transfer.blockSize).', helpGroup: 'GLOBAL'}),
-    concurrency: Flags.integer({summary: 'Parallel blocks or ranges per transfer (job file transfer.concurrency).', min: 1, helpGroup: 'GLOBAL'}),
+  static override enableJsonFlag = true
+  static override baseFlags = {
+    // oclif adds --json for enableJsonFlag; this gives it ckpt's words.
     json: Flags.boolean({summary: 'Print one JSON document on stdout and nothing else there.', helpGroup: 'GLOBAL'}),
+    quiet: Flags.boolean({char: 'q', summary: 'Print results, warnings and errors only: no progress, notes or hints.', helpGroup: 'GLOBAL', exclusive: ['verbose']}),
+    verbose: Flags.boolean({summary: 'Also print the settings ckpt resolved, and the stack of an error.', helpGroup: 'GLOBAL'}),
   }
 
+  protected quiet = false
+  protected verbose = false
   /** Set by the first SIGINT/SIGTERM: from then on only the interruption is reported. */
   private interrupted = false
 
@@ -45,34 +48,45 @@ export abstract class CkptCommand extends Command {
     if (this.id !== 'run') this.onInterruptSignals()
   }
 
+  protected override async parse<F extends FlagOutput, B extends FlagOutput, A extends ArgOutput>(options?: Input<F, B, A>, argv?: string[]): Promise<ParserOutput<F, B, A>> {
+    const parsed = await super.parse<F, B, A>(options, argv)
+    const flags = parsed.flags as {quiet?: boolean; verbose?: boolean}
+    this.quiet = flags.quiet === true
+    this.verbose = flags.verbose === true
+    return parsed
+  }
+
+  /** The one place that sets the exit code. */
+  private setExit(code: ExitCode | number): void {
+    process.exitCode = code
+  }
+
+  /** A result that ends with a non-zero exit code (verify's problems, a run's end). */
+  protected endWith(code: ExitCode | number): void {
+    this.setExit(code)
+  }
+
   /** First signal: undo what this process made, report it, exit 130. A second signal exits at once. */
   private onInterruptSignals(): void {
     const handler = (signal: NodeJS.Signals) => {
-      if (this.interrupted) process.exit(EXIT.interrupted)
+      this.setExit(EXIT.interrupted)
+      if (this.interrupted) process.exit()
       this.interrupted = true
-      process.exitCode = EXIT.interrupted
       void interrupt(signal, {onWarning: (m) => this.warning(m)}).finally(() => {
         const message = `interrupted by ${signal}: ckpt ${this.id?.replaceAll(':', ' ') ?? ''} stopped and removed what it had made (its lock, temporary objects, partial copies, staging)`
-        if (this.jsonMode) this.printJson({error: {message, code: 'INTERRUPTED', exit: EXIT.interrupted}})
-        else process.stderr.write(`${paint.red('Interrupted:', useColor(process.stderr))} ${message}\n`)
-        process.exit(EXIT.interrupted)
+        if (this.jsonEnabled()) this.logJson({error: {message, code: 'INTERRUPTED', exit: EXIT.interrupted}})
+        else process.stderr.write(`${errorLabel('Interrupted:')} ${message}\n`)
+        process.exit()
       })
     }
     process.on('SIGINT', handler)
     process.on('SIGTERM', handler)
   }
 
-  protected get jsonMode(): boolean {
-    return this.argv.includes('--json')
-  }
-
-  protected async settings(flags: {'job-file'?: string; primary?: string; 'local-root'?: string[]; node?: string; 'block-size'?: string; concurrency?: number}): Promise<Settings> {
-    let blockSize: number | undefined
-    if (flags['block-size'] !== undefined) {
-      blockSize = parseSize(flags['block-size'])
-      if (!blockSize) throw new Errors.CLIError(`--block-size ${flags['block-size']}: not a size; use bytes or a value like 4MiB`, {exit: EXIT.usage})
-    }
-    return resolveSettings({jobFile: flags['job-file'], primary: flags.primary, localRoots: flags['local-root'], node: flags.node, blockSize, concurrency: flags.concurrency})
+  protected async settings(flags: JobFlags): Promise<Settings> {
+    const settings = await resolveSettings({jobFile: flags['job-file'], primary: flags.primary, localRoots: flags['local-root'], node: flags.node, blockSize: flags['block-size'], concurrency: flags.concurrency})
+    if (this.verbose) this.note(`job ${settings.job.name} (${settings.job.file}), primary ${settings.primaryUrl}, node ${settings.node}, local roots ${settings.localRoots.join(', ')}`)
+    return settings
   }
 
   /**
@@ -80,7 +94,7 @@ export abstract class CkptCommand extends Command {
    * refused (exit 5) unless options.createStore: only a take or a run may start a new store, and says so.
    * `refuseDuringRun` names work refused while `ckpt run` runs the job on this node.
    */
-  protected async withJob<T>(flags: Parameters<CkptCommand['settings']>[0], fn: (ctx: JobContext) => Promise<T>, options: OpenOptions & {refuseDuringRun?: string} = {}): Promise<T> {
+  protected async withJob<T>(flags: JobFlags, fn: (ctx: JobContext) => Promise<T>, options: OpenOptions & {refuseDuringRun?: string} = {}): Promise<T> {
     const {refuseDuringRun: refused, ...open} = options
     const settings = await this.settings(flags)
     // Before the store is opened: a refused take must not create a store or record the job first.
@@ -88,43 +102,68 @@ export abstract class CkptCommand extends Command {
     return withJob(
       settings,
       async (ctx) => {
-        if (ctx.createdPrimary) process.stderr.write(`${redact(`created a new primary store at ${ctx.store.displayUrl} (it did not exist)`)}\n`)
+        if (ctx.createdPrimary) this.note(`created a new primary store at ${ctx.store.displayUrl} (it did not exist)`)
         return fn(ctx)
       },
       {createStore: false, ...open},
     )
   }
 
+  /** Progress on stderr as --progress asks (src/cli/progress.ts); none under --quiet. */
+  protected progressDisplay(flags: {progress?: string}): ProgressDisplay {
+    return progressDisplay(progressMode({progress: flags.progress, quiet: this.quiet}))
+  }
+
+  /** Renders the result for people (not under --json) and returns it for oclif's --json. */
+  protected show<T>(result: T, render: (result: T) => void): T {
+    if (!this.jsonEnabled() && !this.interrupted) render(result)
+    return result
+  }
+
   /** Human output goes to stdout only without --json. */
   protected say(text = ''): void {
-    if (!this.jsonMode && !this.interrupted) process.stdout.write(redact(text) + '\n')
+    if (!this.jsonEnabled() && !this.interrupted) process.stdout.write(redact(text) + '\n')
   }
 
-  /** Warnings and progress go to stderr, so stdout stays one JSON document under --json. */
+  /** Notes and hints go to stderr, none under --quiet. */
+  protected note(message: string): void {
+    if (!this.quiet) process.stderr.write(`${noteLabel('ckpt:')} ${redact(message)}\n`)
+  }
+
+  /** Warnings go to stderr, so stdout stays one JSON document under --json. */
   protected warning(message: string): void {
-    process.stderr.write(`${paint.yellow('Warning:', useColor(process.stderr))} ${redact(message)}\n`)
+    process.stderr.write(`${warningLabel('Warning:')} ${redact(message)}\n`)
   }
 
-  protected printJson(document: unknown): void {
+  /** oclif prints the --json document (a result, or toErrorJson's) through this: redacted, and nothing but the interruption once interrupted. */
+  override logJson(document: unknown): void {
     if (this.interrupted && !(document as {error?: {code?: string}}).error?.code?.startsWith('INTERRUPTED')) return
     process.stdout.write(redact(JSON.stringify(document, null, 2)) + '\n')
   }
 
-  /** Prints the result: the document itself under --json, else the human rendering. */
-  protected output<T>(result: T, render: (result: T) => void): void {
-    if (this.jsonMode) this.printJson(result)
-    else render(result)
+  /** The error document of docs/CONTRACT.md: {error: {message, code, exit}}. */
+  override toErrorJson(error: unknown): {error: {message: string; code: string; exit: number}} {
+    const exit = exitOf(error)
+    return {error: {message: redact(plainMessage(error)), code: error instanceof CkptError ? error.code : exit === EXIT.usage ? 'USAGE' : 'FAILED', exit}}
   }
 
-  protected override async catch(error: Error & {oclif?: {exit?: number}; exitCode?: number}): Promise<void> {
+  protected override async catch(error: Error & {oclif?: {exit?: number}}): Promise<void> {
     if (error instanceof Errors.ExitError) throw error
     if (this.interrupted) return // the interruption is reported instead (onInterruptSignals)
-    const exit = error instanceof CkptError ? error.exit : (error.oclif?.exit ?? EXIT.failed)
-    const code = error instanceof CkptError ? error.code : exit === EXIT.usage ? 'USAGE' : 'FAILED'
-    const message = redact(messageOf(error))
-    if (this.jsonMode) this.printJson({error: {message, code, exit}})
-    else process.stderr.write(`${paint.red('Error:', useColor(process.stderr))} ${message}\n`)
-    if (/(^|,)\s*ckpt/.test(process.env.DEBUG ?? '')) process.stderr.write(redact(String(error.stack ?? '')) + '\n')
-    process.exitCode = exit
+    this.setExit(exitOf(error))
+    if (this.jsonEnabled()) this.logJson(this.toErrorJson(error))
+    else process.stderr.write(`${errorLabel('Error:')} ${redact(plainMessage(error))}\n`)
+    if (this.verbose || /(^|,)\s*ckpt/.test(process.env.DEBUG ?? '')) process.stderr.write(redact(String(error.stack ?? '')) + '\n')
   }
+}
+
+function exitOf(error: unknown): number {
+  if (error instanceof CkptError) return error.exit
+  return (error as {oclif?: {exit?: number}}).oclif?.exit ?? EXIT.failed
+}
+
+/** The message alone: oclif wraps a flag's parse error in "Parsing --flag" and "See more help". */
+function plainMessage(error: unknown): string {
+  const message = messageOf(error)
+  return error instanceof CkptError ? message.replace(/^Parsing --\S+ \n\t/, '').replace(/\nSee more help with --help$/, '') : message
 }

@@ -15,7 +15,6 @@ export const progressFlags = {
     options: ['auto', 'json', 'none'],
     default: 'auto',
   }),
-  quiet: Flags.boolean({char: 'q', summary: 'No progress and no status lines (errors and warnings still show).'}),
 }
 
 export function progressMode(flags: {progress?: string; quiet?: boolean}, stream: NodeJS.WriteStream = process.stderr): ProgressMode {

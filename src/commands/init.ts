@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
-import {CkptCommand, EXIT_STATUS} from '../cli/base.js'
-import {sizeFlag} from '../cli/flags.js'
+import {CkptCommand} from '../cli/base.js'
+import {jobFile, localRoot, parseSizeFlag, primary} from '../cli/flags.js'
 import {nextStepHint} from '../cli/init-output.js'
 import {writeStarterJobFile} from '../core/config/starter.js'
 
@@ -24,20 +24,21 @@ Job file fields (JSON, relative paths resolve against the file's folder):
   tasks[].stateDir      the folder that holds the task's state (required)
   tasks[].command       what 'ckpt run' starts: argv array, or a string run by /bin/sh -c
   tasks[].snapshot      {command, timeout}: fills $CKPT_SNAPSHOT_DIR with a consistent copy of the state
-  tasks[].env           extra environment for the task and its snapshot command
-
-${EXIT_STATUS}`
+  tasks[].env           extra environment for the task and its snapshot command`
   static override examples = ['<%= config.bin %> init', '<%= config.bin %> init --job-file jobs/orders.json --force']
   static override flags = {
+    'job-file': jobFile,
+    primary,
+    'local-root': localRoot,
+    // Written into the file as given ("8MiB"), once it parses as a size.
+    'block-size': Flags.string({summary: 'Transfer block size for remote stores, written into the job file, e.g. 8MiB.', parse: async (input) => (parseSizeFlag('block-size', input, {min: 1}), input)}),
     force: Flags.boolean({summary: 'Overwrite an existing job file.'}),
   }
 
-  async run(): Promise<void> {
+  async run() {
     const {flags} = await this.parse(Init)
-    const given = flags['job-file'] ?? process.env.CKPT_JOB_FILE
-    const blockSize = sizeFlag('block-size', flags['block-size']) === undefined ? undefined : flags['block-size']
-    const result = await writeStarterJobFile(given ?? 'ckpt.json', {force: flags.force, primary: flags.primary, localRoots: flags['local-root'], blockSize})
-    this.output(result, (r) => {
+    const result = await writeStarterJobFile(flags['job-file'] ?? process.env.CKPT_JOB_FILE ?? 'ckpt.json', {force: flags.force, primary: flags.primary, localRoots: flags['local-root'], blockSize: flags['block-size']})
+    return this.show(result, (r) => {
       this.say(`Wrote ${r.jobFile} (job ${r.job}, task ${r.tasks.join(', ')}).`)
       this.say(nextStepHint(flags['job-file']))
     })

@@ -1,5 +1,6 @@
 import * as Flags from '@oclif/core/flags'
-import {CkptCommand, EXIT_STATUS} from '../cli/base.js'
+import {CkptCommand} from '../cli/base.js'
+import {duration, transferFlags} from '../cli/flags.js'
 import {checkpointEndNote, checkpointStartNote, renderRunSummary, runNote, taskOutput} from '../cli/run-output.js'
 import {runJob} from '../core/runner/supervisor.js'
 import {metricsFlags, runMetrics} from '../cli/metrics.js'
@@ -16,34 +17,33 @@ SIGINT, SIGTERM and --duration stop every task's process group with SIGTERM, and
 
 One run per job and node: the run records itself in its first local root (.ckpt-run/NODE/JOB.json), and while it lives a second run, 'checkpoint take' and 'restore' of the job on this node are refused with exit 1, naming its pid. --checkpoint-on-exit takes a final checkpoint before stopping (if it fails, a run that would exit 0 exits 1). The summary lists checkpoints (duration, pause, bytes) and recoveries (task, checkpoint, source, restore time).
 
-Job file defaults: checkpoint.interval, run.failover, run.maxRestarts, run.restartWindow, run.restartDelay, run.stopTimeout; flags beat them.
-
-${EXIT_STATUS}
-  (130 also when SIGTERM stopped the run; 0 when --duration elapsed or every task finished)`
-  static override examples = ['<%= config.bin %> run', '<%= config.bin %> run --interval 10s --failover task', '<%= config.bin %> run --duration 1m --checkpoint-on-exit --json']
+Job file defaults: checkpoint.interval, run.failover, run.maxRestarts, run.restartWindow, run.restartDelay, run.stopTimeout; flags beat them.`
+  static override examples = ['<%= config.bin %> run', '<%= config.bin %> run --interval 10s --failover task', '<%= config.bin %> run --duration 5s --checkpoint-on-exit --json']
   static override flags = {
+    ...transferFlags,
     ...metricsFlags,
-    interval: Flags.string({summary: 'Time between checkpoints, e.g. 30s; 0 takes none (job file checkpoint.interval; default 30s).'}),
+    interval: duration({timer: true, summary: 'Time between checkpoints, e.g. 30s; 0 takes none (job file checkpoint.interval; default 30s).'}),
     failover: Flags.string({summary: "On a task failure restore and restart every task ('job', default) or that task alone ('task').", options: ['job', 'task']}),
     'max-restarts': Flags.integer({summary: 'Restarts allowed within --restart-window; one more ends the run with exit 1 (default 5).', min: 0}),
-    'restart-window': Flags.string({summary: 'The window --max-restarts counts in (default 10m).'}),
-    'restart-delay': Flags.string({summary: 'Delay before the first restart; doubles per restart within the window (default 1s).'}),
-    'stop-timeout': Flags.string({summary: 'Time between SIGTERM and SIGKILL when tasks are stopped (default 10s).'}),
+    'restart-window': duration({summary: 'The window --max-restarts counts in (default 10m).'}),
+    'restart-delay': duration({timer: true, summary: 'Delay before the first restart; doubles per restart within the window (default 1s).'}),
+    'stop-timeout': duration({timer: true, summary: 'Time between SIGTERM and SIGKILL when tasks are stopped (default 10s).'}),
     'checkpoint-on-exit': Flags.boolean({summary: 'Take a final checkpoint before stopping the tasks.'}),
-    duration: Flags.string({summary: 'Stop the run cleanly after this long (exit 0), e.g. 5m.'}),
+    duration: duration({timer: true, summary: 'Stop the run cleanly after this long (exit 0), e.g. 5m.'}),
     fresh: Flags.boolean({summary: 'Do not restore; start every task on its current state.'}),
   }
 
-  async run(): Promise<void> {
+  async run() {
     const {flags} = await this.parse(Run)
     const summary = await this.withJob(flags, async (ctx) => {
+      const note = (m: string) => this.quiet || runNote(m)
       const metrics = await runMetrics(ctx, flags, {
-        onOutput: taskOutput(this.jsonMode ? process.stderr : process.stdout, ctx.job.tasks.map((t) => t.id)),
-        onInfo: runNote,
-        onCheckpointStart: (e) => runNote(checkpointStartNote(e)),
-        onCheckpoint: (c) => runNote(checkpointEndNote(c)),
+        onOutput: taskOutput(this.jsonEnabled() ? process.stderr : process.stdout, ctx.job.tasks.map((t) => t.id)),
+        onInfo: note,
+        onCheckpointStart: (e) => note(checkpointStartNote(e)),
+        onCheckpoint: (c) => note(checkpointEndNote(c)),
         onWarning: (m) => this.warning(m),
-      }, runNote)
+      }, note)
       return runJob(
         ctx,
         {
@@ -61,7 +61,7 @@ ${EXIT_STATUS}
         metrics.hooks,
       ).finally(metrics.close)
     }, {createStore: true, identity: 'record'})
-    this.output(summary, (s) => this.say(renderRunSummary(s)))
-    if (summary.exit.code !== 0) this.exit(summary.exit.code)
+    this.endWith(summary.exit.code)
+    return this.show(summary, (s) => this.say(renderRunSummary(s)))
   }
 }

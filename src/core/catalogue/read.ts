@@ -5,7 +5,8 @@ import {getBuffer, type PrimaryStore} from '../stores/store.js'
 import type {CheckpointId} from '../format/ids.js'
 import {IndexParser} from '../format/index-stream.js'
 import {keys} from '../format/keys.js'
-import {checkIndex, ManifestError, parseIndex, parseManifest, type Manifest, type TaskIndex, type TaskRecord} from '../format/manifest.js'
+import {ManifestError} from '../errors.js'
+import {checkIndex, parseIndex, parseManifest, type Manifest, type TaskIndex, type TaskRecord} from '../format/manifest.js'
 
 /** Reads the manifest at a checkpoint's key; one that names another checkpoint or job is corrupt. */
 export async function readManifest(store: PrimaryStore, job: string, id: CheckpointId): Promise<Manifest> {

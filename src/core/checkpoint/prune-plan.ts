@@ -47,7 +47,7 @@ export function planPrune(candidates: PruneCandidate[], policy: PrunePolicy): Pr
     else if (c === restorable[0]) decide(c, 'keep', 'newest checkpoint that can be restored')
     else if (retained.has(c.checkpointId)) decide(c, 'keep', `among the newest ${policy.retain} completed that can be restored`)
     else if (c.unrestorable) decide(c, 'remove', `it can never be restored (${c.unrestorable})`)
-    else if (policy.keepWithinMs !== undefined && policy.now - Date.parse(c.manifest.createdAt) <= policy.keepWithinMs) decide(c, 'keep', 'within --keep-within')
+    else if (policy.keepWithinMs !== undefined && policy.now - Date.parse(c.manifest.createdAt) <= policy.keepWithinMs) decide(c, 'keep', 'taken within the keep-within time')
     else decide(c, 'remove', `older than the newest ${policy.retain} completed`)
   }
   const newestNumber = newest ? number(newest) : 0

@@ -4,7 +4,7 @@ import {hostname} from 'node:os'
 import {captureTask, type CapturedState} from '../capture/capture.js'
 import type {TaskSpec} from '../config/job-file.js'
 import type {JobContext} from '../context.js'
-import {AlreadyExistsError, CkptError, InterruptedError, NotFoundError, OperationError, TransientStoreError, messageOf} from '../errors.js'
+import {AlreadyExistsError, CkptError, InterruptedError, NotFoundError, OperationError, StepFailedError, TransientStoreError, messageOf} from '../errors.js'
 import {uninterruptible} from '../interrupt.js'
 import type {LocalCopy} from '../local/copy-record.js'
 import {removeDeadLeftovers} from '../local/leftovers.js'
@@ -193,10 +193,9 @@ async function commit(ctx: JobContext, id: CheckpointId, body: Buffer, copies: L
     throw failure
   }
   const why = found === 'absent' ? 'the manifest is not there yet, but the write may still land' : `reading the manifest back failed too: ${found.unreadable}`
-  const ErrorClass = failure instanceof CkptError ? (failure.constructor as new (message: string, options?: {cause?: unknown}) => CkptError) : OperationError
-  throw new ErrorClass(
+  throw new StepFailedError(
     `checkpoint ${id}: the commit's outcome is unknown (${messageOf(failure)}; ${why}); its primary data are left in place: 'ckpt checkpoint list' shows whether it completed, and 'ckpt checkpoint prune' removes it if it did not`,
-    {cause: failure},
+    failure,
   )
 }
 
@@ -230,12 +229,7 @@ async function discardPrimary(ctx: JobContext, id: CheckpointId): Promise<void> 
   }
 }
 
-function failureOf(id: string, failures: unknown[]): CkptError {
-  const first = failures[0]
-  const message = `checkpoint ${id} failed: ${failures.map(messageOf).join('; ')}`
-  if (first instanceof CkptError) {
-    const ErrorClass = first.constructor as new (message: string, options?: {cause?: unknown}) => CkptError
-    return new ErrorClass(message, {cause: first})
-  }
-  return new OperationError(message, {cause: first})
+/** Every task's failure in one message; the exit code and code are the first failure's. */
+export function failureOf(id: string, failures: unknown[]): CkptError {
+  return new StepFailedError(`checkpoint ${id} failed: ${failures.map(messageOf).join('; ')}`, failures[0])
 }

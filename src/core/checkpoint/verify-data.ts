@@ -28,7 +28,7 @@ export function parseSubset(text: string): DataCheck {
   }
   const percent = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(text)
   if (percent && Number(percent[1]) > 0 && Number(percent[1]) <= 100) return {kind: 'percent', percent: Number(percent[1])}
-  throw new UsageError(`--read-data-subset ${JSON.stringify(text)}: use N/M (the N-th of M slices, 1 <= N <= M, e.g. 2/5) or P% (0 < P <= 100, e.g. 10%)`)
+  throw new UsageError(`${JSON.stringify(text)} is not a part of the data: use N/M (the N-th of M slices, 1 <= N <= M, e.g. 2/5) or P% (0 < P <= 100, e.g. 10%)`)
 }
 
 export function describeCheck(check: DataCheck): string {

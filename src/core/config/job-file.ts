@@ -238,7 +238,7 @@ export async function loadJobFile(file: string): Promise<JobSpec> {
     text = await readFile(absolute, 'utf8')
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOENT') throw new UsageError(`job file ${absolute} not found; write one with 'ckpt init' or point to one with --job-file`)
+    if (code === 'ENOENT') throw new UsageError(`job file ${absolute} not found; write one with 'ckpt init' or name another one (CKPT_JOB_FILE)`)
     throw new UsageError(`job file ${absolute}: cannot read it (${code})`, {cause: error})
   }
   let data: unknown

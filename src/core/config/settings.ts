@@ -31,7 +31,7 @@ export function resolveJobFilePath(input: SettingsInput, env: NodeJS.ProcessEnv 
 export function resolveNode(input: SettingsInput, env: NodeJS.ProcessEnv = process.env): string {
   const node = input.node ?? env.CKPT_NODE ?? hostname()
   if (!ID_PATTERN.test(node)) {
-    throw new UsageError(`node ${JSON.stringify(node)} may only contain letters, digits, '.', '_' and '-'; set --node or CKPT_NODE`)
+    throw new UsageError(`node ${JSON.stringify(node)} may only contain letters, digits, '.', '_' and '-'; set another node name (CKPT_NODE)`)
   }
   return node
 }
@@ -72,6 +72,7 @@ export function primaryFolderOf(url: string): string | undefined {
     try {
       return fileURLToPath(url)
     } catch {
+      // not a valid file URL: the caller treats it as not a folder
       return undefined
     }
   }

@@ -43,6 +43,7 @@ function fromPasswd(user: string): {uid: number; gid: number} | undefined {
   try {
     text = readFileSync('/etc/passwd', 'utf8')
   } catch {
+    // no /etc/passwd: the caller says the user is unknown
     return undefined
   }
   for (const line of text.split('\n')) {

@@ -71,6 +71,7 @@ export function parseIndexJson(raw: Buffer): unknown {
   try {
     head = JSON.parse(raw.toString('utf8', 0, at) + '}')
   } catch {
+    // another layout than indexChunks writes: JSON.parse decides
     return whole()
   }
   if (!head || typeof head !== 'object' || Array.isArray(head) || 'entries' in head) return whole()

@@ -1,6 +1,6 @@
 // The manifest (the commit record of a checkpoint) and each task's index of files (docs/FORMAT.md).
 import {createHash} from '../util/crypto.js'
-import {NewerFormatError, OperationError} from '../errors.js'
+import {ManifestError, NewerFormatError} from '../errors.js'
 import {parseIndexJson} from './index-stream.js'
 import {parseCheckpointId, type CheckpointId} from './ids.js'
 import {FORMAT_VERSION} from './keys.js'
@@ -67,10 +67,6 @@ export interface Manifest {
 
 export function sha256(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex')
-}
-
-export class ManifestError extends OperationError {
-  override readonly code: string = 'BAD_MANIFEST'
 }
 
 export function parseManifest(raw: Buffer, where: string): Manifest {

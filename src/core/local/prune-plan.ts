@@ -61,7 +61,7 @@ export function planLocalPrune(copies: LocalCopy[], completed: Set<string> | und
     const evictable = confirmed.filter((d) => d.action === 'keep' && !newestOfTask.has(d)).sort((a, b) => number(a.copy) - number(b.copy) || a.copy.mtimeMs - b.copy.mtimeMs)
     for (const d of evictable) {
       if (total <= policy.maxSizeBytes) break
-      Object.assign(d, {action: 'remove', reason: 'evicted to fit --max-size (oldest confirmed first)'})
+      Object.assign(d, {action: 'remove', reason: 'evicted to fit the maximum size (oldest confirmed first)'})
       total -= d.copy.bytes
     }
   }

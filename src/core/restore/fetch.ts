@@ -7,10 +7,11 @@
 // whatever the segment's or the state's size.
 import * as fs from 'node:fs/promises'
 import {sha256, type FileEntry} from '../format/manifest.js'
+import {PrimaryDigestError} from '../errors.js'
 import type {PrimaryStore} from '../stores/store.js'
 import {Limiter, mapLimit} from '../util/pool.js'
 import {dataRunsOf} from '../util/sparse.js'
-import {INLINE_HASH, PrimaryDigestError, digestOf, finishFile} from './verified-copy.js'
+import {INLINE_HASH, digestOf, finishFile} from './verified-copy.js'
 
 /** Bytes of a file that lie in one segment: file bytes [fileOffset, fileOffset + length). */
 export interface Piece {

@@ -34,7 +34,7 @@ export function totalBytes(entries: FileEntry[]): number {
 
 /** Finds this node's secondary copy of a task for the checkpoint, unless remote is preferred. */
 export async function findLocal(ctx: JobContext, taskId: string, manifest: Manifest, preferRemote: boolean): Promise<{copy?: LocalCopy; reason?: string}> {
-  if (preferRemote) return {reason: '--prefer remote'}
+  if (preferRemote) return {reason: 'remote preferred: secondary copies not used'}
   const copy = await ctx.secondary.retrieve(taskId, manifest.checkpointId)
   if (!copy) return {reason: `no secondary copy of ${manifest.checkpointId} on node ${ctx.node}`}
   return {copy}
@@ -66,7 +66,7 @@ export function describe(taskId: string, checkpointId: string, files: FileEntry[
     }
   })
   const where = `secondary copy in ${copy.root}`
-  if (bad === 0) return {taskId, checkpointId, source: 'local', localBytes, remoteBytes, reason: `${where} verified (${files.length} files)`}
+  if (bad === 0) return {taskId, checkpointId, source: 'local', localBytes, remoteBytes, reason: `${where} verified (${files.length} file${files.length === 1 ? "" : "s"})`}
   if (bad === files.length && localBytes === 0) {
     return {taskId, checkpointId, source: 'remote', localBytes, remoteBytes, reason: `${where}: all ${files.length} files missing or differ from the manifest`}
   }

@@ -4,12 +4,10 @@ import type {JobContext} from '../context.js'
 import {completedFrom} from '../catalogue/catalogue.js'
 import {readIndex, readManifest} from '../catalogue/read.js'
 import type {CheckpointId} from '../format/ids.js'
-import {ManifestError} from '../format/manifest.js'
-import {NotFoundError, NothingToRestoreError, UnsafeEntryError, UsageError, messageOf} from '../errors.js'
+import {CheckpointLacksTaskError, ManifestError, NotFoundError, NothingToRestoreError, PrimaryDigestError, UsageError, canFallBack, messageOf} from '../errors.js'
 import {uninterruptible} from '../interrupt.js'
 import {withLock} from '../lock/lock.js'
 import {mapLimit} from '../util/pool.js'
-import {PrimaryDigestError} from './verified-copy.js'
 import {withTaskOwner} from '../archive/owners.js'
 import {findLocal, planTask, type TaskPlan, type TaskWork} from './plan.js'
 import {discardStaged, stageTask, type StagedTask} from './stage.js'
@@ -45,13 +43,6 @@ export interface RestoreResult {
   fallbacks: Fallback[]
 }
 
-/** Failures that mean "this checkpoint cannot serve", so an older one may. */
-function isFallbackable(error: unknown): boolean {
-  return error instanceof NotFoundError || error instanceof ManifestError || error instanceof PrimaryDigestError || error instanceof CheckpointLacksTask || error instanceof UnsafeEntryError
-}
-
-class CheckpointLacksTask extends Error {}
-
 /** Holds a shared job lock throughout, so a prune (exclusive) never removes what this restore reads. */
 export async function restoreJob(ctx: JobContext, options: RestoreOptions = {}): Promise<RestoreResult> {
   return withLock(ctx, {mode: 'shared', purpose: options.plan ? 'restore --plan' : 'restore', onWarning: options.onWarning}, () => restoreLocked(ctx, options))
@@ -72,7 +63,7 @@ async function restoreLocked(ctx: JobContext, options: RestoreOptions): Promise<
       const plans = options.plan ? await planOnly(ctx, works, checkpointId) : await stageAndSwap(ctx, works, checkpointId, options)
       return {checkpointId, planned: options.plan ?? false, durationMs: Date.now() - started, tasks: plans, fallbacks}
     } catch (error) {
-      if (!isFallbackable(error)) throw error
+      if (!canFallBack(error)) throw error
       fallbacks.push({checkpointId, reason: messageOf(error)})
       if (candidates.indexOf(checkpointId) < candidates.length - 1) {
         options.onWarning?.(`checkpoint ${checkpointId} cannot restore every task (${messageOf(error)}); falling back to an older checkpoint`)
@@ -81,7 +72,7 @@ async function restoreLocked(ctx: JobContext, options: RestoreOptions): Promise<
   }
   const tried = fallbacks.map((f) => `${f.checkpointId}: ${f.reason}`).join('; ')
   throw new NothingToRestoreError(
-    options.noFallback ? `cannot restore checkpoint ${candidates[0]} and --no-fallback is set: ${tried}` : `no completed checkpoint can restore every task: ${tried}`,
+    options.noFallback ? `cannot restore checkpoint ${candidates[0]} and no fallback to an older one was allowed: ${tried}` : `no completed checkpoint can restore every task: ${tried}`,
   )
 }
 
@@ -89,7 +80,7 @@ function selectTasks(ctx: JobContext, taskIds: string[] | undefined) {
   if (!taskIds || taskIds.length === 0) return ctx.job.tasks
   return taskIds.map((id) => {
     const task = ctx.job.tasks.find((t) => t.id === id)
-    if (!task) throw new UsageError(`--task ${id}: job ${ctx.job.name} has no such task (tasks: ${ctx.job.tasks.map((t) => t.id).join(', ')})`)
+    if (!task) throw new UsageError(`task ${id}: job ${ctx.job.name} has no such task (tasks: ${ctx.job.tasks.map((t) => t.id).join(', ')})`)
     return task
   })
 }
@@ -98,7 +89,7 @@ async function loadWork(ctx: JobContext, checkpointId: CheckpointId, tasks: JobC
   const manifest = await readManifest(ctx.store, ctx.job.name, checkpointId)
   return mapLimit(tasks, 4, async (task) => {
     const record = manifest.tasks.find((t) => t.taskId === task.id)
-    if (!record) throw new CheckpointLacksTask(`task ${task.id} is not in checkpoint ${checkpointId}`)
+    if (!record) throw new CheckpointLacksTaskError(`task ${task.id} is not in checkpoint ${checkpointId}`)
     const index = await readIndex(ctx.store, manifest, record)
     const misfits = indexFitProblems(record, index.entries)
     if (misfits.length > 0) {

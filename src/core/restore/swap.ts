@@ -138,6 +138,7 @@ async function leftoversOf(stateDir: string): Promise<Leftover[]> {
   try {
     names = await fs.readdir(parent)
   } catch {
+    // no parent folder: no leftovers of an earlier restore
     return []
   }
   const found: Leftover[] = []

@@ -65,6 +65,7 @@ export async function copyVerified(source: string, target: string, entry: FileEn
     onBytes?.(entry.size)
     return true
   } catch {
+    // unreadable or vanished source: the caller fetches the file from the primary
     return false
   } finally {
     if (!ok) await fs.rm(target, {force: true})
@@ -76,8 +77,4 @@ export async function finishFile(file: string, entry: FileEntry): Promise<void> 
   await giveOwner(file, entry)
   await fs.chmod(file, entry.mode & 0o7777)
   await fs.utimes(file, new Date(entry.mtimeMs), new Date(entry.mtimeMs))
-}
-
-export class PrimaryDigestError extends OperationError {
-  override readonly code: string = 'PRIMARY_DIGEST'
 }

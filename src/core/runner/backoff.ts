@@ -28,7 +28,7 @@ export class RestartBudget {
     this.times.push(now)
     const count = this.times.length
     if (count > this.maxRestarts) {
-      const reason = `more than ${this.maxRestarts} restart${this.maxRestarts === 1 ? '' : 's'} within ${formatDuration(this.windowMs)} (--max-restarts ${this.maxRestarts}, --restart-window ${formatDuration(this.windowMs)})`
+      const reason = `more than ${this.maxRestarts} restart${this.maxRestarts === 1 ? '' : 's'} within ${formatDuration(this.windowMs)} (run.maxRestarts ${this.maxRestarts}, run.restartWindow ${formatDuration(this.windowMs)})`
       return {allowed: false, count, delayMs: 0, reason}
     }
     const cap = Math.max(this.delayMs, MAX_DELAY_MS)

@@ -9,6 +9,7 @@ export function descendants(pid: number): number[] {
   try {
     names = readdirSync('/proc')
   } catch {
+    // no /proc (not Linux): no descendants can be found
     return []
   }
   for (const name of names) {

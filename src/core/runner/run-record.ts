@@ -38,6 +38,7 @@ function processStart(pid: number): string | undefined {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
   } catch {
+    // the process is gone (or no /proc): no start time
     return undefined
   }
 }
@@ -51,6 +52,7 @@ async function readRecord(file: string): Promise<RunRecord | undefined> {
   try {
     return JSON.parse(await fs.readFile(file, 'utf8')) as RunRecord
   } catch {
+    // missing or half-written record: treated as no run
     return undefined
   }
 }
@@ -69,7 +71,7 @@ function describe(record: RunRecord): string {
 export async function refuseDuringRun(place: RunPlace, what: string): Promise<void> {
   const record = await liveRun(place)
   if (record) {
-    throw new RunActiveError(`${describe(record)}; a ${what} now would work under its live tasks. Stop the run (kill -TERM ${record.pid}) or let it take checkpoints (--interval, --checkpoint-on-exit)`)
+    throw new RunActiveError(`${describe(record)}; a ${what} now would work under its live tasks. Stop the run (kill -TERM ${record.pid}) or let it take checkpoints (on its interval, or a final one as it stops)`)
   }
 }
 
@@ -103,7 +105,7 @@ async function writeClaim(ctx: JobContext): Promise<() => Promise<void>> {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 3) throw error
       }
       const other = await readRecord(file)
-      if (other && isLive(other)) throw new RunActiveError(`${describe(other)} already; stop it first (kill -TERM ${other.pid}), or run other tasks with --node`)
+      if (other && isLive(other)) throw new RunActiveError(`${describe(other)} already; stop it first (kill -TERM ${other.pid}), or run other tasks under another node name`)
       // The record of a run that is gone: take it over. Two runs starting at this very moment may both
       // get here; the link above then lets only one of them in, unless one removes the other's fresh record.
       await fs.rm(file, {force: true})

@@ -119,7 +119,7 @@ class Supervisor {
 
   stop(reason: StopReason): void {
     if (!this.ending) {
-      const why = reason === 'duration' ? `--duration ${formatDuration(this.options.durationMs!)} elapsed` : `stopped by ${reason}`
+      const why = reason === 'duration' ? `the run's duration of ${formatDuration(this.options.durationMs!)} elapsed` : `stopped by ${reason}`
       this.end(STOP_EXIT[reason], why, true, reason === 'SIGINT' ? 'SIGINT' : 'SIGTERM')
     } else if (reason !== 'duration') {
       this.warn(`${reason} again: killing every task now`)

@@ -133,6 +133,7 @@ async function waitStopped(pid: number | undefined, limitMs = 200): Promise<void
     try {
       stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     } catch {
+      // the process is gone: nothing left to wait for
       return
     }
     const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)

@@ -22,6 +22,7 @@ process.stdin.on('data', (chunk) => {
   }
 })
 const end = () => {
+  // A group or process that is already gone needs no signal.
   for (const g of groups) for (const s of ['SIGKILL', 'SIGCONT']) try { process.kill(-g, s) } catch {}
   for (const p of pids) for (const s of ['SIGKILL', 'SIGCONT']) try { process.kill(p, s) } catch {}
   process.exit(0)

@@ -243,6 +243,7 @@ export class FileStore implements PrimaryStore {
       try {
         entries = await fs.readdir(dir, {withFileTypes: true})
       } catch {
+        // an unreadable folder is not empty, so it is kept
         return false
       }
       let left = entries.length

@@ -115,6 +115,7 @@ async function makeWritable(dir: string): Promise<void> {
   try {
     names = await fs.readdir(dir, {withFileTypes: true})
   } catch {
+    // gone or unreadable: the rm that follows reports what it cannot remove
     return
   }
   for (const entry of names) if (entry.isDirectory()) await makeWritable(path.join(dir, entry.name))

@@ -7,6 +7,7 @@ export async function readdirOrEmpty(dir: string): Promise<string[]> {
   try {
     return (await fs.readdir(dir)).sort()
   } catch {
+    // missing or unreadable: nothing to list, as the doc comment says
     return []
   }
 }

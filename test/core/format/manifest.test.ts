@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 import {FORMAT_VERSION} from '../../../src/core/format/keys.js'
-import {ManifestError, parseManifest} from '../../../src/core/format/manifest.js'
-import {NewerFormatError} from '../../../src/core/errors.js'
+import {parseManifest} from '../../../src/core/format/manifest.js'
+import {ManifestError, NewerFormatError} from '../../../src/core/errors.js'
 
 const doc = (format: unknown) => Buffer.from(JSON.stringify({format, job: 'j', checkpointId: 'chk-1', createdAt: '', completedAt: '', node: 'n', tasks: []}))
 
