@@ -47,7 +47,8 @@ describe('help', () => {
   }
 
   it('offers transfer flags only where data moves, and refuses them elsewhere with exit 2', async () => {
-    for (const id of ['checkpoint:list', 'checkpoint:show', 'checkpoint:prune', 'local:list', 'local:prune', 'unlock', 'init']) {
+    // init takes --block-size too, to write it into the job file (test/commands/init.test.ts).
+    for (const id of ['checkpoint:list', 'checkpoint:show', 'checkpoint:prune', 'local:list', 'local:prune', 'unlock']) {
       const result = await runCli([...words(id), '--block-size', '8MiB'])
       assert.equal(result.code, 2, `${id}: ${result.stderr}`)
       assert.match(result.stderr, /^Error: Nonexistent flag: --block-size/m)

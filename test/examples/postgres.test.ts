@@ -101,7 +101,11 @@ describe('PostgreSQL under ckpt run (examples/postgres/ckpt.json: paused capture
       assert.ok(atStart.committed > 0, `rows were committed before ${restoredId} began`)
       assert.ok(count >= atStart.committed, `${count} rows, fewer than the ${atStart.committed} committed before ${restoredId} began`)
       assert.ok(count <= atEnd.sent, `${count} rows, more than the ${atEnd.sent} sent before ${restoredId} completed`)
-      assert.ok(count <= atKill.committed, `${count} rows, more than the ${atKill.committed} committed before the crash`)
+      // Not `count <= atKill.committed`: the writer counts a commit when psql's answer reaches it, after
+      // the server committed it, so a checkpoint completed just before the kill may hold a row or two
+      // whose answers were still in the pipe (seen once: 7282 rows, 7280 answers read). The bound that
+      // holds is the rows sent before the checkpoint completed (above) and hence before the crash.
+      assert.ok(count <= atKill.sent, `${count} rows, more than the ${atKill.sent} sent before the crash`)
       assert.match(afterCrash(), /\[pg\].*(automatic recovery in progress|redo starts at)/, 'PostgreSQL recovered from its WAL')
       const st = await fs.stat(stateDir)
       assert.deepEqual([st.mode & 0o7777, st.uid], [0o700, Number(execFileSync('id', ['-u', 'postgres'], {encoding: 'utf8'}))], 'the data folder is postgres-only, as initdb made it')

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 import {checkpointNumber, compareCheckpointIds, formatCheckpointId, parseCheckpointId} from '../../../src/core/format/ids.js'
 import {checkpointIdOfKey, keys, lockIdOfKey, prunedIdOfKey} from '../../../src/core/format/keys.js'
-import {ManifestError, parseManifest} from '../../../src/core/format/manifest.js'
+import {parseManifest} from '../../../src/core/format/manifest.js'
+import {ManifestError} from '../../../src/core/errors.js'
 
 describe('checkpoint ids', () => {
   it('format and parse are each other’s inverse; anything not chk-N is refused', () => {
