@@ -91,7 +91,7 @@ export abstract class CkptCommand extends Command {
 
   /**
    * Resolves settings, opens the job's stores, runs fn and closes them. A missing file primary is
-   * refused (exit 5) unless options.createStore: only a take or a run may start a new store, and says so.
+   * refused (exit 5) unless options.createPrimary: only a take or a run may start a new store, and says so.
    * `refuseDuringRun` names work refused while `ckpt run` runs the job on this node.
    */
   protected async withJob<T>(flags: JobFlags, fn: (ctx: JobContext) => Promise<T>, options: OpenOptions & {refuseDuringRun?: string} = {}): Promise<T> {
@@ -102,10 +102,10 @@ export abstract class CkptCommand extends Command {
     return withJob(
       settings,
       async (ctx) => {
-        if (ctx.createdPrimary) this.note(`created a new primary store at ${ctx.store.displayUrl} (it did not exist)`)
+        if (ctx.createdPrimary) this.note(`created a new primary store at ${ctx.primary.displayUrl} (it did not exist)`)
         return fn(ctx)
       },
-      {createStore: false, ...open},
+      {createPrimary: false, ...open},
     )
   }
 

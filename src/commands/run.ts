@@ -60,7 +60,7 @@ Job file defaults: checkpoint.interval, run.failover, run.maxRestarts, run.resta
         },
         metrics.hooks,
       ).finally(metrics.close)
-    }, {createStore: true, identity: 'record'})
+    }, {createPrimary: true, identity: 'record'})
     this.endWith(summary.exit.code)
     return this.show(summary, (s) => this.say(renderRunSummary(s)))
   }

@@ -13,7 +13,7 @@ import {fileStoreOf} from './stores/file-store.js'
 export async function removeOwnWork(ctx: LocalScope): Promise<void> {
   await removeOwnLeftovers(ctx)
   await removeOwnStaging(ctx)
-  await fileStoreOf(ctx.store)?.removeOwnTemporaries()
+  await fileStoreOf(ctx.primary)?.removeOwnTemporaries()
   // The lock goes last: until the rest is gone, a prune must not start.
   await removeOwnLocks(ctx)
 }
@@ -30,6 +30,6 @@ async function removeOwnStaging(ctx: LocalScope): Promise<void> {
 }
 
 async function removeOwnLocks(ctx: LocalScope): Promise<void> {
-  const own = (await readLocks(ctx.store, ctx.job.name)).filter((lock) => lock.pid === process.pid && lock.host === hostname())
-  await Promise.all(own.map((lock) => ctx.store.delete(lock.key)))
+  const own = (await readLocks(ctx.primary, ctx.job.name)).filter((lock) => lock.pid === process.pid && lock.host === hostname())
+  await Promise.all(own.map((lock) => ctx.primary.delete(lock.key)))
 }

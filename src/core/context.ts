@@ -11,7 +11,7 @@ import type {PrimaryStore} from './stores/store.js'
 export interface JobContext {
   settings: Settings
   job: JobSpec
-  store: PrimaryStore
+  primary: PrimaryStore
   secondary: SecondaryStore
   node: string
   /** True when opening the job created a new, empty file primary. */
@@ -21,7 +21,7 @@ export interface JobContext {
 
 export interface OpenOptions {
   /** Create a missing file primary (take, run) rather than refuse it as mistyped (default true). */
-  createStore?: boolean
+  createPrimary?: boolean
   /** The job's identity record: check it (default), also create it when absent, or replace it. */
   identity?: IdentityMode
 }
@@ -32,7 +32,7 @@ export async function openJob(settings: Settings, options: OpenOptions = {}): Pr
     baseDir: settings.job.baseDir,
     blockSize: settings.transfer.blockSize,
     concurrency: settings.transfer.concurrency,
-    create: options.createStore ?? true,
+    create: options.createPrimary ?? true,
     onCreated: () => (createdPrimary = true),
   })
   try {
@@ -44,7 +44,7 @@ export async function openJob(settings: Settings, options: OpenOptions = {}): Pr
   const ctx: JobContext = {
     settings,
     job: settings.job,
-    store,
+    primary: store,
     secondary: new SecondaryStore(settings.localRoots, settings.node, settings.job.name, store.identity),
     node: settings.node,
     createdPrimary,

@@ -32,15 +32,15 @@ export function jobIdentity(job: JobSpec): {identity: string; tasks: string[]} {
 }
 
 /** Checks this job file against the store's record of the job, creating (or replacing) the record as mode says. */
-export async function checkJobIdentity(store: PrimaryStore, job: JobSpec, node: string, mode: IdentityMode): Promise<void> {
+export async function checkJobIdentity(primary: PrimaryStore, job: JobSpec, node: string, mode: IdentityMode): Promise<void> {
   const {identity, tasks} = jobIdentity(job)
   const key = keys.jobRecord(job.name)
   const mine: JobRecord = {format: 1, job: job.name, identity, tasks, createdAt: new Date().toISOString(), jobFile: job.file, node}
   const body = () => Buffer.from(JSON.stringify(mine, null, 1))
-  if (mode === 'adopt') return store.put(key, body())
+  if (mode === 'adopt') return primary.put(key, body())
   let recorded: JobRecord | undefined
   try {
-    recorded = await readJobRecord(store, key)
+    recorded = await readJobRecord(primary, key)
   } catch (error) {
     // A reader of a store it cannot reach finds out on its own first read, and may know what to do then (local list does).
     if (mode === 'check' && error instanceof StoreUnavailableError) return
@@ -48,25 +48,25 @@ export async function checkJobIdentity(store: PrimaryStore, job: JobSpec, node: 
   }
   if (recorded === undefined && mode === 'record') {
     try {
-      return await store.createIfAbsent(key, body())
+      return await primary.createIfAbsent(key, body())
     } catch (error) {
       if (!(error instanceof AlreadyExistsError)) throw error
-      recorded = await readJobRecord(store, key)
+      recorded = await readJobRecord(primary, key)
     }
   }
   if (recorded === undefined || recorded.identity === identity) return
   const list = (t: string[]) => t.join(', ')
   throw new UsageError(
-    `job ${job.name} in primary store ${store.displayUrl} belongs to another job file: ${recorded.jobFile} on node ${recorded.node} recorded tasks ${list(recorded.tasks)}; ` +
+    `job ${job.name} in primary store ${primary.displayUrl} belongs to another job file: ${recorded.jobFile} on node ${recorded.node} recorded tasks ${list(recorded.tasks)}; ` +
       `${job.file} has tasks ${list(tasks)}. If this is a different job, give it another "job" name; ` +
       `if you changed the job's tasks on purpose, run 'ckpt checkpoint take --adopt' once to record this job file as the job`,
   )
 }
 
-async function readJobRecord(store: PrimaryStore, key: string): Promise<JobRecord | undefined> {
+async function readJobRecord(primary: PrimaryStore, key: string): Promise<JobRecord | undefined> {
   let text: string
   try {
-    text = (await getBuffer(store, key)).toString('utf8')
+    text = (await getBuffer(primary, key)).toString('utf8')
   } catch (error) {
     if (error instanceof NotFoundError) return undefined
     throw error

@@ -35,7 +35,7 @@ describe('a commit whose answer is lost (Azure through a fault proxy)', () => {
       assert.equal(take.json.checkpointId, 'chk-2')
       proxy.clear()
       const job = j.ctx.job.name
-      assert.ok(await j.ctx.store.stat(keys.archive(job, 'chk-2', 'alpha')), 'the data under the manifest stay')
+      assert.ok(await j.ctx.primary.stat(keys.archive(job, 'chk-2', 'alpha')), 'the data under the manifest stay')
       const prune = await j.ckpt(['checkpoint', 'prune', '--retain', '1'], env)
       assert.equal(prune.code, 0, prune.stderr)
       assert.deepEqual([prune.json.kept, prune.json.removed], [['chk-2'], ['chk-1']])
@@ -56,8 +56,8 @@ describe('a commit whose answer is lost (Azure through a fault proxy)', () => {
       assert.match(take.json.error.message, /chk-2.*outcome.*unknown/i)
       proxy.clear()
       const job = j.ctx.job.name
-      assert.ok(await j.ctx.store.stat(keys.manifest(job, 'chk-2')), 'the commit landed')
-      assert.ok(await j.ctx.store.stat(keys.archive(job, 'chk-2', 'alpha')), 'the data a manifest may name are left alone')
+      assert.ok(await j.ctx.primary.stat(keys.manifest(job, 'chk-2')), 'the commit landed')
+      assert.ok(await j.ctx.primary.stat(keys.archive(job, 'chk-2', 'alpha')), 'the data a manifest may name are left alone')
       const restore = await j.ckpt(['restore', '--prefer', 'remote'], env)
       assert.equal(restore.code, 0, restore.stdout + restore.stderr)
       assert.equal(restore.json.checkpointId, 'chk-2')

@@ -10,7 +10,7 @@ import {fileKind} from '../helpers/primaries.js'
 async function rewrite(j: CheckpointJob, id: string, change: (m: any) => void): Promise<void> {
   const m = await j.manifest(id)
   change(m)
-  await j.ctx.store.put(keys.manifest(j.ctx.job.name, id), Buffer.from(JSON.stringify(m)))
+  await j.ctx.primary.put(keys.manifest(j.ctx.job.name, id), Buffer.from(JSON.stringify(m)))
 }
 
 describe('manifests that lie', () => {
@@ -27,7 +27,7 @@ describe('manifests that lie', () => {
         await j.take(2)
         // chk-2's key holds chk-1's manifest (or one of another job): same objects, wrong claim.
         const first = await j.manifest('chk-1')
-        await j.ctx.store.put(keys.manifest(j.ctx.job.name, 'chk-2'), Buffer.from(JSON.stringify(first)))
+        await j.ctx.primary.put(keys.manifest(j.ctx.job.name, 'chk-2'), Buffer.from(JSON.stringify(first)))
         if (what === 'names another job') await rewrite(j, 'chk-2', (m) => ((m.checkpointId = 'chk-2'), change(m)))
         const restore = await j.ckpt(['restore', '--prefer', 'remote'])
         assert.equal(restore.code, 0, restore.stdout + restore.stderr)
@@ -53,7 +53,7 @@ describe('manifests that lie', () => {
       const prune = await j.ckpt(['checkpoint', 'prune', '--retain', '1'])
       assert.equal(prune.code, 1, 'prune cannot know what a newer checkpoint references')
       assert.match(prune.json.error.message, /upgrade ckpt/)
-      assert.ok(await j.ctx.store.stat(keys.manifest(j.ctx.job.name, 'chk-1')), 'chk-1 is not pruned')
+      assert.ok(await j.ctx.primary.stat(keys.manifest(j.ctx.job.name, 'chk-1')), 'chk-1 is not pruned')
     } finally {
       await j.cleanup()
     }
@@ -68,7 +68,7 @@ describe('checkpoint list shows an unreadable manifest as broken', () => {
     const j = await checkpointJob(fileKind, {tasks: ['alpha']})
     try {
       await j.take(2)
-      await j.ctx.store.put(keys.manifest(j.ctx.job.name, 'chk-2'), Buffer.from('{"format": 1, "job": "testjob", "checkp'))
+      await j.ctx.primary.put(keys.manifest(j.ctx.job.name, 'chk-2'), Buffer.from('{"format": 1, "job": "testjob", "checkp'))
       const list = await j.ckpt(['checkpoint', 'list'])
       assert.equal(list.code, 0, list.stderr)
       const [one, two] = list.json.checkpoints

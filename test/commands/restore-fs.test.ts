@@ -22,7 +22,7 @@ function sh(cmd: string, ...args: string[]): void {
 
 /** Rewrites a task's index in the primary (and the manifest's digest of it), as a hostile store may. */
 async function rewriteIndex(j: CheckpointJob, id: string, taskId: string, mutate: (entries: any[]) => void): Promise<void> {
-  const {store, job} = j.ctx
+  const {primary: store, job} = j.ctx
   const indexKey = keys.index(job.name, id, taskId)
   const index = JSON.parse((await getBuffer(store, indexKey)).toString('utf8'))
   mutate(index.entries)
@@ -90,7 +90,7 @@ describe('restore and the file system', () => {
       assert.equal(crashed.signal, 'SIGKILL', crashed.stderr)
       assert.equal(await exists(j.state('alpha')), false, 'the crash left no stateDir (the hook fired between the renames)')
       // The next restore cannot be served (no archive, no local copy): it must still not lose the old state.
-      await j.ctx.store.delete(keys.archive('testjob', 'chk-1', 'alpha'))
+      await j.ctx.primary.delete(keys.archive('testjob', 'chk-1', 'alpha'))
       const failed = await j.ckpt(['restore', '--prefer', 'remote'])
       assert.equal(failed.code, 4, failed.stderr)
       assert.deepEqual(await fingerprint(j.state('alpha')), before, 'the old state is back whole')

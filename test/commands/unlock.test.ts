@@ -19,7 +19,7 @@ for (const kind of primaryKinds) {
         const gone = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString())
         const at = new Date().toISOString()
         const plant = (lockId: string, extra: object) =>
-          j.ctx.store.put(lockKey(job, lockId), Buffer.from(JSON.stringify({format: 1, lockId, mode: 'exclusive', purpose: 'prune', job, node: 'n9', host: hostname(), pid: gone, createdAt: at, refreshedAt: at, ...extra})))
+          j.ctx.primary.put(lockKey(job, lockId), Buffer.from(JSON.stringify({format: 1, lockId, mode: 'exclusive', purpose: 'prune', job, node: 'n9', host: hostname(), pid: gone, createdAt: at, refreshedAt: at, ...extra})))
         await plant('exclusive-gone', {})
         await plant('shared-far', {mode: 'shared', purpose: 'take', host: 'far-away', pid: 1})
         const blocked = await j.ckpt(['checkpoint', 'prune', '--lock-wait', '0'])
@@ -37,7 +37,7 @@ for (const kind of primaryKinds) {
         assert.deepEqual(human.json.removed.map((l: any) => l.lockId), ['shared-far'])
         const all = await j.ckpt(['unlock', '--all'])
         assert.deepEqual(all.json.removed.map((l: any) => l.lockId), ['shared-far'])
-        assert.deepEqual(await readLocks(j.ctx.store, job), [])
+        assert.deepEqual(await readLocks(j.ctx.primary, job), [])
       } finally {
         await j.cleanup()
       }

@@ -62,11 +62,11 @@ export async function checkpointJob(kind: PrimaryKind, options: {tasks?: string[
     },
     async keys() {
       const found: string[] = []
-      for await (const info of ctx.store.list(keys.jobPrefix(ctx.job.name))) found.push(info.key)
+      for await (const info of ctx.primary.list(keys.jobPrefix(ctx.job.name))) found.push(info.key)
       return found.sort()
     },
     async manifest(id) {
-      return JSON.parse((await getBuffer(ctx.store, keys.manifest(ctx.job.name, id))).toString('utf8'))
+      return JSON.parse((await getBuffer(ctx.primary, keys.manifest(ctx.job.name, id))).toString('utf8'))
     },
     async cleanup() {
       await ctx.close()
@@ -77,7 +77,7 @@ export async function checkpointJob(kind: PrimaryKind, options: {tasks?: string[
 
 /** Flips one byte inside task's counter.txt in the archive, keeping the size. */
 export async function flipByte(j: CheckpointJob, id: string, taskId: string): Promise<void> {
-  const {store, job} = j.ctx
+  const {primary: store, job} = j.ctx
   const index = JSON.parse((await getBuffer(store, keys.index(job.name, id, taskId))).toString())
   const entry = index.entries.find((e: any) => e.path === 'counter.txt')
   const archive = await getBuffer(store, keys.archive(job.name, id, taskId))
@@ -86,7 +86,7 @@ export async function flipByte(j: CheckpointJob, id: string, taskId: string): Pr
 }
 
 export async function breakFour(j: CheckpointJob): Promise<void> {
-  const {store, job} = j.ctx
+  const {primary: store, job} = j.ctx
   await store.put(keys.manifest(job.name, 'chk-1'), Buffer.from('{"format": 1, "tasks": [ not json'))
   await store.delete(keys.archive(job.name, 'chk-2', 'alpha'))
   const archive = await getBuffer(store, keys.archive(job.name, 'chk-3', 'beta'))

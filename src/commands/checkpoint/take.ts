@@ -26,7 +26,7 @@ export default class CheckpointTake extends CkptCommand {
         ...(await takeCheckpoint(ctx, {noLocal: flags['no-local'], onWarning: (m) => this.warning(m), progress: progress.listener})),
         ...(ctx.createdPrimary ? {createdPrimary: true} : {}),
       }),
-      {createStore: true, identity: flags.adopt ? 'adopt' : 'record', refuseDuringRun: 'checkpoint take'},
+      {createPrimary: true, identity: flags.adopt ? 'adopt' : 'record', refuseDuringRun: 'checkpoint take'},
     ).finally(progress.done)
     return this.show(result, (r) => {
       this.say(table(['task', 'files', 'bytes', 'secondary'], r.tasks.map((t) => [t.taskId, t.files, formatBytes(t.bytes), statusColor(t.secondary)])))

@@ -47,9 +47,9 @@ export interface JobObjects {
   marked: Set<CheckpointId>
 }
 
-export async function listJobObjects(store: PrimaryStore, job: string): Promise<JobObjects> {
+export async function listJobObjects(primary: PrimaryStore, job: string): Promise<JobObjects> {
   const objects: JobObjects = {sizes: new Map(), checkpoints: new Map(), marked: new Set()}
-  for await (const info of store.list(keys.jobPrefix(job))) {
+  for await (const info of primary.list(keys.jobPrefix(job))) {
     objects.sizes.set(info.key, info.size)
     const marked = prunedIdOfKey(job, info.key)
     if (marked) objects.marked.add(marked)
@@ -67,9 +67,9 @@ export async function listJobObjects(store: PrimaryStore, job: string): Promise<
 }
 
 /** Ids of completed checkpoints (manifest keys), newest first. */
-export async function completedIds(store: PrimaryStore, job: string): Promise<CheckpointId[]> {
+export async function completedIds(primary: PrimaryStore, job: string): Promise<CheckpointId[]> {
   const ids: CheckpointId[] = []
-  for await (const info of store.list(keys.manifestsPrefix(job))) {
+  for await (const info of primary.list(keys.manifestsPrefix(job))) {
     const id = checkpointIdOfKey(job, info.key)
     if (id) ids.push(id)
   }
@@ -77,10 +77,10 @@ export async function completedIds(store: PrimaryStore, job: string): Promise<Ch
 }
 
 /** The highest checkpoint number claimed: claims (a take leaves one per attempt) and, for hand-made stores, manifests. */
-export async function highestClaimedNumber(store: PrimaryStore, job: string): Promise<number> {
+export async function highestClaimedNumber(primary: PrimaryStore, job: string): Promise<number> {
   let highest = 0
   for (const prefix of [keys.claimsPrefix(job), keys.manifestsPrefix(job)]) {
-    for await (const info of store.list(prefix)) {
+    for await (const info of primary.list(prefix)) {
       const id = checkpointIdOfKey(job, info.key)
       if (id) highest = Math.max(highest, checkpointNumber(id)!)
     }
@@ -89,26 +89,26 @@ export async function highestClaimedNumber(store: PrimaryStore, job: string): Pr
 }
 
 /** Keys under one checkpoint's data prefix. */
-export async function dataKeys(store: PrimaryStore, job: string, id: CheckpointId): Promise<string[]> {
+export async function dataKeys(primary: PrimaryStore, job: string, id: CheckpointId): Promise<string[]> {
   const found: string[] = []
-  for await (const info of store.list(keys.dataPrefix(job, id))) found.push(info.key)
+  for await (const info of primary.list(keys.dataPrefix(job, id))) found.push(info.key)
   return found
 }
 
 /** The job's lock records (lock/records.ts reads them). */
-export function listLockObjects(store: PrimaryStore, job: string): AsyncIterable<ObjectInfo> {
-  return store.list(keys.locksPrefix(job))
+export function listLockObjects(primary: PrimaryStore, job: string): AsyncIterable<ObjectInfo> {
+  return primary.list(keys.locksPrefix(job))
 }
 
-export async function readCatalogue(store: PrimaryStore, job: string, options: {withManifests?: boolean} = {}): Promise<Catalogue> {
-  const {checkpoints} = await listJobObjects(store, job)
+export async function readCatalogue(primary: PrimaryStore, job: string, options: {withManifests?: boolean} = {}): Promise<Catalogue> {
+  const {checkpoints} = await listJobObjects(primary, job)
   const ids = [...checkpoints.keys()].sort(compareCheckpointIds)
   const all = await mapLimit(ids, 16, async (id): Promise<CheckpointSummary> => {
     const entry = checkpoints.get(id)!
     const summary: CheckpointSummary = {checkpointId: id, status: entry.completed ? 'completed' : 'incomplete', createdAt: entry.firstWrite.toISOString(), tasks: 0, bytes: entry.dataBytes}
     if (entry.completed && options.withManifests !== false) {
       try {
-        const manifest = await readManifest(store, job, id)
+        const manifest = await readManifest(primary, job, id)
         summary.manifest = manifest
         summary.createdAt = manifest.createdAt
         summary.tasks = manifest.tasks.length
@@ -139,9 +139,9 @@ export function checkpointIdArgument(text: string): CheckpointId {
  * when the job has none). An id that is unknown or not completed is bad input (exit 2), whatever
  * the command: one check for 'checkpoint show', 'restore' and the rest.
  */
-export async function completedFrom(store: PrimaryStore, job: string, ref: string | undefined): Promise<CheckpointId[]> {
+export async function completedFrom(primary: PrimaryStore, job: string, ref: string | undefined): Promise<CheckpointId[]> {
   const wanted = ref === undefined || ref === 'latest' ? undefined : checkpointIdArgument(ref)
-  const completed = await completedIds(store, job)
+  const completed = await completedIds(primary, job)
   if (wanted === undefined) return completed
   const at = completed.indexOf(wanted)
   if (at < 0) throw new UsageError(`checkpoint ${wanted} of job ${job} is unknown or not completed; see 'ckpt checkpoint list' for the completed ones`)
@@ -149,8 +149,8 @@ export async function completedFrom(store: PrimaryStore, job: string, ref: strin
 }
 
 /** Resolves "latest" or an id to a completed checkpoint id. */
-export async function resolveCheckpointId(store: PrimaryStore, job: string, ref: string | undefined): Promise<CheckpointId> {
-  const [newest] = await completedFrom(store, job, ref)
+export async function resolveCheckpointId(primary: PrimaryStore, job: string, ref: string | undefined): Promise<CheckpointId> {
+  const [newest] = await completedFrom(primary, job, ref)
   if (newest === undefined) throw new UsageError(`job ${job} has no completed checkpoint in the primary store; take one with 'ckpt checkpoint take'`)
   return newest
 }

@@ -7,7 +7,7 @@ import {readIndex, readManifest} from './read.js'
 
 /** What a listing needs of an opened job (context.ts's JobContext is one). */
 export interface CatalogueScope {
-  store: PrimaryStore
+  primary: PrimaryStore
   job: {name: string}
 }
 
@@ -31,7 +31,7 @@ export interface CheckpointListResult {
 }
 
 export async function listCheckpoints(ctx: CatalogueScope): Promise<CheckpointListResult> {
-  const catalogue = await readCatalogue(ctx.store, ctx.job.name)
+  const catalogue = await readCatalogue(ctx.primary, ctx.job.name)
   return {
     checkpoints: catalogue.all.map(({checkpointId, status, createdAt, tasks, bytes, problem, manifest}) => ({
       checkpointId,
@@ -64,11 +64,11 @@ export interface CheckpointShowResult {
 }
 
 export async function showCheckpoint(ctx: CatalogueScope, id: string | undefined): Promise<CheckpointShowResult> {
-  const checkpointId = await resolveCheckpointId(ctx.store, ctx.job.name, id)
-  const manifest = await readManifest(ctx.store, ctx.job.name, checkpointId)
+  const checkpointId = await resolveCheckpointId(ctx.primary, ctx.job.name, id)
+  const manifest = await readManifest(ctx.primary, ctx.job.name, checkpointId)
   const tasks = []
   for (const record of manifest.tasks) {
-    const index = await readIndex(ctx.store, manifest, record)
+    const index = await readIndex(ctx.primary, manifest, record)
     tasks.push({
       taskId: record.taskId,
       files: record.files,

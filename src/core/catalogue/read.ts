@@ -9,8 +9,8 @@ import {ManifestError} from '../errors.js'
 import {checkIndex, parseIndex, parseManifest, type Manifest, type TaskIndex, type TaskRecord} from '../format/manifest.js'
 
 /** Reads the manifest at a checkpoint's key; one that names another checkpoint or job is corrupt. */
-export async function readManifest(store: PrimaryStore, job: string, id: CheckpointId): Promise<Manifest> {
-  const manifest = parseManifest(await getBuffer(store, keys.manifest(job, id)), `checkpoint ${id}`)
+export async function readManifest(primary: PrimaryStore, job: string, id: CheckpointId): Promise<Manifest> {
+  const manifest = parseManifest(await getBuffer(primary, keys.manifest(job, id)), `checkpoint ${id}`)
   if (manifest.checkpointId !== id) throw new ManifestError(`checkpoint ${id}: the manifest at its key names checkpoint ${JSON.stringify(manifest.checkpointId)}`)
   if (manifest.job !== job) throw new ManifestError(`checkpoint ${id}: the manifest at its key names job ${JSON.stringify(manifest.job)}, not ${JSON.stringify(job)}`)
   return manifest
@@ -24,12 +24,12 @@ const INDEX_CHUNK = 64 << 10
  * one is never held whole (37 MB at 200,000 files, garbage V8 kept through a whole restore). An
  * index in another layout than ckpt's own is read again and parsed whole.
  */
-export async function readIndex(store: PrimaryStore, manifest: Pick<Manifest, 'checkpointId'>, record: TaskRecord): Promise<TaskIndex> {
+export async function readIndex(primary: PrimaryStore, manifest: Pick<Manifest, 'checkpointId'>, record: TaskRecord): Promise<TaskIndex> {
   const where = `checkpoint ${manifest.checkpointId}`
   const parser = new IndexParser()
   const hash = createHash('sha256')
   let size = 0
-  for await (const chunk of await store.get(record.index, {chunkSize: INDEX_CHUNK})) {
+  for await (const chunk of await primary.get(record.index, {chunkSize: INDEX_CHUNK})) {
     size += (chunk as Buffer).length
     hash.update(chunk as Buffer)
     parser.push(chunk as Buffer)
@@ -38,6 +38,6 @@ export async function readIndex(store: PrimaryStore, manifest: Pick<Manifest, 'c
     throw new ManifestError(`${where}: index of task ${record.taskId} does not match the digest in the manifest`)
   }
   const doc = parser.end()
-  if (doc === undefined) return parseIndex(await getBuffer(store, record.index, record.indexSize), record, where)
+  if (doc === undefined) return parseIndex(await getBuffer(primary, record.index, record.indexSize), record, where)
   return checkIndex(doc as TaskIndex, record, where)
 }

@@ -38,13 +38,13 @@ export async function pruneCheckpoints(ctx: JobContext, options: PruneOptions = 
 
 async function prune(ctx: JobContext, options: PruneOptions): Promise<PruneResult> {
   const job = ctx.job.name
-  const {sizes, checkpoints: objects, marked} = await listJobObjects(ctx.store, job)
+  const {sizes, checkpoints: objects, marked} = await listJobObjects(ctx.primary, job)
   const candidates: PruneCandidate[] = await mapLimit([...objects.keys()], 16, async (id) => {
     const {completed, lastWrite} = objects.get(id)!
     const candidate: PruneCandidate = {checkpointId: id, completed, lastWriteMs: lastWrite.getTime(), marked: marked.has(id)}
     if (completed) {
       try {
-        candidate.manifest = await readManifest(ctx.store, job, id)
+        candidate.manifest = await readManifest(ctx.primary, job, id)
         candidate.unrestorable = await missingObjects(ctx, candidate.manifest, sizes)
       } catch (error) {
         // A newer ckpt's checkpoints may share data with older ones: this ckpt cannot tell what they reference.
@@ -66,15 +66,15 @@ async function prune(ctx: JobContext, options: PruneOptions): Promise<PruneResul
     const refs = referencedKeys(candidates.filter((c) => kept.includes(c.checkpointId)).map((c) => c.manifest))
     const highest = Math.max(0, ...[...objects.keys()].map((id) => checkpointNumber(id)!))
     const each = (ids: CheckpointId[], fn: (id: CheckpointId) => Promise<void>) => mapLimit(ids, 8, fn)
-    await each(removed, (id) => ctx.store.put(keys.pruning(job, id), Buffer.from(JSON.stringify({checkpointId: id, node: ctx.node, at: new Date().toISOString()}))))
-    await each(removed, (id) => ctx.store.delete(keys.manifest(job, id)))
+    await each(removed, (id) => ctx.primary.put(keys.pruning(job, id), Buffer.from(JSON.stringify({checkpointId: id, node: ctx.node, at: new Date().toISOString()}))))
+    await each(removed, (id) => ctx.primary.delete(keys.manifest(job, id)))
     const data = removed.flatMap((id) => objects.get(id)!.keys.filter((key) => key.startsWith(keys.dataPrefix(job, id)) && !refs.has(key)))
-    await mapLimit(data, 8, (key) => ctx.store.delete(key))
+    await mapLimit(data, 8, (key) => ctx.primary.delete(key))
     // The highest id's claim stays, so ids are never reused.
-    await each(removed.filter((id) => checkpointNumber(id) !== highest), (id) => ctx.store.delete(keys.claim(job, id)))
-    await each([...new Set([...removed, ...marked])], (id) => ctx.store.delete(keys.pruning(job, id)))
+    await each(removed.filter((id) => checkpointNumber(id) !== highest), (id) => ctx.primary.delete(keys.claim(job, id)))
+    await each([...new Set([...removed, ...marked])], (id) => ctx.primary.delete(keys.pruning(job, id)))
   }
-  const leftovers = await fileStoreOf(ctx.store)?.removeLeftovers({prefix: keys.jobPrefix(job), foldersUnder: keys.dataPrefix(job), olderThanMs: options.graceMs ?? ctx.job.checkpoint.graceMs, dryRun: options.dryRun})
+  const leftovers = await fileStoreOf(ctx.primary)?.removeLeftovers({prefix: keys.jobPrefix(job), foldersUnder: keys.dataPrefix(job), olderThanMs: options.graceMs ?? ctx.job.checkpoint.graceMs, dryRun: options.dryRun})
   return {dryRun: options.dryRun ?? false, kept, removed, checkpoints, ...(leftovers ? {leftovers} : {})}
 }
 
@@ -84,7 +84,7 @@ async function missingObjects(ctx: JobContext, manifest: Manifest, listed: Map<s
   for (const task of manifest.tasks) {
     for (const [key, expected] of [[task.archive, task.archiveSize], [task.index, task.indexSize]] as const) {
       // A listing is not a snapshot (a dry run holds no lock): what it did not show is asked for.
-      const size = listed.get(key) ?? (await ctx.store.stat(key))?.size
+      const size = listed.get(key) ?? (await ctx.primary.stat(key))?.size
       if (size === undefined) problems.push(`${key} is missing`)
       else if (size !== expected) problems.push(`${key} is ${size} bytes, the manifest says ${expected}`)
     }

@@ -53,7 +53,7 @@ export async function allocateCheckpointId(ctx: JobContext): Promise<CheckpointI
   // Every attempt leaves a claim and prune never removes the highest one, so claims (and, to be
   // safe against hand-made stores, manifests) hold the highest id; data need not be listed.
   for (const prefix of [keys.claimsPrefix(ctx.job.name), keys.manifestsPrefix(ctx.job.name)]) {
-    for await (const info of ctx.store.list(prefix)) {
+    for await (const info of ctx.primary.list(prefix)) {
       const id = checkpointIdOfKey(ctx.job.name, info.key)
       if (id) highest = Math.max(highest, checkpointNumber(id)!)
     }
@@ -62,7 +62,7 @@ export async function allocateCheckpointId(ctx: JobContext): Promise<CheckpointI
   for (let n = highest + 1; n < highest + 1000; n++) {
     const id = checkpointId(n)
     try {
-      await ctx.store.createIfAbsent(keys.claim(ctx.job.name, id), Buffer.from(JSON.stringify({checkpointId: id, ...claim})))
+      await ctx.primary.createIfAbsent(keys.claim(ctx.job.name, id), Buffer.from(JSON.stringify({checkpointId: id, ...claim})))
       return id
     } catch (error) {
       if (!(error instanceof AlreadyExistsError)) throw error
@@ -127,7 +127,7 @@ async function writeTask(ctx: JobContext, task: TaskSpec, index: number, id: Che
   const captured = await (options.capture ?? ((t: TaskSpec, chk: string) => captureTask(ctx.job, t, chk)))(task, id)
   try {
     return await writeTaskCopies({
-      store: ctx.store,
+      primary: ctx.primary,
       job: ctx.job.name,
       checkpointId: id,
       taskId: task.id,
@@ -174,7 +174,7 @@ async function commit(ctx: JobContext, id: CheckpointId, body: Buffer, copies: L
   let failure: unknown
   try {
     // The commit is not cut in half by an interruption, and never starts after one (the lock may be gone).
-    await uninterruptible(() => ctx.store.createIfAbsent(key, body))
+    await uninterruptible(() => ctx.primary.createIfAbsent(key, body))
     return
   } catch (error) {
     if (error instanceof InterruptedError) throw error
@@ -202,7 +202,7 @@ async function commit(ctx: JobContext, id: CheckpointId, body: Buffer, copies: L
 /** Whether the manifest at key is the one this take wrote, another one, absent, or unreadable now. */
 async function readBack(ctx: JobContext, key: string, body: Buffer): Promise<'ours' | 'other' | 'absent' | {unreadable: string}> {
   try {
-    return (await getBuffer(ctx.store, key)).equals(body) ? 'ours' : 'other'
+    return (await getBuffer(ctx.primary, key)).equals(body) ? 'ours' : 'other'
   } catch (error) {
     return error instanceof NotFoundError ? 'absent' : {unreadable: messageOf(error)}
   }
@@ -222,8 +222,8 @@ async function discardSecondary(ctx: JobContext, copies: LocalCopy[]): Promise<v
 async function discardPrimary(ctx: JobContext, id: CheckpointId): Promise<void> {
   try {
     const doomed: string[] = []
-    for await (const info of ctx.store.list(keys.dataPrefix(ctx.job.name, id))) doomed.push(info.key)
-    await mapLimit(doomed, 8, (key) => ctx.store.delete(key))
+    for await (const info of ctx.primary.list(keys.dataPrefix(ctx.job.name, id))) doomed.push(info.key)
+    await mapLimit(doomed, 8, (key) => ctx.primary.delete(key))
   } catch {
     // prune removes what is left of an incomplete checkpoint
   }

@@ -59,7 +59,7 @@ function readFailure(taskId: string, key: string, error: unknown): VerifyProblem
 }
 
 /** One pass over the whole archive: checks its SHA-256 and every file's. */
-export async function checkWholeArchive(store: PrimaryStore, record: TaskRecord, files: FileEntry[], onBytes: (n: number) => void): Promise<VerifyProblem[]> {
+export async function checkWholeArchive(primary: PrimaryStore, record: TaskRecord, files: FileEntry[], onBytes: (n: number) => void): Promise<VerifyProblem[]> {
   const problems: VerifyProblem[] = []
   const sorted = [...files].sort((a, b) => a.offset! - b.offset!)
   const archiveHash = createHash('sha256')
@@ -73,7 +73,7 @@ export async function checkWholeArchive(store: PrimaryStore, record: TaskRecord,
     i++
   }
   try {
-    for await (const chunk of (await store.get(record.archive)) as Readable) {
+    for await (const chunk of (await primary.get(record.archive)) as Readable) {
       const buf = chunk as Buffer
       archiveHash.update(buf)
       let at = 0
@@ -110,14 +110,14 @@ export async function checkWholeArchive(store: PrimaryStore, record: TaskRecord,
 }
 
 /** Range reads of the chosen files only. */
-export async function checkFiles(store: PrimaryStore, record: TaskRecord, files: FileEntry[], onBytes: (n: number) => void): Promise<VerifyProblem[]> {
+export async function checkFiles(primary: PrimaryStore, record: TaskRecord, files: FileEntry[], onBytes: (n: number) => void): Promise<VerifyProblem[]> {
   const problems: VerifyProblem[] = []
   for (const entry of files) {
     const hash = createHash('sha256')
     let read = 0
     try {
       if (entry.size > 0) {
-        for await (const chunk of await store.get(record.archive, {range: {offset: entry.offset!, length: entry.size}})) {
+        for await (const chunk of await primary.get(record.archive, {range: {offset: entry.offset!, length: entry.size}})) {
           hash.update(chunk as Buffer)
           read += (chunk as Buffer).length
           onBytes((chunk as Buffer).length)

@@ -57,7 +57,7 @@ export async function verifyCheckpoints(ctx: JobContext, options: VerifyOptions 
 }
 
 async function listJob(ctx: JobContext): Promise<JobObjects> {
-  const {sizes, checkpoints} = await listJobObjects(ctx.store, ctx.job.name)
+  const {sizes, checkpoints} = await listJobObjects(ctx.primary, ctx.job.name)
   const ids = [...checkpoints.keys()]
   return {sizes, ids: new Set(ids), manifests: new Set(ids.filter((id) => checkpoints.get(id)!.completed))}
 }
@@ -77,7 +77,7 @@ function chooseTargets(ctx: JobContext, objects: JobObjects, options: VerifyOpti
 async function verifyOne(ctx: JobContext, objects: JobObjects, id: CheckpointId, explicit: boolean, data: DataCheck, options: VerifyOptions): Promise<CheckpointVerdict> {
   const verdict: CheckpointVerdict = {checkpointId: id, status: 'completed', ok: true, problems: [], filesRead: 0, bytesRead: 0}
   const problem = (p: VerifyProblem) => verdict.problems.push(p)
-  if (!objects.manifests.has(id) && explicit && (await ctx.store.stat(keys.manifest(ctx.job.name, id)))) objects.manifests.add(id)
+  if (!objects.manifests.has(id) && explicit && (await ctx.primary.stat(keys.manifest(ctx.job.name, id)))) objects.manifests.add(id)
   if (!objects.manifests.has(id)) {
     verdict.status = objects.ids.has(id) ? 'incomplete' : 'missing'
     if (verdict.status === 'missing') problem({problem: `checkpoint ${id} is not in the primary store`})
@@ -88,7 +88,7 @@ async function verifyOne(ctx: JobContext, objects: JobObjects, id: CheckpointId,
   const manifestKey = keys.manifest(ctx.job.name, id)
   let tasks: TaskRecord[]
   try {
-    tasks = (await readManifest(ctx.store, ctx.job.name, id)).tasks
+    tasks = (await readManifest(ctx.primary, ctx.job.name, id)).tasks
   } catch (error) {
     if (error instanceof StoreUnavailableError) throw error
     problem({object: manifestKey, problem: messageOf(error)})
@@ -105,7 +105,7 @@ async function verifyTask(ctx: JobContext, objects: JobObjects, id: CheckpointId
   const problems: VerifyProblem[] = []
   const taskId = record.taskId
   // A listing is not a snapshot: an object a take wrote after the listing passed it is asked for.
-  const sizeOf = async (key: string) => objects.sizes.get(key) ?? (await ctx.store.stat(key))?.size
+  const sizeOf = async (key: string) => objects.sizes.get(key) ?? (await ctx.primary.stat(key))?.size
   const sized = async (key: string, expected: number, what: string): Promise<boolean> => {
     const size = await sizeOf(key)
     if (size === undefined) problems.push({taskId, object: key, problem: `${what} is missing`})
@@ -116,7 +116,7 @@ async function verifyTask(ctx: JobContext, objects: JobObjects, id: CheckpointId
   if (!(await sized(record.index, record.indexSize, 'index'))) return problems
   let entries
   try {
-    entries = (await readIndex(ctx.store, {checkpointId: id}, record)).entries
+    entries = (await readIndex(ctx.primary, {checkpointId: id}, record)).entries
   } catch (error) {
     if (error instanceof StoreUnavailableError) throw error
     return [...problems, {taskId, object: record.index, problem: messageOf(error)}]
@@ -132,7 +132,7 @@ async function verifyTask(ctx: JobContext, objects: JobObjects, id: CheckpointId
     progress?.advance(n)
   }
   verdict.filesRead += chosen.length
-  const found = data.kind === 'all' ? await checkWholeArchive(ctx.store, record, chosen, onBytes) : await checkFiles(ctx.store, record, chosen, onBytes)
+  const found = data.kind === 'all' ? await checkWholeArchive(ctx.primary, record, chosen, onBytes) : await checkFiles(ctx.primary, record, chosen, onBytes)
   progress?.advance(0, chosen.length) // the files are known checked only once all their bytes are
   progress?.end()
   return [...problems, ...found]

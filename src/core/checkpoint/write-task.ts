@@ -16,7 +16,7 @@ import {TaskArchive, type ScannedState} from './task-archive.js'
 import type {ArchiveProgress, ProgressCounts} from '../progress.js'
 
 export interface WriteTaskInput {
-  store: PrimaryStore
+  primary: PrimaryStore
   job: string
   checkpointId: CheckpointId
   taskId: string
@@ -44,7 +44,7 @@ export async function writeTaskCopies(input: WriteTaskInput): Promise<WriteTaskR
   const archive = new TaskArchive(state, sink, progress)
   try {
     const body = sendOnce(Readable.from(archive.stream(), {objectMode: false, highWaterMark: 4 << 20}))
-    await input.store.put(keys.archive(input.job, input.checkpointId, input.taskId), body, {onProgress: (sent) => progress?.sent(sent)})
+    await input.primary.put(keys.archive(input.job, input.checkpointId, input.taskId), body, {onProgress: (sent) => progress?.sent(sent)})
     const record = await writeIndex(input, state, archive)
     progress?.end()
     const copy = await sink.finish(state.root)
@@ -68,7 +68,7 @@ async function writeIndex(input: WriteTaskInput, state: ScannedState, archive: T
   const {job, checkpointId, taskId} = input
   const index = new IndexBody({format: FORMAT_VERSION, taskId, root: state.root, entries: state.entries})
   const indexKey = keys.index(job, checkpointId, taskId)
-  await input.store.put(indexKey, () => index.stream())
+  await input.primary.put(indexKey, () => index.stream())
   return {
     taskId,
     archive: keys.archive(job, checkpointId, taskId),

@@ -31,10 +31,10 @@ export interface LocalListResult {
 /** Completed checkpoint ids, or undefined with a reason when the primary cannot be read. */
 export async function completedOrUnknown(ctx: LocalScope): Promise<{completed?: Set<string>; warning?: string}> {
   try {
-    return {completed: new Set(await completedIds(ctx.store, ctx.job.name))}
+    return {completed: new Set(await completedIds(ctx.primary, ctx.job.name))}
   } catch (error) {
     if (!(error instanceof StoreUnavailableError)) throw error
-    return {warning: `primary store ${ctx.store.displayUrl} cannot be reached (${messageOf(error)}); statuses are unknown`}
+    return {warning: `primary store ${ctx.primary.displayUrl} cannot be reached (${messageOf(error)}); statuses are unknown`}
   }
 }
 

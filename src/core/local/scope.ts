@@ -7,6 +7,6 @@ export interface LocalScope {
   job: JobSpec
   node: string
   /** The primary, asked which copies are confirmed. */
-  store: PrimaryStore
+  primary: PrimaryStore
   secondary: SecondaryStore
 }

@@ -28,8 +28,8 @@ export interface HeldLock {
 /** Runs fn while holding a job lock; always releases it. */
 export async function withLock<T>(ctx: LockScope, options: LockOptions, fn: () => Promise<T>): Promise<T> {
   // A read-only store (a read-only SAS, a read-only mount) may still restore and verify; it just cannot announce it.
-  if (options.mode === 'shared' && !ctx.store.properties.writable) {
-    options.onWarning?.(`cannot write a lock to the primary store (${ctx.store.displayUrl} is read-only); going on without one, so a prune running now could remove what this ${options.purpose} reads`)
+  if (options.mode === 'shared' && !ctx.primary.properties.writable) {
+    options.onWarning?.(`cannot write a lock to the primary store (${ctx.primary.displayUrl} is read-only); going on without one, so a prune running now could remove what this ${options.purpose} reads`)
     return fn()
   }
   const lock = await acquireLock(ctx, options)
@@ -47,7 +47,7 @@ export async function acquireLock(ctx: LockScope, options: LockOptions): Promise
   const deadline = Date.now() + (options.waitMs ?? DEFAULT_LOCK_WAIT_MS)
   const now = () => new Date().toISOString()
   const record: LockRecord = {format: 1, lockId, mode: options.mode, purpose: options.purpose, job, node: ctx.node, host: hostname(), pid: process.pid, createdAt: now(), refreshedAt: now()}
-  const write = () => ctx.store.put(key, Buffer.from(JSON.stringify(record, null, 1)))
+  const write = () => ctx.primary.put(key, Buffer.from(JSON.stringify(record, null, 1)))
   // An exclusive locker is 'waiting' until it holds the lock; its record holds new shared lockers back.
   if (options.mode === 'exclusive') record.waiting = true
   for (let attempt = 0; ; attempt++) {
@@ -57,14 +57,14 @@ export async function acquireLock(ctx: LockScope, options: LockOptions): Promise
     try {
       others = await liveOthers(ctx, record, options)
     } catch (error) {
-      await ctx.store.delete(key).catch(() => {})
+      await ctx.primary.delete(key).catch(() => {})
       throw error
     }
     const conflicts = others.filter((other) => record.mode === 'exclusive' || other.mode === 'exclusive')
     if (conflicts.length === 0) break
     // The first exclusive locker in line keeps its record while the shared holders finish, so it gets its turn.
     const inLine = record.mode === 'exclusive' && !others.some((other) => other.mode === 'exclusive' && aheadOf(other, record))
-    if (!inLine || Date.now() >= deadline) await ctx.store.delete(key)
+    if (!inLine || Date.now() >= deadline) await ctx.primary.delete(key)
     if (Date.now() >= deadline) {
       throw new LockedError(`job ${job} is locked: ${conflicts.map(describeHolder).join('; ')}; wait for it to finish, or if its process is gone run 'ckpt unlock'`)
     }
@@ -75,7 +75,7 @@ export async function acquireLock(ctx: LockScope, options: LockOptions): Promise
     delete record.waiting
     record.refreshedAt = now()
     await write().catch(async (error) => {
-      await ctx.store.delete(key).catch(() => {})
+      await ctx.primary.delete(key).catch(() => {})
       throw error
     })
   }
@@ -93,7 +93,7 @@ export async function acquireLock(ctx: LockScope, options: LockOptions): Promise
       if (released) return
       released = true
       clearInterval(timer)
-      await ctx.store.delete(key).catch((error) => options.onWarning?.(`cannot remove lock ${lockId}: ${messageOf(error)}`))
+      await ctx.primary.delete(key).catch((error) => options.onWarning?.(`cannot remove lock ${lockId}: ${messageOf(error)}`))
     },
   }
 }
@@ -101,10 +101,10 @@ export async function acquireLock(ctx: LockScope, options: LockOptions): Promise
 /** Other live locks; stale ones are removed with a warning (taken over). */
 async function liveOthers(ctx: LockScope, mine: LockRecord, options: LockOptions): Promise<LockView[]> {
   const live: LockView[] = []
-  for (const other of await readLocks(ctx.store, ctx.job.name, {staleAfterMs: options.staleAfterMs ?? STALE_AFTER_MS, except: mine.lockId})) {
+  for (const other of await readLocks(ctx.primary, ctx.job.name, {staleAfterMs: options.staleAfterMs ?? STALE_AFTER_MS, except: mine.lockId})) {
     if (other.stale) {
       options.onWarning?.(`taking over a stale ${describeHolder(other)}: ${other.stale}`)
-      await ctx.store.delete(other.key)
+      await ctx.primary.delete(other.key)
       continue
     }
     live.push(other)

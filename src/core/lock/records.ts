@@ -12,7 +12,7 @@ export type LockMode = 'shared' | 'exclusive'
 
 /** What locking needs of an opened job (context.ts's JobContext is one): lock/ never imports context.ts. */
 export interface LockScope {
-  store: PrimaryStore
+  primary: PrimaryStore
   job: {name: string}
   node: string
 }
@@ -64,14 +64,14 @@ export function staleReason(lock: Pick<LockRecord, 'host' | 'pid' | 'refreshedAt
  * Every lock of the job, with its staleness; locks removed while listing are skipped, and so is
  * `except` (a lock id: the caller's own, which it need not read back).
  */
-export async function readLocks(store: PrimaryStore, job: string, options: {now?: number; staleAfterMs?: number; except?: string} = {}): Promise<LockView[]> {
+export async function readLocks(primary: PrimaryStore, job: string, options: {now?: number; staleAfterMs?: number; except?: string} = {}): Promise<LockView[]> {
   const found: LockView[] = []
-  for await (const info of listLockObjects(store, job)) {
+  for await (const info of listLockObjects(primary, job)) {
     const lockId = lockIdOfKey(job, info.key)
     if (lockId === options.except) continue
     let record: LockRecord
     try {
-      record = JSON.parse((await getBuffer(store, info.key)).toString('utf8')) as LockRecord
+      record = JSON.parse((await getBuffer(primary, info.key)).toString('utf8')) as LockRecord
       if (record.mode !== 'shared' && record.mode !== 'exclusive') throw new Error('no mode')
     } catch (error) {
       if (error instanceof NotFoundError) continue

@@ -14,9 +14,9 @@ export interface UnlockResult {
 }
 
 export async function unlockJob(ctx: LockScope, options: UnlockOptions = {}): Promise<UnlockResult> {
-  const locks = await readLocks(ctx.store, ctx.job.name)
+  const locks = await readLocks(ctx.primary, ctx.job.name)
   const removed = locks.filter((lock) => options.all || lock.stale !== undefined)
   const kept = locks.filter((lock) => !removed.includes(lock))
-  if (!options.dryRun) for (const lock of removed) await ctx.store.delete(lock.key)
+  if (!options.dryRun) for (const lock of removed) await ctx.primary.delete(lock.key)
   return {dryRun: options.dryRun ?? false, removed, kept}
 }

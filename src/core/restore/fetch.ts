@@ -86,7 +86,7 @@ export function planSegments(files: readonly FileEntry[], size: number): Segment
 }
 
 export interface FetchFiles {
-  store: PrimaryStore
+  primary: PrimaryStore
   archive: string
   /** Files to fetch, in any order; empty ones are only created. */
   files: readonly FileEntry[]
@@ -186,7 +186,7 @@ class OpenFiles {
 async function fetchSegment(fetch: FetchFiles, segment: Segment, open: OpenFiles): Promise<void> {
   if (open.failed) return
   try {
-    const stream = await fetch.store.get(fetch.archive, {range: {offset: segment.start, length: segment.end - segment.start}, chunkSize: chunkSizeFor(segment)})
+    const stream = await fetch.primary.get(fetch.archive, {range: {offset: segment.start, length: segment.end - segment.start}, chunkSize: chunkSizeFor(segment)})
     const writer = new SegmentWriter(segment, open)
     try {
       for await (const chunk of stream) {

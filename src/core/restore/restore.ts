@@ -52,8 +52,8 @@ async function restoreLocked(ctx: JobContext, options: RestoreOptions): Promise<
   const started = Date.now()
   const tasks = selectTasks(ctx, options.taskIds)
   // An id that is unknown or not completed is bad input (exit 2), as for 'checkpoint show'.
-  let candidates = await completedFrom(ctx.store, ctx.job.name, options.checkpointId)
-  if (candidates.length === 0) throw new NothingToRestoreError(`job ${ctx.job.name} has no completed checkpoint in ${ctx.store.displayUrl}; nothing to restore`)
+  let candidates = await completedFrom(ctx.primary, ctx.job.name, options.checkpointId)
+  if (candidates.length === 0) throw new NothingToRestoreError(`job ${ctx.job.name} has no completed checkpoint in ${ctx.primary.displayUrl}; nothing to restore`)
   if (options.noFallback) candidates = candidates.slice(0, 1)
 
   const fallbacks: Fallback[] = []
@@ -86,11 +86,11 @@ function selectTasks(ctx: JobContext, taskIds: string[] | undefined) {
 }
 
 async function loadWork(ctx: JobContext, checkpointId: CheckpointId, tasks: JobContext['job']['tasks'], preferRemote: boolean): Promise<TaskWork[]> {
-  const manifest = await readManifest(ctx.store, ctx.job.name, checkpointId)
+  const manifest = await readManifest(ctx.primary, ctx.job.name, checkpointId)
   return mapLimit(tasks, 4, async (task) => {
     const record = manifest.tasks.find((t) => t.taskId === task.id)
     if (!record) throw new CheckpointLacksTaskError(`task ${task.id} is not in checkpoint ${checkpointId}`)
-    const index = await readIndex(ctx.store, manifest, record)
+    const index = await readIndex(ctx.primary, manifest, record)
     const misfits = indexFitProblems(record, index.entries)
     if (misfits.length > 0) {
       const more = misfits.length > 1 ? ` (and ${misfits.length - 1} more problems)` : ''
@@ -107,7 +107,7 @@ async function planOnly(ctx: JobContext, works: TaskWork[], checkpointId: Checkp
   // The primary must be able to serve every byte that does not come from a verified local copy.
   for (const [i, plan] of plans.entries()) {
     if (plan.remoteBytes === 0 && plan.source === 'local') continue
-    const info = await ctx.store.stat(works[i].record.archive)
+    const info = await ctx.primary.stat(works[i].record.archive)
     if (!info) throw new NotFoundError(works[i].record.archive)
     if (info.size !== works[i].record.archiveSize) {
       throw new PrimaryDigestError(`checkpoint ${checkpointId} task ${plan.taskId}: primary archive is ${info.size} bytes, the manifest says ${works[i].record.archiveSize}`)

@@ -78,7 +78,7 @@ export async function stageTask(ctx: JobContext, work: TaskWork, checkpointId: s
 /** Fetches the files the local copy could not give from the task's primary archive. */
 async function fetchFromPrimary(ctx: JobContext, work: TaskWork, missing: FileEntry[], stagingDir: string, checkpointId: string, progress?: PhaseProgress): Promise<void> {
   await fetchFiles({
-    store: ctx.store,
+    primary: ctx.primary,
     archive: work.record.archive,
     files: missing,
     targetOf: (entry) => targetPath(stagingDir, entry.path),

@@ -148,11 +148,11 @@ class Supervisor {
   /** Restores the newest completed checkpoint, or starts fresh when asked to or when there is none. */
   private async startState(): Promise<void> {
     if (!this.options.fresh) {
-      if ((await completedIds(this.ctx.store, this.ctx.job.name)).length > 0) {
+      if ((await completedIds(this.ctx.primary, this.ctx.job.name)).length > 0) {
         await this.restore('start')
         return
       }
-      this.info(`job ${this.ctx.job.name} has no completed checkpoint in ${this.ctx.store.displayUrl}; starting fresh`)
+      this.info(`job ${this.ctx.job.name} has no completed checkpoint in ${this.ctx.primary.displayUrl}; starting fresh`)
     }
     for (const slot of this.slots) mkdirSync(slot.task.stateDir, {recursive: true})
   }

@@ -320,8 +320,8 @@ async function writable(root: string): Promise<boolean> {
 }
 
 /** The file store behind any decorators, for its own maintenance (temporaries, empty folders). */
-export function fileStoreOf(store: PrimaryStore): FileStore | undefined {
-  for (let at: unknown = store; at; at = (at as {inner?: unknown}).inner) if (at instanceof FileStore) return at
+export function fileStoreOf(primary: PrimaryStore): FileStore | undefined {
+  for (let at: unknown = primary; at; at = (at as {inner?: unknown}).inner) if (at instanceof FileStore) return at
   return undefined
 }
 

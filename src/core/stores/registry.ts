@@ -10,18 +10,18 @@ import type {PrimaryStore, StoreOptions} from './store.js'
 export type {StoreOptions} from './store.js'
 
 /** A store made without a request, and the first request that checks it (retried like any other). */
-type Factory = (url: string, options: StoreOptions) => Promise<{store: PrimaryStore; check?: () => Promise<void>}>
+type Factory = (url: string, options: StoreOptions) => Promise<{primary: PrimaryStore; check?: () => Promise<void>}>
 
 const factories: Record<string, Factory> = {
   file: async (url, options) => {
     const {store, created} = await FileStore.open(path.resolve(options.baseDir, url.startsWith('file:') ? fileURLToPath(url) : url), {create: options.create ?? true})
     if (created) options.onCreated?.(store.displayUrl)
-    return {store}
+    return {primary: store}
   },
   azure: async (url, options) => {
     const {createAzureStore} = await import('./azure-store.js')
     const store = createAzureStore(url, options)
-    return {store, check: () => store.open()}
+    return {primary: store, check: () => store.open()}
   },
 }
 
@@ -40,7 +40,7 @@ export async function openPrimaryStore(url: string, options: StoreOptions): Prom
   if (!factory) {
     throw new UsageError(`primary store: unknown scheme "${scheme}:"; use a folder, file://PATH, azure://CONTAINER[/PREFIX] or a container URL with a SAS token`)
   }
-  const {store, check} = await factory(url, options)
+  const {primary: store, check} = await factory(url, options)
   const retrying = withRetry(store)
   if (check) await retrying.retry(check)
   return retrying

@@ -158,6 +158,6 @@ export class RetryingStore implements PrimaryStore {
   }
 }
 
-export function withRetry(store: PrimaryStore, options?: RetryOptions): RetryingStore {
-  return new RetryingStore(store, options)
+export function withRetry(primary: PrimaryStore, options?: RetryOptions): RetryingStore {
+  return new RetryingStore(primary, options)
 }

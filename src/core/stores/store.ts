@@ -119,12 +119,12 @@ const MAX_HINT = 256 << 20
  * have (a task index's, from its manifest) the bytes go straight into one buffer, so a 37 MB index
  * is not held twice (chunks and their concatenation); a wrong size only costs that saving.
  */
-export async function getBuffer(store: PrimaryStore, key: string, expectedSize?: number): Promise<Buffer> {
+export async function getBuffer(primary: PrimaryStore, key: string, expectedSize?: number): Promise<Buffer> {
   const sized = expectedSize !== undefined && Number.isSafeInteger(expectedSize) && expectedSize > 0 && expectedSize <= MAX_HINT
   const into = sized ? Buffer.allocUnsafe(expectedSize) : undefined
   let filled = 0
   const chunks: Buffer[] = []
-  for await (const chunk of await store.get(key)) {
+  for await (const chunk of await primary.get(key)) {
     const bytes = chunk as Buffer
     if (into && chunks.length === 0 && filled + bytes.length <= into.length) filled += bytes.copy(into, filled)
     else chunks.push(bytes)

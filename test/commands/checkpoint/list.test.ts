@@ -20,7 +20,7 @@ describe('ckpt checkpoint list history', () => {
       // A manifest from before the times were kept: no completedAt.
       const old = await j.manifest('chk-1')
       delete old.completedAt
-      await j.ctx.store.put(keys.manifest(j.ctx.job.name, 'chk-1'), Buffer.from(JSON.stringify(old)))
+      await j.ctx.primary.put(keys.manifest(j.ctx.job.name, 'chk-1'), Buffer.from(JSON.stringify(old)))
       const listed = await j.ckpt(['checkpoint', 'list'])
       assert.equal(listed.code, 0, listed.stderr)
       const [first, second] = listed.json.checkpoints

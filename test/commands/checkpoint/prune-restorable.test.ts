@@ -17,9 +17,9 @@ for (const kind of primaryKinds) {
         const job = j.ctx.job.name
         await j.take(3)
         // chk-3 is listed completed with nothing behind it; chk-2 lost its index.
-        await j.ctx.store.delete(keys.archive(job, 'chk-3', 'alpha'))
-        await j.ctx.store.delete(keys.index(job, 'chk-3', 'alpha'))
-        await j.ctx.store.delete(keys.index(job, 'chk-2', 'alpha'))
+        await j.ctx.primary.delete(keys.archive(job, 'chk-3', 'alpha'))
+        await j.ctx.primary.delete(keys.index(job, 'chk-3', 'alpha'))
+        await j.ctx.primary.delete(keys.index(job, 'chk-2', 'alpha'))
         const prune = await j.ckpt(['checkpoint', 'prune', '--retain', '1'])
         assert.equal(prune.code, 0, prune.stderr)
         assert.deepEqual([prune.json.kept, prune.json.removed], [['chk-1', 'chk-3'], ['chk-2']])

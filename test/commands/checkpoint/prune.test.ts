@@ -17,7 +17,7 @@ const idsOf = (keyList: string[]) => [...new Set(keyList.map((k) => /(chk-\d+)/.
 async function backdate(j: CheckpointJob, id: string, ageMs: number): Promise<void> {
   const m = await j.manifest(id)
   m.createdAt = new Date(Date.now() - ageMs).toISOString()
-  await j.ctx.store.put(keys.manifest(j.ctx.job.name, id), Buffer.from(JSON.stringify(m)))
+  await j.ctx.primary.put(keys.manifest(j.ctx.job.name, id), Buffer.from(JSON.stringify(m)))
 }
 
 for (const kind of primaryKinds) {
@@ -55,12 +55,12 @@ for (const kind of primaryKinds) {
       try {
         const job = j.ctx.job.name
         await j.take(1)
-        await j.ctx.store.put(keys.claim(job, 'chk-2'), Buffer.from('{}'))
-        await j.ctx.store.put(keys.archive(job, 'chk-2', 'alpha'), Buffer.from('half a tar'))
+        await j.ctx.primary.put(keys.claim(job, 'chk-2'), Buffer.from('{}'))
+        await j.ctx.primary.put(keys.archive(job, 'chk-2', 'alpha'), Buffer.from('half a tar'))
         await j.take(1)
         const young = await j.ckpt(['checkpoint', 'prune'])
         assert.deepEqual([young.json.kept, young.json.removed], [['chk-1', 'chk-2', 'chk-3'], []])
-        await j.ctx.store.put(keys.claim(job, 'chk-4'), Buffer.from('{}'))
+        await j.ctx.primary.put(keys.claim(job, 'chk-4'), Buffer.from('{}'))
         const old = await j.ckpt(['checkpoint', 'prune', '--grace', '0', '--retain', '1'])
         assert.deepEqual([old.json.kept, old.json.removed], [['chk-3', 'chk-4'], ['chk-1', 'chk-2']])
         assert.match(old.json.checkpoints.find((c: any) => c.checkpointId === 'chk-4').reason, /take may be in progress/)
@@ -78,7 +78,7 @@ for (const kind of primaryKinds) {
         // Long enough that the impatient prune, a fresh process on a loaded machine, starts while the take holds its lock.
         const take = j.start(['checkpoint', 'take'], {SLOW_SNAPSHOT: '6'})
         const taking = collectCli(take)
-        while ((await readLocks(j.ctx.store, j.ctx.job.name)).length === 0) await sleep(25)
+        while ((await readLocks(j.ctx.primary, j.ctx.job.name)).length === 0) await sleep(25)
         const impatient = await j.ckpt(['checkpoint', 'prune', '--retain', '1', '--grace', '0', '--lock-wait', '200ms'])
         assert.equal(impatient.code, 1)
         assert.equal(impatient.json.error.code, 'LOCKED')

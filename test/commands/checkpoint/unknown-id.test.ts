@@ -12,7 +12,7 @@ describe('a checkpoint id that is unknown or not completed', () => {
     j = await checkpointJob(fileKind)
     await j.take(2)
     // chk-3: claimed, never committed.
-    await j.ctx.store.put(keys.claim(j.ctx.job.name, 'chk-3' as never), Buffer.from('{}'))
+    await j.ctx.primary.put(keys.claim(j.ctx.job.name, 'chk-3' as never), Buffer.from('{}'))
   })
   after(async () => {
     await j?.cleanup()

@@ -23,7 +23,7 @@ for (const kind of primaryKinds) {
       const latest = await j.ckpt(['checkpoint', 'verify'])
       assert.equal(latest.code, 0, latest.stderr)
       assert.deepEqual(latest.json, {ok: true, readData: 'none', checkpoints: [{checkpointId: 'chk-4', status: 'completed', ok: true, problems: [], filesRead: 0, bytesRead: 0}]})
-      await j.ctx.store.put(keys.claim(j.ctx.job.name, 'chk-5'), Buffer.from('{}'))
+      await j.ctx.primary.put(keys.claim(j.ctx.job.name, 'chk-5'), Buffer.from('{}'))
       const all = await j.ckpt(['checkpoint', 'verify', '--all', '--read-data'])
       assert.equal(all.code, 0, all.stdout)
       assert.deepEqual(all.json.checkpoints.map((c: any) => [c.checkpointId, c.status, c.ok]), [['chk-1', 'completed', true], ['chk-2', 'completed', true], ['chk-3', 'completed', true], ['chk-4', 'completed', true], ['chk-5', 'incomplete', true]])
@@ -33,7 +33,7 @@ for (const kind of primaryKinds) {
       const bad = await j.ckpt(['checkpoint', 'verify', 'seven'])
       assert.equal(bad.code, 2)
       assert.equal(bad.json.error.exit, 2)
-      await j.ctx.store.delete(keys.claim(j.ctx.job.name, 'chk-5'))
+      await j.ctx.primary.delete(keys.claim(j.ctx.job.name, 'chk-5'))
     })
 
     // Only stores that can hand out read-only credentials (Azure SAS) have this case.

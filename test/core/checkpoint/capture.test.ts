@@ -11,7 +11,7 @@ import {tempDir} from '../../helpers/primaries.js'
 
 async function take(dir: string, state: string, checkpointId = 'chk-1') {
   const store = new FileStore(path.join(dir, 'primary'))
-  return writeTaskCopies({store, job: 'j', checkpointId, taskId: 't', sourceDir: state})
+  return writeTaskCopies({primary: store, job: 'j', checkpointId, taskId: 't', sourceDir: state})
 }
 
 // Rewrites the file in place from its start, again and again, with N copies of one byte value (1-250), in 16 KiB writes.

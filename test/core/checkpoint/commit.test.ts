@@ -19,7 +19,7 @@ describe('a commit that never answers', () => {
     const j = await checkpointJob(azureKind, {tasks: ['alpha']})
     const proxy = await FaultProxy.start(azureKind.server().port)
     const inner = createAzureStore(j.target.url, {baseDir: j.dir, env: {AZURE_STORAGE_CONNECTION_STRING: proxy.via(j.target.env.AZURE_STORAGE_CONNECTION_STRING)}, requestTimeoutMs: 1000})
-    const ctx = {...j.ctx, store: withRetry(inner, {maxElapsedMs: 20_000})}
+    const ctx = {...j.ctx, primary: withRetry(inner, {maxElapsedMs: 20_000})}
     try {
       await j.take(1)
       const stall = proxy.add({method: 'PUT', url: /\/manifests\/chk-2\.json\?.*comp=blocklist/, times: Infinity, fault: {stall: true}})
@@ -27,8 +27,8 @@ describe('a commit that never answers', () => {
       await assert.rejects(takeCheckpoint(ctx, {onWarning: (w) => warnings.push(w)}), /checkpoint chk-2: the commit's outcome is unknown .*no answer.*left in place/)
       assert.ok(stall.hits >= 2, `the commit was tried ${stall.hits} times`)
       const job = j.ctx.job.name
-      assert.ok(await j.ctx.store.stat(keys.archive(job, 'chk-2', 'alpha')), 'the archive a late commit would name stays')
-      assert.ok(await j.ctx.store.stat(keys.index(job, 'chk-2', 'alpha')), 'the index stays')
+      assert.ok(await j.ctx.primary.stat(keys.archive(job, 'chk-2', 'alpha')), 'the archive a late commit would name stays')
+      assert.ok(await j.ctx.primary.stat(keys.index(job, 'chk-2', 'alpha')), 'the index stays')
       assert.deepEqual((await j.ctx.secondary.list()).filter((c) => c.checkpointId === 'chk-2'), [], 'no secondary copy of the failed take')
       const listed = await listCheckpoints(j.ctx)
       assert.deepEqual(listed.checkpoints.map((c) => [c.checkpointId, c.status]), [['chk-1', 'completed'], ['chk-2', 'incomplete']])

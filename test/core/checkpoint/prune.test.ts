@@ -22,14 +22,14 @@ describe('checkpoint prune with a failing delete', () => {
     try {
       await j.take(2)
       // Many objects in the doomed checkpoint's data folder, so deletes are still to start when the first fails.
-      for (let i = 0; i < EXTRA; i++) await j.ctx.store.put(`${keys.dataPrefix(job, 'chk-1')}x-${String(i).padStart(4, '0')}`, Buffer.from('x'))
+      for (let i = 0; i < EXTRA; i++) await j.ctx.primary.put(`${keys.dataPrefix(job, 'chk-1')}x-${String(i).padStart(4, '0')}`, Buffer.from('x'))
       execFileSync('chattr', ['+i', stuck])
       const before = readdirSync(dataDir).length
       await assert.rejects(pruneCheckpoints(j.ctx, {retain: 1, graceMs: 0}), /alpha\.index\.json/)
       // Read at the moment the prune rejected, before anything else may run.
       const atRejection = readdirSync(dataDir).length
       const locks = [] as string[]
-      for await (const info of j.ctx.store.list(keys.locksPrefix(job))) locks.push(info.key)
+      for await (const info of j.ctx.primary.list(keys.locksPrefix(job))) locks.push(info.key)
       assert.deepEqual(locks, [], 'the exclusive lock is released when the prune rejects')
       await sleep(500)
       const later = readdirSync(dataDir).length

@@ -88,7 +88,7 @@ for (const kind of primaryKinds) {
 
 /** The job's store, whose listing of the whole job sees the data before a take and the manifests after it. */
 function listingAcrossATake(j: CheckpointJob, take: () => Promise<unknown>): PrimaryStore {
-  const inner = j.ctx.store
+  const inner = j.ctx.primary
   const job = j.ctx.job.name
   const collect = async (prefix: string) => {
     const found: ObjectInfo[] = []
@@ -125,10 +125,10 @@ for (const kind of primaryKinds) {
       try {
         await j.take(1)
         const store = listingAcrossATake(j, () => j.take(1))
-        const result = await verifyCheckpoints({...j.ctx, store}, {all: true})
+        const result = await verifyCheckpoints({...j.ctx, primary: store}, {all: true})
         assert.deepEqual(result.checkpoints.map((c) => c.checkpointId), ['chk-1', 'chk-2'])
         assert.equal(result.ok, true, JSON.stringify(result.checkpoints.flatMap((c) => c.problems)))
-        await j.ctx.store.delete(keys.index(j.ctx.job.name, 'chk-2', 'alpha'))
+        await j.ctx.primary.delete(keys.index(j.ctx.job.name, 'chk-2', 'alpha'))
         const broken = await verifyCheckpoints(j.ctx, {ids: ['chk-2']})
         assert.deepEqual(broken.checkpoints[0].problems.map((p) => p.problem), ['index is missing'], 'a missing object is still found')
       } finally {

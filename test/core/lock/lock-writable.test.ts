@@ -30,7 +30,7 @@ describe('a shared lock on a store that is not writable', () => {
   it('goes on without a lock, with a warning, and writes nothing', async () => {
     const writes: string[] = []
     const warnings: string[] = []
-    const ctx = {...j.ctx, store: readOnly(j.ctx.store, writes)}
+    const ctx = {...j.ctx, primary: readOnly(j.ctx.primary, writes)}
     const result = await withLock(ctx, {mode: 'shared', purpose: 'verify', onWarning: (w) => warnings.push(w)}, async () => 'read')
     assert.equal(result, 'read')
     assert.deepEqual(writes, [], 'no lock write is tried')

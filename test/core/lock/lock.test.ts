@@ -18,7 +18,7 @@ function deadPid(): number {
 async function plantLock(j: CheckpointJob, lockId: string, fields: Record<string, unknown>): Promise<void> {
   const at = new Date().toISOString()
   const record = {format: 1, lockId, mode: 'exclusive', purpose: 'prune', job: j.ctx.job.name, node: 'other', host: hostname(), pid: process.pid, createdAt: at, refreshedAt: at, ...fields}
-  await j.ctx.store.put(lockKey(j.ctx.job.name, lockId), Buffer.from(JSON.stringify(record)))
+  await j.ctx.primary.put(lockKey(j.ctx.job.name, lockId), Buffer.from(JSON.stringify(record)))
 }
 
 for (const kind of primaryKinds) {
@@ -42,7 +42,7 @@ for (const kind of primaryKinds) {
       const x = await acquireLock(j.ctx, {mode: 'exclusive', purpose: 'prune', waitMs: 0})
       await assert.rejects(acquireLock(j.ctx, {mode: 'shared', purpose: 'take', waitMs: 200}), LockedError)
       await x.release()
-      assert.deepEqual(await readLocks(j.ctx.store, j.ctx.job.name), [], 'released locks leave nothing behind')
+      assert.deepEqual(await readLocks(j.ctx.primary, j.ctx.job.name), [], 'released locks leave nothing behind')
     })
 
     it('waits for a conflicting lock to go away', async () => {
@@ -74,7 +74,7 @@ for (const kind of primaryKinds) {
       assert.ok(warnings.some((w) => /not refreshed for 120 minutes/.test(w)))
       await plantLock(j, 'exclusive-live', {host: 'elsewhere'})
       await assert.rejects(withLock(j.ctx, {mode: 'shared', purpose: 'take', waitMs: 0}, async () => {}), /exclusive lock for prune held by pid \d+ on host elsewhere/)
-      await j.ctx.store.delete(lockKey(j.ctx.job.name, 'exclusive-live'))
+      await j.ctx.primary.delete(lockKey(j.ctx.job.name, 'exclusive-live'))
     })
 
     it('unlock removes stale locks after showing whose they were, and live ones only with --all', async () => {
@@ -82,13 +82,13 @@ for (const kind of primaryKinds) {
       await plantLock(j, 'shared-live', {mode: 'shared', purpose: 'restore', host: 'elsewhere'})
       const dry = await unlockJob(j.ctx, {dryRun: true})
       assert.deepEqual(dry.removed.map((l) => l.lockId), ['shared-dead'])
-      assert.equal((await readLocks(j.ctx.store, j.ctx.job.name)).length, 2)
+      assert.equal((await readLocks(j.ctx.primary, j.ctx.job.name)).length, 2)
       const first = await unlockJob(j.ctx)
       assert.deepEqual([first.removed.map((l) => [l.lockId, l.purpose]), first.kept.map((l) => l.lockId)], [[['shared-dead', 'take']], ['shared-live']])
       assert.match(first.removed[0].stale!, /is gone/)
       const all = await unlockJob(j.ctx, {all: true})
       assert.deepEqual(all.removed.map((l) => l.lockId), ['shared-live'])
-      assert.deepEqual(await readLocks(j.ctx.store, j.ctx.job.name), [])
+      assert.deepEqual(await readLocks(j.ctx.primary, j.ctx.job.name), [])
     })
   })
 }

@@ -64,7 +64,7 @@ describe('the state folder and owners across take and restore', () => {
   }
 
   it('records the state folder and each owner in the task index', async () => {
-    const index = JSON.parse((await getBuffer(j.ctx.store, keys.index('testjob', 'chk-1', 'alpha'))).toString())
+    const index = JSON.parse((await getBuffer(j.ctx.primary, keys.index('testjob', 'chk-1', 'alpha'))).toString())
     assert.deepEqual(index.root, {mode: 0o700, mtimeMs: PAST.getTime(), uid: 1204, gid: 1304})
     const fixed = index.entries.find((e: {path: string}) => e.path === 'sub/fixed.txt')
     assert.deepEqual([fixed.uid, fixed.gid], [1201, 1301])
@@ -111,11 +111,11 @@ describe('the state folder and owners across take and restore', () => {
 
   it('restores a checkpoint without the record (format 1 as written before) with mode 0755 as before', async () => {
     const indexKey = keys.index('testjob', 'chk-1', 'alpha')
-    const index = JSON.parse((await getBuffer(j.ctx.store, indexKey)).toString())
+    const index = JSON.parse((await getBuffer(j.ctx.primary, indexKey)).toString())
     delete index.root
     for (const entry of index.entries) delete entry.uid, delete entry.gid
     const raw = Buffer.from(JSON.stringify(index))
-    await j.ctx.store.put(indexKey, raw)
+    await j.ctx.primary.put(indexKey, raw)
     const manifestFile = path.join(j.dir, 'primary', ...keys.manifest('testjob', 'chk-1').split('/'))
     const manifest = JSON.parse(await fs.readFile(manifestFile, 'utf8'))
     Object.assign(manifest.tasks[0], {indexSize: raw.length, indexSha256: sha256(raw)})

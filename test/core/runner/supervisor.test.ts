@@ -141,7 +141,7 @@ describe('ckpt run supervisor (core)', {timeout: 60_000}, () => {
 
   it('reports a pause that does not include the primary upload', async () => {
     const {ctx, d} = await job('slow-primary', (d) => [counterTask(d, 'a'), counterTask(d, 'b')])
-    const slow = {...ctx, store: slowPrimary(ctx.store, 1000)}
+    const slow = {...ctx, primary: slowPrimary(ctx.primary, 1000)}
     const run = startRun(slow, {interval: 200}, {onCheckpoint: () => run.stop('SIGTERM')})
     const summary = await run.done
 
