@@ -24,5 +24,7 @@ const log = (line: string) => process.stderr.write(`[${((Date.now() - started) /
 const results = await runBench(options, log)
 const failed = results.cases.filter((c) => c.error)
 const missed = results.cases.flatMap((c) => c.targets.filter((t) => t.met === false))
-log(`wrote ${options.outDir}/${resultFiles(options.label).markdown} and ${resultFiles(options.label).json}: ${results.cases.length} cases, ${missed.length} targets missed, ${failed.length} cases failed`)
+log(
+  `wrote ${options.outDir}/${resultFiles(options.label).markdown} and ${resultFiles(options.label).json}: ${results.cases.length} cases, ${missed.length} targets missed, ${failed.length} cases failed`,
+)
 process.exitCode = failed.length > 0 ? 1 : 0

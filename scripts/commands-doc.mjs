@@ -17,7 +17,9 @@ const help = (args) =>
     .replace(/ckpt\/\S+ \S+ node-\S+/, 'ckpt/VERSION PLATFORM node-VERSION')
     .trimEnd()
 
-const ids = Object.keys(manifest.commands).filter((id) => !manifest.commands[id].hidden).sort()
+const ids = Object.keys(manifest.commands)
+  .filter((id) => !manifest.commands[id].hidden)
+  .sort()
 const sections = [['ckpt', []], ...ids.map((id) => [`ckpt ${id.replaceAll(':', ' ')}`, id.split(':')]), ['ckpt autocomplete', ['autocomplete']]]
 const text = [
   '# Command reference',

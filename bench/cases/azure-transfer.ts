@@ -39,9 +39,12 @@ async function drain(stream: NodeJS.ReadableStream | Readable, expected: number)
 }
 
 /** The body as 1 MiB chunks, as a take's archive arrives. */
-const chunks = (body: Buffer) => Readable.from((function* () {
-  for (let i = 0; i < body.length; i += 1 << 20) yield body.subarray(i, i + (1 << 20))
-})())
+const chunks = (body: Buffer) =>
+  Readable.from(
+    (function* () {
+      for (let i = 0; i < body.length; i += 1 << 20) yield body.subarray(i, i + (1 << 20))
+    })(),
+  )
 
 type CaseOutput = Omit<CaseResult, 'durationMs'>
 
@@ -97,17 +100,49 @@ async function measure(b: BenchContext, store: AzureStore, sdk: ContainerClient,
   const m = await bothWays(
     [
       side('up-ckpt', 'ckpt put: hand-written block upload', size, `AzureStore.put (stageBlocks, ${formatSize(block)} x ${concurrency})`, () => store.put('big/up-ckpt', sendOnce(chunks(big)))),
-      side('up-sdk', 'SDK BlockBlobClient.uploadStream', size, `uploadStream(stream, ${formatSize(block)}, ${concurrency})`, async () => void (await sdk.getBlockBlobClient('big/up-sdk').uploadStream(chunks(big), block, concurrency))),
+      side(
+        'up-sdk',
+        'SDK BlockBlobClient.uploadStream',
+        size,
+        `uploadStream(stream, ${formatSize(block)}, ${concurrency})`,
+        async () => void (await sdk.getBlockBlobClient('big/up-sdk').uploadStream(chunks(big), block, concurrency)),
+      ),
       side('down-ckpt', 'ckpt get: hand-written resumable stream', size, 'AzureStore.get (streamRange)', async () => drain(await store.get('big/read'), size)),
-      side('down-sdk', 'SDK BlobClient.download (one resumable stream)', size, 'BlobClient.download(0)', async () => drain((await sdk.getBlobClient('big/read').download(0)).readableStreamBody!, size)),
+      side('down-sdk', 'SDK BlobClient.download (one resumable stream)', size, 'BlobClient.download(0)', async () =>
+        drain((await sdk.getBlobClient('big/read').download(0)).readableStreamBody!, size),
+      ),
       side('down-sdk-buffer', 'SDK BlobClient.downloadToBuffer', size, `downloadToBuffer(0, undefined, {blockSize: ${formatSize(block)}, concurrency: ${concurrency}})`, async () => {
         const got = await sdk.getBlobClient('big/read').downloadToBuffer(0, undefined, {blockSize: block, concurrency})
         if (got.length !== size) throw new Error(`downloadToBuffer read ${got.length} bytes`)
       }),
-      side('small-up-ckpt', `ckpt put x ${SMALL_COUNT}`, smallBytes, `AzureStore.put(Buffer), ${SMALL_PARALLEL} at a time`, async () => void (await mapLimit(small, SMALL_PARALLEL, (o) => store.put(`up-ckpt/${o.key}`, o.body)))),
-      side('small-up-sdk', `SDK upload x ${SMALL_COUNT}`, smallBytes, `BlockBlobClient.upload, ${SMALL_PARALLEL} at a time`, async () => void (await mapLimit(small, SMALL_PARALLEL, (o) => sdk.getBlockBlobClient(`up-sdk/${o.key}`).upload(o.body, o.body.length)))),
-      side('small-down-ckpt', `ckpt get x ${SMALL_COUNT}`, smallBytes, `AzureStore.get, ${SMALL_PARALLEL} at a time`, async () => void (await mapLimit(small, SMALL_PARALLEL, async (o) => drain(await store.get(o.key), SMALL_SIZE)))),
-      side('small-down-sdk', `SDK download x ${SMALL_COUNT}`, smallBytes, `BlobClient.download, ${SMALL_PARALLEL} at a time`, async () => void (await mapLimit(small, SMALL_PARALLEL, async (o) => drain((await sdk.getBlobClient(o.key).download(0)).readableStreamBody!, SMALL_SIZE)))),
+      side(
+        'small-up-ckpt',
+        `ckpt put x ${SMALL_COUNT}`,
+        smallBytes,
+        `AzureStore.put(Buffer), ${SMALL_PARALLEL} at a time`,
+        async () => void (await mapLimit(small, SMALL_PARALLEL, (o) => store.put(`up-ckpt/${o.key}`, o.body))),
+      ),
+      side(
+        'small-up-sdk',
+        `SDK upload x ${SMALL_COUNT}`,
+        smallBytes,
+        `BlockBlobClient.upload, ${SMALL_PARALLEL} at a time`,
+        async () => void (await mapLimit(small, SMALL_PARALLEL, (o) => sdk.getBlockBlobClient(`up-sdk/${o.key}`).upload(o.body, o.body.length))),
+      ),
+      side(
+        'small-down-ckpt',
+        `ckpt get x ${SMALL_COUNT}`,
+        smallBytes,
+        `AzureStore.get, ${SMALL_PARALLEL} at a time`,
+        async () => void (await mapLimit(small, SMALL_PARALLEL, async (o) => drain(await store.get(o.key), SMALL_SIZE))),
+      ),
+      side(
+        'small-down-sdk',
+        `SDK download x ${SMALL_COUNT}`,
+        smallBytes,
+        `BlobClient.download, ${SMALL_PARALLEL} at a time`,
+        async () => void (await mapLimit(small, SMALL_PARALLEL, async (o) => drain((await sdk.getBlobClient(o.key).download(0)).readableStreamBody!, SMALL_SIZE))),
+      ),
     ],
     b.options.pairs,
     b.log,

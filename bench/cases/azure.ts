@@ -131,7 +131,12 @@ async function restoreOver(b: BenchContext, s: AzureSetup): Promise<CaseOutput> 
           await clear()
           await fs.mkdir(sdkTarget, {recursive: true})
         },
-        run: s.link.counted('sdk', () => runCommand([process.execPath, SDK_PEER, CONTAINER, archiveBlob, path.join(sdkTarget, 'archive.tar'), indexBlob, path.join(sdkTarget, 'index.json')], {env: sdkEnv, timeoutMs: b.options.timeoutMs})),
+        run: s.link.counted('sdk', () =>
+          runCommand([process.execPath, SDK_PEER, CONTAINER, archiveBlob, path.join(sdkTarget, 'archive.tar'), indexBlob, path.join(sdkTarget, 'index.json')], {
+            env: sdkEnv,
+            timeoutMs: b.options.timeoutMs,
+          }),
+        ),
       },
       restoreSide('ckpt-local', 'ckpt restore (local first)', [], 'local'),
     ],
@@ -153,7 +158,14 @@ async function restoreOver(b: BenchContext, s: AzureSetup): Promise<CaseOutput> 
     targets: [
       ratioTarget('remote restore vs rclone copy', '≥ 1.0× rclone', m['ckpt-remote'], m.rclone, 1.0, (r) => `${r} rclone's throughput (${m['ckpt-remote'].mbPerS} vs ${m.rclone.mbPerS} MB/s)`),
       ratioTarget('remote restore vs SDK downloadToFile', '≥ 0.9× the SDK', m['ckpt-remote'], m.sdk, 0.9, (r) => `${r} the SDK's throughput (${m['ckpt-remote'].mbPerS} vs ${m.sdk.mbPerS} MB/s)`),
-      ratioTarget('recovery: local first vs --prefer remote', 'local first ≥ 5× faster', m['ckpt-local'], m['ckpt-remote'], 5, (r) => `${r} faster (${m['ckpt-local'].medianMs} vs ${m['ckpt-remote'].medianMs} ms)`),
+      ratioTarget(
+        'recovery: local first vs --prefer remote',
+        'local first ≥ 5× faster',
+        m['ckpt-local'],
+        m['ckpt-remote'],
+        5,
+        (r) => `${r} faster (${m['ckpt-local'].medianMs} vs ${m['ckpt-remote'].medianMs} ms)`,
+      ),
     ].map((t) => s.link.judge(t)),
     notes: [linkNote(s.link), ...s.link.trafficNotes(labels)],
   }
@@ -176,7 +188,14 @@ async function takeOver(b: BenchContext, s: AzureSetup): Promise<CaseOutput> {
   const shown = (args: string[]) => s.ckpt.display(['checkpoint', 'take', ...args, '-j', path.join(dir, 'take.json'), '--json'])
   const m = await interleave(
     [
-      {id: 'ckpt', label: 'ckpt checkpoint take (primary + secondary)', command: shown([]), bytes: size, prepare: fresh, run: s.link.counted('ckpt', () => s.ckpt.run(['checkpoint', 'take', '-j', takeJob, '--json']))},
+      {
+        id: 'ckpt',
+        label: 'ckpt checkpoint take (primary + secondary)',
+        command: shown([]),
+        bytes: size,
+        prepare: fresh,
+        run: s.link.counted('ckpt', () => s.ckpt.run(['checkpoint', 'take', '-j', takeJob, '--json'])),
+      },
       {
         id: 'ckpt-no-local',
         label: 'ckpt checkpoint take --no-local',

@@ -33,8 +33,23 @@ export async function fileStoreCase(b: BenchContext): Promise<Omit<CaseResult, '
 
   // Takes: every run writes into an empty store / a fresh repository, so neither gains from an earlier run.
   const takeSides: Side[] = [
-    {id: 'ckpt-take', label: 'ckpt checkpoint take', command: b.ckpt.display(['checkpoint', 'take', '-j', takeJob, '--json']), bytes: size, prepare: emptyStores, run: () => b.ckpt.run(['checkpoint', 'take', '-j', takeJob, '--json'])},
-    {id: 'restic-backup', label: 'restic backup', command: 'restic -r REPO backup DATA --quiet --host bench', bytes: size, notRun: restic.notRun, prepare: emptyRepo, run: () => resticCmd(['backup', data.dir, '--quiet', '--host', 'bench'])},
+    {
+      id: 'ckpt-take',
+      label: 'ckpt checkpoint take',
+      command: b.ckpt.display(['checkpoint', 'take', '-j', takeJob, '--json']),
+      bytes: size,
+      prepare: emptyStores,
+      run: () => b.ckpt.run(['checkpoint', 'take', '-j', takeJob, '--json']),
+    },
+    {
+      id: 'restic-backup',
+      label: 'restic backup',
+      command: 'restic -r REPO backup DATA --quiet --host bench',
+      bytes: size,
+      notRun: restic.notRun,
+      prepare: emptyRepo,
+      run: () => resticCmd(['backup', data.dir, '--quiet', '--host', 'bench']),
+    },
   ]
   b.log(' takes')
   const takes = await interleave(takeSides, b.options.pairs, b.log)
@@ -94,8 +109,22 @@ export async function fileStoreCase(b: BenchContext): Promise<Omit<CaseResult, '
     method: `Takes: ${b.options.pairs} rounds of ckpt checkpoint take (primary tar + secondary copy, fsynced primary) and restic backup (default compression) into a fresh local repository — every run starts from an empty store. Restores of one checkpoint / snapshot into an absent folder: ckpt restore --prefer remote (reads the primary tar, the same work restic does), ckpt restore (local first), restic restore.`,
     measurements: Object.values(m),
     targets: [
-      ratioTarget('file-store take vs restic backup', 'faster than restic (> 1.0×)', m['ckpt-take'], m['restic-backup'], 1.0001, (r) => `${r} restic's speed (${m['ckpt-take'].medianMs} vs ${m['restic-backup'].medianMs} ms)`),
-      ratioTarget('file-store restore (from the primary) vs restic restore', 'faster than restic (> 1.0×)', m['ckpt-restore-remote'], m['restic-restore'], 1.0001, (r) => `${r} restic's speed (${m['ckpt-restore-remote'].medianMs} vs ${m['restic-restore'].medianMs} ms)`),
+      ratioTarget(
+        'file-store take vs restic backup',
+        'faster than restic (> 1.0×)',
+        m['ckpt-take'],
+        m['restic-backup'],
+        1.0001,
+        (r) => `${r} restic's speed (${m['ckpt-take'].medianMs} vs ${m['restic-backup'].medianMs} ms)`,
+      ),
+      ratioTarget(
+        'file-store restore (from the primary) vs restic restore',
+        'faster than restic (> 1.0×)',
+        m['ckpt-restore-remote'],
+        m['restic-restore'],
+        1.0001,
+        (r) => `${r} restic's speed (${m['ckpt-restore-remote'].medianMs} vs ${m['restic-restore'].medianMs} ms)`,
+      ),
     ],
     notes: [
       'ckpt take writes the data twice (primary tar + secondary copy) and fsyncs the primary; restic writes it once, compressed (random data: no gain) and deduplicated (none within this data set).',

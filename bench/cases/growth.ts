@@ -34,7 +34,13 @@ export async function measureFiles(b: BenchContext, files: number, runs: number)
   }
   const clearTarget = () => fs.rm(path.dirname(target), {recursive: true, force: true})
   const sides: Side[] = [
-    {id: 'take', label: `take, ${files} files`, command: b.ckpt.display(['checkpoint', 'take', '-j', takeJob, '--json']), prepare: emptyStores, run: () => b.ckpt.run(['checkpoint', 'take', '-j', takeJob, '--json'])},
+    {
+      id: 'take',
+      label: `take, ${files} files`,
+      command: b.ckpt.display(['checkpoint', 'take', '-j', takeJob, '--json']),
+      prepare: emptyStores,
+      run: () => b.ckpt.run(['checkpoint', 'take', '-j', takeJob, '--json']),
+    },
     {
       id: 'restore',
       label: `restore (local first), ${files} files`,
@@ -43,7 +49,12 @@ export async function measureFiles(b: BenchContext, files: number, runs: number)
       run: () => b.ckpt.run(['restore', '-j', restoreJob, '--json']),
       check: () => expectTree(target, {files, bytes: data.bytes}, 'restore'),
     },
-    {id: 'list', label: `checkpoint list, ${files} files`, command: b.ckpt.display(['checkpoint', 'list', '-j', restoreJob, '--json']), run: () => b.ckpt.run(['checkpoint', 'list', '-j', restoreJob, '--json'])},
+    {
+      id: 'list',
+      label: `checkpoint list, ${files} files`,
+      command: b.ckpt.display(['checkpoint', 'list', '-j', restoreJob, '--json']),
+      run: () => b.ckpt.run(['checkpoint', 'list', '-j', restoreJob, '--json']),
+    },
   ]
   b.log(` ${files} files`)
   const m = await interleave(sides, runs, b.log)
@@ -77,7 +88,16 @@ function judge(series: GrowthSeries, what: string, ops: string[]): TargetResult[
 const spreadsOf = (m: Record<string, Measurement>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, (v.maxMs ?? 0) - (v.minMs ?? 0)]))
 
 function seriesOf(axis: string, points: GrowthPoint[], ops: string[]): GrowthSeries {
-  const fits = Object.fromEntries(ops.map((op) => [op, fitLinear(points.map((p) => p.x), points.map((p) => p.medians[op]), points.map((p) => p.spreads?.[op] ?? 0))]))
+  const fits = Object.fromEntries(
+    ops.map((op) => [
+      op,
+      fitLinear(
+        points.map((p) => p.x),
+        points.map((p) => p.medians[op]),
+        points.map((p) => p.spreads?.[op] ?? 0),
+      ),
+    ]),
+  )
   return {axis, points, fits}
 }
 
@@ -159,7 +179,12 @@ export async function growthCheckpointsCase(b: BenchContext): Promise<Omit<CaseR
       fillMs += Date.now() - started
       b.log(` ${made} checkpoints`)
       const sides: Side[] = [
-        {id: 'list', label: `checkpoint list, ${count} checkpoints`, command: b.ckpt.display(['checkpoint', 'list', '-j', jobFile, '--json']), run: () => b.ckpt.run(['checkpoint', 'list', '-j', jobFile, '--json'])},
+        {
+          id: 'list',
+          label: `checkpoint list, ${count} checkpoints`,
+          command: b.ckpt.display(['checkpoint', 'list', '-j', jobFile, '--json']),
+          run: () => b.ckpt.run(['checkpoint', 'list', '-j', jobFile, '--json']),
+        },
         {
           id: 'take',
           label: `take, ${count} checkpoints`,

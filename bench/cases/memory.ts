@@ -23,8 +23,22 @@ export async function memoryCase(b: BenchContext): Promise<Omit<CaseResult, 'dur
   // One run each: peak RSS does not need a median, and each run moves the whole state.
   const big = await interleave(
     [
-      {id: 'take', label: `take, one ${formatSize(size)} file`, command: b.ckpt.display(['checkpoint', 'take', '-j', takeJob, '--json']), bytes: size, run: () => b.ckpt.run(['checkpoint', 'take', '-j', takeJob, '--json'])},
-      {id: 'restore-local', label: `restore (local first), one ${formatSize(size)} file`, command: b.ckpt.display(['restore', '-j', restoreJob, '--json']), bytes: size, prepare: clear, run: () => b.ckpt.run(['restore', '-j', restoreJob, '--json']), check: () => expectTree(target, want, 'restore')},
+      {
+        id: 'take',
+        label: `take, one ${formatSize(size)} file`,
+        command: b.ckpt.display(['checkpoint', 'take', '-j', takeJob, '--json']),
+        bytes: size,
+        run: () => b.ckpt.run(['checkpoint', 'take', '-j', takeJob, '--json']),
+      },
+      {
+        id: 'restore-local',
+        label: `restore (local first), one ${formatSize(size)} file`,
+        command: b.ckpt.display(['restore', '-j', restoreJob, '--json']),
+        bytes: size,
+        prepare: clear,
+        run: () => b.ckpt.run(['restore', '-j', restoreJob, '--json']),
+        check: () => expectTree(target, want, 'restore'),
+      },
       {
         id: 'restore-remote',
         label: `restore --prefer remote, one ${formatSize(size)} file`,
@@ -47,7 +61,7 @@ export async function memoryCase(b: BenchContext): Promise<Omit<CaseResult, 'dur
   else small = (await measureFiles(b, many, 1)).m
   const rss = (m: Measurement) => m.maxRssMiB ?? null
   const t = (name: string, m: Measurement): TargetResult => atMostTarget(name, `≤ ${LIMIT_MIB} MiB RSS`, rss(m), LIMIT_MIB, `${rss(m)} MiB`)
-  notes.push('Peak RSS is the process\'s maximum resident set (getrusage via /usr/bin/time, else VmHWM from /proc), of the ckpt process running the command.')
+  notes.push("Peak RSS is the process's maximum resident set (getrusage via /usr/bin/time, else VmHWM from /proc), of the ckpt process running the command.")
   return {
     id: 'memory',
     title: `Peak memory: one ${formatSize(size)} file, and ${many} small files`,

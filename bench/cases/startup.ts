@@ -14,7 +14,12 @@ export async function startupCase(b: BenchContext): Promise<Omit<CaseResult, 'du
   const sides: Side[] = [
     {id: 'node', label: 'node -e 0', command: 'node -e 0', run: () => runCommand([process.execPath, '-e', '0'])},
     {id: 'version', label: 'ckpt --version', command: b.ckpt.display(['--version']), run: () => b.ckpt.run(['--version'])},
-    {id: 'list', label: 'ckpt checkpoint list --json (empty file store)', command: b.ckpt.display(['checkpoint', 'list', '-j', fileJob, '--json']), run: () => b.ckpt.run(['checkpoint', 'list', '-j', fileJob, '--json'])},
+    {
+      id: 'list',
+      label: 'ckpt checkpoint list --json (empty file store)',
+      command: b.ckpt.display(['checkpoint', 'list', '-j', fileJob, '--json']),
+      run: () => b.ckpt.run(['checkpoint', 'list', '-j', fileJob, '--json']),
+    },
   ]
   const notes: string[] = []
   if (b.options.cases.some((c) => c.startsWith('azure'))) {
@@ -22,7 +27,12 @@ export async function startupCase(b: BenchContext): Promise<Omit<CaseResult, 'du
     await az.createContainer('startup')
     const azJob = await writeJobFile(path.join(dir, 'azure.json'), {job: 'startup', primary: 'azure://startup/empty', localRoot: path.join(dir, 'local'), stateDir: path.join(dir, 'state')})
     const azCkpt = ckpt(ckptEnv({AZURE_STORAGE_CONNECTION_STRING: az.connectionString}), b.options.timeoutMs, b.options.cli)
-    sides.push({id: 'list-azure', label: 'ckpt checkpoint list --json (empty Azurite store)', command: azCkpt.display(['checkpoint', 'list', '-j', azJob, '--json']), run: () => azCkpt.run(['checkpoint', 'list', '-j', azJob, '--json'])})
+    sides.push({
+      id: 'list-azure',
+      label: 'ckpt checkpoint list --json (empty Azurite store)',
+      command: azCkpt.display(['checkpoint', 'list', '-j', azJob, '--json']),
+      run: () => azCkpt.run(['checkpoint', 'list', '-j', azJob, '--json']),
+    })
     notes.push('The Azurite row is for information (the target is about the empty store; the Azure SDK import and one list call are in it).')
   }
   const m = await interleave(sides, b.options.startupRuns, b.log)

@@ -116,9 +116,21 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
           results.push({...result, durationMs: Date.now() - caseStarted, loadAverage: load()})
         } catch (error) {
           log(`case ${name} failed: ${(error as Error).stack ?? error}`)
-          results.push({id: name, title: network ? `${name} (network ${network})` : name, network, method: '', measurements: [], targets: [], notes: [], durationMs: Date.now() - caseStarted, loadAverage: load(), error: (error as Error).message})
+          results.push({
+            id: name,
+            title: network ? `${name} (network ${network})` : name,
+            network,
+            method: '',
+            measurements: [],
+            targets: [],
+            notes: [],
+            durationMs: Date.now() - caseStarted,
+            loadAverage: load(),
+            error: (error as Error).message,
+          })
         }
-        for (const t of results[results.length - 1].targets) log(`  target ${t.name}${t.network ? ` [${t.network}]` : ''}: ${t.measured} (${t.target}) → ${t.met === null ? `not judged (${t.notJudged})` : t.met ? 'met' : 'MISSED'}`)
+        for (const t of results[results.length - 1].targets)
+          log(`  target ${t.name}${t.network ? ` [${t.network}]` : ''}: ${t.measured} (${t.target}) → ${t.met === null ? `not judged (${t.notJudged})` : t.met ? 'met' : 'MISSED'}`)
       }
     }
     const out: BenchResults = {

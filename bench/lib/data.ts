@@ -29,7 +29,7 @@ export async function writeRandomFile(file: string, size: number, seed: string, 
   const handle = await fs.open(file, 'w')
   try {
     const zeros = Buffer.alloc(Math.min(CHUNK, Math.max(size, 1)))
-    for (let done = 0; done < size; ) {
+    for (let done = 0; done < size;) {
       const n = Math.min(zeros.length, size - done)
       const chunk = cipher.update(zeros.subarray(0, n))
       let off = 0

@@ -37,13 +37,21 @@ export async function openLink(az: Azurite, network: NetworkProfile | undefined)
       const before = await proxy.stats()
       const result = await run()
       const after = await proxy.stats()
-      traffic.set(id, {connections: after.connections - before.connections, bytesUp: after.bytesUp - before.bytesUp, bytesDown: after.bytesDown - before.bytesDown, busyMs: after.busyMs - before.busyMs})
+      traffic.set(id, {
+        connections: after.connections - before.connections,
+        bytesUp: after.bytesUp - before.bytesUp,
+        bytesDown: after.bytesDown - before.bytesDown,
+        busyMs: after.busyMs - before.busyMs,
+      })
       return result
     },
     trafficNotes(labels) {
       if (!proxy) return []
       const size = (n: number) => (n < 1e6 ? `${(n / 1e3).toFixed(1)} kB` : `${(n / 1e6).toFixed(1)} MB`)
-      const parts = [...traffic].map(([id, t]) => `${labels[id] ?? id}: ${t.connections} connection${t.connections === 1 ? '' : 's'}, ${size(t.bytesDown)} down, ${size(t.bytesUp)} up, proxy busy ${(t.busyMs / 1000).toFixed(2)} s`)
+      const parts = [...traffic].map(
+        ([id, t]) =>
+          `${labels[id] ?? id}: ${t.connections} connection${t.connections === 1 ? '' : 's'}, ${size(t.bytesDown)} down, ${size(t.bytesUp)} up, proxy busy ${(t.busyMs / 1000).toFixed(2)} s`,
+      )
       return [`Over the link, in each side's first run (HTTP headers included): ${parts.join('; ')}.`]
     },
     judge(target) {
@@ -55,6 +63,7 @@ export async function openLink(az: Azurite, network: NetworkProfile | undefined)
 }
 
 export function linkNote(link: Link): string {
-  if (link.name === SAME_MACHINE) return 'Azurite runs on the same 2 cores as the clients and is reached directly on 127.0.0.1 (no network model), so every remote figure includes the server\'s CPU time too; the peers pay the same.'
+  if (link.name === SAME_MACHINE)
+    return "Azurite runs on the same 2 cores as the clients and is reached directly on 127.0.0.1 (no network model), so every remote figure includes the server's CPU time too; the peers pay the same."
   return `ckpt, rclone and the SDK peer all reach Azurite through the bench's network model, ${link.description}: a proxy on 127.0.0.1 that paces each direction (shared by all connections), delays every byte by half the round trip, and makes a new connection wait one round trip; untimed set-up goes direct. The model has no loss, jitter, TCP slow start or TLS, and Azurite still shares the cores.`
 }

@@ -77,7 +77,9 @@ export async function interleave(sides: Side[], rounds: number, log: (line: stri
       samples.get(side.id)!.push(result.ms)
       if (result.maxRssKiB) rss.get(side.id)!.push(result.maxRssKiB)
       if (result.cpuMs !== undefined) cpu.get(side.id)!.push(result.cpuMs)
-      log(`  ${side.label}: ${(result.ms / 1000).toFixed(2)} s${result.cpuMs !== undefined ? ` (${(result.cpuMs / 1000).toFixed(2)} s CPU)` : ''}${result.maxRssKiB ? `, ${(result.maxRssKiB / 1024).toFixed(0)} MiB RSS` : ''}`)
+      log(
+        `  ${side.label}: ${(result.ms / 1000).toFixed(2)} s${result.cpuMs !== undefined ? ` (${(result.cpuMs / 1000).toFixed(2)} s CPU)` : ''}${result.maxRssKiB ? `, ${(result.maxRssKiB / 1024).toFixed(0)} MiB RSS` : ''}`,
+      )
       if (round === 0) await side.check?.()
       await side.cleanup?.()
     }

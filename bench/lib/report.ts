@@ -44,7 +44,9 @@ function measurementTable(list: Measurement[]): string[] {
       rows.push(`| ${m.label} | peer not run | | 0 | | | | ${m.notRun} |`)
       continue
     }
-    rows.push(`| ${m.label} | ${ms(m.medianMs)} | ${ms(m.minMs)} – ${ms(m.maxMs)} | ${m.samplesMs.length} | ${m.mbPerS ?? ''} | ${m.cpuS === undefined ? '' : `${m.cpuS} s`} | ${m.maxRssMiB === undefined ? '' : `${m.maxRssMiB} MiB`} | \`${m.command}\` |`)
+    rows.push(
+      `| ${m.label} | ${ms(m.medianMs)} | ${ms(m.minMs)} – ${ms(m.maxMs)} | ${m.samplesMs.length} | ${m.mbPerS ?? ''} | ${m.cpuS === undefined ? '' : `${m.cpuS} s`} | ${m.maxRssMiB === undefined ? '' : `${m.maxRssMiB} MiB`} | \`${m.command}\` |`,
+    )
   }
   return rows
 }
@@ -57,7 +59,10 @@ export function resultFiles(label = ''): {markdown: string; json: string} {
 export function renderMarkdown(r: BenchResults): string {
   const out: string[] = []
   out.push('# ckpt benchmarks', '')
-  out.push(`Generated ${r.generatedAt} by \`${r.command}\` in ${(r.durationMs / 60_000).toFixed(1)} min. Raw samples: [${resultFiles(r.options.label).json}](${resultFiles(r.options.label).json}).`, '')
+  out.push(
+    `Generated ${r.generatedAt} by \`${r.command}\` in ${(r.durationMs / 60_000).toFixed(1)} min. Raw samples: [${resultFiles(r.options.label).json}](${resultFiles(r.options.label).json}).`,
+    '',
+  )
   out.push('## Machine', '')
   out.push(`- CPU: ${r.machine.cpuModel}, ${r.machine.nproc} cores (nproc)`)
   out.push(`- Memory: ${r.machine.memoryGiB} GiB`)
@@ -68,7 +73,10 @@ export function renderMarkdown(r: BenchResults): string {
   out.push('')
   const loads = r.cases.flatMap((c) => c.loadAverage ?? [])
   if (loads.length > 0 && Math.max(...loads) > r.machine.nproc) {
-    out.push(`**Caution:** the 1-minute load average reached ${Math.max(...loads)} on ${r.machine.nproc} cores during this run (other work on the machine); absolute times are inflated and ratios are noisier than usual.`, '')
+    out.push(
+      `**Caution:** the 1-minute load average reached ${Math.max(...loads)} on ${r.machine.nproc} cores during this run (other work on the machine); absolute times are inflated and ratios are noisier than usual.`,
+      '',
+    )
   }
   out.push('## Targets', '')
   out.push('| case | network | target | measured | verdict |', '| --- | --- | --- | --- | --- |')
@@ -96,7 +104,10 @@ export function renderMarkdown(r: BenchResults): string {
       out.push(`| ${c.series.axis} | ${ops.map((o) => `${o} (median)`).join(' | ')} |`, `| ---: | ${ops.map(() => '---:').join(' | ')} |`)
       for (const p of c.series.points) out.push(`| ${p.x} | ${ops.map((o) => ms(p.medians[o])).join(' | ')} |`)
       out.push('')
-      out.push(`Least-squares slopes: ${ops.map((o) => `${o} ${(c.series!.fits[o].slope * 1000).toFixed(2)} ms per 1,000 ${c.series!.axis} (fixed part ${Math.round(c.series!.fits[o].intercept)} ms)`).join('; ')}.`, '')
+      out.push(
+        `Least-squares slopes: ${ops.map((o) => `${o} ${(c.series!.fits[o].slope * 1000).toFixed(2)} ms per 1,000 ${c.series!.axis} (fixed part ${Math.round(c.series!.fits[o].intercept)} ms)`).join('; ')}.`,
+        '',
+      )
     }
     if (c.measurements.length > 0) out.push(...measurementTable(c.measurements), '')
     if (c.targets.length > 0) {
@@ -112,7 +123,7 @@ export function renderMarkdown(r: BenchResults): string {
     '```sh',
     'npm ci',
     'npm run bench                        # the defaults above; installs rclone, restic and time with apt-get if missing (as root)',
-    'npm run bench -- --azure-size 1GiB --azure-files 1000   # the Azurite cases at the issue\'s full size (longer than 10 minutes)',
+    "npm run bench -- --azure-size 1GiB --azure-files 1000   # the Azurite cases at the issue's full size (longer than 10 minutes)",
     'npm run bench -- --cases local,file-store --size 256MiB # a subset, smaller',
     'npm run bench -- --cases azure-restore,azure-take --network cloud   # the Azurite cases over one modelled link (lan, cloud, wan)',
     'npm run bench -- --render             # rewrite RESULTS.md from results.json',
@@ -140,7 +151,9 @@ function byNetwork(cases: CaseResult[]): string[] {
     for (const m of first.measurements) out.push(`| ${title} | ${m.label} | ${networks.map((n) => cell(of(n)?.measurements.find((x) => x.id === m.id))).join(' | ')} |`)
     for (const t of first.targets) {
       const per = networks.map((n) => of(n)?.targets.find((x) => x.name === t.name))
-      out.push(`| ${title} | ${t.name} (${t.target}) | ${per.map((x) => (!x ? '' : x.value === null ? '—' : `${x.measured.split(' ')[0]} ${x.met === null ? '(comparison)' : x.met ? 'met' : '**missed**'}`)).join(' | ')} |`)
+      out.push(
+        `| ${title} | ${t.name} (${t.target}) | ${per.map((x) => (!x ? '' : x.value === null ? '—' : `${x.measured.split(' ')[0]} ${x.met === null ? '(comparison)' : x.met ? 'met' : '**missed**'}`)).join(' | ')} |`,
+      )
     }
   }
   out.push('')

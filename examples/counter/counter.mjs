@@ -36,7 +36,14 @@ function recover() {
     if (i < count && !line.startsWith(`event ${i + 1} `)) fail(`events.log line ${i + 1} is ${JSON.stringify(line.slice(0, 40))}`)
   })
   // Events written after the last count update (a crash between the two writes) are dropped.
-  if (lines.length > count) fs.writeFileSync(logFile, lines.slice(0, count).map((l) => `${l}\n`).join(''))
+  if (lines.length > count)
+    fs.writeFileSync(
+      logFile,
+      lines
+        .slice(0, count)
+        .map((l) => `${l}\n`)
+        .join(''),
+    )
   return count
 }
 

@@ -71,7 +71,7 @@ const atCheckpoint = Object.fromEntries(job.tasks.map((t) => [t.id, second.tasks
 console.log(`checkpoint ${second.checkpointId}: ${second.tasks.map((t) => `${t.taskId} ${t.bytes} bytes, secondary ${t.secondary}`).join('; ')}`)
 await sleep(500)
 
-step('disaster: counter-1 is killed with SIGKILL, counter-0 loses part of its log, and a byte of counter-0\'s secondary copy rots')
+step("disaster: counter-1 is killed with SIGKILL, counter-0 loses part of its log, and a byte of counter-0's secondary copy rots")
 process.kill(-children[1].pid, 'SIGKILL')
 process.kill(-children[0].pid, 'SIGTERM')
 await Promise.all(children.map((c) => c.exited))
@@ -81,10 +81,14 @@ const copy = path.join(here, '.ckpt', 'local', env.CKPT_NODE, job.job, 'counter-
 const rotten = fs.readFileSync(copy)
 rotten[10] ^= 0x20
 fs.writeFileSync(copy, rotten)
-const broken = spawnSync(process.execPath, [path.join(here, 'counter.mjs')], {env: {...env, CKPT_STATE_DIR: path.join(here, job.tasks[0].stateDir), CKPT_TASK_ID: 'counter-0'}, encoding: 'utf8', timeout: 5000})
+const broken = spawnSync(process.execPath, [path.join(here, 'counter.mjs')], {
+  env: {...env, CKPT_STATE_DIR: path.join(here, job.tasks[0].stateDir), CKPT_TASK_ID: 'counter-0'},
+  encoding: 'utf8',
+  timeout: 5000,
+})
 console.log(`counter-0 on its broken state: exit ${broken.status}: ${broken.stderr.trim()}`)
 
-step('the restore plan: local first, verified against the manifest\'s digests')
+step("the restore plan: local first, verified against the manifest's digests")
 ckpt('restore', '--plan')
 
 step('restoring')

@@ -24,8 +24,10 @@ export interface JobFlags {
   concurrency?: number
 }
 
-// oclif's own names for parse's type parameters, which its interfaces do not export.
+// oclif's own names for parse's type parameters, which its interfaces do not export (oclif types them as `any` too).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type FlagOutput = {[name: string]: any}
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type ArgOutput = {[name: string]: any}
 
 export abstract class CkptCommand extends Command {
@@ -84,7 +86,14 @@ export abstract class CkptCommand extends Command {
   }
 
   protected async settings(flags: JobFlags): Promise<Settings> {
-    const settings = await resolveSettings({jobFile: flags['job-file'], primary: flags.primary, localRoots: flags['local-root'], node: flags.node, blockSize: flags['block-size'], concurrency: flags.concurrency})
+    const settings = await resolveSettings({
+      jobFile: flags['job-file'],
+      primary: flags.primary,
+      localRoots: flags['local-root'],
+      node: flags.node,
+      blockSize: flags['block-size'],
+      concurrency: flags.concurrency,
+    })
     if (this.verbose) this.note(`job ${settings.job.name} (${settings.job.file}), primary ${settings.primaryUrl}, node ${settings.node}, local roots ${settings.localRoots.join(', ')}`)
     return settings
   }

@@ -28,7 +28,10 @@ export function fishCompletion(bin: string, commands: CommandInfo[], topics: Top
     const words = c.id.split(':')
     const seen = words.map((w) => `__fish_seen_subcommand_from ${w}`).join('; and ')
     if (words.length > 1) {
-      const parent = words.slice(0, -1).map((w) => `__fish_seen_subcommand_from ${w}`).join('; and ')
+      const parent = words
+        .slice(0, -1)
+        .map((w) => `__fish_seen_subcommand_from ${w}`)
+        .join('; and ')
       lines.push(`complete -c ${bin} -n ${quote(`${parent}; and not __fish_seen_subcommand_from ${words.at(-1)}`)} -a ${quote(words.at(-1)!)} -d ${quote(c.summary ?? '')}`)
     }
     for (const [name, flag] of Object.entries(c.flags ?? {})) {

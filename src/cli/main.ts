@@ -32,9 +32,16 @@ export const NOT_FOUND: Hook<'command_not_found'> = async function (opts) {
     ...this,
     warn: (message: string | Error) => process.stderr.write(`${warningLabel('Warning:')} ${String(message instanceof Error ? message.message : message).replace(ANSI, '')}\n`),
     error: (message: string | Error) => {
-      const text = String(message instanceof Error ? message.message : message).replace(ANSI, '').replace(/^Run (.*) for a list/, "Run '$1' for a list")
+      const text = String(message instanceof Error ? message.message : message)
+        .replace(ANSI, '')
+        .replace(/^Run (.*) for a list/, "Run '$1' for a list")
       // On a terminal the plugin asked "Did you mean ...?"; a script or a log gets the suggestion here.
-      const suggestion = process.stdin.isTTY ? undefined : closest(opts.id, opts.config.commands.filter((c) => !c.hidden).map((c) => c.id))
+      const suggestion = process.stdin.isTTY
+        ? undefined
+        : closest(
+            opts.id,
+            opts.config.commands.filter((c) => !c.hidden).map((c) => c.id),
+          )
       throw new CLIError(suggestion ? `Did you mean '${suggestion.replaceAll(':', ' ')}'? ${text}` : text, {exit: EXIT.usage})
     },
   }

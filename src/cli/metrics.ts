@@ -8,7 +8,12 @@ export const metricsFlags = {
   'metrics-file': Flags.string({summary: "Write Prometheus metrics to this file (node_exporter's textfile collector), replaced whole on every change and every 10s."}),
 }
 
-export async function runMetrics(ctx: JobContext, flags: {'metrics-port'?: string; 'metrics-file'?: string}, hooks: RunHooks, onInfo: (m: string) => void): Promise<{hooks: RunHooks; close(): Promise<void>}> {
+export async function runMetrics(
+  ctx: JobContext,
+  flags: {'metrics-port'?: string; 'metrics-file'?: string},
+  hooks: RunHooks,
+  onInfo: (m: string) => void,
+): Promise<{hooks: RunHooks; close(): Promise<void>}> {
   if (flags['metrics-port'] === undefined && flags['metrics-file'] === undefined) return {hooks, close: async () => {}}
   const {startRunMetrics, combineHooks} = await import('../core/metrics/start.js')
   const metrics = await startRunMetrics(ctx, {listen: flags['metrics-port'], file: flags['metrics-file'], onInfo, onWarning: hooks.onWarning ?? (() => {})})

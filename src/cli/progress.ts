@@ -48,6 +48,15 @@ const chalk = new Chalk({level: process.env.NO_COLOR ? 0 : supportsColorStderr ?
 
 const WORD: Record<ProgressPhase, string> = {reading: 'reading', uploading: 'uploading', verifying: 'verifying', writing: 'writing'}
 
+/** One line per task, as many as the terminal has rows; the rest summed up in the last. */
+function fitRows(all: TaskLine[], rows: number, at: number): string[] {
+  const idWidth = Math.max(...all.map((t) => t.taskId.length))
+  const texts = all.map((t) => taskText(t, idWidth, at))
+  if (texts.length <= rows) return texts
+  const finished = all.slice(rows - 1).filter((t) => t.event.finished).length
+  return [...texts.slice(0, rows - 1), `… ${texts.length - rows + 1} more tasks (${finished} of them done)`]
+}
+
 export function progressDisplay(mode: ProgressMode, options: DisplayOptions = {}): ProgressDisplay {
   if (mode === 'none') return {listener: () => {}, done: () => {}}
   const stream = options.stream ?? process.stderr
@@ -72,19 +81,11 @@ export function progressDisplay(mode: ProgressMode, options: DisplayOptions = {}
   const drawTty = () => {
     const width = Math.max(10, (stream.columns || 80) - 1) // the last column would wrap on some terminals
     const rows = Math.max(2, (stream.rows || 24) - 1)
-    const lines = fitRows([...tasks.values()], rows).map((text) => cut(text, width))
+    const lines = fitRows([...tasks.values()], rows, now()).map((text) => cut(text, width))
     let out = drawnLines > 1 ? `\u001B[${drawnLines - 1}A` : ''
     out += '\r' + lines.map((l) => `\u001B[2K${l}`).join('\n') + '\u001B[J'
     stream.write(out)
     drawnLines = lines.length
-  }
-
-  const fitRows = (all: TaskLine[], rows: number): string[] => {
-    const idWidth = Math.max(...all.map((t) => t.taskId.length))
-    const texts = all.map((t) => taskText(t, idWidth, now()))
-    if (texts.length <= rows) return texts
-    const finished = all.slice(rows - 1).filter((t) => t.event.finished).length
-    return [...texts.slice(0, rows - 1), `… ${texts.length - rows + 1} more tasks (${finished} of them done)`]
   }
 
   const plainLine = () => {

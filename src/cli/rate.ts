@@ -7,7 +7,8 @@ export class RateWindow {
 
   add(at: number, bytes: number): void {
     const last = this.samples.at(-1)
-    if (last && at - last.at < 100) last.bytes = bytes // one sample per 100 ms is enough
+    if (last && at - last.at < 100)
+      last.bytes = bytes // one sample per 100 ms is enough
     else this.samples.push({at, bytes})
     // Keep one sample older than the window, so the window is always spanned.
     while (this.samples.length > 2 && this.samples[1].at <= at - this.windowMs) this.samples.shift()

@@ -22,7 +22,10 @@ const STYLES = ['red', 'green', 'yellow', 'cyan', 'dim', 'bold'] as const
 const basic = new Chalk({level: 1})
 
 /** paint.red(text) coloured as stdout is; pass useColor(stream) for another stream. */
-export const paint = Object.fromEntries(STYLES.map((name) => [name, (text: string, color = useColor()) => (color ? basic[name](text) : text)])) as Record<(typeof STYLES)[number], (text: string, color?: boolean) => string>
+export const paint = Object.fromEntries(STYLES.map((name) => [name, (text: string, color = useColor()) => (color ? basic[name](text) : text)])) as Record<
+  (typeof STYLES)[number],
+  (text: string, color?: boolean) => string
+>
 
 export const errorLabel = (text: string) => chalkStderr.red(text)
 export const warningLabel = (text: string) => chalkStderr.yellow(text)
@@ -69,7 +72,23 @@ export function table(head: string[], rows: Array<Array<string | number>>, strea
     wordWrap: true,
     wrapOnWordBoundary: true,
     style: {head: [], border: [], compact: true, 'padding-left': 0, 'padding-right': 0},
-    chars: {top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: ' '.repeat(GAP)},
+    chars: {
+      top: '',
+      'top-mid': '',
+      'top-left': '',
+      'top-right': '',
+      bottom: '',
+      'bottom-mid': '',
+      'bottom-left': '',
+      'bottom-right': '',
+      left: '',
+      'left-mid': '',
+      mid: '',
+      'mid-mid': '',
+      right: '',
+      'right-mid': '',
+      middle: ' '.repeat(GAP),
+    },
   })
   for (const row of cells.slice(1)) t.push(row)
   return t

@@ -55,7 +55,12 @@ export function renderRunSummary(s: RunSummary): string {
   if (s.skippedCheckpoints > 0) lines.push(`${s.skippedCheckpoints} checkpoint tick(s) skipped while a checkpoint or recovery was running.`)
   if (s.recoveries.length > 0) {
     lines.push('')
-    lines.push(table(['task', 'checkpoint', 'source', 'restore time', 'trigger'], s.recoveries.map((r) => [r.taskId, r.checkpointId, statusColor(r.source), formatDuration(r.durationMs), r.trigger])))
+    lines.push(
+      table(
+        ['task', 'checkpoint', 'source', 'restore time', 'trigger'],
+        s.recoveries.map((r) => [r.taskId, r.checkpointId, statusColor(r.source), formatDuration(r.durationMs), r.trigger]),
+      ),
+    )
   }
   if (s.restarts.length > 0) lines.push(`${s.restarts.length} restart${s.restarts.length === 1 ? '' : 's'}: ${s.restarts.map((r) => `${r.taskId} ${r.exit}`).join('; ')}.`)
   const ok = s.exit.code === 0

@@ -31,13 +31,21 @@ Job file fields (JSON, relative paths resolve against the file's folder):
     primary,
     'local-root': localRoot,
     // Written into the file as given ("8MiB"), once it parses as a size.
-    'block-size': Flags.string({summary: 'Transfer block size for remote stores, written into the job file, e.g. 8MiB.', parse: async (input) => (parseSizeFlag('block-size', input, {min: 1}), input)}),
+    'block-size': Flags.string({
+      summary: 'Transfer block size for remote stores, written into the job file, e.g. 8MiB.',
+      parse: async (input) => (parseSizeFlag('block-size', input, {min: 1}), input),
+    }),
     force: Flags.boolean({summary: 'Overwrite an existing job file.'}),
   }
 
   async run() {
     const {flags} = await this.parse(Init)
-    const result = await writeStarterJobFile(flags['job-file'] ?? process.env.CKPT_JOB_FILE ?? 'ckpt.json', {force: flags.force, primary: flags.primary, localRoots: flags['local-root'], blockSize: flags['block-size']})
+    const result = await writeStarterJobFile(flags['job-file'] ?? process.env.CKPT_JOB_FILE ?? 'ckpt.json', {
+      force: flags.force,
+      primary: flags.primary,
+      localRoots: flags['local-root'],
+      blockSize: flags['block-size'],
+    })
     return this.show(result, (r) => {
       this.say(`Wrote ${r.jobFile} (job ${r.job}, task ${r.tasks.join(', ')}).`)
       this.say(nextStepHint(flags['job-file']))

@@ -41,7 +41,12 @@ export default class Restore extends CkptCommand {
       {refuseDuringRun: flags.plan ? undefined : 'restore'},
     ).finally(progress.done)
     return this.show(result, (r) => {
-      this.say(table(['task', 'checkpoint', 'source', 'local', 'remote', 'why'], r.tasks.map((t) => [t.taskId, t.checkpointId, statusColor(t.source), formatBytes(t.localBytes), formatBytes(t.remoteBytes), t.reason])))
+      this.say(
+        table(
+          ['task', 'checkpoint', 'source', 'local', 'remote', 'why'],
+          r.tasks.map((t) => [t.taskId, t.checkpointId, statusColor(t.source), formatBytes(t.localBytes), formatBytes(t.remoteBytes), t.reason]),
+        ),
+      )
       this.say(r.planned ? `Plan for checkpoint ${r.checkpointId}; nothing was changed.` : `Restored checkpoint ${r.checkpointId} in ${formatDuration(r.durationMs)}.`)
     })
   }

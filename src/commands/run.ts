@@ -35,32 +35,44 @@ Job file defaults: checkpoint.interval, run.failover, run.maxRestarts, run.resta
 
   async run() {
     const {flags} = await this.parse(Run)
-    const summary = await this.withJob(flags, async (ctx) => {
-      const note = (m: string) => this.quiet || runNote(m)
-      const metrics = await runMetrics(ctx, flags, {
-        onOutput: taskOutput(this.jsonEnabled() ? process.stderr : process.stdout, ctx.job.tasks.map((t) => t.id)),
-        onInfo: note,
-        onCheckpointStart: (e) => note(checkpointStartNote(e)),
-        onCheckpoint: (c) => note(checkpointEndNote(c)),
-        onWarning: (m) => this.warning(m),
-      }, note)
-      return runJob(
-        ctx,
-        {
-          interval: flags.interval,
-          failover: flags.failover,
-          maxRestarts: flags['max-restarts'],
-          restartWindow: flags['restart-window'],
-          restartDelay: flags['restart-delay'],
-          stopTimeout: flags['stop-timeout'],
-          checkpointOnExit: flags['checkpoint-on-exit'],
-          duration: flags.duration,
-          fresh: flags.fresh,
-          handleSignals: true,
-        },
-        metrics.hooks,
-      ).finally(metrics.close)
-    }, {createPrimary: true, identity: 'record'})
+    const summary = await this.withJob(
+      flags,
+      async (ctx) => {
+        const note = (m: string) => this.quiet || runNote(m)
+        const metrics = await runMetrics(
+          ctx,
+          flags,
+          {
+            onOutput: taskOutput(
+              this.jsonEnabled() ? process.stderr : process.stdout,
+              ctx.job.tasks.map((t) => t.id),
+            ),
+            onInfo: note,
+            onCheckpointStart: (e) => note(checkpointStartNote(e)),
+            onCheckpoint: (c) => note(checkpointEndNote(c)),
+            onWarning: (m) => this.warning(m),
+          },
+          note,
+        )
+        return runJob(
+          ctx,
+          {
+            interval: flags.interval,
+            failover: flags.failover,
+            maxRestarts: flags['max-restarts'],
+            restartWindow: flags['restart-window'],
+            restartDelay: flags['restart-delay'],
+            stopTimeout: flags['stop-timeout'],
+            checkpointOnExit: flags['checkpoint-on-exit'],
+            duration: flags.duration,
+            fresh: flags.fresh,
+            handleSignals: true,
+          },
+          metrics.hooks,
+        ).finally(metrics.close)
+      },
+      {createPrimary: true, identity: 'record'},
+    )
     this.endWith(summary.exit.code)
     return this.show(summary, (s) => this.say(renderRunSummary(s)))
   }

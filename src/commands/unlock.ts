@@ -22,7 +22,12 @@ Shows every lock with whose it is, and removes the stale ones; --all also remove
     return this.show(result, (r) => {
       const rows = [...r.removed.map((l) => [l, r.dryRun ? 'would remove' : 'removed'] as const), ...r.kept.map((l) => [l, 'kept (holder alive)'] as const)]
       if (rows.length === 0) return this.say('No locks.')
-      this.say(table(['lock', 'mode', 'purpose', 'holder', 'since', 'action', 'why'], rows.map(([l, action]) => [l.lockId, l.mode, l.purpose, `pid ${l.pid} on ${l.host} (node ${l.node})`, when(l.createdAt), action, l.stale ?? ''])))
+      this.say(
+        table(
+          ['lock', 'mode', 'purpose', 'holder', 'since', 'action', 'why'],
+          rows.map(([l, action]) => [l.lockId, l.mode, l.purpose, `pid ${l.pid} on ${l.host} (node ${l.node})`, when(l.createdAt), action, l.stale ?? '']),
+        ),
+      )
     })
   }
 }

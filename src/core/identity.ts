@@ -25,7 +25,6 @@ export interface JobRecord {
 /** What to do with the record: check it when present; also create it when absent; or replace it (adopt). */
 export type IdentityMode = 'check' | 'record' | 'adopt'
 
-
 export function jobIdentity(job: JobSpec): {identity: string; tasks: string[]} {
   const tasks = job.tasks.map((t) => t.id).sort()
   return {identity: `sha256:${createHash('sha256').update(JSON.stringify(tasks)).digest('hex')}`, tasks}

@@ -51,8 +51,14 @@ describe('bench', () => {
     const onDisk = JSON.parse(await fs.readFile(path.join(dir, 'out', 'results.json'), 'utf8')) as BenchResults
     const markdown = await fs.readFile(path.join(dir, 'out', 'RESULTS.md'), 'utf8')
     // The Azurite cases run once per link: same machine, then the cloud profile.
-    assert.deepEqual(onDisk.cases.map((c) => c.id), CASES.flatMap((c) => (c.startsWith('azure-') ? [c, c] : [c])))
-    assert.deepEqual(onDisk.cases.filter((c) => c.id.startsWith('azure-')).map((c) => c.network), ['same-machine', 'cloud', 'same-machine', 'cloud'])
+    assert.deepEqual(
+      onDisk.cases.map((c) => c.id),
+      CASES.flatMap((c) => (c.startsWith('azure-') ? [c, c] : [c])),
+    )
+    assert.deepEqual(
+      onDisk.cases.filter((c) => c.id.startsWith('azure-')).map((c) => c.network),
+      ['same-machine', 'cloud', 'same-machine', 'cloud'],
+    )
     assert.ok(markdown.includes('## Azurite cases by network') && markdown.includes('cloud (1 Gbit/s each way, 2 ms round trip)'))
     for (const c of onDisk.cases.filter((c) => c.network === 'cloud')) assert.match(c.notes.join(' '), /Over the link.*ckpt.*connections?, [\d.]+ [kM]B down/, `${c.id}: no traffic through the link`)
     assert.ok(onDisk.machine.nproc >= 1 && onDisk.machine.memoryGiB > 0 && onDisk.machine.cpuModel !== '')
@@ -76,7 +82,12 @@ describe('bench', () => {
         if (m.command.startsWith('ckpt ')) assert.ok((m.maxRssMiB ?? 0) > 10, `${c.id}/${m.id} has no peak RSS`)
       }
       for (const t of c.targets) {
-        if (t.met === null) assert.match(t.notJudged ?? '', c.network === 'same-machine' ? /same machine, for comparison|(rclone|restic) is not installed/ : /(rclone|restic) is not installed/, `${c.id}: ${t.name} not judged`)
+        if (t.met === null)
+          assert.match(
+            t.notJudged ?? '',
+            c.network === 'same-machine' ? /same machine, for comparison|(rclone|restic) is not installed/ : /(rclone|restic) is not installed/,
+            `${c.id}: ${t.name} not judged`,
+          )
         else assert.equal(typeof t.value, 'number', `${c.id}: ${t.name}`)
       }
     }
@@ -88,7 +99,11 @@ describe('bench', () => {
     assert.deepEqual([o.baseline, o.baselineCli, o.label], [repoRoot, path.join(repoRoot, 'bin', 'run.js'), 'baseline'])
     await assert.rejects(runBench({...o, baseline: dir, outDir: path.join(dir, 'nothing'), workParent: dir}), /--baseline .*: no dist\/index.js there; run npm run build/)
     const results = await runBench({...o, outDir: path.join(dir, 'baseline'), workParent: dir})
-    assert.deepEqual(results.cases.map((c) => c.id), ['startup', 'local', 'file-store'], 'memory compares no builds: not run')
+    assert.deepEqual(
+      results.cases.map((c) => c.id),
+      ['startup', 'local', 'file-store'],
+      'memory compares no builds: not run',
+    )
     assert.ok(await fs.stat(path.join(dir, 'baseline', 'RESULTS-baseline.md')))
     for (const c of results.cases) {
       assert.equal(c.error, undefined, `case ${c.id} failed: ${c.error}`)
@@ -100,12 +115,15 @@ describe('bench', () => {
         assert.match(t.measured, /^[\d.]+× \([\d.]+ vs [\d.]+ ms\)(; CPU [\d.]+× \([\d.]+ vs [\d.]+ s\))?$/, 'CPU times when /usr/bin/time is there')
       }
     }
-    assert.deepEqual(results.cases.flatMap((c) => c.targets.map((t) => t.name)), [
-      'start-up: ckpt --version: new vs base',
-      'start-up: ckpt checkpoint list --json: new vs base',
-      'local restore: new vs base',
-      'file-store take: new vs base',
-      'file-store restore from the primary: new vs base',
-    ])
+    assert.deepEqual(
+      results.cases.flatMap((c) => c.targets.map((t) => t.name)),
+      [
+        'start-up: ckpt --version: new vs base',
+        'start-up: ckpt checkpoint list --json: new vs base',
+        'local restore: new vs base',
+        'file-store take: new vs base',
+        'file-store restore from the primary: new vs base',
+      ],
+    )
   })
 })

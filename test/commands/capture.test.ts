@@ -19,7 +19,10 @@ describe('checkpoint take of a state it cannot capture', () => {
       assert.equal(take.code, 1, take.stderr)
       assert.match(take.json.error.message, /task alpha: symlink host points to the absolute path "\/etc\/hostname".*remove or make it relative/)
       const list = await runCli(['checkpoint', 'list', '--json'], {cwd: dir})
-      assert.deepEqual(list.json.checkpoints.filter((c: any) => c.status === 'completed'), [])
+      assert.deepEqual(
+        list.json.checkpoints.filter((c: any) => c.status === 'completed'),
+        [],
+      )
     } finally {
       await cleanup()
     }

@@ -54,7 +54,10 @@ describe('command surface', () => {
       ]
       for (const [text, message] of cases) {
         await fs.writeFile(path.join(dir, 'ckpt.json'), text)
-        for (const args of [['checkpoint', 'take'], ['restore', '--plan']]) {
+        for (const args of [
+          ['checkpoint', 'take'],
+          ['restore', '--plan'],
+        ]) {
           const human = await runCli(args, {cwd: dir})
           assert.equal(human.code, 2, `${text}: ${human.stderr}`)
           assert.match(human.stderr, message)
@@ -144,7 +147,7 @@ describe('command surface', () => {
     }
   })
 
-  it('lists the exit codes in each command\'s help', async () => {
+  it("lists the exit codes in each command's help", async () => {
     const help = await runCli(['restore', '--help'])
     assert.equal(help.code, 0)
     assert.match(help.stdout, /EXIT STATUS[\s\S]*4\s+nothing could be restored/)

@@ -77,7 +77,10 @@ describe('the first Azure request (the open check) is retried like every other',
       const list = await j.ckpt(['checkpoint', 'list'], env)
       assert.equal(busy.hits, 1, JSON.stringify(proxy.log))
       assert.equal(list.code, 0, `exit ${list.code}: ${list.stdout}${list.stderr}`)
-      assert.deepEqual(list.json.checkpoints.map((c: any) => c.checkpointId), ['chk-1'])
+      assert.deepEqual(
+        list.json.checkpoints.map((c: any) => c.checkpointId),
+        ['chk-1'],
+      )
       const lists = proxy.log.filter((r) => r.method === 'GET' && /comp=list/.test(r.url))
       assert.ok(lists[1].at - lists[0].at >= 1900, `the retry waited ${lists[1].at - lists[0].at} ms, Retry-After said 2 s`)
 

@@ -47,7 +47,10 @@ describe('an unwritable primary fails the checkpoint (file store)', () => {
       assert.equal(await exists(path.join(dir, 'primary', 'testjob', 'manifests', 'chk-1.json')), false)
       assert.deepEqual(await localCopies(dir), [], 'the failed attempt leaves no secondary copy')
       const list = await runCli(['checkpoint', 'list', '--json'], {cwd: dir})
-      assert.deepEqual(list.json.checkpoints.map((c: any) => [c.checkpointId, c.status]), [['chk-1', 'incomplete']])
+      assert.deepEqual(
+        list.json.checkpoints.map((c: any) => [c.checkpointId, c.status]),
+        [['chk-1', 'incomplete']],
+      )
       const restore = await runCli(['restore', '--json'], {cwd: dir})
       assert.equal(restore.code, 4, 'an incomplete checkpoint is never restored')
     } finally {
@@ -122,9 +125,15 @@ for (const kind of primaryKinds) {
         assert.equal(killed.signal, 'SIGKILL', 'the take was still running when it was killed')
         assert.equal(await store.stat('testjob/manifests/chk-1.json'), undefined)
         const list = await runCli(['checkpoint', 'list', '--json'], {cwd: dir, env: target.env})
-        assert.deepEqual(list.json.checkpoints.map((c: any) => [c.checkpointId, c.status]), [['chk-1', 'incomplete']])
+        assert.deepEqual(
+          list.json.checkpoints.map((c: any) => [c.checkpointId, c.status]),
+          [['chk-1', 'incomplete']],
+        )
         const local = await runCli(['local', 'list', '--json'], {cwd: dir, env: target.env})
-        assert.ok(local.json.copies.every((c: any) => c.status === 'pending'), 'the interrupted copy is pending, never confirmed')
+        assert.ok(
+          local.json.copies.every((c: any) => c.status === 'pending'),
+          'the interrupted copy is pending, never confirmed',
+        )
 
         const next = await runCli(['checkpoint', 'take', '--json'], {cwd: dir, env: target.env})
         assert.equal(next.code, 0, next.stderr)
@@ -170,7 +179,11 @@ describe('kill -9 in the middle of a restore', () => {
       const again = await runCli(['restore', '--json'], {cwd: dir})
       assert.equal(again.code, 0, again.stderr)
       assert.deepEqual(await fingerprint(state), checkpointed)
-      assert.deepEqual((await fs.readdir(parent)).filter((n) => n.startsWith('.')), [], 'the leftovers of the killed restore are gone')
+      assert.deepEqual(
+        (await fs.readdir(parent)).filter((n) => n.startsWith('.')),
+        [],
+        'the leftovers of the killed restore are gone',
+      )
     } finally {
       await cleanup()
     }

@@ -32,16 +32,21 @@ describe('help', () => {
       const help = await runCli([...words(id), '-h'])
       assert.equal(help.code, 0, help.stderr)
       const exits = section(help.stdout, 'EXIT STATUS').filter((line) => /^ {2}\d/.test(line))
-      assert.deepEqual(
-        exits.map((line) => line.trim().split(/\s+/)[0]).map(Number),
-        COMMAND_HELP[id].exits,
-      )
+      assert.deepEqual(exits.map((line) => line.trim().split(/\s+/)[0]).map(Number), COMMAND_HELP[id].exits)
       for (const [i, code] of COMMAND_HELP[id].exits.entries()) assert.match(exits[i], new RegExp(`^\\s+${code}\\s+${EXIT_MEANINGS[code].slice(0, 20).replace(/[()]/g, '\\$&')}`))
       const env = section(help.stdout, 'ENVIRONMENT').filter((line) => /^\s+[A-Z_]{4,}\s/.test(line))
-      assert.deepEqual(env.map((line) => line.trim().split(/\s+/)[0]), COMMAND_HELP[id].env)
+      assert.deepEqual(
+        env.map((line) => line.trim().split(/\s+/)[0]),
+        COMMAND_HELP[id].env,
+      )
       for (const name of COMMAND_HELP[id].env) assert.ok(name in ENV_MEANINGS)
       const usage = section(help.stdout, 'USAGE').join(' ')
-      for (const [name, flag] of Object.entries(FLAG_OF_ENV)) assert.equal(usage.includes(`${flag} `) || usage.includes(`${flag}]`) || (flag === '--job-file' && usage.includes('-j <')), COMMAND_HELP[id].env.includes(name as keyof typeof ENV_MEANINGS), `${id}: ${flag} offered iff ${name} listed`)
+      for (const [name, flag] of Object.entries(FLAG_OF_ENV))
+        assert.equal(
+          usage.includes(`${flag} `) || usage.includes(`${flag}]`) || (flag === '--job-file' && usage.includes('-j <')),
+          COMMAND_HELP[id].env.includes(name as keyof typeof ENV_MEANINGS),
+          `${id}: ${flag} offered iff ${name} listed`,
+        )
       for (const flag of ['-q', '--verbose', '--json']) assert.ok(usage.includes(flag), `${id} offers ${flag}`)
     })
   }
@@ -60,7 +65,13 @@ describe('help', () => {
   it('runs every example as written', {timeout: 240_000}, async () => {
     const {dir, cleanup} = await tempDir()
     try {
-      const examples = async (id: string) => section((await runCli([...words(id), '-h'])).stdout, 'EXAMPLES').map((line) => line.trim().replace(/^\$ ckpt /, '').split(' '))
+      const examples = async (id: string) =>
+        section((await runCli([...words(id), '-h'])).stdout, 'EXAMPLES').map((line) =>
+          line
+            .trim()
+            .replace(/^\$ ckpt /, '')
+            .split(' '),
+        )
       // init in a fresh folder each time; the rest in one job, after a first take.
       for (const args of await examples('init')) {
         const fresh = path.join(dir, `init-${args.length}`)
@@ -125,7 +136,10 @@ describe('help', () => {
 
   it('prints --version --json as one JSON document', async () => {
     const {version} = JSON.parse(await fs.readFile(path.join(repoRoot, 'package.json'), 'utf8'))
-    for (const args of [['--version', '--json'], ['-v', '--json']]) {
+    for (const args of [
+      ['--version', '--json'],
+      ['-v', '--json'],
+    ]) {
       const result = await runCli(args)
       assert.equal(result.code, 0)
       assert.deepEqual(result.json, {name: 'ckpt', version, platform: `${process.platform}-${process.arch}`, node: process.version})

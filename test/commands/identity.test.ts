@@ -24,11 +24,18 @@ describe('the job identity in the primary', () => {
       for (const args of [['checkpoint', 'take'], ['checkpoint', 'prune', '--retain', '1'], ['restore'], ['checkpoint', 'list']]) {
         const r = await runCli([...args, '-j', jobB, '--json'])
         assert.equal(r.code, 2, `${args.join(' ')}: ${r.stdout}`)
-        assert.match(r.json.error.message, /job orders in primary store .* belongs to another job file: .*a\/ckpt\.json .*recorded tasks ingest; .*b\/ckpt\.json has tasks billing\. .*another "job" name.*ckpt checkpoint take --adopt/)
+        assert.match(
+          r.json.error.message,
+          /job orders in primary store .* belongs to another job file: .*a\/ckpt\.json .*recorded tasks ingest; .*b\/ckpt\.json has tasks billing\. .*another "job" name.*ckpt checkpoint take --adopt/,
+        )
       }
       assert.ok(await exists(path.join(primary, 'orders', 'job.json')), 'the first take records the job')
       const list = await runCli(['checkpoint', 'list', '-j', jobA, '--json'])
-      assert.deepEqual(list.json.checkpoints.map((c: any) => c.checkpointId), ['chk-1', 'chk-2'], "A's checkpoints are all there")
+      assert.deepEqual(
+        list.json.checkpoints.map((c: any) => c.checkpointId),
+        ['chk-1', 'chk-2'],
+        "A's checkpoints are all there",
+      )
 
       // Retention, intervals, even where the state lives are not the identity: a restore into another folder is legitimate.
       await writeJob(path.join(dir, 'a'), {job: 'orders', primary, tasks: [{id: 'ingest', stateDir: 'moved/ingest'}], extra: {retain: {primary: 5}, checkpoint: {interval: '1m'}}})

@@ -32,7 +32,10 @@ describe('ckpt init', () => {
       assert.equal(made.code, 0, made.stderr)
       const doc = JSON.parse(await fs.readFile(path.join(dir, 'jobs', 'orders.json'), 'utf8'))
       assert.equal(path.resolve(dir, 'jobs', doc.primary), path.join(dir, 'stores', 'p'))
-      assert.deepEqual(doc.localRoots.map((r: string) => path.resolve(dir, 'jobs', r)), [path.join(dir, 'disk1'), '/var/tmp/ckpt-x'])
+      assert.deepEqual(
+        doc.localRoots.map((r: string) => path.resolve(dir, 'jobs', r)),
+        [path.join(dir, 'disk1'), '/var/tmp/ckpt-x'],
+      )
       assert.equal(doc.transfer.blockSize, '4MiB')
       const azure = await runCli(['init', '-j', 'a.json', '--primary', 'azure://box/prefix'], {cwd: dir})
       assert.equal(azure.code, 0, azure.stderr)
@@ -58,7 +61,10 @@ describe('ckpt init', () => {
       assert.equal(take.code, 0, take.stderr)
       const fromParent = await runCli(['checkpoint', 'list', '--json'], {cwd: deep})
       assert.equal(fromParent.code, 0, fromParent.stderr)
-      assert.deepEqual(fromParent.json.checkpoints.map((c: {checkpointId: string}) => c.checkpointId), [take.json.checkpointId])
+      assert.deepEqual(
+        fromParent.json.checkpoints.map((c: {checkpointId: string}) => c.checkpointId),
+        [take.json.checkpointId],
+      )
       const listed = await runCli(['checkpoint', 'list', '--json', '-j', 'svc'], {cwd: dir})
       assert.equal(listed.code, 0, listed.stderr)
       assert.equal(listed.json.checkpoints.length, 1)

@@ -92,7 +92,7 @@ describe('an interrupted command', {timeout: 240_000}, () => {
     const job = await writeJob(d, {primary: 'primary', localRoots: ['local'], tasks: [{id: 'db', snapshot: {command: `touch '${marker}'; echo $$ > '${marker}'; sleep 60`}}]})
     const child = startCli(['checkpoint', 'take', '-j', job, '--json'])
     const result = collectCli(child)
-    await waitUntil('the snapshot command', async () => ((await fs.readFile(marker, 'utf8').catch(() => '')).trim() !== ''))
+    await waitUntil('the snapshot command', async () => (await fs.readFile(marker, 'utf8').catch(() => '')).trim() !== '')
     const snapshotPid = Number((await fs.readFile(marker, 'utf8')).trim())
     child.kill('SIGTERM')
     const r = await result
@@ -100,7 +100,15 @@ describe('an interrupted command', {timeout: 240_000}, () => {
     assertInterrupted(r, 'SIGTERM')
     const left = (await fs.readdir(tmpdir())).filter((n) => n.startsWith(`ckpt-snapshot-${child.pid}-`))
     assert.deepEqual(left, [])
-    await waitUntil('the snapshot command to be gone', async () => !(await fs.stat(`/proc/${snapshotPid}`).then(() => true, () => false)), 5000)
+    await waitUntil(
+      'the snapshot command to be gone',
+      async () =>
+        !(await fs.stat(`/proc/${snapshotPid}`).then(
+          () => true,
+          () => false,
+        )),
+      5000,
+    )
     assert.deepEqual(await fs.readdir(path.join(d, 'primary', 'testjob', 'locks')).catch(() => []), [])
   })
 
@@ -132,8 +140,19 @@ describe('an interrupted command', {timeout: 240_000}, () => {
     assert.deepEqual(await locks(), [])
   })
 
-  it('prune: SIGINT while waiting for its lock leaves only the other holder\'s lock', async () => {
-    const other = {format: 1, lockId: 'shared-other', mode: 'shared', purpose: 'take', job: 'testjob', node: 'elsewhere', host: hostname(), pid: process.pid, createdAt: new Date().toISOString(), refreshedAt: new Date().toISOString()}
+  it("prune: SIGINT while waiting for its lock leaves only the other holder's lock", async () => {
+    const other = {
+      format: 1,
+      lockId: 'shared-other',
+      mode: 'shared',
+      purpose: 'take',
+      job: 'testjob',
+      node: 'elsewhere',
+      host: hostname(),
+      pid: process.pid,
+      createdAt: new Date().toISOString(),
+      refreshedAt: new Date().toISOString(),
+    }
     await fs.mkdir(path.join(primary, 'testjob', 'locks'), {recursive: true})
     await fs.writeFile(path.join(primary, 'testjob', 'locks', 'shared-other.json'), JSON.stringify(other))
     const child = startCli(['checkpoint', 'prune', '--retain', '1', '-j', jobFile, '--json'])

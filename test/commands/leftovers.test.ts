@@ -11,7 +11,11 @@ import {runCli} from '../helpers/cli.js'
 import {tempDir} from '../helpers/primaries.js'
 import {writeJob} from '../helpers/job.js'
 
-const exists = (p: string) => fs.stat(p).then(() => true, () => false)
+const exists = (p: string) =>
+  fs.stat(p).then(
+    () => true,
+    () => false,
+  )
 const twoHoursAgo = new Date(Date.now() - 2 * 3600_000)
 
 async function plant(file: string, old = false): Promise<string> {
@@ -69,7 +73,10 @@ describe('leftovers of interrupted work', {timeout: 120_000}, () => {
     assert.equal(pruned.code, 0, pruned.stderr)
     for (const gone of [deadSnapshot, oldSnapshot, deadPartial, deadScratch, oldScratch]) assert.equal(await exists(path.dirname(gone)), false, `${gone} is removed`)
     assert.equal(await exists(liveSnapshot), true, 'a live process keeps its snapshot folder')
-    assert.deepEqual(pruned.json.removed.map((r: {checkpointId: string}) => r.checkpointId), ['chk-5'])
+    assert.deepEqual(
+      pruned.json.removed.map((r: {checkpointId: string}) => r.checkpointId),
+      ['chk-5'],
+    )
     assert.equal(pruned.json.leftovers.filter((l: {action: string}) => l.action === 'remove').length, 4)
     const relisted = await runCli(['local', 'list', '-j', jobFile, '--json'], {env})
     assert.equal(relisted.json.leftovers.count, 1)

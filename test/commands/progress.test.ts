@@ -53,21 +53,36 @@ describe('progress on a terminal', () => {
         assert.doesNotMatch(run.screen, /upload/)
         assert.match(run.screen, /\u001B\[2K/, 'lines are redrawn in place')
         if (columns === 40) {
-          assert.ok(screen.lines.some((l) => /^alpha\s+writing\s+\d+%/.test(l)), screen.lines.join('\n'))
+          assert.ok(
+            screen.lines.some((l) => /^alpha\s+writing\s+\d+%/.test(l)),
+            screen.lines.join('\n'),
+          )
           assert.ok(screen.lines.every((l) => l.length < 40))
         } else {
           const parsed = progressLines(screen.lines)
-          assert.ok(parsed.some((m) => m[1] === 'alpha' && m[2] === 'writing' && m[7] === '4'), screen.lines.join('\n'))
-          assert.ok(parsed.some((m) => m[1] === 'beta-with-a-longer-id'), 'a line for the second task')
+          assert.ok(
+            parsed.some((m) => m[1] === 'alpha' && m[2] === 'writing' && m[7] === '4'),
+            screen.lines.join('\n'),
+          )
+          assert.ok(
+            parsed.some((m) => m[1] === 'beta-with-a-longer-id'),
+            'a line for the second task',
+          )
         }
         assert.match(await fs.readFile(path.join(dir, `out-${columns}.txt`), 'utf8'), /Checkpoint chk-\d+ completed/)
       }
       const restore = await runOnTerminal(['restore'], {cwd: dir, columns: 160, stdoutFile: path.join(dir, 'restore.txt')})
       assert.equal(restore.code, 0, restore.screen)
-      assert.ok(progressLines(replay(restore.screen, 160).lines).some((m) => m[2] === 'verifying'), 'a restore from the local copy verifies')
+      assert.ok(
+        progressLines(replay(restore.screen, 160).lines).some((m) => m[2] === 'verifying'),
+        'a restore from the local copy verifies',
+      )
       const remote = await runOnTerminal(['restore', '--prefer', 'remote'], {cwd: dir, columns: 160, stdoutFile: path.join(dir, 'remote.txt')})
       assert.equal(remote.code, 0, remote.screen)
-      assert.ok(progressLines(replay(remote.screen, 160).lines).some((m) => m[2] === 'reading' && m[7] === '4'), 'a remote restore reads from the primary')
+      assert.ok(
+        progressLines(replay(remote.screen, 160).lines).some((m) => m[2] === 'reading' && m[7] === '4'),
+        'a remote restore reads from the primary',
+      )
     } finally {
       await cleanup()
     }
@@ -94,13 +109,19 @@ describe('progress of a take to a slow remote primary', () => {
       ])
       assert.equal(json.code, 0, json.stderr)
       assert.equal(json.json.status, 'completed', 'stdout is one JSON document')
-      const events = json.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l))
+      const events = json.stderr
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l))
       const alpha = events.filter((e) => e.taskId === 'alpha')
       assert.ok(alpha.length >= 3, json.stderr)
       assert.ok(alpha.every((e) => e.type === 'progress' && e.phase === 'uploading' && e.bytesTotal === alpha[0].bytesTotal && e.filesTotal === 4))
       for (let i = 1; i < alpha.length; i++) assert.ok(alpha[i].bytesDone >= alpha[i - 1].bytesDone, 'bytes done never go back')
       assert.deepEqual([alpha.at(-1).finished, alpha.at(-1).percent, alpha.at(-1).filesDone], [true, 100, 4])
-      assert.ok(alpha.some((e) => e.bytesPerSecond > 0 && e.etaMs !== undefined), 'a rate and an ETA while it runs')
+      assert.ok(
+        alpha.some((e) => e.bytesPerSecond > 0 && e.etaMs !== undefined),
+        'a rate and an ETA while it runs',
+      )
 
       assert.equal(plain.code, 0, plain.stderr)
       const status = plain.stderr.split('\n').filter((l) => l.startsWith('ckpt: '))

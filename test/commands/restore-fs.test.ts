@@ -211,7 +211,10 @@ describe('restore and the file system', () => {
         assert.match(restore.json.fallbacks[0].reason, /counter\.txt/)
         const verify = await j.ckpt(['checkpoint', 'verify', 'chk-2'])
         assert.equal(verify.code, 3, verify.stderr)
-        assert.ok(verify.json.checkpoints[0].problems.some((p: any) => p.file === 'counter.txt'), JSON.stringify(verify.json))
+        assert.ok(
+          verify.json.checkpoints[0].problems.some((p: any) => p.file === 'counter.txt'),
+          JSON.stringify(verify.json),
+        )
       } finally {
         await j.cleanup()
       }

@@ -51,10 +51,20 @@ describe('ckpt run metrics and log', {timeout: 120_000}, () => {
     const result = collectCli(child)
     let notes = ''
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (notes += chunk))
-    await waitFor('the metrics address', () => /serving Prometheus metrics at (\S+)/.test(notes), 30_000, () => notes)
+    await waitFor(
+      'the metrics address',
+      () => /serving Prometheus metrics at (\S+)/.test(notes),
+      30_000,
+      () => notes,
+    )
     const url = /serving Prometheus metrics at (\S+)/.exec(notes)![1]
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/)
-    await waitFor('a restart and two checkpoints after it', () => /restoring and restarting/.test(notes) && (notes.split(/restoring and restarting/)[1].match(/checkpoint chk-\d+ completed/g) ?? []).length >= 2, 60_000, () => notes)
+    await waitFor(
+      'a restart and two checkpoints after it',
+      () => /restoring and restarting/.test(notes) && (notes.split(/restoring and restarting/)[1].match(/checkpoint chk-\d+ completed/g) ?? []).length >= 2,
+      60_000,
+      () => notes,
+    )
     const response = await fetch(url)
     assert.equal(response.status, 200)
     assert.match(response.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/)
@@ -89,7 +99,12 @@ describe('ckpt run metrics and log', {timeout: 120_000}, () => {
     const written = readFileSync(textfile, 'utf8')
     assert.equal(promtool(written), '')
     assert.equal(value(written, 'ckpt_checkpoints_total{outcome="completed"}'), run.json.checkpoints.length)
-    assert.deepEqual(execFileSync('ls', ['-A', dir], {encoding: 'utf8'}).split('\n').filter((f) => f.includes('.tmp')), [])
+    assert.deepEqual(
+      execFileSync('ls', ['-A', dir], {encoding: 'utf8'})
+        .split('\n')
+        .filter((f) => f.includes('.tmp')),
+      [],
+    )
 
     // The log: each checkpoint's start and end, with uploaded and reused bytes; each recovery.
     const started = [...notes.matchAll(/checkpoint (chk-\d+) started \(interval\)/g)].map((m) => m[1])

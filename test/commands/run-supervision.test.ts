@@ -34,7 +34,12 @@ describe('ckpt run as the one supervisor of its tasks', {timeout: 120_000}, () =
     const pids = [taskPid(d, 'a')!, taskPid(d, 'b')!]
     child.kill('SIGKILL')
     await result
-    await waitFor('the tasks to die with the run', () => pids.every((pid) => !isAlive(pid)), 5000, () => pids.map((p) => `${p}: ${isAlive(p) ? processState(p) : 'gone'}`).join(', '))
+    await waitFor(
+      'the tasks to die with the run',
+      () => pids.every((pid) => !isAlive(pid)),
+      5000,
+      () => pids.map((p) => `${p}: ${isAlive(p) ? processState(p) : 'gone'}`).join(', '),
+    )
   })
 
   it('kill -9 of the run while a task is paused for a capture leaves no stopped task behind', async () => {
@@ -51,10 +56,15 @@ describe('ckpt run as the one supervisor of its tasks', {timeout: 120_000}, () =
     await waitFor('the task paused for a capture', () => isAlive(pid) && processState(pid) === 'T', 30_000)
     child.kill('SIGKILL')
     await result
-    await waitFor('the paused task to die with the run', () => !isAlive(pid), 5000, () => (isAlive(pid) ? processState(pid) : 'gone'))
+    await waitFor(
+      'the paused task to die with the run',
+      () => !isAlive(pid),
+      5000,
+      () => (isAlive(pid) ? processState(pid) : 'gone'),
+    )
   })
 
-  it('kill -9 of the run while paused leaves no stopped descendant that had left the task\'s group', async () => {
+  it("kill -9 of the run while paused leaves no stopped descendant that had left the task's group", async () => {
     const d = folder('kill-paused-stray')
     const strayFile = path.join(d, 'stray.pid')
     // The task starts a child in a session of its own (as PostgreSQL's backends do), then waits.
@@ -77,7 +87,12 @@ describe('ckpt run as the one supervisor of its tasks', {timeout: 120_000}, () =
     await waitFor('the stray stopped for a capture', () => isAlive(stray!) && processState(stray!) === 'T', 30_000)
     child.kill('SIGKILL')
     await result
-    await waitFor('the stopped stray to die with the run', () => !isAlive(stray!), 5000, () => (isAlive(stray!) ? processState(stray!) : 'gone'))
+    await waitFor(
+      'the stopped stray to die with the run',
+      () => !isAlive(stray!),
+      5000,
+      () => (isAlive(stray!) ? processState(stray!) : 'gone'),
+    )
   })
 
   it('refuses a second run, a take and a restore of the job on this node while the run lives, naming its pid', async () => {

@@ -34,9 +34,19 @@ describe('ckpt run', {timeout: 120_000}, () => {
         const result = collectCli(child)
         let notes = ''
         child.stderr!.on('data', (chunk: string) => (notes += chunk))
-        await waitFor('two checkpoints', () => (notes.match(/checkpoint chk-\d+ completed/g) ?? []).length >= 2, 30_000, () => notes)
+        await waitFor(
+          'two checkpoints',
+          () => (notes.match(/checkpoint chk-\d+ completed/g) ?? []).length >= 2,
+          30_000,
+          () => notes,
+        )
         writeFileSync(crashFile, '')
-        await waitFor('a restarted and counting', () => (readCounterLog(path.join(d, 'a.log'))[1]?.values.length ?? 0) >= 10, 30_000, () => notes)
+        await waitFor(
+          'a restarted and counting',
+          () => (readCounterLog(path.join(d, 'a.log'))[1]?.values.length ?? 0) >= 10,
+          30_000,
+          () => notes,
+        )
         child.kill('SIGTERM')
         const r = await result
 
@@ -45,7 +55,13 @@ describe('ckpt run', {timeout: 120_000}, () => {
         assert.ok(r.json.checkpoints.length >= 2)
         for (const c of r.json.checkpoints) assert.deepEqual(typeof c.checkpointId + typeof c.durationMs + typeof c.pauseMs + typeof c.bytes, 'stringnumbernumbernumber')
         const recoveries = r.json.recoveries.filter((x: {trigger: string}) => x.trigger === 'failover')
-        assert.deepEqual(recoveries.map((x: {taskId: string; source: string}) => [x.taskId, x.source]), [['a', 'local'], ['b', 'local']])
+        assert.deepEqual(
+          recoveries.map((x: {taskId: string; source: string}) => [x.taskId, x.source]),
+          [
+            ['a', 'local'],
+            ['b', 'local'],
+          ],
+        )
         const newest = r.json.checkpoints.filter((c: {completedAt: string}) => c.completedAt <= recoveries[0].startedAt).at(-1)
         assert.equal(recoveries[0].checkpointId, newest.checkpointId, 'the newest completed checkpoint is restored')
 
@@ -108,7 +124,10 @@ describe('ckpt run', {timeout: 120_000}, () => {
     assert.equal(second.code, 0, second.stderr)
     assert.deepEqual(
       second.json.recoveries.map((x: {taskId: string; checkpointId: string; trigger: string}) => [x.taskId, x.checkpointId, x.trigger]),
-      [['a', final.checkpointId, 'start'], ['b', final.checkpointId, 'start']],
+      [
+        ['a', final.checkpointId, 'start'],
+        ['b', final.checkpointId, 'start'],
+      ],
     )
     const [, again] = readCounterLog(path.join(d, 'a.log'))
     assert.deepEqual([again.restoredFrom, again.startValue, again.values], [final.checkpointId, 15, [16]])

@@ -67,11 +67,17 @@ describe('primary and local roots on the command line', () => {
       for (const id of ['a', 'b']) await fs.writeFile(path.join(dir, 'state', id, 'f.txt'), id)
       const take = await runCli(['checkpoint', 'take', '-j', jobFile, '--json'])
       assert.equal(take.code, 0, take.stderr)
-      assert.deepEqual(take.json.tasks.map((t: any) => t.secondary), ['written', 'written'])
+      assert.deepEqual(
+        take.json.tasks.map((t: any) => t.secondary),
+        ['written', 'written'],
+      )
       const copies = (await listFiles(path.join(dir, 'roots'))).filter((f) => f.endsWith('copy.json'))
       assert.deepEqual(copies, ['test-node/testjob/a/chk-1/copy.json', 'test-node/testjob/b/chk-1/copy.json'], 'a copy reported written is there')
       const plan = await runCli(['restore', '--plan', '-j', jobFile, '--json'])
-      assert.deepEqual(plan.json.tasks.map((t: any) => t.source), ['local', 'local'])
+      assert.deepEqual(
+        plan.json.tasks.map((t: any) => t.source),
+        ['local', 'local'],
+      )
     } finally {
       await cleanup()
     }

@@ -44,7 +44,7 @@ describe('an Azure primary that fails during a multi-block upload', () => {
   before(() => azureKind.setup())
   after(() => azureKind.teardown())
 
-  it('fails with exit 5 and the store\'s error', async () => {
+  it("fails with exit 5 and the store's error", async () => {
     const {dir, cleanup} = await tempDir()
     const proxy = await FaultProxy.start(azureKind.server().port)
     try {

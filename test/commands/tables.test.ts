@@ -23,9 +23,18 @@ describe('tables and times', () => {
       const lines = screenLines(shown.stdout)
       assert.equal(shown.code, 0, lines.join('\n'))
       for (const line of lines) assert.ok(line.length <= 80, `${line.length} columns: ${line}`)
-      assert.ok(lines.some((line) => line.includes(root)), `the path ${root} on one line:\n${lines.join('\n')}`)
-      assert.ok(lines.some((line) => /^alpha\s+chk-1\s+local\s+1 B\s+0 B\s+secondary copy in$/.test(line)), lines.join('\n'))
-      assert.ok(lines.some((line) => /^\s+verified \(1 file\)$/.test(line)), lines.join('\n'))
+      assert.ok(
+        lines.some((line) => line.includes(root)),
+        `the path ${root} on one line:\n${lines.join('\n')}`,
+      )
+      assert.ok(
+        lines.some((line) => /^alpha\s+chk-1\s+local\s+1 B\s+0 B\s+secondary copy in$/.test(line)),
+        lines.join('\n'),
+      )
+      assert.ok(
+        lines.some((line) => /^\s+verified \(1 file\)$/.test(line)),
+        lines.join('\n'),
+      )
       // Piped, the same table is not cut.
       const piped = await runCli(['restore', '--plan'], {cwd: dir})
       assert.match(piped.stdout, new RegExp(`secondary copy in ${root} verified \\(1 file\\)`))
@@ -45,7 +54,10 @@ describe('tables and times', () => {
       const list = screenLines((await onTerminal(['checkpoint', 'list'], {cwd: dir, env: {TZ: 'Asia/Kolkata'}})).stdout)
       const local = new Date(json.json.checkpoints[0].createdAt).getTime() + 5.5 * 3600_000
       const expected = new Date(local).toISOString().slice(0, 16).replace('T', ' ')
-      assert.ok(list.some((line) => line.includes(`${expected}:`) && /\(\d+ s ago\)/.test(line)), `local time ${expected} and age in:\n${list.join('\n')}`)
+      assert.ok(
+        list.some((line) => line.includes(`${expected}:`) && /\(\d+ s ago\)/.test(line)),
+        `local time ${expected} and age in:\n${list.join('\n')}`,
+      )
       const show = screenLines((await onTerminal(['checkpoint', 'show'], {cwd: dir})).stdout).join('\n')
       assert.match(show, /Task alpha: 1 file, 1 B/)
       const verify = screenLines((await onTerminal(['checkpoint', 'verify'], {cwd: dir})).stdout).join('\n')
@@ -58,7 +70,10 @@ describe('tables and times', () => {
   })
 
   it('shrink the widest columns first, never below their longest word', () => {
-    const cells = [['task', 'why'], ['a', 'secondary copy in /a/very/long/path/that/must/not/break verified (2 files)']]
+    const cells = [
+      ['task', 'why'],
+      ['a', 'secondary copy in /a/very/long/path/that/must/not/break verified (2 files)'],
+    ]
     assert.deepEqual(fitColumns(cells, 50), [4, 50 - 2 - 4])
     assert.deepEqual(fitColumns(cells, 30), [4, '/a/very/long/path/that/must/not/break'.length], 'a word is never cut: the table overflows instead')
     assert.deepEqual(fitColumns(cells, undefined), [4, cells[1][1].length])

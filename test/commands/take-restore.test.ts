@@ -38,7 +38,13 @@ for (const kind of primaryKinds) {
         assert.equal(take.code, 0, take.stderr)
         assert.equal(take.json.checkpointId, 'chk-1')
         assert.equal(take.json.status, 'completed')
-        assert.deepEqual(take.json.tasks.map((t: any) => [t.taskId, t.secondary]), [['alpha', 'written'], ['beta', 'written']])
+        assert.deepEqual(
+          take.json.tasks.map((t: any) => [t.taskId, t.secondary]),
+          [
+            ['alpha', 'written'],
+            ['beta', 'written'],
+          ],
+        )
         assert.ok(take.json.tasks[0].bytes > 50 * MiB)
 
         await fs.rm(path.join(j.state('alpha'), 'nested'), {recursive: true})
@@ -46,7 +52,10 @@ for (const kind of primaryKinds) {
         await fs.writeFile(path.join(j.state('beta'), 'new-file'), 'not in the checkpoint')
         const local = await j.ckpt(['restore'])
         assert.equal(local.code, 0, local.stderr)
-        assert.deepEqual(local.json.tasks.map((t: any) => t.source), ['local', 'local'])
+        assert.deepEqual(
+          local.json.tasks.map((t: any) => t.source),
+          ['local', 'local'],
+        )
         assert.equal(local.json.planned, false)
         assert.deepEqual(await fingerprint(j.state('alpha')), before.alpha)
         assert.deepEqual(await fingerprint(j.state('beta')), before.beta)
@@ -55,7 +64,13 @@ for (const kind of primaryKinds) {
         await fs.rm(j.state('alpha'), {recursive: true})
         const remote = await j.ckpt(['restore'])
         assert.equal(remote.code, 0, remote.stderr)
-        assert.deepEqual(remote.json.tasks.map((t: any) => [t.source, t.localBytes]), [['remote', 0], ['remote', 0]])
+        assert.deepEqual(
+          remote.json.tasks.map((t: any) => [t.source, t.localBytes]),
+          [
+            ['remote', 0],
+            ['remote', 0],
+          ],
+        )
         assert.deepEqual(await fingerprint(j.state('alpha')), before.alpha)
         assert.deepEqual(await fingerprint(j.state('beta')), before.beta)
         const leftovers = (await fs.readdir(path.join(j.dir, 'state'))).filter((n) => n.startsWith('.'))
@@ -131,7 +146,13 @@ for (const kind of primaryKinds) {
         const remote = await j.ckpt(['restore', '--prefer', 'remote'])
         assert.equal(remote.code, 0, remote.stderr)
         assert.equal(remote.json.checkpointId, 'chk-1')
-        assert.deepEqual(remote.json.tasks.map((t: any) => [t.taskId, t.checkpointId, t.source]), [['alpha', 'chk-1', 'remote'], ['beta', 'chk-1', 'remote']])
+        assert.deepEqual(
+          remote.json.tasks.map((t: any) => [t.taskId, t.checkpointId, t.source]),
+          [
+            ['alpha', 'chk-1', 'remote'],
+            ['beta', 'chk-1', 'remote'],
+          ],
+        )
         assert.equal(remote.json.fallbacks[0].checkpointId, 'chk-2')
         assert.deepEqual(await fingerprint(j.state('alpha')), first.alpha)
         assert.deepEqual(await fingerprint(j.state('beta')), first.beta)
@@ -206,15 +227,16 @@ for (const kind of primaryKinds) {
       try {
         await makeTree(j.state('alpha'), {bigBytes: 4 * MiB})
         const before = await fingerprint(j.state('alpha'))
-        const [a, b] = await Promise.all(
-          [0, 1].map(() => collectCli(startCli(['checkpoint', 'take', '--json', '--node', 'test-node'], {cwd: j.dir, env: j.target.env}))),
-        )
+        const [a, b] = await Promise.all([0, 1].map(() => collectCli(startCli(['checkpoint', 'take', '--json', '--node', 'test-node'], {cwd: j.dir, env: j.target.env}))))
         assert.equal(a.code, 0, a.stderr)
         assert.equal(b.code, 0, b.stderr)
         assert.notEqual(a.json.checkpointId, b.json.checkpointId)
         assert.deepEqual([a.json.checkpointId, b.json.checkpointId].sort(), ['chk-1', 'chk-2'])
         const list = await j.ckpt(['checkpoint', 'list'])
-        assert.deepEqual(list.json.checkpoints.map((c: any) => c.status), ['completed', 'completed'])
+        assert.deepEqual(
+          list.json.checkpoints.map((c: any) => c.status),
+          ['completed', 'completed'],
+        )
         for (const id of ['chk-1', 'chk-2']) {
           await fs.rm(j.state('alpha'), {recursive: true})
           const restore = await j.ckpt(['restore', id, '--prefer', 'remote', '--no-fallback'])
@@ -238,11 +260,20 @@ for (const kind of primaryKinds) {
         const ckpt = (args: string[]) => runCli([...args, ...roots, '--json'], {cwd: dir, env: target.env})
         assert.equal((await ckpt(['checkpoint', 'take'])).code, 0)
         const local = await ckpt(['local', 'list'])
-        assert.deepEqual(local.json.copies.map((c: any) => [c.taskId, c.root]), [['alpha', path.join(dir, 'disk-1')], ['beta', path.join(dir, 'disk-2')]])
+        assert.deepEqual(
+          local.json.copies.map((c: any) => [c.taskId, c.root]),
+          [
+            ['alpha', path.join(dir, 'disk-1')],
+            ['beta', path.join(dir, 'disk-2')],
+          ],
+        )
         await fs.rm(path.join(dir, 'state'), {recursive: true})
         const restore = await ckpt(['restore'])
         assert.equal(restore.code, 0, restore.stderr)
-        assert.deepEqual(restore.json.tasks.map((t: any) => t.source), ['local', 'local'])
+        assert.deepEqual(
+          restore.json.tasks.map((t: any) => t.source),
+          ['local', 'local'],
+        )
         assert.deepEqual(await fingerprint(path.join(dir, 'state', 'alpha')), before.alpha)
         assert.deepEqual(await fingerprint(path.join(dir, 'state', 'beta')), before.beta)
       } finally {
@@ -256,7 +287,14 @@ for (const kind of primaryKinds) {
         await makeTree(j.state('alpha'))
         for (let i = 0; i < 3; i++) assert.equal((await j.ckpt(['checkpoint', 'take'])).code, 0)
         const list = await j.ckpt(['checkpoint', 'list'])
-        assert.deepEqual(list.json.checkpoints.map((c: any) => [c.checkpointId, c.status, c.tasks]), [['chk-1', 'completed', 1], ['chk-2', 'completed', 1], ['chk-3', 'completed', 1]])
+        assert.deepEqual(
+          list.json.checkpoints.map((c: any) => [c.checkpointId, c.status, c.tasks]),
+          [
+            ['chk-1', 'completed', 1],
+            ['chk-2', 'completed', 1],
+            ['chk-3', 'completed', 1],
+          ],
+        )
         assert.ok(list.json.checkpoints.every((c: any) => c.bytes > 70_000 && !Number.isNaN(Date.parse(c.createdAt))))
         const show = await j.ckpt(['checkpoint', 'show', 'latest'])
         assert.equal(show.json.checkpointId, 'chk-3')
@@ -265,7 +303,11 @@ for (const kind of primaryKinds) {
         assert.equal(show.json.tasks[0].files, files.length)
         assert.ok(files.some((e: any) => e.path === 'nested/secret.key' && e.mode === '0600'))
         const local = await j.ckpt(['local', 'list'])
-        assert.deepEqual(local.json.copies.map((c: any) => [c.taskId, c.checkpointId, c.status, c.node]), [['alpha', 'chk-3', 'confirmed', 'test-node']], 'local retention keeps the newest confirmed copy')
+        assert.deepEqual(
+          local.json.copies.map((c: any) => [c.taskId, c.checkpointId, c.status, c.node]),
+          [['alpha', 'chk-3', 'confirmed', 'test-node']],
+          'local retention keeps the newest confirmed copy',
+        )
         const missing = await j.ckpt(['checkpoint', 'show', 'chk-9'])
         assert.equal(missing.code, 2)
       } finally {

@@ -12,7 +12,12 @@ const SECRET = 'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;Accou
 const SAS_PRIMARY = 'http://127.0.0.1:1/devstoreaccount1/c?sv=2024-01-01&sp=rl&sig=c2VjcmV0LXNhcw%3D'
 
 function envOf(text: string): Map<string, string> {
-  return new Map(text.split('\0').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]))
+  return new Map(
+    text
+      .split('\0')
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  )
 }
 
 describe('the environment of tasks and snapshot commands', () => {

@@ -43,7 +43,15 @@ async function craftCheckpoint(dir: string, entries: Crafted[]): Promise<void> {
     entries: entries.map((e) => {
       const body = Buffer.from(e.body ?? '')
       const offset = e.type === 'file' ? tarBytes.indexOf(body) : undefined
-      return {path: e.path, type: e.type, mode: 0o644, size: e.type === 'file' ? body.length : 0, mtimeMs: Date.now(), ...(e.type === 'file' ? {sha256: sha(body), offset} : {}), ...(e.target ? {target: e.target} : {})}
+      return {
+        path: e.path,
+        type: e.type,
+        mode: 0o644,
+        size: e.type === 'file' ? body.length : 0,
+        mtimeMs: Date.now(),
+        ...(e.type === 'file' ? {sha256: sha(body), offset} : {}),
+        ...(e.target ? {target: e.target} : {}),
+      }
     }),
   }
   const indexBytes = Buffer.from(JSON.stringify(index))
@@ -52,8 +60,25 @@ async function craftCheckpoint(dir: string, entries: Crafted[]): Promise<void> {
   await fs.mkdir(path.join(primary, 'claims'), {recursive: true})
   await fs.writeFile(path.join(primary, 'claims', 'chk-1.json'), '{}')
   const manifest = {
-    format: 1, job: 'testjob', checkpointId: 'chk-1', createdAt: new Date().toISOString(), completedAt: new Date().toISOString(), node: 'x',
-    tasks: [{taskId: 'alpha', archive: 'testjob/data/chk-1/alpha.tar', archiveSize: tarBytes.length, archiveSha256: sha(tarBytes), index: 'testjob/data/chk-1/alpha.index.json', indexSize: indexBytes.length, indexSha256: sha(indexBytes), files: 1, bytes: 1}],
+    format: 1,
+    job: 'testjob',
+    checkpointId: 'chk-1',
+    createdAt: new Date().toISOString(),
+    completedAt: new Date().toISOString(),
+    node: 'x',
+    tasks: [
+      {
+        taskId: 'alpha',
+        archive: 'testjob/data/chk-1/alpha.tar',
+        archiveSize: tarBytes.length,
+        archiveSha256: sha(tarBytes),
+        index: 'testjob/data/chk-1/alpha.index.json',
+        indexSize: indexBytes.length,
+        indexSha256: sha(indexBytes),
+        files: 1,
+        bytes: 1,
+      },
+    ],
   }
   await fs.writeFile(path.join(primary, 'manifests', 'chk-1.json'), JSON.stringify(manifest))
 }
@@ -64,17 +89,31 @@ const cases: Array<{name: string; entries: Crafted[]; message: RegExp; outside: 
   {name: 'an absolute path', entries: [{path: '/tmp/ckpt-abs-escape', type: 'file', body: 'escaped-absolute'}], message: /absolute path/, outside: ['/tmp/ckpt-abs-escape']},
   {
     name: 'a symlink to /etc followed by a file through it',
-    entries: [{path: 'etc', type: 'symlink', target: '/etc'}, {path: 'etc/ckpt-escape', type: 'file', body: 'escaped-through-link'}],
+    entries: [
+      {path: 'etc', type: 'symlink', target: '/etc'},
+      {path: 'etc/ckpt-escape', type: 'file', body: 'escaped-through-link'},
+    ],
     message: /points to absolute path|lies below symlink/,
     outside: ['/etc/ckpt-escape'],
   },
   {
     name: 'a relative symlink out of the target followed by a file through it',
-    entries: [{path: 'up', type: 'symlink', target: '../..'}, {path: 'up/ckpt-escape', type: 'file', body: 'escaped-up'}],
+    entries: [
+      {path: 'up', type: 'symlink', target: '../..'},
+      {path: 'up/ckpt-escape', type: 'file', body: 'escaped-up'},
+    ],
     message: /points outside the target folder|lies below symlink/,
     outside: ['ckpt-escape'],
   },
-  {name: 'a device file', entries: [{path: 'ok.txt', type: 'file', body: 'fine'}, {path: 'dev', type: 'chardev' as any}], message: /only files, folders and symlinks/, outside: []},
+  {
+    name: 'a device file',
+    entries: [
+      {path: 'ok.txt', type: 'file', body: 'fine'},
+      {path: 'dev', type: 'chardev' as any},
+    ],
+    message: /only files, folders and symlinks/,
+    outside: [],
+  },
 ]
 
 describe('safe extraction', () => {
@@ -86,7 +125,10 @@ describe('safe extraction', () => {
         await fs.writeFile(path.join(dir, 'state', 'alpha', 'keep.txt'), 'current state')
         const before = await fingerprint(path.join(dir, 'state'))
         await craftCheckpoint(dir, c.entries)
-        for (const args of [['restore', '--json'], ['restore', '--plan', '--json']]) {
+        for (const args of [
+          ['restore', '--json'],
+          ['restore', '--plan', '--json'],
+        ]) {
           const restore = await runCli(args, {cwd: dir})
           assert.equal(restore.code, 4, restore.stdout + restore.stderr)
           assert.match(restore.json.error.message, c.message)

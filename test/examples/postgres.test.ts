@@ -115,7 +115,10 @@ describe('PostgreSQL under ckpt run (examples/postgres/ckpt.json: paused capture
       const r = await result
       assert.equal(r.code, 130, notes)
       const failovers = r.json.recoveries.filter((x: {trigger: string}) => x.trigger === 'failover')
-      assert.deepEqual(failovers.map((x: {checkpointId: string; source: string}) => [x.checkpointId, x.source]), [[restoredId, 'local']])
+      assert.deepEqual(
+        failovers.map((x: {checkpointId: string; source: string}) => [x.checkpointId, x.source]),
+        [[restoredId, 'local']],
+      )
       const checksums = await pg.tool('pg_checksums', ['--check', '-D', stateDir])
       assert.equal(checksums.code, 0, `pg_checksums: ${checksums.stdout}${checksums.stderr}`)
       assert.match(checksums.stdout, /Bad checksums: *0/)

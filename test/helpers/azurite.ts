@@ -22,7 +22,10 @@ export class Azurite {
   private child: ChildProcess | undefined
   private stderr = ''
 
-  private constructor(readonly location: string, public port: number) {}
+  private constructor(
+    readonly location: string,
+    public port: number,
+  ) {}
 
   /** Starts a fresh Azurite on a free port (or the given one) with its own temp folder. */
   static async start(port = 0): Promise<Azurite> {
@@ -52,7 +55,21 @@ export class Azurite {
   /** Starts the server again on the same port and folder (the data survives a stop()). */
   async start(): Promise<void> {
     if (this.child) return
-    const args = ['--import', ORPHAN_WATCH, BLOB_MAIN, '--blobHost', '127.0.0.1', '--blobPort', String(this.port), '--location', this.location, '--skipApiVersionCheck', '--disableTelemetry', '--loose', '--silent']
+    const args = [
+      '--import',
+      ORPHAN_WATCH,
+      BLOB_MAIN,
+      '--blobHost',
+      '127.0.0.1',
+      '--blobPort',
+      String(this.port),
+      '--location',
+      this.location,
+      '--skipApiVersionCheck',
+      '--disableTelemetry',
+      '--loose',
+      '--silent',
+    ]
     const child = spawn(process.execPath, args, {stdio: ['ignore', 'pipe', 'pipe']})
     this.stderr = ''
     child.stderr!.on('data', (data: Buffer) => (this.stderr = (this.stderr + data.toString()).slice(-4000)))
@@ -159,5 +176,8 @@ let counter = 0
 
 /** A container name that is unique in this process and valid for Azure (3-63 lowercase). */
 export function uniqueContainer(label = 'ckpt'): string {
-  return `${label}-${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 8)}`.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 63)
+  return `${label}-${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 8)}`
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .slice(0, 63)
 }

@@ -33,7 +33,12 @@ export async function checkpointJob(kind: PrimaryKind, options: {tasks?: string[
   const {dir, cleanup} = await tempDir()
   const target = await kind.fresh(dir)
   const tasks = options.tasks ?? ['alpha', 'beta']
-  const jobFile = await writeJob(dir, {tasks: tasks.map((id) => ({id, ...(options.snapshot ? {snapshot: {command: options.snapshot}} : {})})), primary: target.url, localRoots: ['local'], extra: options.extra})
+  const jobFile = await writeJob(dir, {
+    tasks: tasks.map((id) => ({id, ...(options.snapshot ? {snapshot: {command: options.snapshot}} : {})})),
+    primary: target.url,
+    localRoots: ['local'],
+    extra: options.extra,
+  })
   Object.assign(process.env, target.env)
   const node = options.node ?? 'test-node'
   const ctx = await openJob(await resolveSettings({jobFile, node}, {...process.env, ...target.env}))

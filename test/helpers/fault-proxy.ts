@@ -42,7 +42,11 @@ export class FaultProxy {
   private readonly sockets = new Set<Socket>()
   private readonly stalled = new Set<ServerResponse>()
 
-  private constructor(private readonly server: Server, readonly port: number, readonly upstreamPort: number) {}
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+    readonly upstreamPort: number,
+  ) {}
 
   /** Starts a proxy on a free port of 127.0.0.1 that forwards to 127.0.0.1:upstreamPort. */
   static async start(upstreamPort: number): Promise<FaultProxy> {

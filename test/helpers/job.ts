@@ -76,7 +76,14 @@ export async function fingerprint(root: string): Promise<Record<string, Fingerpr
       } else if (st.isSymbolicLink()) {
         out[r] = {type: 'symlink', mode: 0, size: 0, target: await fs.readlink(abs)}
       } else {
-        out[r] = {type: 'file', mode, size: st.size, sha256: createHash('sha256').update(await fs.readFile(abs)).digest('hex')}
+        out[r] = {
+          type: 'file',
+          mode,
+          size: st.size,
+          sha256: createHash('sha256')
+            .update(await fs.readFile(abs))
+            .digest('hex'),
+        }
       }
     }
   }
@@ -85,7 +92,10 @@ export async function fingerprint(root: string): Promise<Record<string, Fingerpr
 }
 
 export async function exists(p: string): Promise<boolean> {
-  return fs.lstat(p).then(() => true, () => false)
+  return fs.lstat(p).then(
+    () => true,
+    () => false,
+  )
 }
 
 /** Paths of every file below dir (relative), for finding store objects and copies. */

@@ -29,8 +29,13 @@ describe('the published package', {timeout: 300_000}, () => {
       // --ignore-scripts: pack the dist/ that `npm run build` made (rebuilding it would race the other tests).
       const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], {cwd: repoRoot, encoding: 'utf8'}))[0]
       const files = packed.files.map((f: {path: string}) => f.path).sort()
-      for (const wanted of ['LICENSE', 'README.md', 'bin/run.js', 'dist/index.js', 'dist/azure-sdk.js', 'oclif.manifest.json', 'package.json']) assert.ok(files.includes(wanted), `${wanted} is in the package: ${files.join(', ')}`)
-      assert.deepEqual(files.filter((f: string) => /^(src|test|bench|scripts|examples)\/|^bin\/dev\.js$/.test(f)), [], 'no sources, tests or development entry point')
+      for (const wanted of ['LICENSE', 'README.md', 'bin/run.js', 'dist/index.js', 'dist/azure-sdk.js', 'oclif.manifest.json', 'package.json'])
+        assert.ok(files.includes(wanted), `${wanted} is in the package: ${files.join(', ')}`)
+      assert.deepEqual(
+        files.filter((f: string) => /^(src|test|bench|scripts|examples)\/|^bin\/dev\.js$/.test(f)),
+        [],
+        'no sources, tests or development entry point',
+      )
       assert.match(await fs.readFile(path.join(repoRoot, 'LICENSE'), 'utf8'), /Apache License\s+Version 2\.0/)
 
       const prefix = path.join(dir, 'prefix')
@@ -45,7 +50,8 @@ describe('the published package', {timeout: 300_000}, () => {
 
       const elsewhere = path.join(dir, 'elsewhere')
       await fs.mkdir(elsewhere)
-      const ckpt = (args: string[], env: Record<string, string> = {}) => spawnSync(path.join(prefix, 'bin', 'ckpt'), args, {cwd: elsewhere, encoding: 'utf8', env: cliEnv({PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`, ...env})})
+      const ckpt = (args: string[], env: Record<string, string> = {}) =>
+        spawnSync(path.join(prefix, 'bin', 'ckpt'), args, {cwd: elsewhere, encoding: 'utf8', env: cliEnv({PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`, ...env})})
       const help = ckpt(['--help'])
       assert.equal(help.status, 0, help.stderr)
       assert.match(help.stdout, /checkpoint/)
@@ -54,7 +60,9 @@ describe('the published package', {timeout: 300_000}, () => {
       assert.equal(take.status, 0, take.stderr)
       assert.equal(JSON.parse(take.stdout).status, 'completed')
       // The Azure SDK loads from the bundle: an unreachable account is exit 5, not a missing module.
-      const azure = ckpt(['checkpoint', 'list', '--primary', 'azure://box', '--json'], {AZURE_STORAGE_CONNECTION_STRING: 'DefaultEndpointsProtocol=http;AccountName=a;AccountKey=YQ==;BlobEndpoint=http://127.0.0.1:9/a;'})
+      const azure = ckpt(['checkpoint', 'list', '--primary', 'azure://box', '--json'], {
+        AZURE_STORAGE_CONNECTION_STRING: 'DefaultEndpointsProtocol=http;AccountName=a;AccountKey=YQ==;BlobEndpoint=http://127.0.0.1:9/a;',
+      })
       assert.equal(azure.status, 5, azure.stdout + azure.stderr)
     } finally {
       await cleanup()

@@ -15,7 +15,15 @@ export default class CheckpointList extends CkptCommand {
     const result = await this.withJob(flags, (ctx) => listCheckpoints(ctx))
     return this.show(result, (r) => {
       if (r.checkpoints.length === 0) return this.say('No checkpoints yet.')
-      const row = (c: (typeof r.checkpoints)[number]) => [c.checkpointId, statusColor(c.broken ? 'broken' : c.status), when(c.createdAt), c.durationMs === undefined ? '-' : formatDuration(c.durationMs), c.broken ? '?' : c.tasks, formatBytes(c.bytes), formatBytes(c.addedBytes)]
+      const row = (c: (typeof r.checkpoints)[number]) => [
+        c.checkpointId,
+        statusColor(c.broken ? 'broken' : c.status),
+        when(c.createdAt),
+        c.durationMs === undefined ? '-' : formatDuration(c.durationMs),
+        c.broken ? '?' : c.tasks,
+        formatBytes(c.bytes),
+        formatBytes(c.addedBytes),
+      ]
       this.say(table(['checkpoint', 'status', 'created', 'took', 'tasks', 'size', 'added'], r.checkpoints.map(row)))
       for (const c of r.checkpoints.filter((x) => x.broken)) this.say(`${c.checkpointId} is broken and is never restored: ${c.problem}; see 'ckpt checkpoint verify ${c.checkpointId}'`)
     })

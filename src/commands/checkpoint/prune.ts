@@ -32,10 +32,17 @@ A manifest goes before its data: a prune that is killed leaves no completed chec
     }
     const result = await this.withJob(flags, (ctx) => pruneCheckpoints(ctx, options), {identity: flags['dry-run'] ? 'check' : 'record'})
     return this.show(result, (r) => {
-      if (r.checkpoints.length > 0) this.say(table(['checkpoint', 'status', 'action', 'why'], r.checkpoints.map((c) => [c.checkpointId, statusColor(c.status), c.action, c.reason])))
+      if (r.checkpoints.length > 0)
+        this.say(
+          table(
+            ['checkpoint', 'status', 'action', 'why'],
+            r.checkpoints.map((c) => [c.checkpointId, statusColor(c.status), c.action, c.reason]),
+          ),
+        )
       this.say(`${r.dryRun ? 'Would remove' : 'Removed'} ${count(r.removed.length, 'checkpoint')}, kept ${r.kept.length}.`)
       const left = r.leftovers
-      if (left && left.temporaries.length + left.folders.length > 0) this.say(`${r.dryRun ? 'Would remove' : 'Removed'} ${count(left.temporaries.length, 'temporary file')} of interrupted writes and ${count(left.folders.length, 'empty folder')}.`)
+      if (left && left.temporaries.length + left.folders.length > 0)
+        this.say(`${r.dryRun ? 'Would remove' : 'Removed'} ${count(left.temporaries.length, 'temporary file')} of interrupted writes and ${count(left.folders.length, 'empty folder')}.`)
     })
   }
 }

@@ -21,7 +21,12 @@ export default class CheckpointShow extends CkptCommand {
       this.say(`Checkpoint ${r.checkpointId} (${r.status}), created ${when(r.createdAt)} by node ${r.node}`)
       for (const task of r.tasks) {
         this.say(`\nTask ${task.taskId}: ${count(task.files, 'file')}, ${formatBytes(task.bytes)}`)
-        this.say(table(['path', 'type', 'mode', 'size'], task.entries.map((e) => [e.path, e.type, e.mode, e.type === 'file' ? formatBytes(e.size) : ''])))
+        this.say(
+          table(
+            ['path', 'type', 'mode', 'size'],
+            task.entries.map((e) => [e.path, e.type, e.mode, e.type === 'file' ? formatBytes(e.size) : '']),
+          ),
+        )
       }
     })
   }

@@ -29,7 +29,12 @@ export default class CheckpointTake extends CkptCommand {
       {createPrimary: true, identity: flags.adopt ? 'adopt' : 'record', refuseDuringRun: 'checkpoint take'},
     ).finally(progress.done)
     return this.show(result, (r) => {
-      this.say(table(['task', 'files', 'bytes', 'secondary'], r.tasks.map((t) => [t.taskId, t.files, formatBytes(t.bytes), statusColor(t.secondary)])))
+      this.say(
+        table(
+          ['task', 'files', 'bytes', 'secondary'],
+          r.tasks.map((t) => [t.taskId, t.files, formatBytes(t.bytes), statusColor(t.secondary)]),
+        ),
+      )
       this.say(`Checkpoint ${r.checkpointId} ${statusColor(r.status)} in ${formatDuration(r.durationMs)}.`)
     })
   }

@@ -12,7 +12,11 @@ export default class CheckpointVerify extends CkptCommand {
   static override description = `Checks, per checkpoint, that the manifest parses and has a known format, that every object it references (task archives and indexes) exists with the recorded size, and that each index matches its digest. --read-data also re-reads every byte and checks every file's SHA-256 and each archive's; --read-data-subset N/M reads the N-th of M fixed slices of the files (M runs with N = 1..M cover everything), P% a random P percent.
 
 IDs default to 'latest' (the newest completed checkpoint). --all checks every checkpoint, and lists incomplete ones (no manifest: never committed, never restored) as 'incomplete' without failing; naming an incomplete or absent id is a problem. Every problem is reported, not just the first. Holds a shared lock on the job, so a prune waits.`
-  static override examples = ['<%= config.bin %> checkpoint verify', '<%= config.bin %> checkpoint verify --all --read-data', '<%= config.bin %> checkpoint verify latest --read-data-subset 2/5 --json']
+  static override examples = [
+    '<%= config.bin %> checkpoint verify',
+    '<%= config.bin %> checkpoint verify --all --read-data',
+    '<%= config.bin %> checkpoint verify latest --read-data-subset 2/5 --json',
+  ]
   static override strict = false
   static override args = {id: Args.string({description: "checkpoint ids, or 'latest' (default)"})}
   static override flags = {

@@ -16,9 +16,20 @@ export default class LocalList extends CkptCommand {
     if (result.warning) this.warning(result.warning)
     return this.show(result, (r) => {
       if (r.copies.length === 0) this.say('No secondary copies on this node.')
-      else this.say(table(['task', 'checkpoint', 'status', 'bytes', 'root'], r.copies.map((c) => [c.taskId, c.checkpointId, statusColor(c.status), formatBytes(c.bytes), c.root])))
+      else
+        this.say(
+          table(
+            ['task', 'checkpoint', 'status', 'bytes', 'root'],
+            r.copies.map((c) => [c.taskId, c.checkpointId, statusColor(c.status), formatBytes(c.bytes), c.root]),
+          ),
+        )
       this.say('')
-      this.say(table(['root', 'copies', 'bytes'], r.roots.map((x) => [x.root, x.copies, formatBytes(x.bytes)])))
+      this.say(
+        table(
+          ['root', 'copies', 'bytes'],
+          r.roots.map((x) => [x.root, x.copies, formatBytes(x.bytes)]),
+        ),
+      )
       if (r.leftovers.count > 0) this.say(`\n${count(r.leftovers.count, 'leftover')} of interrupted work (${formatBytes(r.leftovers.bytes)}); 'ckpt local prune' removes them.`)
     })
   }

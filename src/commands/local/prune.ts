@@ -34,7 +34,10 @@ Works under the job's exclusive lock when the primary can be reached. When it ca
     }
     const result = await this.withJob(flags, (ctx) => pruneLocalCopies(ctx, options))
     return this.show(result, (r) => {
-      const rows = [...r.removed.map((c) => [c.taskId, c.checkpointId, statusColor(c.status), formatBytes(c.bytes), r.dryRun ? 'would remove' : 'removed', c.reason]), ...r.kept.map((c) => [c.taskId, c.checkpointId, statusColor(c.status), formatBytes(c.bytes), 'kept', ''])]
+      const rows = [
+        ...r.removed.map((c) => [c.taskId, c.checkpointId, statusColor(c.status), formatBytes(c.bytes), r.dryRun ? 'would remove' : 'removed', c.reason]),
+        ...r.kept.map((c) => [c.taskId, c.checkpointId, statusColor(c.status), formatBytes(c.bytes), 'kept', '']),
+      ]
       if (rows.length > 0) this.say(table(['task', 'checkpoint', 'status', 'bytes', 'action', 'why'], rows))
       const gone = r.leftovers.filter((item) => item.action === 'remove')
       if (gone.length > 0) this.say(`${r.dryRun ? 'Would remove' : 'Removed'} ${count(gone.length, 'leftover folder')} of interrupted work: ${gone.map((item) => item.path).join(', ')}`)

@@ -110,27 +110,37 @@ export async function scanState(root: string, what: string): Promise<Scan> {
       }
     }
   }
-  /** Runs one file-system call for `rel`, naming it (not the state folder) when it fails. */
-  const named = async <T>(rel: string, call: () => Promise<T>): Promise<T> => {
-    try {
-      return await call()
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message
-      const name = rel === '' ? `the state folder ${root}` : shown(rel)
-      const why = code === 'ENAMETOOLONG' ? 'its path is longer than the system allows (ENAMETOOLONG); shorten the names or the nesting' : code === 'EACCES' || code === 'EPERM' ? `it cannot be read (${code}); give ckpt's user read access` : `it cannot be read (${code})`
-      throw new OperationError(`${what}: cannot capture ${name}: ${why}`, {cause: error})
-    }
-  }
-  const refuseNonUtf8 = async (dir: string, rel: string) => {
-    for (const raw of await fs.readdir(dir, {encoding: 'buffer'})) {
-      if (validUtf8(raw)) continue
-      const relPath = (rel === '' ? '' : `${rel}/`) + escapeBytes(raw)
-      throw new OperationError(`${what}: cannot capture ${shown(relPath)}: its name is not valid UTF-8, and ckpt records names as UTF-8 — rename it (e.g. convmv -f latin1 -t utf8)`)
-    }
-  }
+  const named = <T>(rel: string, call: () => Promise<T>) => namedCall(root, what, rel, call)
+  const refuseNonUtf8 = (dir: string, rel: string) => refuseNonUtf8Names(what, dir, rel)
   await walk(root, '')
   checkLinks(entries, what)
   return {entries, stamps, startedMs}
+}
+
+/** Runs one file-system call of a scan for `rel`, naming it (not the state folder) when it fails. */
+async function namedCall<T>(root: string, what: string, rel: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call()
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message
+    const name = rel === '' ? `the state folder ${root}` : shown(rel)
+    const why =
+      code === 'ENAMETOOLONG'
+        ? 'its path is longer than the system allows (ENAMETOOLONG); shorten the names or the nesting'
+        : code === 'EACCES' || code === 'EPERM'
+          ? `it cannot be read (${code}); give ckpt's user read access`
+          : `it cannot be read (${code})`
+    throw new OperationError(`${what}: cannot capture ${name}: ${why}`, {cause: error})
+  }
+}
+
+/** Names the first entry of `dir` whose name is not valid UTF-8, and refuses it. */
+async function refuseNonUtf8Names(what: string, dir: string, rel: string): Promise<void> {
+  for (const raw of await fs.readdir(dir, {encoding: 'buffer'})) {
+    if (validUtf8(raw)) continue
+    const relPath = (rel === '' ? '' : `${rel}/`) + escapeBytes(raw)
+    throw new OperationError(`${what}: cannot capture ${shown(relPath)}: its name is not valid UTF-8, and ckpt records names as UTF-8 — rename it (e.g. convmv -f latin1 -t utf8)`)
+  }
 }
 
 function validUtf8(raw: Buffer): boolean {
@@ -140,7 +150,7 @@ function validUtf8(raw: Buffer): boolean {
 /** A name with the bytes that are not UTF-8 written as \xNN. */
 export function escapeBytes(raw: Buffer): string {
   let out = ''
-  for (let i = 0; i < raw.length; ) {
+  for (let i = 0; i < raw.length;) {
     const n = [1, 2, 3, 4].find((len) => i + len <= raw.length && validUtf8(raw.subarray(i, i + len)))
     if (n === undefined) out += `\\x${raw[i++].toString(16).padStart(2, '0')}`
     else {

@@ -43,7 +43,7 @@ export function planPrune(candidates: PruneCandidate[], policy: PrunePolicy): Pr
 
   for (const c of completed) {
     if (c === newest) decide(c, 'keep', c.unrestorable ? `newest completed checkpoint (it cannot be restored: ${c.unrestorable})` : 'newest completed checkpoint')
-    else if (!c.manifest) decide(c, 'keep', 'its manifest cannot be read; run \'ckpt checkpoint verify\'')
+    else if (!c.manifest) decide(c, 'keep', "its manifest cannot be read; run 'ckpt checkpoint verify'")
     else if (c === restorable[0]) decide(c, 'keep', 'newest checkpoint that can be restored')
     else if (retained.has(c.checkpointId)) decide(c, 'keep', `among the newest ${policy.retain} completed that can be restored`)
     else if (c.unrestorable) decide(c, 'remove', `it can never be restored (${c.unrestorable})`)

@@ -71,10 +71,18 @@ async function prune(ctx: JobContext, options: PruneOptions): Promise<PruneResul
     const data = removed.flatMap((id) => objects.get(id)!.keys.filter((key) => key.startsWith(keys.dataPrefix(job, id)) && !refs.has(key)))
     await mapLimit(data, 8, (key) => ctx.primary.delete(key))
     // The highest id's claim stays, so ids are never reused.
-    await each(removed.filter((id) => checkpointNumber(id) !== highest), (id) => ctx.primary.delete(keys.claim(job, id)))
+    await each(
+      removed.filter((id) => checkpointNumber(id) !== highest),
+      (id) => ctx.primary.delete(keys.claim(job, id)),
+    )
     await each([...new Set([...removed, ...marked])], (id) => ctx.primary.delete(keys.pruning(job, id)))
   }
-  const leftovers = await fileStoreOf(ctx.primary)?.removeLeftovers({prefix: keys.jobPrefix(job), foldersUnder: keys.dataPrefix(job), olderThanMs: options.graceMs ?? ctx.job.checkpoint.graceMs, dryRun: options.dryRun})
+  const leftovers = await fileStoreOf(ctx.primary)?.removeLeftovers({
+    prefix: keys.jobPrefix(job),
+    foldersUnder: keys.dataPrefix(job),
+    olderThanMs: options.graceMs ?? ctx.job.checkpoint.graceMs,
+    dryRun: options.dryRun,
+  })
   return {dryRun: options.dryRun ?? false, kept, removed, checkpoints, ...(leftovers ? {leftovers} : {})}
 }
 
@@ -82,7 +90,10 @@ async function prune(ctx: JobContext, options: PruneOptions): Promise<PruneResul
 async function missingObjects(ctx: JobContext, manifest: Manifest, listed: Map<string, number>): Promise<string | undefined> {
   const problems: string[] = []
   for (const task of manifest.tasks) {
-    for (const [key, expected] of [[task.archive, task.archiveSize], [task.index, task.indexSize]] as const) {
+    for (const [key, expected] of [
+      [task.archive, task.archiveSize],
+      [task.index, task.indexSize],
+    ] as const) {
       // A listing is not a snapshot (a dry run holds no lock): what it did not show is asked for.
       const size = listed.get(key) ?? (await ctx.primary.stat(key))?.size
       if (size === undefined) problems.push(`${key} is missing`)

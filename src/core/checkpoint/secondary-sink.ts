@@ -87,7 +87,12 @@ export class SecondarySink {
 export class BigFileCopy {
   private open = true
 
-  constructor(private readonly sink: SecondarySink, private readonly writer: CopyWriter, private readonly handle: FileHandle, private readonly entry: FileEntry) {}
+  constructor(
+    private readonly sink: SecondarySink,
+    private readonly writer: CopyWriter,
+    private readonly handle: FileHandle,
+    private readonly entry: FileEntry,
+  ) {}
 
   async write(chunk: Buffer, position: number): Promise<void> {
     for (const run of dataRuns(chunk, position) ?? [{data: chunk, position}]) {

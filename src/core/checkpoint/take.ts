@@ -94,7 +94,12 @@ async function takeLocked(ctx: JobContext, options: TakeOptions): Promise<TakeRe
   await commit(ctx, id, Buffer.from(JSON.stringify(manifest, null, 1)), copiesOf(written), options)
   const tasks = await confirmCopies(ctx, written, options)
   if (!options.noLocal) {
-    await ctx.secondary.prune(ctx.job.retain.local, ctx.job.tasks.map((t) => t.id)).catch((error) => options.onWarning?.(`local retention: ${messageOf(error)}`))
+    await ctx.secondary
+      .prune(
+        ctx.job.retain.local,
+        ctx.job.tasks.map((t) => t.id),
+      )
+      .catch((error) => options.onWarning?.(`local retention: ${messageOf(error)}`))
   }
   return {checkpointId: id, status: 'completed', durationMs: Date.now() - started, tasks}
 }
@@ -119,7 +124,10 @@ async function writeTasks(ctx: JobContext, id: CheckpointId, options: TakeOption
     })
   } catch {
     await discardAttempt(ctx, id, copiesOf(done))
-    throw failureOf(id, failures.sort((a, b) => a.index - b.index).map((f) => f.error))
+    throw failureOf(
+      id,
+      failures.sort((a, b) => a.index - b.index).map((f) => f.error),
+    )
   }
 }
 

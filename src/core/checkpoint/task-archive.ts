@@ -36,9 +36,17 @@ export class TaskArchive {
   private readonly changes: ChangeCheck
   private readonly smallReads: ReadAhead
 
-  constructor(private readonly state: ScannedState, private readonly sink: SecondarySink, private readonly progress?: ArchiveProgress) {
+  constructor(
+    private readonly state: ScannedState,
+    private readonly sink: SecondarySink,
+    private readonly progress?: ArchiveProgress,
+  ) {
     this.changes = new ChangeCheck(state.taskId, state.entries, state.stamps, state.startedMs, (entry) => this.sourcePath(entry))
-    this.smallReads = new ReadAhead(state.entries.flatMap((e, i) => (isSmall(e) ? [i] : [])), (i) => this.readWhole(i), (i) => state.entries[i].size)
+    this.smallReads = new ReadAhead(
+      state.entries.flatMap((e, i) => (isSmall(e) ? [i] : [])),
+      (i) => this.readWhole(i),
+      (i) => state.entries[i].size,
+    )
   }
 
   /** The tar, hashed as it goes. An error thrown in at a yield is the store giving up the body (an abort), not a capture failure. */
@@ -147,7 +155,11 @@ class ReadAhead {
   private next = 0
   private bytes = 0
 
-  constructor(private readonly order: readonly number[], private readonly read: (i: number) => Promise<Buffer>, private readonly sizeOf: (i: number) => number) {}
+  constructor(
+    private readonly order: readonly number[],
+    private readonly read: (i: number) => Promise<Buffer>,
+    private readonly sizeOf: (i: number) => number,
+  ) {}
 
   /** File i's bytes (the next in order), read ahead or now. */
   async take(i: number): Promise<Buffer> {

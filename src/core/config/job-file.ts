@@ -84,7 +84,8 @@ class Checker {
   /** A duration that feeds a timer: Node fires a timer above 2^31-1 ms at once. */
   timer(value: Json, at: string): number | undefined {
     const ms = this.duration(value, at)
-    if (ms !== undefined && ms > MAX_TIMER_MS) return this.fail(at, `${describeValue(value)} is longer than the longest timer ckpt can keep (${MAX_TIMER_MS} ms, just under 24d 21h); use at most "24d"`)
+    if (ms !== undefined && ms > MAX_TIMER_MS)
+      return this.fail(at, `${describeValue(value)} is longer than the longest timer ckpt can keep (${MAX_TIMER_MS} ms, just under 24d 21h); use at most "24d"`)
     return ms
   }
   size(value: Json, at: string): number | undefined {

@@ -27,7 +27,12 @@ export interface StarterOptions {
 /** `jobs/orders.json` names the job `orders`: the file, never its folder. */
 export function jobNameOf(jobFile: string): string {
   const stem = path.basename(jobFile).replace(/\.json$/i, '')
-  return stem.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 128) || 'job'
+  return (
+    stem
+      .replace(/[^A-Za-z0-9._-]/g, '-')
+      .replace(/^[^A-Za-z0-9]+/, '')
+      .slice(0, 128) || 'job'
+  )
 }
 
 /** A folder as the job file should hold it: relative to the file's folder when under it or near. */

@@ -36,7 +36,11 @@ export function partialPid(dir: string): number | undefined {
 }
 
 export class LocalLayout {
-  constructor(readonly roots: readonly string[], readonly node: string, readonly job: string) {}
+  constructor(
+    readonly roots: readonly string[],
+    readonly node: string,
+    readonly job: string,
+  ) {}
 
   /** Tasks are spread over the roots by their position in the job. */
   rootFor(taskIndex: number): string {

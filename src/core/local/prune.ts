@@ -59,9 +59,12 @@ async function pruneWith(ctx: LocalScope, options: LocalPruneOptions, completed:
   if (!options.dryRun) for (const item of leftovers) if (item.action === 'remove') await removeTree(item.path)
   const bytes = plan.decisions.filter((d) => d.action === 'keep').reduce((sum, d) => sum + d.copy.bytes, 0)
   const warnings: string[] = []
-  if (unreachable) warnings.push(`${unreachable}; removed only unfinished leftovers older than the grace period and locally confirmed copies beyond retention; pending copies and possible orphans are kept`)
+  if (unreachable)
+    warnings.push(`${unreachable}; removed only unfinished leftovers older than the grace period and locally confirmed copies beyond retention; pending copies and possible orphans are kept`)
   if (options.maxSizeBytes !== undefined && bytes > options.maxSizeBytes) {
-    warnings.push(`local roots still hold ${formatBytes(bytes)}, over --max-size ${formatBytes(options.maxSizeBytes)}: what is left is each task's newest confirmed copy or copies that cannot be removed safely`)
+    warnings.push(
+      `local roots still hold ${formatBytes(bytes)}, over --max-size ${formatBytes(options.maxSizeBytes)}: what is left is each task's newest confirmed copy or copies that cannot be removed safely`,
+    )
   }
   for (const w of warnings) options.onWarning?.(w)
   return {

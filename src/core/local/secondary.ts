@@ -19,7 +19,12 @@ export class SecondaryStore {
   readonly layout: LocalLayout
 
   /** `primary` (the primary store's displayUrl) keeps copies of different primaries apart. */
-  constructor(roots: string[], readonly node: string, readonly job: string, readonly primary?: string) {
+  constructor(
+    roots: string[],
+    readonly node: string,
+    readonly job: string,
+    readonly primary?: string,
+  ) {
     this.layout = new LocalLayout(roots, node, job)
   }
 
@@ -32,7 +37,18 @@ export class SecondaryStore {
     const root = this.layout.rootFor(taskIndex)
     const partial = this.layout.partialDir(root, taskId, checkpointId)
     await fs.mkdir(this.layout.stateDir(partial), {recursive: true})
-    const record: CopyRecord = {format: FORMAT_VERSION, job: this.job, taskId, checkpointId, node: this.node, status: 'pending', files: 0, bytes: 0, createdAt: new Date().toISOString(), ...(this.primary === undefined ? {} : {primary: this.primary})}
+    const record: CopyRecord = {
+      format: FORMAT_VERSION,
+      job: this.job,
+      taskId,
+      checkpointId,
+      node: this.node,
+      status: 'pending',
+      files: 0,
+      bytes: 0,
+      createdAt: new Date().toISOString(),
+      ...(this.primary === undefined ? {} : {primary: this.primary}),
+    }
     return new CopyWriter(this.layout, root, partial, this.layout.copyDir(root, taskId, checkpointId), record)
   }
 
@@ -102,6 +118,18 @@ export class SecondaryStore {
       if (record?.checkpointId === parsed.checkpointId && record.taskId === taskId) return {...record, ...base, partial: false}
     }
     const {checkpointId} = parsed
-    return {format: FORMAT_VERSION, job: this.job, taskId, checkpointId, node: this.node, status: 'pending', files: 0, bytes: await treeBytes(dir), createdAt: st.mtime.toISOString(), ...base, partial: true}
+    return {
+      format: FORMAT_VERSION,
+      job: this.job,
+      taskId,
+      checkpointId,
+      node: this.node,
+      status: 'pending',
+      files: 0,
+      bytes: await treeBytes(dir),
+      createdAt: st.mtime.toISOString(),
+      ...base,
+      partial: true,
+    }
   }
 }

@@ -29,7 +29,9 @@ export interface HeldLock {
 export async function withLock<T>(ctx: LockScope, options: LockOptions, fn: () => Promise<T>): Promise<T> {
   // A read-only store (a read-only SAS, a read-only mount) may still restore and verify; it just cannot announce it.
   if (options.mode === 'shared' && !ctx.primary.properties.writable) {
-    options.onWarning?.(`cannot write a lock to the primary store (${ctx.primary.displayUrl} is read-only); going on without one, so a prune running now could remove what this ${options.purpose} reads`)
+    options.onWarning?.(
+      `cannot write a lock to the primary store (${ctx.primary.displayUrl} is read-only); going on without one, so a prune running now could remove what this ${options.purpose} reads`,
+    )
     return fn()
   }
   const lock = await acquireLock(ctx, options)

@@ -14,7 +14,12 @@ export class RunMetrics {
   onChange?: () => void
   private newestCompletedMs?: number
 
-  private readonly lastInfo = new Gauge({name: 'ckpt_checkpoint_last_info', help: 'The newest checkpoint this run completed: 1, with its id as a label.', labelNames: ['checkpoint_id'], registers: [this.registry]})
+  private readonly lastInfo = new Gauge({
+    name: 'ckpt_checkpoint_last_info',
+    help: 'The newest checkpoint this run completed: 1, with its id as a label.',
+    labelNames: ['checkpoint_id'],
+    registers: [this.registry],
+  })
   private readonly lastNumber = this.gauge('ckpt_checkpoint_last_number', 'The number N of the newest checkpoint chk-N this run completed.')
   private readonly lastDuration = this.gauge('ckpt_checkpoint_last_duration_seconds', "The newest completed checkpoint's time from start to commit.")
   private readonly lastPause = this.gauge('ckpt_checkpoint_last_pause_seconds', 'The longest time a task was paused for the newest completed checkpoint.')
@@ -27,14 +32,44 @@ export class RunMetrics {
     registers: [this.registry],
     collect: () => this.collectAge(),
   })
-  private readonly checkpoints = new Counter({name: 'ckpt_checkpoints_total', help: 'Checkpoints by outcome: completed, failed, or skipped (a tick while another was running).', labelNames: ['outcome'], registers: [this.registry]})
-  private readonly duration = new Histogram({name: 'ckpt_checkpoint_duration_seconds', help: "Completed checkpoints' time from start to commit.", buckets: DURATION_BUCKETS, registers: [this.registry]})
+  private readonly checkpoints = new Counter({
+    name: 'ckpt_checkpoints_total',
+    help: 'Checkpoints by outcome: completed, failed, or skipped (a tick while another was running).',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  })
+  private readonly duration = new Histogram({
+    name: 'ckpt_checkpoint_duration_seconds',
+    help: "Completed checkpoints' time from start to commit.",
+    buckets: DURATION_BUCKETS,
+    registers: [this.registry],
+  })
   private readonly pause = new Histogram({name: 'ckpt_checkpoint_pause_seconds', help: 'The longest task pause of each completed checkpoint.', buckets: PAUSE_BUCKETS, registers: [this.registry]})
   private readonly uploaded = new Counter({name: 'ckpt_checkpoint_uploaded_bytes_total', help: 'Bytes completed checkpoints wrote to the primary.', registers: [this.registry]})
-  private readonly reused = new Counter({name: 'ckpt_checkpoint_reused_bytes_total', help: 'Bytes of state checkpoints took from earlier ones instead of writing them (0 in format 1).', registers: [this.registry]})
-  private readonly restores = new Counter({name: 'ckpt_restores_total', help: 'Task restores by source (local, mixed, remote) and trigger (start, failover).', labelNames: ['source', 'trigger'], registers: [this.registry]})
-  private readonly restoreDuration = new Histogram({name: 'ckpt_restore_duration_seconds', help: 'Time of each restore (the tasks of one restore together), by trigger.', labelNames: ['trigger'], buckets: DURATION_BUCKETS, registers: [this.registry]})
-  private readonly restoreBytes = new Counter({name: 'ckpt_restore_bytes_total', help: "Bytes restored, by tier: local (this node's secondary copy) or primary.", labelNames: ['tier'], registers: [this.registry]})
+  private readonly reused = new Counter({
+    name: 'ckpt_checkpoint_reused_bytes_total',
+    help: 'Bytes of state checkpoints took from earlier ones instead of writing them (0 in format 1).',
+    registers: [this.registry],
+  })
+  private readonly restores = new Counter({
+    name: 'ckpt_restores_total',
+    help: 'Task restores by source (local, mixed, remote) and trigger (start, failover).',
+    labelNames: ['source', 'trigger'],
+    registers: [this.registry],
+  })
+  private readonly restoreDuration = new Histogram({
+    name: 'ckpt_restore_duration_seconds',
+    help: 'Time of each restore (the tasks of one restore together), by trigger.',
+    labelNames: ['trigger'],
+    buckets: DURATION_BUCKETS,
+    registers: [this.registry],
+  })
+  private readonly restoreBytes = new Counter({
+    name: 'ckpt_restore_bytes_total',
+    help: "Bytes restored, by tier: local (this node's secondary copy) or primary.",
+    labelNames: ['tier'],
+    registers: [this.registry],
+  })
   private readonly restarts = new Counter({name: 'ckpt_task_restarts_total', help: 'Restarts of a failed task, by task.', labelNames: ['task_id'], registers: [this.registry]})
 
   constructor(labels: {job: string; node: string}, taskIds: string[]) {

@@ -20,7 +20,10 @@ export interface RunMetricsHandle {
 }
 
 export async function startRunMetrics(ctx: JobContext, options: MetricsOptions): Promise<RunMetricsHandle> {
-  const metrics = new RunMetrics({job: ctx.job.name, node: ctx.node}, ctx.job.tasks.map((t) => t.id))
+  const metrics = new RunMetrics(
+    {job: ctx.job.name, node: ctx.node},
+    ctx.job.tasks.map((t) => t.id),
+  )
   const server = options.listen === undefined ? undefined : await serveMetrics(metrics.registry, parseListen(options.listen))
   if (server) options.onInfo(`serving Prometheus metrics at ${server.url}`)
   const file = options.file === undefined ? undefined : metricsFileWriter(metrics.registry, path.resolve(options.file), options.onWarning)

@@ -212,7 +212,10 @@ class SegmentWriter {
   private parts: Buffer[] = []
   private held = 0
 
-  constructor(private readonly segment: Segment, private readonly open: OpenFiles) {
+  constructor(
+    private readonly segment: Segment,
+    private readonly open: OpenFiles,
+  ) {
     this.position = segment.start
   }
 

@@ -66,7 +66,7 @@ export function describe(taskId: string, checkpointId: string, files: FileEntry[
     }
   })
   const where = `secondary copy in ${copy.root}`
-  if (bad === 0) return {taskId, checkpointId, source: 'local', localBytes, remoteBytes, reason: `${where} verified (${files.length} file${files.length === 1 ? "" : "s"})`}
+  if (bad === 0) return {taskId, checkpointId, source: 'local', localBytes, remoteBytes, reason: `${where} verified (${files.length} file${files.length === 1 ? '' : 's'})`}
   if (bad === files.length && localBytes === 0) {
     return {taskId, checkpointId, source: 'remote', localBytes, remoteBytes, reason: `${where}: all ${files.length} files missing or differ from the manifest`}
   }

@@ -134,7 +134,12 @@ async function stageAndSwap(ctx: JobContext, works: TaskWork[], checkpointId: Ch
   // Every task is complete and verified: only now does any stateDir change, all of them or none;
   // an interruption waits for the swap, so no task is left between two states.
   try {
-    await uninterruptible(() => swapAll(staged.map((s) => ({taskId: s.work.task.id, stateDir: s.stateDir, stagingDir: s.stagingDir})), options.onWarning))
+    await uninterruptible(() =>
+      swapAll(
+        staged.map((s) => ({taskId: s.work.task.id, stateDir: s.stateDir, stagingDir: s.stagingDir})),
+        options.onWarning,
+      ),
+    )
   } finally {
     await discardStaged(staged)
   }

@@ -4,7 +4,6 @@
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import {sha256, type FileEntry} from '../format/manifest.js'
-import {OperationError} from '../errors.js'
 import {hashPool} from '../util/hash-pool.js'
 import {giveOwner} from '../archive/owners.js'
 import {copySparse, hasHoles} from '../util/sparse.js'

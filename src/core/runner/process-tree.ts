@@ -26,7 +26,7 @@ export function descendants(pid: number): number[] {
     else children.set(ppid, [Number(name)])
   }
   const found: number[] = []
-  for (let queue = [pid]; queue.length > 0; ) {
+  for (let queue = [pid]; queue.length > 0;) {
     const next = children.get(queue.pop()!) ?? []
     found.push(...next)
     queue.push(...next)

@@ -71,7 +71,9 @@ function describe(record: RunRecord): string {
 export async function refuseDuringRun(place: RunPlace, what: string): Promise<void> {
   const record = await liveRun(place)
   if (record) {
-    throw new RunActiveError(`${describe(record)}; a ${what} now would work under its live tasks. Stop the run (kill -TERM ${record.pid}) or let it take checkpoints (on its interval, or a final one as it stops)`)
+    throw new RunActiveError(
+      `${describe(record)}; a ${what} now would work under its live tasks. Stop the run (kill -TERM ${record.pid}) or let it take checkpoints (on its interval, or a final one as it stops)`,
+    )
   }
 }
 

@@ -3,7 +3,7 @@
 // checkpoint or recovery runs at a time. No task's process group outlives the run.
 import {mkdirSync} from 'node:fs'
 import {completedIds} from '../catalogue/catalogue.js'
-import {formatBytes, formatDuration} from '../config/units.js'
+import {formatDuration} from '../config/units.js'
 import type {JobContext} from '../context.js'
 import {UsageError, exitCodeOf, messageOf} from '../errors.js'
 import {restoreJob} from '../restore/restore.js'
@@ -160,7 +160,16 @@ class Supervisor {
   private async restore(trigger: 'start' | 'failover', taskIds?: string[]): Promise<string> {
     const startedAt = new Date().toISOString()
     const result = await restoreJob(this.ctx, {taskIds, onWarning: (m) => this.warn(m)})
-    const records = result.tasks.map((t) => ({taskId: t.taskId, checkpointId: t.checkpointId, source: t.source, durationMs: result.durationMs, trigger, startedAt, localBytes: t.localBytes, remoteBytes: t.remoteBytes}))
+    const records = result.tasks.map((t) => ({
+      taskId: t.taskId,
+      checkpointId: t.checkpointId,
+      source: t.source,
+      durationMs: result.durationMs,
+      trigger,
+      startedAt,
+      localBytes: t.localBytes,
+      remoteBytes: t.remoteBytes,
+    }))
     this.recoveries.push(...records)
     this.hooks.onRecovery?.(records)
     this.baseline = result.checkpointId
@@ -197,7 +206,13 @@ class Supervisor {
   private async checkpoint(trigger: 'interval' | 'exit'): Promise<boolean> {
     try {
       const lookup = (taskId: string) => this.slots.find((s) => s.task.id === taskId)!.processForCapture()
-      const record = await takeRunCheckpoint(this.ctx, lookup, trigger, (m) => this.warn(m), (checkpointId) => this.hooks.onCheckpointStart?.({checkpointId, trigger}))
+      const record = await takeRunCheckpoint(
+        this.ctx,
+        lookup,
+        trigger,
+        (m) => this.warn(m),
+        (checkpointId) => this.hooks.onCheckpointStart?.({checkpointId, trigger}),
+      )
       this.checkpoints.push(record)
       this.baseline = record.checkpointId
       this.hooks.onCheckpoint?.(record)
@@ -235,7 +250,9 @@ class Supervisor {
     this.restarts.push({taskId: id, at: new Date().toISOString(), exit: how, delayMs: decision.delayMs, failover})
     this.hooks.onRestart?.(this.restarts.at(-1)!)
     const what = failover === 'job' ? 'every task' : `task ${id}`
-    this.warn(`task ${id} ${how}; restoring and restarting ${what} in ${formatDuration(decision.delayMs)} (restart ${decision.count} of at most ${this.options.maxRestarts} within ${formatDuration(this.options.restartWindowMs)})`)
+    this.warn(
+      `task ${id} ${how}; restoring and restarting ${what} in ${formatDuration(decision.delayMs)} (restart ${decision.count} of at most ${this.options.maxRestarts} within ${formatDuration(this.options.restartWindowMs)})`,
+    )
     this.serial
       .run(`the recovery of task ${id}`, () => this.recover(group, decision.delayMs))
       .catch((error) => this.end(exitCodeOf(error), `the recovery of task ${id} failed: ${messageOf(error)}`, false))

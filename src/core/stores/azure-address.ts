@@ -5,9 +5,7 @@ import {UsageError} from '../errors.js'
 import {displayUrl, registerSecret} from '../util/redact.js'
 import type {AzureAuth} from './azure-errors.js'
 
-export type AzureSource =
-  | {kind: 'connection-string'; connectionString: string}
-  | {kind: 'container-url'; containerUrl: string}
+export type AzureSource = {kind: 'connection-string'; connectionString: string} | {kind: 'container-url'; containerUrl: string}
 
 export interface AzureAddress {
   container: string
@@ -121,11 +119,16 @@ function fromContainerUrl(url: string): AzureAddress {
   if (!parsed.searchParams.get('sig')) {
     throw new UsageError(`primary store ${displayUrl(url)}: a container URL needs a SAS token (?sv=...&sig=...); or use azure://CONTAINER with AZURE_STORAGE_CONNECTION_STRING`)
   }
-  const segments = parsed.pathname.split('/').filter((part) => part !== '').map((part) => decodeURIComponent(part))
+  const segments = parsed.pathname
+    .split('/')
+    .filter((part) => part !== '')
+    .map((part) => decodeURIComponent(part))
   const accountPath = isPathStyle(parsed) ? segments.shift() : undefined
   const container = segments.shift()
   if (!container || (isPathStyle(parsed) && !accountPath)) {
-    throw new UsageError(`primary store ${displayUrl(url)}: the URL names no container; expected ${isPathStyle(parsed) ? 'http://HOST:PORT/ACCOUNT/CONTAINER' : 'https://ACCOUNT.blob.core.windows.net/CONTAINER'}[/PREFIX]?SAS`)
+    throw new UsageError(
+      `primary store ${displayUrl(url)}: the URL names no container; expected ${isPathStyle(parsed) ? 'http://HOST:PORT/ACCOUNT/CONTAINER' : 'https://ACCOUNT.blob.core.windows.net/CONTAINER'}[/PREFIX]?SAS`,
+    )
   }
   checkContainer(container, displayUrl(url))
   const base = `${parsed.origin}/${accountPath === undefined ? '' : `${encodeURIComponent(accountPath)}/`}${container}`

@@ -4,9 +4,7 @@ import {AlreadyExistsError, NotFoundError, OperationError, StoreUnavailableError
 import {redact} from '../util/redact.js'
 import {parseRetryAfter} from './retry.js'
 
-export type AzureAuth =
-  | {kind: 'key'; account: string}
-  | {kind: 'sas'; expiresOn?: Date; startsOn?: Date; permissions?: string}
+export type AzureAuth = {kind: 'key'; account: string} | {kind: 'sas'; expiresOn?: Date; startsOn?: Date; permissions?: string}
 
 export interface AzureContext {
   /** The store's address without secrets. */
@@ -28,11 +26,30 @@ export interface FailedCall {
 /** The permissions ckpt needs in a SAS token: read, add, create, write, delete, list. */
 export const NEEDED_SAS_PERMISSIONS = 'racwdl'
 
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'EAI_FAIL', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'ERR_TLS_CERT_ALTNAME_INVALID', 'EPROTO'])
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'EAI_FAIL',
+  'CERT_HAS_EXPIRED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'EPROTO',
+])
 const TRANSIENT_NETWORK = new Set(['ECONNRESET', 'ETIMEDOUT', 'ESOCKETTIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EAI_AGAIN', 'TIMEOUT', 'UND_ERR_SOCKET', 'REQUEST_SEND_ERROR'])
 const TRANSIENT_STATUS = new Set([408, 429, 500, 502, 503, 504])
 const AUTH_FAILED = new Set(['AuthenticationFailed', 'AuthorizationFailure', 'InvalidAuthenticationInfo', 'NoAuthenticationInformation'])
-const PERMISSION = new Set(['AuthorizationPermissionMismatch', 'AuthorizationResourceTypeMismatch', 'AuthorizationServiceMismatch', 'InsufficientAccountPermissions', 'AuthorizationSourceIPMismatch', 'AuthorizationProtocolMismatch'])
+const PERMISSION = new Set([
+  'AuthorizationPermissionMismatch',
+  'AuthorizationResourceTypeMismatch',
+  'AuthorizationServiceMismatch',
+  'InsufficientAccountPermissions',
+  'AuthorizationSourceIPMismatch',
+  'AuthorizationProtocolMismatch',
+])
 
 interface SdkError {
   name?: string
@@ -120,7 +137,11 @@ export function translateAzureError(error: unknown, ctx: AzureContext, call: Fai
   }
   if (call.action === 'create' && (code === 'BlobAlreadyExists' || code === 'ConditionNotMet' || status === 409 || status === 412)) return new AlreadyExistsError(call.key ?? '', {cause})
   if (code === 'ConditionNotMet' || status === 412) return new OperationError(`${where}: the object changed while it was read; try again`, {cause})
-  if ((status !== undefined && TRANSIENT_STATUS.has(status)) || TRANSIENT_NETWORK.has(code) || (status === undefined && /socket hang up|aborted|timed? ?out/i.test(String((error as SdkError)?.message)))) {
+  if (
+    (status !== undefined && TRANSIENT_STATUS.has(status)) ||
+    TRANSIENT_NETWORK.has(code) ||
+    (status === undefined && /socket hang up|aborted|timed? ?out/i.test(String((error as SdkError)?.message)))
+  ) {
     const kind = status === 429 || status === 503 ? 'throttled' : 'transient'
     const transient = new TransientStoreError(`${where}: ${status === undefined ? '' : `${status} `}${code || 'network error'} from ${ctx.endpoint}; try again`, {cause, kind})
     transient.retryAfterMs = retryAfterOf(error)

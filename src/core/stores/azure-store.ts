@@ -119,7 +119,10 @@ export class AzureStore implements PrimaryStore {
     } catch (error) {
       if (error instanceof StoreUnavailableError && (error.kind === 'credentials' || error.kind === 'read-only')) {
         const why = error.message.slice(error.message.indexOf('create container: ') + 'create container: '.length)
-        throw new StoreUnavailableError(`primary store ${this.displayUrl}: container "${this.address.container}" does not exist and these credentials cannot create it (${why}); create the container first`, {cause: error.cause, kind: error.kind})
+        throw new StoreUnavailableError(
+          `primary store ${this.displayUrl}: container "${this.address.container}" does not exist and these credentials cannot create it (${why}); create the container first`,
+          {cause: error.cause, kind: error.kind},
+        )
       }
       throw error
     }
@@ -186,7 +189,11 @@ export class AzureStore implements PrimaryStore {
     const pastEnd = (error: unknown) => azureStatus(error) === 416
     const open = async (at: number, end: number) => {
       try {
-        const response = await this.call({action: 'read', key}, (abortSignal) => blob.download(at, end === Infinity ? undefined : end - at, {abortSignal, conditions: etag ? {ifMatch: etag} : undefined, maxRetryRequests: 0}), {raw: pastEnd})
+        const response = await this.call(
+          {action: 'read', key},
+          (abortSignal) => blob.download(at, end === Infinity ? undefined : end - at, {abortSignal, conditions: etag ? {ifMatch: etag} : undefined, maxRetryRequests: 0}),
+          {raw: pastEnd},
+        )
         etag ??= response.etag
         return {body: response.readableStreamBody as Readable, end: at + (response.contentLength ?? 0)}
       } catch (error) {
@@ -197,7 +204,9 @@ export class AzureStore implements PrimaryStore {
     const failure = (error: unknown, at: number) => {
       const translated = translateAzureError(error, this.context, {action: 'read', key})
       if (translated instanceof StoreUnavailableError || translated instanceof NotFoundError) return translated
-      return new TransientStoreError(`primary store ${this.displayUrl}: cannot read ${key}: the connection broke after ${at - start}${length === undefined ? '' : ` of ${length}`} bytes`, {cause: translated})
+      return new TransientStoreError(`primary store ${this.displayUrl}: cannot read ${key}: the connection broke after ${at - start}${length === undefined ? '' : ` of ${length}`} bytes`, {
+        cause: translated,
+      })
     }
     // The first request is made now, so a missing object or a refused read fails get() itself.
     const end = length === undefined ? Infinity : start + length

@@ -66,7 +66,11 @@ export async function stageBlocks(body: AsyncIterable<Buffer | string>, upload: 
     }
   }
   // Each worker keeps its failure, so every stage in flight has ended before this returns.
-  await mapLimit(Array.from({length: upload.concurrency}, (_, i) => i), upload.concurrency, worker)
+  await mapLimit(
+    Array.from({length: upload.concurrency}, (_, i) => i),
+    upload.concurrency,
+    worker,
+  )
   if (failure) await blocks.return?.(undefined).catch(() => {}) // the source's own error is already in failure
   if (failure) throw failure.error
   return {blocks: index}

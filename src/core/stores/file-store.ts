@@ -333,7 +333,6 @@ function refusalOf(error: unknown): StoreRefusal | undefined {
   return undefined
 }
 
-
 /** 1 MiB reads, unless the caller asks for smaller ones (at least 4 KiB). */
 export function chunkSizeOf(options: GetOptions): number {
   const asked = options.chunkSize

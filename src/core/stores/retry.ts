@@ -45,7 +45,10 @@ export class RetryingStore implements PrimaryStore {
   readonly properties: StoreProperties
   private readonly opts: Required<Omit<RetryOptions, 'onRetry'>> & Pick<RetryOptions, 'onRetry'>
 
-  constructor(readonly inner: PrimaryStore, options: RetryOptions = {}) {
+  constructor(
+    readonly inner: PrimaryStore,
+    options: RetryOptions = {},
+  ) {
     this.displayUrl = inner.displayUrl
     this.identity = inner.identity
     this.properties = inner.properties
@@ -82,7 +85,10 @@ export class RetryingStore implements PrimaryStore {
   }
 
   put(key: string, body: Body, options: PutOptions = {}): Promise<void> {
-    return this.retrying(() => this.inner.put(key, body, options), () => canSendAgain(body))
+    return this.retrying(
+      () => this.inner.put(key, body, options),
+      () => canSendAgain(body),
+    )
   }
 
   async createIfAbsent(key: string, body: Body, options: PutOptions = {}): Promise<void> {
@@ -115,11 +121,17 @@ export class RetryingStore implements PrimaryStore {
   }
 
   get(key: string, options: GetOptions = {}): Promise<Readable> {
-    return this.retrying(() => this.inner.get(key, options), () => true)
+    return this.retrying(
+      () => this.inner.get(key, options),
+      () => true,
+    )
   }
 
   stat(key: string): Promise<ObjectInfo | undefined> {
-    return this.retrying(() => this.inner.stat(key), () => true)
+    return this.retrying(
+      () => this.inner.stat(key),
+      () => true,
+    )
   }
 
   /** A failed listing starts over and skips the keys it already gave out. */
@@ -150,7 +162,10 @@ export class RetryingStore implements PrimaryStore {
   }
 
   delete(key: string): Promise<void> {
-    return this.retrying(() => this.inner.delete(key), () => true)
+    return this.retrying(
+      () => this.inner.delete(key),
+      () => true,
+    )
   }
 
   close(): Promise<void> {

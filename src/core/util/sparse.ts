@@ -22,7 +22,7 @@ export interface Run {
 export function dataRuns(data: Buffer, position: number): Run[] | undefined {
   let runs: Run[] | undefined
   let start = 0
-  for (let i = 0; i < data.length; ) {
+  for (let i = 0; i < data.length;) {
     const end = Math.min(data.length, i + HOLE_BLOCK - ((position + i) % HOLE_BLOCK))
     // Data nearly always has a non-zero first or last byte: the full compare runs for zero blocks only.
     if (data[i] === 0 && data[end - 1] === 0 && data.subarray(i, end).equals(ZERO.subarray(0, end - i))) {

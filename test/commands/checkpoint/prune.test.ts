@@ -29,21 +29,44 @@ for (const kind of primaryKinds) {
       const j = await checkpointJob(kind)
       try {
         await j.take(5)
-        for (const [id, age] of [['chk-1', 10 * day], ['chk-2', 5 * day], ['chk-3', 2 * day], ['chk-4', 3600_000]] as const) await backdate(j, id, age)
+        for (const [id, age] of [
+          ['chk-1', 10 * day],
+          ['chk-2', 5 * day],
+          ['chk-3', 2 * day],
+          ['chk-4', 3600_000],
+        ] as const)
+          await backdate(j, id, age)
         const before = await j.keys()
         const dry = await j.ckpt(['checkpoint', 'prune', '--retain', '1', '--keep-within', '3d', '--dry-run'])
         assert.equal(dry.code, 0, dry.stderr)
         assert.deepEqual([dry.json.dryRun, dry.json.kept, dry.json.removed], [true, ['chk-3', 'chk-4', 'chk-5'], ['chk-1', 'chk-2']])
         assert.deepEqual(await j.keys(), before)
         const kept = await j.ckpt(['checkpoint', 'prune', '--retain', '2', '--keep-within', '3d'])
-        assert.deepEqual([kept.json.kept, kept.json.removed], [['chk-3', 'chk-4', 'chk-5'], ['chk-1', 'chk-2']])
+        assert.deepEqual(
+          [kept.json.kept, kept.json.removed],
+          [
+            ['chk-3', 'chk-4', 'chk-5'],
+            ['chk-1', 'chk-2'],
+          ],
+        )
         assert.deepEqual(idsOf(await j.keys()), ['chk-3', 'chk-4', 'chk-5'])
         const byDefault = await j.ckpt(['checkpoint', 'prune'])
         assert.deepEqual(byDefault.json.removed, [], 'the job file default keeps 3')
         const one = await j.ckpt(['checkpoint', 'prune', '--retain', '1'])
         assert.deepEqual([one.json.kept, one.json.removed], [['chk-5'], ['chk-3', 'chk-4']])
         const job = j.ctx.job.name
-        assert.deepEqual(await j.keys(), [`${job}/job.json`, keys.claim(job, 'chk-5'), keys.archive(job, 'chk-5', 'alpha'), keys.index(job, 'chk-5', 'alpha'), keys.archive(job, 'chk-5', 'beta'), keys.index(job, 'chk-5', 'beta'), keys.manifest(job, 'chk-5')].sort())
+        assert.deepEqual(
+          await j.keys(),
+          [
+            `${job}/job.json`,
+            keys.claim(job, 'chk-5'),
+            keys.archive(job, 'chk-5', 'alpha'),
+            keys.index(job, 'chk-5', 'alpha'),
+            keys.archive(job, 'chk-5', 'beta'),
+            keys.index(job, 'chk-5', 'beta'),
+            keys.manifest(job, 'chk-5'),
+          ].sort(),
+        )
         assert.equal((await verifyCheckpoints(j.ctx, {all: true, data: {kind: 'all'}})).ok, true)
       } finally {
         await j.cleanup()
@@ -62,7 +85,13 @@ for (const kind of primaryKinds) {
         assert.deepEqual([young.json.kept, young.json.removed], [['chk-1', 'chk-2', 'chk-3'], []])
         await j.ctx.primary.put(keys.claim(job, 'chk-4'), Buffer.from('{}'))
         const old = await j.ckpt(['checkpoint', 'prune', '--grace', '0', '--retain', '1'])
-        assert.deepEqual([old.json.kept, old.json.removed], [['chk-3', 'chk-4'], ['chk-1', 'chk-2']])
+        assert.deepEqual(
+          [old.json.kept, old.json.removed],
+          [
+            ['chk-3', 'chk-4'],
+            ['chk-1', 'chk-2'],
+          ],
+        )
         assert.match(old.json.checkpoints.find((c: any) => c.checkpointId === 'chk-4').reason, /take may be in progress/)
         assert.deepEqual(idsOf(await j.keys()), ['chk-3', 'chk-4'])
         assert.deepEqual(await j.take(1), ['chk-5'])
@@ -119,7 +148,10 @@ for (const kind of primaryKinds) {
         const result = await done
         assert.equal(result.signal, 'SIGKILL', `killed mid-way (stdout ${result.stdout})`)
         const midway = await j.keys()
-        assert.ok(midway.some((k) => k.startsWith(`${job}/pruning/`)), 'the kill interrupted the prune')
+        assert.ok(
+          midway.some((k) => k.startsWith(`${job}/pruning/`)),
+          'the kill interrupted the prune',
+        )
         const check = await verifyCheckpoints(j.ctx, {all: true, onWarning: () => {}})
         assert.equal(check.ok, true, `every completed checkpoint still has all its data: ${JSON.stringify(check.checkpoints.filter((c) => !c.ok))}`)
         const rerun = await j.ckpt(['checkpoint', 'prune', '--retain', '1'])

@@ -22,7 +22,10 @@ describe('a checkpoint id that is unknown or not completed', () => {
     it(`${id}: 'checkpoint show' and 'restore' exit 2 with error code USAGE, naming the id and 'ckpt checkpoint list'`, async () => {
       const show = await j.ckpt(['checkpoint', 'show', id])
       const restore = await j.ckpt(['restore', id])
-      for (const [command, result] of [['checkpoint show', show], ['restore', restore]] as const) {
+      for (const [command, result] of [
+        ['checkpoint show', show],
+        ['restore', restore],
+      ] as const) {
         assert.equal(result.code, 2, `${command} ${id}: ${result.stdout}${result.stderr}`)
         assert.equal(result.json.error.exit, 2, command)
         assert.equal(result.json.error.code, 'USAGE', command)
@@ -32,7 +35,7 @@ describe('a checkpoint id that is unknown or not completed', () => {
     })
   }
 
-  it("an id not of the form chk-N is refused the same way by both", async () => {
+  it('an id not of the form chk-N is refused the same way by both', async () => {
     const show = await j.ckpt(['checkpoint', 'show', 'seven'])
     const restore = await j.ckpt(['restore', 'seven'])
     assert.equal(show.code, 2)

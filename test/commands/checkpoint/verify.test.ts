@@ -26,10 +26,25 @@ for (const kind of primaryKinds) {
       await j.ctx.primary.put(keys.claim(j.ctx.job.name, 'chk-5'), Buffer.from('{}'))
       const all = await j.ckpt(['checkpoint', 'verify', '--all', '--read-data'])
       assert.equal(all.code, 0, all.stdout)
-      assert.deepEqual(all.json.checkpoints.map((c: any) => [c.checkpointId, c.status, c.ok]), [['chk-1', 'completed', true], ['chk-2', 'completed', true], ['chk-3', 'completed', true], ['chk-4', 'completed', true], ['chk-5', 'incomplete', true]])
+      assert.deepEqual(
+        all.json.checkpoints.map((c: any) => [c.checkpointId, c.status, c.ok]),
+        [
+          ['chk-1', 'completed', true],
+          ['chk-2', 'completed', true],
+          ['chk-3', 'completed', true],
+          ['chk-4', 'completed', true],
+          ['chk-5', 'incomplete', true],
+        ],
+      )
       const named = await j.ckpt(['checkpoint', 'verify', 'chk-5', 'chk-77'])
       assert.equal(named.code, 3)
-      assert.deepEqual(named.json.checkpoints.map((c: any) => [c.checkpointId, c.status, c.ok]), [['chk-5', 'incomplete', false], ['chk-77', 'missing', false]])
+      assert.deepEqual(
+        named.json.checkpoints.map((c: any) => [c.checkpointId, c.status, c.ok]),
+        [
+          ['chk-5', 'incomplete', false],
+          ['chk-77', 'missing', false],
+        ],
+      )
       const bad = await j.ckpt(['checkpoint', 'verify', 'seven'])
       assert.equal(bad.code, 2)
       assert.equal(bad.json.error.exit, 2)
@@ -38,19 +53,23 @@ for (const kind of primaryKinds) {
 
     // Only stores that can hand out read-only credentials (Azure SAS) have this case.
     const sas = (kind as {sasUrl?: (target: unknown, options?: {permissions?: string}) => Promise<string>}).sasUrl
-    if (sas) it('verifies with read-only credentials, warning that it cannot hold a lock', async () => {
-      const readOnly = await sas(j.target, {permissions: 'rl'})
-      const result = await runCli(['checkpoint', 'verify', '--all', '--json', '--primary', readOnly], {cwd: j.dir, env: {}})
-      assert.equal(result.code, 0, result.stderr)
-      assert.equal(result.json.checkpoints.length, 4)
-      assert.match(result.stderr, /cannot write a lock .* going on without one/)
-    })
+    if (sas)
+      it('verifies with read-only credentials, warning that it cannot hold a lock', async () => {
+        const readOnly = await sas(j.target, {permissions: 'rl'})
+        const result = await runCli(['checkpoint', 'verify', '--all', '--json', '--primary', readOnly], {cwd: j.dir, env: {}})
+        assert.equal(result.code, 0, result.stderr)
+        assert.equal(result.json.checkpoints.length, 4)
+        assert.match(result.stderr, /cannot write a lock .* going on without one/)
+      })
 
     it('reports a deleted, a truncated and a flipped object and an unparsable manifest in one run, exit 3', async () => {
       await breakFour(j)
       const quick = await j.ckpt(['checkpoint', 'verify', '--all'])
       assert.equal(quick.code, 3, quick.stderr)
-      assert.deepEqual(quick.json.checkpoints.map((c: any) => c.ok), [false, false, false, true])
+      assert.deepEqual(
+        quick.json.checkpoints.map((c: any) => c.ok),
+        [false, false, false, true],
+      )
       const full = await j.ckpt(['checkpoint', 'verify', '--all', '--read-data'])
       assert.equal(full.code, 3)
       assert.equal(full.json.ok, false)

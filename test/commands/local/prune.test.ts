@@ -13,7 +13,7 @@ for (const kind of primaryKinds) {
     before(() => kind.setup())
     after(() => kind.teardown())
 
-    it('with --max-size evicts the oldest confirmed copies but keeps each task\'s newest', async () => {
+    it("with --max-size evicts the oldest confirmed copies but keeps each task's newest", async () => {
       const j = await checkpointJob(kind, {extra: {retain: {local: 5}}})
       try {
         await j.take(3)
@@ -44,7 +44,10 @@ for (const kind of primaryKinds) {
         const pruned = await j.ckpt(['checkpoint', 'prune', '--retain', '1'])
         assert.deepEqual(pruned.json.removed, ['chk-1', 'chk-2'])
         const list = await j.ckpt(['local', 'list'])
-        assert.deepEqual(list.json.copies.map((c: any) => `${c.taskId}@${c.checkpointId}:${c.status}`), ['alpha@chk-1:orphaned', 'alpha@chk-2:orphaned', 'alpha@chk-3:confirmed', 'beta@chk-1:orphaned', 'beta@chk-2:orphaned', 'beta@chk-3:confirmed'])
+        assert.deepEqual(
+          list.json.copies.map((c: any) => `${c.taskId}@${c.checkpointId}:${c.status}`),
+          ['alpha@chk-1:orphaned', 'alpha@chk-2:orphaned', 'alpha@chk-3:confirmed', 'beta@chk-1:orphaned', 'beta@chk-2:orphaned', 'beta@chk-3:confirmed'],
+        )
         const dry = await j.ckpt(['local', 'prune', '--keep', '5', '--dry-run'])
         assert.deepEqual([dry.json.dryRun, pairs(dry.json.removed)], [true, ['alpha@chk-1', 'alpha@chk-2', 'beta@chk-1', 'beta@chk-2']])
         assert.equal((await j.ckpt(['local', 'list'])).json.copies.length, 6)

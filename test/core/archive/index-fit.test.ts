@@ -24,7 +24,10 @@ describe('index fit', () => {
     ]
     for (const [entries, message] of cases) {
       const problems = indexFitProblems(record, entries)
-      assert.ok(problems.some((p) => message.test(p.problem)), `${message}: ${JSON.stringify(problems)}`)
+      assert.ok(
+        problems.some((p) => message.test(p.problem)),
+        `${message}: ${JSON.stringify(problems)}`,
+      )
     }
     assert.match(indexFitProblems({...record, archiveSize: -1}, [])[0].problem, /not a byte count/)
   })

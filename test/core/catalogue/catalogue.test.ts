@@ -38,7 +38,14 @@ describe('the catalogue', () => {
     withStore(async (store) => {
       const objects = await listJobObjects(store, 'j')
       assert.deepEqual([...objects.checkpoints.keys()].sort(), [one, two, three])
-      assert.deepEqual([one, two, three].map((id) => [objects.checkpoints.get(id)!.completed, objects.checkpoints.get(id)!.dataBytes]), [[true, 10], [true, 10], [false, 10]])
+      assert.deepEqual(
+        [one, two, three].map((id) => [objects.checkpoints.get(id)!.completed, objects.checkpoints.get(id)!.dataBytes]),
+        [
+          [true, 10],
+          [true, 10],
+          [false, 10],
+        ],
+      )
       assert.deepEqual([...objects.marked], [one])
       assert.equal(objects.sizes.get(keys.lock('j', 'shared-x')), 2, 'every object of the job is sized, locks too')
       assert.equal(objects.sizes.has(keys.manifest('other', formatCheckpointId(9))), false)

@@ -29,9 +29,19 @@ describe('a commit that never answers', () => {
       const job = j.ctx.job.name
       assert.ok(await j.ctx.primary.stat(keys.archive(job, 'chk-2', 'alpha')), 'the archive a late commit would name stays')
       assert.ok(await j.ctx.primary.stat(keys.index(job, 'chk-2', 'alpha')), 'the index stays')
-      assert.deepEqual((await j.ctx.secondary.list()).filter((c) => c.checkpointId === 'chk-2'), [], 'no secondary copy of the failed take')
+      assert.deepEqual(
+        (await j.ctx.secondary.list()).filter((c) => c.checkpointId === 'chk-2'),
+        [],
+        'no secondary copy of the failed take',
+      )
       const listed = await listCheckpoints(j.ctx)
-      assert.deepEqual(listed.checkpoints.map((c) => [c.checkpointId, c.status]), [['chk-1', 'completed'], ['chk-2', 'incomplete']])
+      assert.deepEqual(
+        listed.checkpoints.map((c) => [c.checkpointId, c.status]),
+        [
+          ['chk-1', 'completed'],
+          ['chk-2', 'incomplete'],
+        ],
+      )
     } finally {
       await inner.close()
       await proxy.close()

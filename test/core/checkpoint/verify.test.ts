@@ -43,7 +43,10 @@ for (const kind of primaryKinds) {
     it('finds nothing wrong in sound checkpoints, with and without reading data', async () => {
       const quick = await verifyCheckpoints(j.ctx, {all: true})
       assert.equal(quick.ok, true, JSON.stringify(quick))
-      assert.deepEqual(quick.checkpoints.map((c) => c.checkpointId), ['chk-1', 'chk-2', 'chk-3', 'chk-4'])
+      assert.deepEqual(
+        quick.checkpoints.map((c) => c.checkpointId),
+        ['chk-1', 'chk-2', 'chk-3', 'chk-4'],
+      )
       const full = await verifyCheckpoints(j.ctx, {all: true, data: {kind: 'all'}})
       assert.equal(full.ok, true, JSON.stringify(full))
       assert.equal(full.checkpoints[0].filesRead, 6)
@@ -63,7 +66,10 @@ for (const kind of primaryKinds) {
       assert.deepEqual(found, [sliceOf('chk-4', 'beta', 'counter.txt', m) + 1])
       const all = await verifyCheckpoints(j.ctx, {ids: ['chk-4'], data: {kind: 'percent', percent: 100}})
       assert.equal(all.checkpoints[0].filesRead, 6)
-      assert.deepEqual(all.checkpoints[0].problems.map((p) => [p.taskId, p.file]), [['beta', 'counter.txt']])
+      assert.deepEqual(
+        all.checkpoints[0].problems.map((p) => [p.taskId, p.file]),
+        [['beta', 'counter.txt']],
+      )
     })
 
     it('reports a deleted, a truncated and a flipped object and an unparsable manifest, all at once', async () => {
@@ -72,16 +78,25 @@ for (const kind of primaryKinds) {
       assert.equal(quick.ok, false)
       const byId = Object.fromEntries(quick.checkpoints.map((c) => [c.checkpointId, c]))
       assert.match(byId['chk-1'].problems[0].problem, /not valid JSON/)
-      assert.deepEqual(byId['chk-2'].problems.map((p) => [p.taskId, p.problem]), [['alpha', 'archive is missing']])
+      assert.deepEqual(
+        byId['chk-2'].problems.map((p) => [p.taskId, p.problem]),
+        [['alpha', 'archive is missing']],
+      )
       assert.equal(byId['chk-3'].problems.length, 1)
       assert.match(byId['chk-3'].problems[0].problem, /archive is \d+ bytes, the manifest says \d+/)
       assert.equal(byId['chk-4'].ok, true, 'flipped bytes (same size) show only with --read-data')
       const full = await verifyCheckpoints(j.ctx, {all: true, data: {kind: 'all'}})
       const chk4 = full.checkpoints.find((c) => c.checkpointId === 'chk-4')!
-      const files = chk4.problems.filter((p) => p.file).map((p) => `${p.taskId}/${p.file}`).sort()
+      const files = chk4.problems
+        .filter((p) => p.file)
+        .map((p) => `${p.taskId}/${p.file}`)
+        .sort()
       assert.deepEqual(files, ['alpha/counter.txt', 'beta/counter.txt'])
       assert.ok(chk4.problems.some((p) => /archive SHA-256 differs/.test(p.problem)))
-      assert.deepEqual(full.checkpoints.map((c) => c.ok), [false, false, false, false])
+      assert.deepEqual(
+        full.checkpoints.map((c) => c.ok),
+        [false, false, false, false],
+      )
     })
   })
 }
@@ -126,11 +141,18 @@ for (const kind of primaryKinds) {
         await j.take(1)
         const store = listingAcrossATake(j, () => j.take(1))
         const result = await verifyCheckpoints({...j.ctx, primary: store}, {all: true})
-        assert.deepEqual(result.checkpoints.map((c) => c.checkpointId), ['chk-1', 'chk-2'])
+        assert.deepEqual(
+          result.checkpoints.map((c) => c.checkpointId),
+          ['chk-1', 'chk-2'],
+        )
         assert.equal(result.ok, true, JSON.stringify(result.checkpoints.flatMap((c) => c.problems)))
         await j.ctx.primary.delete(keys.index(j.ctx.job.name, 'chk-2', 'alpha'))
         const broken = await verifyCheckpoints(j.ctx, {ids: ['chk-2']})
-        assert.deepEqual(broken.checkpoints[0].problems.map((p) => p.problem), ['index is missing'], 'a missing object is still found')
+        assert.deepEqual(
+          broken.checkpoints[0].problems.map((p) => p.problem),
+          ['index is missing'],
+          'a missing object is still found',
+        )
       } finally {
         await j.cleanup()
       }

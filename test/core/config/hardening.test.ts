@@ -43,14 +43,20 @@ describe('job file values that are not what they claim', () => {
     assert.match(problem({job: 'x', checkpoint: {interval: '30d'}, tasks: [task]}), /checkpoint\.interval: "30d" is longer than .*24d/)
     assert.match(problem({job: 'x', checkpoint: {timeout: 3_000_000_000}, tasks: [task]}), /checkpoint\.timeout: 3000000000 is longer than/)
     assert.match(problem({job: 'x', tasks: [{...task, snapshot: {command: 'true', timeout: '25d'}}]}), /tasks\[0\]\.snapshot\.timeout: "25d" is longer than/)
-    assert.match(problem({job: 'x', run: {stopTimeout: '40d', restartDelay: '100d'}, tasks: [task]}), /run\.restartDelay: "100d" is longer than.*run\.stopTimeout: "40d" is longer than|run\.stopTimeout.*run\.restartDelay/s)
+    assert.match(
+      problem({job: 'x', run: {stopTimeout: '40d', restartDelay: '100d'}, tasks: [task]}),
+      /run\.restartDelay: "100d" is longer than.*run\.stopTimeout: "40d" is longer than|run\.stopTimeout.*run\.restartDelay/s,
+    )
     // Durations compared with times, never fed to a timer, may be long.
     assert.equal(parseJobSpec({job: 'x', checkpoint: {grace: '90d', interval: '24d'}, run: {restartWindow: '60d'}, tasks: [task]}, file).checkpoint.graceMs, 90 * 86_400_000)
   })
 
   it('refuses run flags longer than a timer can hold (run --duration 30d ended at once)', () => {
     const job = parseJobSpec({job: 'x', tasks: [task]}, file)
-    assert.throws(() => resolveRunOptions(job, {duration: '30d'}), (e: unknown) => e instanceof UsageError && /--duration 30d: .*longer than/.test(e.message))
+    assert.throws(
+      () => resolveRunOptions(job, {duration: '30d'}),
+      (e: unknown) => e instanceof UsageError && /--duration 30d: .*longer than/.test(e.message),
+    )
     assert.throws(() => resolveRunOptions(job, {interval: '25d'}), /--interval 25d: .*longer than/)
     assert.throws(() => resolveRunOptions(job, {stopTimeout: '25d'}), /--stop-timeout 25d: .*longer than/)
     assert.equal(resolveRunOptions(job, {duration: '24d', restartWindow: '60d'}).durationMs, 24 * 86_400_000)
@@ -109,18 +115,33 @@ describe('paths that overlap', () => {
 
   it('refuses two stateDirs nested in each other or equal', async () => {
     const {dir} = await tempDir()
-    const nested = await writeJob(dir, {tasks: [{id: 'a', stateDir: 'state'}, {id: 'b', stateDir: 'state/b'}]})
+    const nested = await writeJob(dir, {
+      tasks: [
+        {id: 'a', stateDir: 'state'},
+        {id: 'b', stateDir: 'state/b'},
+      ],
+    })
     assert.match(await refusal(nested), /tasks\[0\]\.stateDir .*state and tasks\[1\]\.stateDir .*state\/b overlap/)
     const {dir: dir2} = await tempDir()
     await fs.mkdir(path.join(dir2, 'real'), {recursive: true})
     await fs.symlink(path.join(dir2, 'real'), path.join(dir2, 'alias'))
-    const equal = await writeJob(dir2, {tasks: [{id: 'a', stateDir: 'real'}, {id: 'b', stateDir: 'alias/'}]})
+    const equal = await writeJob(dir2, {
+      tasks: [
+        {id: 'a', stateDir: 'real'},
+        {id: 'b', stateDir: 'alias/'},
+      ],
+    })
     assert.match(await refusal(equal), /tasks\[0\]\.stateDir .* and tasks\[1\]\.stateDir .* overlap/)
   })
 
   it('accepts stateDirs beside each other whose names share a prefix', async () => {
     const {dir} = await tempDir()
-    const jobFile = await writeJob(dir, {tasks: [{id: 'a', stateDir: 'state/a'}, {id: 'b', stateDir: 'state/ab'}]})
+    const jobFile = await writeJob(dir, {
+      tasks: [
+        {id: 'a', stateDir: 'state/a'},
+        {id: 'b', stateDir: 'state/ab'},
+      ],
+    })
     const settings = await resolveSettings({jobFile, node: 'n1'}, {})
     assert.equal(settings.job.tasks.length, 2)
   })

@@ -33,7 +33,16 @@ describe('job file', () => {
     assert.match(problem({job: 'x', tasks: [{id: 'a', stateDir: 's'}, {id: 'b'}]}), /tasks\[1\]\.stateDir: required/)
     assert.match(problem({job: 'x', tasks: [{id: 'a', stateDir: 's', colour: 'red'}]}), /tasks\[0\]\.colour: unknown field/)
     assert.match(problem({job: 'x', tasks: [{id: 'a', stateDir: 's'}], extra: 1}), /extra: unknown field/)
-    assert.match(problem({job: 'x', tasks: [{id: 'a', stateDir: 's'}, {id: 'a', stateDir: 't'}]}), /tasks\[1\]\.id: "a" is already the id of tasks\[0\]/)
+    assert.match(
+      problem({
+        job: 'x',
+        tasks: [
+          {id: 'a', stateDir: 's'},
+          {id: 'a', stateDir: 't'},
+        ],
+      }),
+      /tasks\[1\]\.id: "a" is already the id of tasks\[0\]/,
+    )
     assert.match(problem({job: 'x', tasks: [{id: 'a/b', stateDir: 's'}]}), /tasks\[0\]\.id: "a\/b" may only contain letters, digits/)
     assert.match(problem({job: '../x', tasks: [{id: 'a', stateDir: 's'}]}), /job: "\.\.\/x" may only contain/)
     assert.match(problem({tasks: []}), /job: required; tasks: must be a non-empty array/)

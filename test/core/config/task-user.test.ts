@@ -7,7 +7,13 @@ import {UsageError} from '../../../src/core/errors.js'
 
 const file = '/jobs/ckpt.json'
 const idOf = (flag: string, user: string) => Number(execFileSync('id', [flag, user], {encoding: 'utf8'}).trim())
-const withUser = (user: unknown) => ({job: 'x', tasks: [{id: 'a', stateDir: 's'}, {id: 'b', stateDir: 't', user}]})
+const withUser = (user: unknown) => ({
+  job: 'x',
+  tasks: [
+    {id: 'a', stateDir: 's'},
+    {id: 'b', stateDir: 't', user},
+  ],
+})
 
 describe('tasks[].user', () => {
   it('resolves a user name and a uid to the uid and gid of that user', () => {
@@ -25,12 +31,15 @@ describe('tasks[].user', () => {
       ['', /tasks\[1\]\.user: must be a user name or a uid/],
       [-1, /tasks\[1\]\.user: must be a user name or a uid/],
     ] as const) {
-      assert.throws(() => parseJobSpec(withUser(value), file), (error: unknown) => {
-        assert.ok(error instanceof UsageError)
-        assert.equal(error.exit, 2)
-        assert.match(error.message, why)
-        return true
-      })
+      assert.throws(
+        () => parseJobSpec(withUser(value), file),
+        (error: unknown) => {
+          assert.ok(error instanceof UsageError)
+          assert.equal(error.exit, 2)
+          assert.match(error.message, why)
+          return true
+        },
+      )
     }
   })
 })

@@ -20,7 +20,16 @@ describe('keys', () => {
   const id = formatCheckpointId(3)
   it('are the layout of docs/FORMAT.md', () => {
     assert.deepEqual(
-      [keys.jobRecord('j'), keys.claim('j', id), keys.manifest('j', id), keys.dataPrefix('j', id), keys.archive('j', id, 't'), keys.index('j', id, 't'), keys.lock('j', 'shared-u'), keys.pruning('j', id)],
+      [
+        keys.jobRecord('j'),
+        keys.claim('j', id),
+        keys.manifest('j', id),
+        keys.dataPrefix('j', id),
+        keys.archive('j', id, 't'),
+        keys.index('j', id, 't'),
+        keys.lock('j', 'shared-u'),
+        keys.pruning('j', id),
+      ],
       ['j/job.json', 'j/claims/chk-3.json', 'j/manifests/chk-3.json', 'j/data/chk-3/', 'j/data/chk-3/t.tar', 'j/data/chk-3/t.index.json', 'j/locks/shared-u.json', 'j/pruning/chk-3.json'],
     )
   })
@@ -39,6 +48,9 @@ describe('keys', () => {
 describe('manifest checkpoint id', () => {
   it('is refused when it is not of the form chk-N', () => {
     const doc = Buffer.from(JSON.stringify({format: 1, job: 'j', checkpointId: 'chk-x', createdAt: '', completedAt: '', node: 'n', tasks: []}))
-    assert.throws(() => parseManifest(doc, 'x'), (e: unknown) => e instanceof ManifestError && /"chk-x".*not of the form chk-N/.test(e.message))
+    assert.throws(
+      () => parseManifest(doc, 'x'),
+      (e: unknown) => e instanceof ManifestError && /"chk-x".*not of the form chk-N/.test(e.message),
+    )
   })
 })

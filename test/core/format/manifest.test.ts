@@ -12,7 +12,10 @@ describe('manifest format', () => {
   })
 
   it('says why it cannot read a newer or unknown format', () => {
-    assert.throws(() => parseManifest(doc(FORMAT_VERSION + 1), 'x'), (e: unknown) => e instanceof NewerFormatError && !(e instanceof ManifestError) && /newer than this ckpt understands.*upgrade ckpt/.test(e.message))
+    assert.throws(
+      () => parseManifest(doc(FORMAT_VERSION + 1), 'x'),
+      (e: unknown) => e instanceof NewerFormatError && !(e instanceof ManifestError) && /newer than this ckpt understands.*upgrade ckpt/.test(e.message),
+    )
     assert.throws(() => parseManifest(doc(undefined), 'x'), /no format version/)
     assert.throws(() => parseManifest(Buffer.from('{not json'), 'x'), /not valid JSON/)
   })

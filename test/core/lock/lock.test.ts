@@ -36,7 +36,10 @@ for (const kind of primaryKinds) {
     it('lets shared locks go together and keeps an exclusive one out while they are held', async () => {
       const a = await acquireLock(j.ctx, {mode: 'shared', purpose: 'take'})
       const b = await acquireLock(j.ctx, {mode: 'shared', purpose: 'restore', waitMs: 0})
-      await assert.rejects(acquireLock(j.ctx, {mode: 'exclusive', purpose: 'prune', waitMs: 300}), (error: Error) => error instanceof LockedError && /shared lock for (take|restore) held by pid \d+/.test(error.message))
+      await assert.rejects(
+        acquireLock(j.ctx, {mode: 'exclusive', purpose: 'prune', waitMs: 300}),
+        (error: Error) => error instanceof LockedError && /shared lock for (take|restore) held by pid \d+/.test(error.message),
+      )
       await a.release()
       await b.release()
       const x = await acquireLock(j.ctx, {mode: 'exclusive', purpose: 'prune', waitMs: 0})
@@ -56,11 +59,15 @@ for (const kind of primaryKinds) {
     it('never lets two racing exclusive lockers hold the job at once', async () => {
       let holding = 0
       let most = 0
-      await Promise.all(Array.from({length: 5}, () => withLock(j.ctx, {mode: 'exclusive', purpose: 'prune', waitMs: 30_000}, async () => {
-        most = Math.max(most, ++holding)
-        await sleep(30)
-        holding--
-      })))
+      await Promise.all(
+        Array.from({length: 5}, () =>
+          withLock(j.ctx, {mode: 'exclusive', purpose: 'prune', waitMs: 30_000}, async () => {
+            most = Math.max(most, ++holding)
+            await sleep(30)
+            holding--
+          }),
+        ),
+      )
       assert.equal(most, 1)
     })
 
@@ -73,7 +80,10 @@ for (const kind of primaryKinds) {
       assert.ok(warnings.some((w) => /taking over a stale exclusive lock for prune .* process \d+ on this host .* is gone/.test(w)))
       assert.ok(warnings.some((w) => /not refreshed for 120 minutes/.test(w)))
       await plantLock(j, 'exclusive-live', {host: 'elsewhere'})
-      await assert.rejects(withLock(j.ctx, {mode: 'shared', purpose: 'take', waitMs: 0}, async () => {}), /exclusive lock for prune held by pid \d+ on host elsewhere/)
+      await assert.rejects(
+        withLock(j.ctx, {mode: 'shared', purpose: 'take', waitMs: 0}, async () => {}),
+        /exclusive lock for prune held by pid \d+ on host elsewhere/,
+      )
       await j.ctx.primary.delete(lockKey(j.ctx.job.name, 'exclusive-live'))
     })
 
@@ -81,13 +91,19 @@ for (const kind of primaryKinds) {
       await plantLock(j, 'shared-dead', {mode: 'shared', purpose: 'take', pid: Number(deadPid())})
       await plantLock(j, 'shared-live', {mode: 'shared', purpose: 'restore', host: 'elsewhere'})
       const dry = await unlockJob(j.ctx, {dryRun: true})
-      assert.deepEqual(dry.removed.map((l) => l.lockId), ['shared-dead'])
+      assert.deepEqual(
+        dry.removed.map((l) => l.lockId),
+        ['shared-dead'],
+      )
       assert.equal((await readLocks(j.ctx.primary, j.ctx.job.name)).length, 2)
       const first = await unlockJob(j.ctx)
       assert.deepEqual([first.removed.map((l) => [l.lockId, l.purpose]), first.kept.map((l) => l.lockId)], [[['shared-dead', 'take']], ['shared-live']])
       assert.match(first.removed[0].stale!, /is gone/)
       const all = await unlockJob(j.ctx, {all: true})
-      assert.deepEqual(all.removed.map((l) => l.lockId), ['shared-live'])
+      assert.deepEqual(
+        all.removed.map((l) => l.lockId),
+        ['shared-live'],
+      )
       assert.deepEqual(await readLocks(j.ctx.primary, j.ctx.job.name), [])
     })
   })

@@ -5,8 +5,7 @@ import type {FileEntry} from '../../../src/core/format/manifest.js'
 import {MAX_SEGMENT, SMALL_FILE_CHUNK, chunkSizeFor, planSegments, segmentSizeFor} from '../../../src/core/restore/fetch.js'
 
 const file = (path: string, offset: number, size: number) => ({path, type: 'file', offset, size, mode: 0o644, mtimeMs: 0, sha256: ''}) as FileEntry
-const shape = (files: FileEntry[], size: number) =>
-  planSegments(files, size).map((s) => [s.start, s.end, s.pieces.map((p) => `${p.entry.path}@${p.fileOffset}+${p.length}`)])
+const shape = (files: FileEntry[], size: number) => planSegments(files, size).map((s) => [s.start, s.end, s.pieces.map((p) => `${p.entry.path}@${p.fileOffset}+${p.length}`)])
 
 describe('planSegments', () => {
   it('puts neighbouring small files in one segment, reading through the headers between them', () => {

@@ -113,7 +113,10 @@ describe('the state folder and owners across take and restore', () => {
     const indexKey = keys.index('testjob', 'chk-1', 'alpha')
     const index = JSON.parse((await getBuffer(j.ctx.primary, indexKey)).toString())
     delete index.root
-    for (const entry of index.entries) delete entry.uid, delete entry.gid
+    for (const entry of index.entries) {
+      delete entry.uid
+      delete entry.gid
+    }
     const raw = Buffer.from(JSON.stringify(index))
     await j.ctx.primary.put(indexKey, raw)
     const manifestFile = path.join(j.dir, 'primary', ...keys.manifest('testjob', 'chk-1').split('/'))
@@ -138,7 +141,7 @@ describe('the state folder and owners across take and restore', () => {
 })
 
 describe('the state folder of a task with a snapshot command', () => {
-  it("is recorded from the stateDir, not from the snapshot folder ckpt made for the command", async () => {
+  it('is recorded from the stateDir, not from the snapshot folder ckpt made for the command', async () => {
     const j = await checkpointJob(fileKind, {tasks: ['alpha'], snapshot: 'cp -R "$CKPT_STATE_DIR/sub" "$CKPT_SNAPSHOT_DIR/"'})
     try {
       const alpha = j.state('alpha')

@@ -7,7 +7,10 @@ import {resolveRunOptions} from '../../../src/core/runner/options.js'
 describe('restart budget', () => {
   it('doubles the delay per restart within the window and refuses one more than maxRestarts', () => {
     const budget = new RestartBudget(3, 10_000, 100)
-    assert.deepEqual([0, 1, 2].map((t) => budget.record(t).delayMs), [100, 200, 400])
+    assert.deepEqual(
+      [0, 1, 2].map((t) => budget.record(t).delayMs),
+      [100, 200, 400],
+    )
     const fourth = budget.record(3)
     assert.equal(fourth.allowed, false)
     assert.match(fourth.reason!, /more than 3 restarts within 10.0s/)
@@ -38,6 +41,9 @@ describe('run options', () => {
   })
 
   it('refuses a bad duration with a usage error that names the flag', () => {
-    assert.throws(() => resolveRunOptions(job, {restartDelay: 'soon'}), (e: Error & {exit?: number}) => e.exit === 2 && /--restart-delay soon/.test(e.message))
+    assert.throws(
+      () => resolveRunOptions(job, {restartDelay: 'soon'}),
+      (e: Error & {exit?: number}) => e.exit === 2 && /--restart-delay soon/.test(e.message),
+    )
   })
 })

@@ -104,9 +104,18 @@ describe('ckpt run supervisor (core)', {timeout: 60_000}, () => {
     assert.equal(b.length, 1, 'b was never restarted')
     assert.deepEqual(continuityProblems(b), [])
     const failovers = summary.recoveries.filter((r) => r.trigger === 'failover')
-    assert.deepEqual(failovers.map((r) => [r.taskId, r.source]), [['a', 'local']])
+    assert.deepEqual(
+      failovers.map((r) => [r.taskId, r.source]),
+      [['a', 'local']],
+    )
     assert.deepEqual(continuityProblems(readCounterLog(path.join(d, 'a.log'))), [])
-    assert.deepEqual(summary.tasks.map((t) => [t.taskId, t.starts]), [['a', 2], ['b', 1]])
+    assert.deepEqual(
+      summary.tasks.map((t) => [t.taskId, t.starts]),
+      [
+        ['a', 2],
+        ['b', 1],
+      ],
+    )
   })
 
   it('resumes a paused task when its capture fails', async () => {
@@ -130,13 +139,19 @@ describe('ckpt run supervisor (core)', {timeout: 60_000}, () => {
 
     assert.equal(summary.exit.code, 130)
     // A checkpoint may complete only once the run has stopped the task (nothing to pause then).
-    assert.ok(summary.checkpoints.every((c) => c.pauseMs === 0), 'no checkpoint captured the running task')
+    assert.ok(
+      summary.checkpoints.every((c) => c.pauseMs === 0),
+      'no checkpoint captured the running task',
+    )
     assert.ok(summary.failedCheckpoints.length >= 3, `${summary.failedCheckpoints.length} failed checkpoints`)
     for (const f of summary.failedCheckpoints.slice(0, 3)) assert.match(f.reason, /while it was paused/)
     assert.ok(!statesAfterFailure.includes('T'), `process states after failed captures: ${statesAfterFailure}`)
     // The task counted on between failed captures: every pause ended.
     assert.ok(countsAtFailure[0] < countsAtFailure[1] && countsAtFailure[1] < countsAtFailure[2], `values written at each failure: ${countsAtFailure}`)
-    assert.deepEqual(summary.tasks.map((t) => t.starts), [1])
+    assert.deepEqual(
+      summary.tasks.map((t) => t.starts),
+      [1],
+    )
   })
 
   it('reports a pause that does not include the primary upload', async () => {

@@ -179,7 +179,14 @@ describe('azure store: transfers', () => {
     const whole = await readAll(await store.get('r/obj', {onProgress: (bytes) => (progress = bytes)}))
     assert.ok(whole.equals(body))
     assert.equal(progress, body.length)
-    for (const [offset, length] of [[0, 1], [65_535, 2], [100_000, 400_000], [1_000_000, undefined], [body.length - 1, 10], [body.length + 5, 3]] as const) {
+    for (const [offset, length] of [
+      [0, 1],
+      [65_535, 2],
+      [100_000, 400_000],
+      [1_000_000, undefined],
+      [body.length - 1, 10],
+      [body.length + 5, 3],
+    ] as const) {
       const part = await readAll(await store.get('r/obj', {range: {offset, length}}))
       assert.ok(part.equals(body.subarray(offset, length === undefined ? undefined : offset + length)), `range ${offset}+${length}`)
     }
@@ -200,7 +207,9 @@ describe('azure store: transfers', () => {
     })
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
     const port = (proxy.address() as AddressInfo).port
-    const via = withRetry(await openAzureStore(`azure://${uniqueContainer('one')}`, options(azurite.connectionString.replace(`:${azurite.port}/`, `:${port}/`), {blockSize: 64 * 1024, concurrency: 3})))
+    const via = withRetry(
+      await openAzureStore(`azure://${uniqueContainer('one')}`, options(azurite.connectionString.replace(`:${azurite.port}/`, `:${port}/`), {blockSize: 64 * 1024, concurrency: 3})),
+    )
     try {
       const body = randomBytes(300 * 1024)
       await via.put('one/obj', body)
@@ -230,10 +239,12 @@ describe('azure store: transfers', () => {
     const body = randomBytes(300 * 1024)
     await store.put('stale/obj', sendOnce(Readable.from([body])))
     assert.ok((await getBuffer(store, 'stale/obj')).equals(body))
-    const fresh = Readable.from((async function* () {
-      yield randomBytes(200 * 1024)
-      throw new Error('broke again')
-    })())
+    const fresh = Readable.from(
+      (async function* () {
+        yield randomBytes(200 * 1024)
+        throw new Error('broke again')
+      })(),
+    )
     await assert.rejects(store.createIfAbsent('stale/new', sendOnce(fresh)), /broke again/)
     assert.equal(await store.stat('stale/new'), undefined)
     await store.createIfAbsent('stale/new', body)
@@ -249,7 +260,12 @@ describe('azure store: the server goes away in the middle of a transfer', () => 
   after(() => azurite?.dispose())
 
   it('fails the transfer within a bounded time, and works again after a restart', async () => {
-    const store = await openPrimaryStore(`azure://${uniqueContainer('stop')}/p`, {baseDir: '.', env: {AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString}, blockSize: 256 * 1024, concurrency: 2})
+    const store = await openPrimaryStore(`azure://${uniqueContainer('stop')}/p`, {
+      baseDir: '.',
+      env: {AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString},
+      blockSize: 256 * 1024,
+      concurrency: 2,
+    })
     await store.put('before', Buffer.from('kept'))
     let sent = 0
     let stopping: Promise<void> | undefined

@@ -14,12 +14,14 @@ const DATA = randomBytes(256 << 10)
 type Behaviour = (n: number, at: number, res: ServerResponse) => void
 const whole: Behaviour = (_n, at, res) => res.end(DATA.subarray(at))
 /** Sends `bytes` of the body, then cuts the connection (or keeps it open, silent). */
-const partial = (bytes: number, then: 'cut' | 'stall'): Behaviour => (_n, at, res) => {
-  res.flushHeaders()
-  res.write(DATA.subarray(at, at + bytes), () => {
-    if (then === 'cut') setTimeout(() => res.destroy(), 20)
-  })
-}
+const partial =
+  (bytes: number, then: 'cut' | 'stall'): Behaviour =>
+  (_n, at, res) => {
+    res.flushHeaders()
+    res.write(DATA.subarray(at, at + bytes), () => {
+      if (then === 'cut') setTimeout(() => res.destroy(), 20)
+    })
+  }
 
 describe('streamRange', () => {
   let server: Server
@@ -123,7 +125,10 @@ describe('stageBlocks', () => {
       },
     })
     assert.equal(result.blocks, 10)
-    assert.deepEqual([...staged].sort((a, b) => a[0] - b[0]), Array.from({length: 10}, (_, i) => [i, i]))
+    assert.deepEqual(
+      [...staged].sort((a, b) => a[0] - b[0]),
+      Array.from({length: 10}, (_, i) => [i, i]),
+    )
     assert.equal(most, 3)
   })
 

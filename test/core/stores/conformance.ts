@@ -114,9 +114,7 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
 
     it('creates if absent, once, under concurrency', async () => {
       const key = 'claims/chk-1'
-      const results = await Promise.allSettled(
-        Array.from({length: 8}, (_, i) => store.createIfAbsent(key, Buffer.from(`writer-${i}`))),
-      )
+      const results = await Promise.allSettled(Array.from({length: 8}, (_, i) => store.createIfAbsent(key, Buffer.from(`writer-${i}`))))
       const won = results.filter((r) => r.status === 'fulfilled')
       assert.equal(won.length, 1, 'exactly one writer creates the key')
       for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof AlreadyExistsError, String(r.reason))

@@ -100,7 +100,7 @@ describe('retry decorator', () => {
     assert.equal((await getBuffer(store, 'k')).toString(), 'v')
   })
 
-  it('waits as long as the store\'s Retry-After says, up to a cap, in calls and listings', async () => {
+  it("waits as long as the store's Retry-After says, up to a cap, in calls and listings", async () => {
     const {inner, store, delays} = setup({maxRetryAfterMs: 20_000})
     const busy = (ms: number) => Object.assign(new TransientStoreError('503 ServerBusy'), {retryAfterMs: ms})
     inner.failures.push(busy(3000), busy(0), busy(3_600_000))

@@ -15,11 +15,15 @@ describe('mapLimit', () => {
   it('never runs more than `limit` at once, and uses all of them', async () => {
     let running = 0
     let most = 0
-    await mapLimit(Array.from({length: 40}, (_, i) => i), 4, async (i) => {
-      most = Math.max(most, ++running)
-      await sleep(i % 3)
-      running--
-    })
+    await mapLimit(
+      Array.from({length: 40}, (_, i) => i),
+      4,
+      async (i) => {
+        most = Math.max(most, ++running)
+        await sleep(i % 3)
+        running--
+      },
+    )
     assert.equal(most, 4)
   })
 
@@ -31,15 +35,22 @@ describe('mapLimit', () => {
   it('starts no item after the first failure', async () => {
     const started: number[] = []
     await assert.rejects(
-      mapLimit(Array.from({length: 20}, (_, i) => i), 3, async (i) => {
-        started.push(i)
-        if (i === 1) throw new Error('item 1 failed')
-        await sleep(20)
-      }),
+      mapLimit(
+        Array.from({length: 20}, (_, i) => i),
+        3,
+        async (i) => {
+          started.push(i)
+          if (i === 1) throw new Error('item 1 failed')
+          await sleep(20)
+        },
+      ),
       /item 1 failed/,
     )
     await sleep(100)
-    assert.deepEqual(started.sort((a, b) => a - b), [0, 1, 2])
+    assert.deepEqual(
+      started.sort((a, b) => a - b),
+      [0, 1, 2],
+    )
   })
 
   it('waits for the items in flight before it rejects, with the first error', async () => {

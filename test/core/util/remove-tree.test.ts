@@ -5,7 +5,11 @@ import {describe, it} from 'node:test'
 import {removeTree} from '../../../src/core/util/remove-tree.js'
 import {tempDir} from '../../helpers/primaries.js'
 
-const exists = (p: string) => fs.lstat(p).then(() => true, () => false)
+const exists = (p: string) =>
+  fs.lstat(p).then(
+    () => true,
+    () => false,
+  )
 
 describe('removeTree', () => {
   it('removes a deep tree of many files, read-only folders too, and leaves what links point at', async () => {
