@@ -34,7 +34,7 @@ const TERMINAL: EnvName[] = ['NO_COLOR', 'DEBUG']
 /** Per command id: the exit codes it can return and the environment it reads. */
 export const COMMAND_HELP: Record<string, {exits: ExitCode[]; env: EnvName[]}> = {
   'autocomplete:fish': {exits: [ok, usage, interrupted], env: ['DEBUG']},
-  init: {exits: [ok, failed, usage, interrupted], env: ['CKPT_JOB_FILE', ...TERMINAL]},
+  init: {exits: [ok, failed, usage, interrupted], env: ['CKPT_JOB_FILE', 'CKPT_PRIMARY', 'CKPT_LOCAL_ROOTS', ...TERMINAL]},
   'checkpoint:take': {exits: [ok, failed, usage, store, interrupted], env: [...LOCAL, ...TERMINAL]},
   'checkpoint:list': {exits: [ok, failed, usage, store, interrupted], env: [...PRIMARY, ...TERMINAL]},
   'checkpoint:show': {exits: [ok, failed, usage, store, interrupted], env: [...PRIMARY, ...TERMINAL]},

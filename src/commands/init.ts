@@ -42,8 +42,9 @@ Job file fields (JSON, relative paths resolve against the file's folder):
     const {flags} = await this.parse(Init)
     const result = await writeStarterJobFile(flags['job-file'] ?? process.env.CKPT_JOB_FILE ?? 'ckpt.json', {
       force: flags.force,
-      primary: flags.primary,
-      localRoots: flags['local-root'],
+      // Flags beat the environment, as for every command (CKPT_PRIMARY, CKPT_LOCAL_ROOTS).
+      primary: flags.primary ?? process.env.CKPT_PRIMARY,
+      localRoots: flags['local-root'] ?? process.env.CKPT_LOCAL_ROOTS?.split(':').filter((r) => r !== ''),
       blockSize: flags['block-size'],
     })
     return this.show(result, (r) => {

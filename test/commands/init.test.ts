@@ -43,6 +43,11 @@ describe('ckpt init', () => {
       const take = await runCli(['checkpoint', 'take', '--json', '-j', 'jobs/orders.json'], {cwd: dir})
       assert.equal(take.code, 0, take.stderr)
       assert.ok((await fs.readdir(path.join(dir, 'stores', 'p'))).length > 0, 'the take wrote to the primary named at init')
+      // The environment stands in for the flags, as for every command.
+      const fromEnv = await runCli(['init', '-j', 'env.json'], {cwd: dir, env: {CKPT_PRIMARY: 'azure://env-box', CKPT_LOCAL_ROOTS: 'r1:r2'}})
+      assert.equal(fromEnv.code, 0, fromEnv.stderr)
+      const envDoc = JSON.parse(await fs.readFile(path.join(dir, 'env.json'), 'utf8'))
+      assert.deepEqual([envDoc.primary, envDoc.localRoots], ['azure://env-box', ['r1', 'r2']])
     } finally {
       await cleanup()
     }
