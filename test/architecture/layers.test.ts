@@ -77,3 +77,14 @@ test('the import reader sees static, type-only, multi-line and dynamic imports',
   const text = "import type {A} from '../a.js'\nimport {\n  B,\n} from './b.js'\nexport {C} from '../c/c.js'\nconst d = await import('./d.js')\nimport 'node:fs'"
   assert.deepEqual(importsOf(text).sort(), ['../a.js', '../c/c.js', './b.js', './d.js'])
 })
+
+test('only the catalogue lists the primary store (stores/ implement list)', () => {
+  const offences: string[] = []
+  for (const file of sourceFiles(CORE)) {
+    const unit = unitOf(file)
+    if (unit === 'catalogue' || unit === 'stores') continue
+    const text = readFileSync(file, 'utf8')
+    for (const match of text.matchAll(/\bprimary\??\.list\(/g)) offences.push(`${path.relative(CORE, file)}: ${match[0]}`)
+  }
+  assert.deepEqual(offences, [], 'list the primary through src/core/catalogue')
+})

@@ -10,9 +10,10 @@ import type {LocalCopy} from '../local/copy-record.js'
 import {removeDeadLeftovers} from '../local/leftovers.js'
 import {withLock} from '../lock/lock.js'
 import {getBuffer} from '../stores/store.js'
+import {dataKeys, highestClaimedNumber} from '../catalogue/catalogue.js'
 import {mapLimit} from '../util/pool.js'
-import {formatCheckpointId as checkpointId, checkpointNumber, type CheckpointId} from '../format/ids.js'
-import {checkpointIdOfKey, FORMAT_VERSION, keys} from '../format/keys.js'
+import {formatCheckpointId as checkpointId, type CheckpointId} from '../format/ids.js'
+import {FORMAT_VERSION, keys} from '../format/keys.js'
 import type {Manifest} from '../format/manifest.js'
 import {writeTaskCopies, type WriteTaskResult} from './write-task.js'
 import {startArchivePhase, type ProgressListener} from '../progress.js'
@@ -49,15 +50,9 @@ export interface TakeResult {
 
 /** Claims the next checkpoint id with create-if-absent, so two takes never share one. */
 export async function allocateCheckpointId(ctx: JobContext): Promise<CheckpointId> {
-  let highest = 0
   // Every attempt leaves a claim and prune never removes the highest one, so claims (and, to be
   // safe against hand-made stores, manifests) hold the highest id; data need not be listed.
-  for (const prefix of [keys.claimsPrefix(ctx.job.name), keys.manifestsPrefix(ctx.job.name)]) {
-    for await (const info of ctx.primary.list(prefix)) {
-      const id = checkpointIdOfKey(ctx.job.name, info.key)
-      if (id) highest = Math.max(highest, checkpointNumber(id)!)
-    }
-  }
+  const highest = await highestClaimedNumber(ctx.primary, ctx.job.name)
   const claim = {node: ctx.node, host: hostname(), pid: process.pid, startedAt: new Date().toISOString()}
   for (let n = highest + 1; n < highest + 1000; n++) {
     const id = checkpointId(n)
@@ -229,8 +224,7 @@ async function discardSecondary(ctx: JobContext, copies: LocalCopy[]): Promise<v
 /** Only for an attempt whose manifest was never written or surely refused: no manifest can name these data. */
 async function discardPrimary(ctx: JobContext, id: CheckpointId): Promise<void> {
   try {
-    const doomed: string[] = []
-    for await (const info of ctx.primary.list(keys.dataPrefix(ctx.job.name, id))) doomed.push(info.key)
+    const doomed = await dataKeys(ctx.primary, ctx.job.name, id)
     await mapLimit(doomed, 8, (key) => ctx.primary.delete(key))
   } catch {
     // prune removes what is left of an incomplete checkpoint
