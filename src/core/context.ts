@@ -38,6 +38,7 @@ export async function openJob(settings: Settings, options: OpenOptions = {}): Pr
   try {
     await checkJobIdentity(store, settings.job, settings.node, options.identity ?? 'check')
   } catch (error) {
+    // closing after a failed open: the open's own error is what the caller needs
     await store.close().catch(() => {})
     throw error
   }
@@ -64,6 +65,7 @@ export async function withJob<T>(settings: Settings, fn: (ctx: JobContext) => Pr
   try {
     return await fn(ctx)
   } finally {
+    // the work's result (or error) stands; a store that fails to close has nothing left to lose
     await ctx.close().catch(() => {})
   }
 }

@@ -109,6 +109,7 @@ export class BigFileCopy {
       try {
         await this.writer.closeFile(this.handle, this.entry)
       } catch (error) {
+        // the write's error is what drops the copy; closing is best effort
         await this.handle.close().catch(() => {})
         throw error
       }
@@ -119,11 +120,13 @@ export class BigFileCopy {
   async discard(): Promise<void> {
     if (!this.open) return
     this.open = false
+    // the copy is being discarded: its handle's close error changes nothing
     await this.handle.close().catch(() => {})
   }
 
   private fail(error: unknown): void {
     this.open = false
+    // the copy is being discarded: its handle's close error changes nothing
     this.handle.close().catch(() => {})
     this.sink.drop(error)
   }

@@ -73,6 +73,7 @@ export class CopyWriter {
 
   /** Removes the unfinished copy; a failure here leaves a leftover that the next take or prune removes. */
   async abort(): Promise<void> {
+    // aborting: a partial folder left behind is a leftover that local prune removes
     await removeTree(this.partialDir).catch(() => {})
   }
 

@@ -43,6 +43,7 @@ export async function findLeftovers(ctx: LocalScope, which: (pid: number | undef
   for (const copy of await ctx.secondary.list()) if (copy.partial) found.push({kind: 'partial', path: copy.dir, pid: partialPid(copy.dir)})
   const out: Leftover[] = []
   for (const item of found.filter((f) => which(f.pid))) {
+    // gone meanwhile: nothing to remove
     const st = await fs.lstat(item.path).catch(() => undefined)
     if (!st) continue
     out.push({...item, bytes: await treeBytes(item.path), processAlive: item.pid !== undefined && pidAlive(item.pid), mtimeMs: st.mtimeMs})

@@ -71,6 +71,7 @@ export class SecondaryStore {
 
   /** Its checkpoint failed: the copies of it go (a failure leaves a pending copy that a prune removes). */
   async abort(copies: readonly LocalCopy[]): Promise<void> {
+    // aborting copies after a failure that is reported; what stays is a leftover for local prune
     for (const copy of copies) await this.remove(copy).catch(() => {})
   }
 
@@ -110,6 +111,7 @@ export class SecondaryStore {
     const parsed = this.layout.parseCopyName(name)
     if (!parsed) return undefined
     const dir = this.layout.copyDir(root, taskId, name)
+    // gone meanwhile: not a copy
     const st = await fs.stat(dir).catch(() => undefined)
     if (!st?.isDirectory()) return undefined
     const base = {root, dir, stateDir: this.layout.stateDir(dir), mtimeMs: st.mtimeMs}

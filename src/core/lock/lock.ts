@@ -59,6 +59,7 @@ export async function acquireLock(ctx: LockScope, options: LockOptions): Promise
     try {
       others = await liveOthers(ctx, record, options)
     } catch (error) {
+      // undoing our own lock after a failure; the failure is what is thrown, and a stale lock expires
       await ctx.primary.delete(key).catch(() => {})
       throw error
     }
@@ -77,6 +78,7 @@ export async function acquireLock(ctx: LockScope, options: LockOptions): Promise
     delete record.waiting
     record.refreshedAt = now()
     await write().catch(async (error) => {
+      // undoing our own lock after a failure; the failure is what is thrown, and a stale lock expires
       await ctx.primary.delete(key).catch(() => {})
       throw error
     })

@@ -144,6 +144,7 @@ async function stageAndSwap(ctx: JobContext, works: TaskWork[], checkpointId: Ch
     await discardStaged(staged)
   }
   for (const s of staged) {
+    // the state is restored; a copy left pending is confirmed or pruned later (local prune)
     if (s.work.copy && s.work.copy.status !== 'confirmed') await ctx.secondary.confirm(s.work.copy).catch(() => {})
   }
   const order = new Map(works.map((w, i) => [w.task.id, i]))

@@ -69,6 +69,7 @@ export async function stageTask(ctx: JobContext, work: TaskWork, checkpointId: s
     const plan = copy ? describe(task.id, checkpointId, files, good, copy) : remotePlan(work, checkpointId)
     return {work, plan, stateDir, stagingDir}
   } catch (error) {
+    // staging is discarded after a failure that is thrown below; leftovers are cleaned by the next restore
     await removeTree(stagingDir).catch(() => {})
     if (isNoSpace(error)) throw noSpace(task.id, stateDir, totalBytes(entries), error)
     throw error
@@ -111,5 +112,6 @@ function noSpace(taskId: string, stateDir: string, bytes: number, cause: unknown
 }
 
 export async function discardStaged(staged: StagedTask[]): Promise<void> {
+  // discarding staging after a failure that the caller throws; leftovers are cleaned by the next restore
   await mapLimit(staged, 4, (s) => removeTree(s.stagingDir).catch(() => {}))
 }

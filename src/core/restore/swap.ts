@@ -124,6 +124,7 @@ export async function cleanLeftovers(stateDir: string): Promise<void> {
   const found = await leftoversOf(stateDir)
   const olds = found.filter((f) => f.marker === OLD).sort((a, b) => b.ctimeMs - a.ctimeMs)
   if (olds.length > 0 && (await emptyOrMissing(stateDir))) {
+    // only an empty folder goes; if it cannot, it stays and nothing is lost
     await fs.rmdir(stateDir).catch(() => {})
     await fs.rename(olds[0].path, stateDir)
     found.splice(found.indexOf(olds[0]), 1)

@@ -36,6 +36,7 @@ export async function digestOf(file: string, size: number): Promise<string | und
 
 /** digestOf, with undefined for a file that cannot be read either (for --plan). */
 export async function hashLocalFile(file: string, size: number): Promise<string | undefined> {
+  // a file that cannot be read has no digest: it is fetched from the primary instead
   return digestOf(file, size).catch(() => undefined)
 }
 

@@ -25,6 +25,7 @@ export type ProcessLookup = (taskId: string) => TaskProcess | undefined
 /** Removes scratch copies that an earlier, interrupted run left behind (the run record makes this run the only one of the job on this node). */
 export async function cleanScratch(ctx: JobContext): Promise<void> {
   const layout = ctx.secondary.layout
+  // scratch of an earlier run: what cannot be removed now is tried again at the next start
   await mapLimit([...new Set(layout.roots)], 4, (root) => removeTree(layout.scratchDir(root)).catch(() => {}))
 }
 
@@ -60,6 +61,7 @@ export function pausingCapture(ctx: JobContext, lookup: ProcessLookup, onPause: 
       if (!copy) throw failure
       await copy.finish()
     } catch (error) {
+      // the capture's own error is thrown below; its scratch copy is removed at the next start
       await release().catch(() => {})
       throw new OperationError(`task ${task.id}: could not copy its state to ${parent} while it was paused (${messageOf(error)})`, {cause: error})
     }

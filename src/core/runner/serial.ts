@@ -13,6 +13,7 @@ export class Serial {
   run<T>(label: string, fn: () => Promise<T>): Promise<T> {
     this.labels.push(label)
     const result = this.tail.then(fn).finally(() => this.labels.splice(this.labels.indexOf(label), 1))
+    // the chain only orders the work; each caller gets its own result and error from `result`
     this.tail = result.catch(() => {})
     return result
   }

@@ -112,6 +112,7 @@ class Supervisor {
       process.off('exit', killAll)
       uninstall()
       this.watchdog.close()
+      // the run ends either way; a record left behind names a dead pid and is taken over by the next run
       await releaseRun().catch(() => {})
     }
     return this.summary(started)

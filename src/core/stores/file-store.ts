@@ -125,6 +125,7 @@ export class FileStore implements PrimaryStore {
       }
       await syncDir(dir)
     } catch (error) {
+      // the write's own error is thrown below; a temp file left behind is removed as a leftover later
       await fs.rm(temp, {force: true}).catch(() => {})
       source?.destroy()
       // The body's own failure (a capture error) is the caller's to report.
@@ -217,6 +218,7 @@ export class FileStore implements PrimaryStore {
       if (code === 'ENOENT' || code === 'ENOTDIR') return
       this.fail('delete', key, error)
     }
+    // not every file system can fsync a folder; the file itself was fsynced
     await syncDir(path.dirname(file)).catch(() => {})
   }
 
@@ -250,6 +252,7 @@ export class FileStore implements PrimaryStore {
       for (const entry of entries) {
         const abs = path.join(dir, entry.name)
         const relName = rel === '' ? entry.name : `${rel}/${entry.name}`
+        // gone since the folder was read: not listed
         const st = await fs.lstat(abs).catch(() => undefined)
         if (!st) continue
         if (entry.isFile() && entry.name.startsWith(TEMP_PREFIX) && old(st)) {

@@ -110,6 +110,7 @@ export async function lstatOrUndefined(file: string): Promise<Stats | undefined>
 async function makeWritable(dir: string): Promise<void> {
   // chmod follows links: only a real folder is made writable.
   if (!(await lstatOrUndefined(dir).catch(() => undefined))?.isDirectory()) return
+  // best effort: if the folder stays read-only, the removal below reports it
   await fs.chmod(dir, 0o700).catch(() => {})
   let names: Dirent[]
   try {

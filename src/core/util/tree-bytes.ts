@@ -14,6 +14,7 @@ export async function readdirOrEmpty(dir: string): Promise<string[]> {
 
 /** Bytes of the regular files in a tree (or of one file); links are not followed. */
 export async function treeBytes(dir: string): Promise<number> {
+  // a missing folder holds no bytes
   const st = await fs.lstat(dir).catch(() => undefined)
   if (!st) return 0
   if (!st.isDirectory()) return st.isFile() ? st.size : 0
