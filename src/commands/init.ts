@@ -3,6 +3,7 @@ import {CkptCommand} from '../cli/base.js'
 import {jobFile, localRoot, parseSizeFlag, primary} from '../cli/flags.js'
 import {nextStepHint} from '../cli/init-output.js'
 import {writeStarterJobFile} from '../core/config/starter.js'
+import {JobFileExistsError} from '../core/errors.js'
 
 export default class Init extends CkptCommand {
   static override summary = 'Write a working starter job file.'
@@ -40,7 +41,7 @@ Job file fields (JSON, relative paths resolve against the file's folder):
 
   async run() {
     const {flags} = await this.parse(Init)
-    const result = await writeStarterJobFile(flags['job-file'] ?? process.env.CKPT_JOB_FILE ?? 'ckpt.json', {
+    const result = await this.writeStarter(flags['job-file'] ?? process.env.CKPT_JOB_FILE ?? 'ckpt.json', {
       force: flags.force,
       // Flags beat the environment, as for every command (CKPT_PRIMARY, CKPT_LOCAL_ROOTS).
       primary: flags.primary ?? process.env.CKPT_PRIMARY,
@@ -51,5 +52,15 @@ Job file fields (JSON, relative paths resolve against the file's folder):
       this.say(`Wrote ${r.jobFile} (job ${r.job}, task ${r.tasks.join(', ')}).`)
       this.say(nextStepHint(flags['job-file']))
     })
+  }
+
+  /** The core says the file exists; the flag that overwrites it is the CLI's to name. */
+  private async writeStarter(...args: Parameters<typeof writeStarterJobFile>): ReturnType<typeof writeStarterJobFile> {
+    try {
+      return await writeStarterJobFile(...args)
+    } catch (error) {
+      if (error instanceof JobFileExistsError) throw new JobFileExistsError(`${error.message}; use --force to overwrite it`, {cause: error})
+      throw error
+    }
   }
 }

@@ -161,3 +161,6 @@ export function canFallBack(error: unknown): boolean {
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
+
+/** `ckpt init` found its job file already there: the CLI says how to overwrite it (exit 2). */
+export class JobFileExistsError extends UsageError {}

@@ -2,7 +2,7 @@
 // block size it was given written in (paths relative to the file's folder, as the file reads them).
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
-import {UsageError} from '../errors.js'
+import {JobFileExistsError} from '../errors.js'
 import {DEFAULT_LOCAL_ROOT, DEFAULT_PRIMARY} from './job-file.js'
 import {jobFileIn} from './job-file-path.js'
 import {primaryFolderOf} from './settings.js'
@@ -69,7 +69,7 @@ export async function writeStarterJobFile(file: string, options: StarterOptions 
   try {
     await fs.writeFile(jobFile, JSON.stringify(doc, null, 2) + '\n', {flag: options.force ? 'w' : 'wx'})
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new UsageError(`job file ${jobFile} already exists; use --force to overwrite it`)
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new JobFileExistsError(`job file ${jobFile} already exists`)
     throw error
   }
   await fs.mkdir(path.join(baseDir, 'state', 'worker-0'), {recursive: true})

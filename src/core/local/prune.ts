@@ -63,7 +63,7 @@ async function pruneWith(ctx: LocalScope, options: LocalPruneOptions, completed:
     warnings.push(`${unreachable}; removed only unfinished leftovers older than the grace period and locally confirmed copies beyond retention; pending copies and possible orphans are kept`)
   if (options.maxSizeBytes !== undefined && bytes > options.maxSizeBytes) {
     warnings.push(
-      `local roots still hold ${formatBytes(bytes)}, over --max-size ${formatBytes(options.maxSizeBytes)}: what is left is each task's newest confirmed copy or copies that cannot be removed safely`,
+      `local roots still hold ${formatBytes(bytes)}, over the size limit of ${formatBytes(options.maxSizeBytes)}: what is left is each task's newest confirmed copy or copies that cannot be removed safely`,
     )
   }
   for (const w of warnings) options.onWarning?.(w)

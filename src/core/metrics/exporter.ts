@@ -13,7 +13,7 @@ import {UsageError, messageOf} from '../errors.js'
 export function parseListen(value: string): {host: string; port: number} {
   const match = /^(?:(.*):)?(\d{1,5})$/.exec(value)
   const port = Number(match?.[2])
-  if (!match || port > 65535) throw new UsageError(`--metrics-port ${JSON.stringify(value)}: give a port, e.g. 9464, or HOST:PORT, e.g. 127.0.0.1:9464`)
+  if (!match || port > 65535) throw new UsageError(`metrics address ${JSON.stringify(value)}: give a port, e.g. 9464, or HOST:PORT, e.g. 127.0.0.1:9464`)
   return {host: match[1]?.replace(/^\[(.*)\]$/, '$1') || '::', port}
 }
 
@@ -35,7 +35,9 @@ export async function serveMetrics(registry: Registry, listen: {host: string; po
     )
   })
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => reject(new UsageError(`--metrics-port: cannot listen on ${listen.host}:${listen.port} (${error.code ?? messageOf(error)})`, {cause: error})))
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(new UsageError(`metrics endpoint: cannot listen on ${listen.host}:${listen.port} (${error.code ?? messageOf(error)})`, {cause: error})),
+    )
     server.listen(listen.port, listen.host, resolve)
   })
   server.unref()
@@ -70,7 +72,7 @@ export function metricsFileWriter(registry: Registry, file: string, onWarning: (
     writing = writing.then(async () => {
       again = false
       await writeMetricsFile(registry, file).catch((error) => {
-        if (!warned) onWarning(`--metrics-file ${file}: ${messageOf(error)}; the run goes on`)
+        if (!warned) onWarning(`metrics file ${file}: ${messageOf(error)}; the run goes on`)
         warned = true
       })
     })

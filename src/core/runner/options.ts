@@ -1,6 +1,6 @@
 // The settings of `ckpt run`: flags beat the job file's `run` section, which beats the defaults.
 import type {JobSpec} from '../config/job-file.js'
-import {formatDuration, MAX_TIMER_MS, parseDuration} from '../config/units.js'
+import {formatDuration, MAX_TIMER_MS} from '../config/units.js'
 import {UsageError} from '../errors.js'
 
 export type Failover = 'job' | 'task'
@@ -27,45 +27,45 @@ export interface RunOptions {
 
 /** What a caller may give: durations as milliseconds or strings such as "30s". */
 export interface RunInput {
-  interval?: string | number
+  interval?: number
   failover?: string
   maxRestarts?: number
-  restartWindow?: string | number
-  restartDelay?: string | number
-  stopTimeout?: string | number
+  restartWindow?: number
+  restartDelay?: number
+  stopTimeout?: number
   checkpointOnExit?: boolean
-  duration?: string | number
+  duration?: number
   fresh?: boolean
   handleSignals?: boolean
 }
 
 export const RUN_DEFAULTS = {failover: 'job' as Failover, maxRestarts: 5, restartWindowMs: 600_000, restartDelayMs: 1000, stopTimeoutMs: 10_000}
 
-function duration(value: string | number | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined
-  const ms = parseDuration(value)
-  if (ms === undefined) throw new UsageError(`--${flag} ${value}: not a duration; use milliseconds or a value like 500ms, 30s, 10m, 1h`)
-  // Every run duration but the restart window feeds a timer, which fires at once above 2^31-1 ms.
-  if (ms > MAX_TIMER_MS && flag !== 'restart-window') throw new UsageError(`--${flag} ${value}: longer than the longest timer ckpt can keep (${MAX_TIMER_MS} ms); use at most 24d`)
+/** A duration of the run in milliseconds (the CLI parses flags); `what` names the setting in messages. */
+function duration(ms: number | undefined, what: string, options: {timer?: boolean} = {}): number | undefined {
+  if (ms === undefined) return undefined
+  if (!Number.isFinite(ms) || ms < 0) throw new UsageError(`the run's ${what} (${ms} ms) must be a duration of at least 0`)
+  // A timer fires at once above 2^31-1 ms: a duration that feeds one may not be longer.
+  if (options.timer && ms > MAX_TIMER_MS) throw new UsageError(`the run's ${what} (${formatDuration(ms)}) is longer than the longest timer ckpt can keep (${MAX_TIMER_MS} ms); use at most 24d`)
   return ms
 }
 
 export function resolveRunOptions(job: JobSpec, input: RunInput = {}): RunOptions {
   if (input.failover !== undefined && input.failover !== 'job' && input.failover !== 'task') {
-    throw new UsageError(`--failover ${input.failover}: must be 'job' or 'task'`)
+    throw new UsageError(`the run's failover ${JSON.stringify(input.failover)}: must be 'job' or 'task'`)
   }
   if (input.maxRestarts !== undefined && (!Number.isInteger(input.maxRestarts) || input.maxRestarts < 0)) {
-    throw new UsageError(`--max-restarts ${input.maxRestarts}: must be a whole number of at least 0`)
+    throw new UsageError(`the run's restart limit ${input.maxRestarts}: must be a whole number of at least 0`)
   }
-  const durationMs = duration(input.duration, 'duration')
-  if (durationMs === 0) throw new UsageError(`--duration ${input.duration}: must be longer than 0 (${formatDuration(0)})`)
+  const durationMs = duration(input.duration, 'duration', {timer: true})
+  if (durationMs === 0) throw new UsageError(`the run's duration must be longer than 0`)
   return {
-    intervalMs: duration(input.interval, 'interval') ?? job.checkpoint.intervalMs,
+    intervalMs: duration(input.interval, 'checkpoint interval', {timer: true}) ?? job.checkpoint.intervalMs,
     failover: (input.failover as Failover | undefined) ?? job.run.failover ?? RUN_DEFAULTS.failover,
     maxRestarts: input.maxRestarts ?? job.run.maxRestarts ?? RUN_DEFAULTS.maxRestarts,
-    restartWindowMs: duration(input.restartWindow, 'restart-window') ?? job.run.restartWindowMs ?? RUN_DEFAULTS.restartWindowMs,
-    restartDelayMs: duration(input.restartDelay, 'restart-delay') ?? job.run.restartDelayMs ?? RUN_DEFAULTS.restartDelayMs,
-    stopTimeoutMs: duration(input.stopTimeout, 'stop-timeout') ?? job.run.stopTimeoutMs ?? RUN_DEFAULTS.stopTimeoutMs,
+    restartWindowMs: duration(input.restartWindow, 'restart window') ?? job.run.restartWindowMs ?? RUN_DEFAULTS.restartWindowMs,
+    restartDelayMs: duration(input.restartDelay, 'restart delay', {timer: true}) ?? job.run.restartDelayMs ?? RUN_DEFAULTS.restartDelayMs,
+    stopTimeoutMs: duration(input.stopTimeout, 'stop timeout', {timer: true}) ?? job.run.stopTimeoutMs ?? RUN_DEFAULTS.stopTimeoutMs,
     checkpointOnExit: input.checkpointOnExit ?? false,
     durationMs,
     fresh: input.fresh ?? false,

@@ -146,7 +146,7 @@ export class AzureStore implements PrimaryStore {
     // Fresh block ids per upload: stale uncommitted blocks of an interrupted upload never collide.
     const blockId = (index: number) => Buffer.from(`${uploadId}-${String(index).padStart(6, '0')}`).toString('base64')
     const stage = async (index: number, block: Buffer) => {
-      if (index >= MAX_BLOCKS) throw new OperationError(`primary store ${this.displayUrl}: ${key} needs more than ${MAX_BLOCKS} blocks; raise the block size (--block-size)`)
+      if (index >= MAX_BLOCKS) throw new OperationError(`primary store ${this.displayUrl}: ${key} needs more than ${MAX_BLOCKS} blocks; raise the block size (transfer.blockSize)`)
       await this.call(call, (abortSignal) => blocks.stageBlock(blockId(index), block, block.length, {abortSignal}), {bytes: block.length})
     }
     const source = streamOf(body)
@@ -277,7 +277,7 @@ export async function openAzureStore(url: string, options: AzureStoreOptions): P
 export function createAzureStore(url: string, options: AzureStoreOptions): AzureStore {
   const address = parseAzureAddress(url, options.env ?? process.env)
   const settings = {
-    blockSize: positiveInteger(options.blockSize, DEFAULT_BLOCK_SIZE, 'the block size (transfer.blockSize, --block-size)', MAX_BLOCK_SIZE),
+    blockSize: positiveInteger(options.blockSize, DEFAULT_BLOCK_SIZE, 'the block size (transfer.blockSize)', MAX_BLOCK_SIZE),
     concurrency: positiveInteger(options.concurrency, DEFAULT_CONCURRENCY, 'the concurrency (transfer.concurrency, --concurrency)', 64),
     listPageSize: positiveInteger(options.listPageSize, 5000, 'the list page size', 5000),
     requestTimeoutMs: options.requestTimeoutMs ?? 30_000,

@@ -36,14 +36,14 @@ export class FileStore implements PrimaryStore {
   static async open(root: string, options: {create?: boolean} = {}): Promise<{store: FileStore; created: boolean}> {
     let created = false
     try {
-      if (!(await fs.stat(root)).isDirectory()) throw new StoreUnavailableError(`primary store ${root} is not a folder; check the address (--primary, CKPT_PRIMARY or the job file's "primary")`)
+      if (!(await fs.stat(root)).isDirectory()) throw new StoreUnavailableError(`primary store ${root} is not a folder; check the address (the job file's "primary", CKPT_PRIMARY or the command line)`)
     } catch (error) {
       if (error instanceof StoreUnavailableError) throw error
       const code = (error as NodeJS.ErrnoException).code
       if ((code !== 'ENOENT' && code !== 'ENOTDIR') || !options.create) {
         throw new StoreUnavailableError(
           code === 'ENOENT' || code === 'ENOTDIR'
-            ? `primary store ${root} does not exist; check the address (--primary, CKPT_PRIMARY or the job file's "primary"), or create the store with a first 'ckpt checkpoint take' (or mkdir -p ${root})`
+            ? `primary store ${root} does not exist; check the address (the job file's "primary", CKPT_PRIMARY or the command line), or create the store with a first 'ckpt checkpoint take' (or mkdir -p ${root})`
             : `primary store ${root} cannot be opened: ${code ?? messageOf(error)}`,
           {cause: error},
         )

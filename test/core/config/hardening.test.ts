@@ -8,6 +8,7 @@ import {parseJobSpec} from '../../../src/core/config/job-file.js'
 import {resolveSettings} from '../../../src/core/config/settings.js'
 import {UsageError} from '../../../src/core/errors.js'
 import {resolveRunOptions} from '../../../src/core/runner/options.js'
+import {parseDurationFlag} from '../../../src/cli/flags.js'
 import {writeJob} from '../../helpers/job.js'
 import {tempDir} from '../../helpers/primaries.js'
 
@@ -53,13 +54,18 @@ describe('job file values that are not what they claim', () => {
 
   it('refuses run flags longer than a timer can hold (run --duration 30d ended at once)', () => {
     const job = parseJobSpec({job: 'x', tasks: [task]}, file)
+    // The CLI parses the flags (cli/flags.ts) and names them; the core checks the numbers it receives.
     assert.throws(
-      () => resolveRunOptions(job, {duration: '30d'}),
+      () => parseDurationFlag('duration', '30d', {timer: true}),
       (e: unknown) => e instanceof UsageError && /--duration 30d: .*longer than/.test(e.message),
     )
-    assert.throws(() => resolveRunOptions(job, {interval: '25d'}), /--interval 25d: .*longer than/)
-    assert.throws(() => resolveRunOptions(job, {stopTimeout: '25d'}), /--stop-timeout 25d: .*longer than/)
-    assert.equal(resolveRunOptions(job, {duration: '24d', restartWindow: '60d'}).durationMs, 24 * 86_400_000)
+    assert.throws(() => parseDurationFlag('interval', '25d', {timer: true}), /--interval 25d: .*longer than/)
+    assert.throws(() => parseDurationFlag('stop-timeout', '25d', {timer: true}), /--stop-timeout 25d: .*longer than/)
+    assert.throws(
+      () => resolveRunOptions(job, {duration: 30 * 86_400_000}),
+      (e: unknown) => e instanceof UsageError && /duration .*longer than/.test(e.message) && !e.message.includes('--'),
+    )
+    assert.equal(resolveRunOptions(job, {duration: parseDurationFlag('duration', '24d', {timer: true}), restartWindow: parseDurationFlag('restart-window', '60d')}).durationMs, 24 * 86_400_000)
   })
 
   it('refuses NUL bytes in any string, naming the field', () => {
