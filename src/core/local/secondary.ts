@@ -37,18 +37,7 @@ export class SecondaryStore {
     const root = this.layout.rootFor(taskIndex)
     const partial = this.layout.partialDir(root, taskId, checkpointId)
     await fs.mkdir(this.layout.stateDir(partial), {recursive: true})
-    const record: CopyRecord = {
-      format: FORMAT_VERSION,
-      job: this.job,
-      taskId,
-      checkpointId,
-      node: this.node,
-      status: 'pending',
-      files: 0,
-      bytes: 0,
-      createdAt: new Date().toISOString(),
-      ...(this.primary === undefined ? {} : {primary: this.primary}),
-    }
+    const record = {...this.pendingRecord(taskId, checkpointId, 0, new Date().toISOString()), ...(this.primary === undefined ? {} : {primary: this.primary})}
     return new CopyWriter(this.layout, root, partial, this.layout.copyDir(root, taskId, checkpointId), record)
   }
 
@@ -120,18 +109,11 @@ export class SecondaryStore {
       if (record?.checkpointId === parsed.checkpointId && record.taskId === taskId) return {...record, ...base, partial: false}
     }
     const {checkpointId} = parsed
-    return {
-      format: FORMAT_VERSION,
-      job: this.job,
-      taskId,
-      checkpointId,
-      node: this.node,
-      status: 'pending',
-      files: 0,
-      bytes: await treeBytes(dir),
-      createdAt: st.mtime.toISOString(),
-      ...base,
-      partial: true,
-    }
+    return {...this.pendingRecord(taskId, checkpointId, await treeBytes(dir), st.mtime.toISOString()), ...base, partial: true}
+  }
+
+  /** The record of a copy not yet confirmed: one being written, or a folder without a readable record. */
+  private pendingRecord(taskId: string, checkpointId: string, bytes: number, createdAt: string): CopyRecord {
+    return {format: FORMAT_VERSION, job: this.job, taskId, checkpointId, node: this.node, status: 'pending', files: 0, bytes, createdAt}
   }
 }
