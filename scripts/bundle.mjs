@@ -19,9 +19,13 @@ await esbuild.build({
   outfile: path.join(dist, 'index.js'),
   // TypeScript is asked for by oclif only in development mode; the not-found plugin is imported
   // from node_modules on a mistyped command only (src/cli/main.ts).
-  external: ['typescript', '@oclif/plugin-not-found'],
+  external: ['typescript', '@oclif/plugin-not-found', '@oclif/plugin-autocomplete'],
   // The Azure SDK is required only for azure:// stores, from its own bundle (below).
-  plugins: [{name: 'azure-sdk', setup: (build) => build.onResolve({filter: /^@azure\/storage-blob$/}, () => ({path: './azure-sdk.js', external: true}))}],
+  // prom-client (with its optional OpenTelemetry API) only for `run --metrics-*`, from its own bundle too.
+  plugins: [
+    {name: 'azure-sdk', setup: (build) => build.onResolve({filter: /^@azure\/storage-blob$/}, () => ({path: './azure-sdk.js', external: true}))},
+    {name: 'prom-client', setup: (build) => build.onResolve({filter: /^prom-client$/}, () => ({path: './prom-client.js', external: true}))},
+  ],
   // src/ is ES modules; the one use of import.meta (render.ts's createRequire) gets this file's URL.
   define: {'import.meta.url': '__bundleUrl'},
   banner: {js: "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;"},
@@ -32,6 +36,13 @@ await esbuild.build({
   ...common,
   stdin: {contents: "module.exports = require('@azure/storage-blob')", resolveDir: root, sourcefile: 'azure-sdk.js'},
   outfile: path.join(dist, 'azure-sdk.js'),
+})
+
+// prom-client in a file of its own: ~230 KB that every start would otherwise parse.
+await esbuild.build({
+  ...common,
+  stdin: {contents: "module.exports = require('prom-client')", resolveDir: root, sourcefile: 'prom-client.js'},
+  outfile: path.join(dist, 'prom-client.js'),
 })
 
 // Our error classes name themselves after new.target.name (src/core/errors.ts). esbuild's keepNames

@@ -1,7 +1,10 @@
 // The CLI in one module: every command, by id, for oclif's explicit command discovery
 // (package.json oclif.commands), and oclif's execute for bin/run.js. The build bundles this file
 // with everything it imports into dist/index.js, so a start reads one file, not hundreds.
+import Autocomplete from './commands/autocomplete/index.js'
+import AutocompleteCreate from './commands/autocomplete/create.js'
 import AutocompleteFish from './commands/autocomplete/fish.js'
+import AutocompleteScript from './commands/autocomplete/script.js'
 import CheckpointList from './commands/checkpoint/list.js'
 import CheckpointPrune from './commands/checkpoint/prune.js'
 import CheckpointShow from './commands/checkpoint/show.js'
@@ -19,7 +22,10 @@ export {execute, NOT_FOUND} from './cli/main.js'
 export {CkptHelp as HELP} from './cli/help.js'
 
 export const COMMANDS = {
+  autocomplete: Autocomplete,
+  'autocomplete:create': AutocompleteCreate,
   'autocomplete:fish': AutocompleteFish,
+  'autocomplete:script': AutocompleteScript,
   'checkpoint:list': CheckpointList,
   'checkpoint:prune': CheckpointPrune,
   'checkpoint:show': CheckpointShow,

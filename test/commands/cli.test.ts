@@ -12,6 +12,8 @@ async function commandFiles(dir: string, prefix = ''): Promise<string[]> {
   const out: string[] = []
   for (const entry of await fs.readdir(dir, {withFileTypes: true})) {
     if (entry.isDirectory()) out.push(...(await commandFiles(path.join(dir, entry.name), `${prefix}${entry.name}:`)))
+    // oclif's convention: FOLDER/index.ts is the command FOLDER itself.
+    else if (entry.name === 'index.ts' && prefix !== '') out.push(prefix.slice(0, -1))
     else if (entry.name.endsWith('.ts')) out.push(`${prefix}${entry.name.slice(0, -3)}`)
   }
   return out.sort()
