@@ -130,7 +130,8 @@ describe('command surface', () => {
       assert.equal((await runCli(['checkpoint', 'take'], {cwd: dir})).code, 0)
       const quoted = [process.execPath, binRun, 'checkpoint', 'list'].map((a) => `'${a}'`).join(' ')
       const onTty = (env: Record<string, string | undefined>) => collectCli(spawn('script', ['-qec', quoted, '/dev/null'], {cwd: dir, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe']}))
-      const coloured = await onTty({NO_COLOR: undefined})
+      // CI=true (as CI runs the suite) turns colour off too: this run is a person's terminal.
+      const coloured = await onTty({NO_COLOR: undefined, CI: undefined})
       assert.match(coloured.stdout, /\u001B\[32mcompleted/)
       const plain = await onTty({NO_COLOR: '1'})
       assert.match(plain.stdout, /chk-1\s+completed/)
