@@ -5,9 +5,7 @@ import {run} from '@oclif/core/run'
 import {CLIError} from '@oclif/core/errors'
 import type {Hook} from '@oclif/core/hooks'
 import {EXIT} from '../core/errors.js'
-import {errorLabel, warningLabel} from './render.js'
-
-const ANSI = /\u001B\[[0-9;]*m/g
+import {ANSI, errorLabel, warningLabel} from './render.js'
 
 export async function execute(options: {dir: string}): Promise<void> {
   try {

@@ -2,10 +2,10 @@
 // task, redrawn in place and cut to the width; in a log one status line every 10 s; for scripts
 // JSON lines (--progress json); nothing with --quiet or --progress none.
 import * as Flags from '@oclif/core/flags'
-import {Chalk, supportsColorStderr} from 'chalk'
 import {formatBytes} from '../core/config/units.js'
 import type {ProgressEvent, ProgressListener, ProgressPhase} from '../core/progress.js'
 import {RateWindow} from './rate.js'
+import {chalkStderr as chalk} from './render.js'
 
 export type ProgressMode = 'tty' | 'plain' | 'json' | 'none'
 
@@ -42,9 +42,6 @@ interface TaskLine {
   phaseStarted: number
   rate: RateWindow
 }
-
-// chalk reads FORCE_COLOR, TERM=dumb and CI for stderr; NO_COLOR it leaves to us.
-const chalk = new Chalk({level: process.env.NO_COLOR ? 0 : supportsColorStderr ? supportsColorStderr.level : 0})
 
 const WORD: Record<ProgressPhase, string> = {reading: 'reading', uploading: 'uploading', verifying: 'verifying', writing: 'writing'}
 

@@ -27,6 +27,9 @@ export const paint = Object.fromEntries(STYLES.map((name) => [name, (text: strin
   (text: string, color?: boolean) => string
 >
 
+/** Colour for stderr (progress, labels), with NO_COLOR honoured above. */
+export {chalkStderr}
+
 export const errorLabel = (text: string) => chalkStderr.red(text)
 export const warningLabel = (text: string) => chalkStderr.yellow(text)
 export const noteLabel = (text: string) => chalkStderr.dim(text)
@@ -38,7 +41,8 @@ export function statusColor(status: string): string {
   return status
 }
 
-const ANSI = /\u001B\[[0-9;]*m/g
+/** Colour codes (ESC [ … m), for measuring or removing them. */
+export const ANSI = /\u001B\[[0-9;]*m/g
 const visible = (text: string) => text.replace(ANSI, '').length
 const GAP = 2
 

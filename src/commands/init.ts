@@ -2,6 +2,7 @@ import * as Flags from '@oclif/core/flags'
 import {CkptCommand} from '../cli/base.js'
 import {jobFile, localRoot, parseSizeFlag, primary} from '../cli/flags.js'
 import {nextStepHint} from '../cli/init-output.js'
+import {localRootsFromEnv} from '../core/config/settings.js'
 import {writeStarterJobFile} from '../core/config/starter.js'
 import {JobFileExistsError} from '../core/errors.js'
 
@@ -45,7 +46,7 @@ Job file fields (JSON, relative paths resolve against the file's folder):
       force: flags.force,
       // Flags beat the environment, as for every command (CKPT_PRIMARY, CKPT_LOCAL_ROOTS).
       primary: flags.primary ?? process.env.CKPT_PRIMARY,
-      localRoots: flags['local-root'] ?? process.env.CKPT_LOCAL_ROOTS?.split(':').filter((r) => r !== ''),
+      localRoots: flags['local-root'] ?? localRootsFromEnv(),
       blockSize: flags['block-size'],
     })
     return this.show(result, (r) => {

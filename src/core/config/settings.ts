@@ -36,9 +36,14 @@ export function resolveNode(input: SettingsInput, env: NodeJS.ProcessEnv = proce
   return node
 }
 
+/** CKPT_LOCAL_ROOTS: colon-separated folders, or undefined when unset. */
+export function localRootsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] | undefined {
+  return env.CKPT_LOCAL_ROOTS?.split(':').filter((r) => r !== '')
+}
+
 export async function resolveSettings(input: SettingsInput, env: NodeJS.ProcessEnv = process.env): Promise<Settings> {
   const job = await loadJobFile(resolveJobFilePath(input, env))
-  const envRoots = env.CKPT_LOCAL_ROOTS?.split(':').filter((r) => r !== '')
+  const envRoots = localRootsFromEnv(env)
   let localRoots: string[]
   if (input.localRoots && input.localRoots.length > 0) localRoots = input.localRoots.map((r) => path.resolve(r))
   else if (envRoots && envRoots.length > 0) localRoots = envRoots.map((r) => path.resolve(r))
