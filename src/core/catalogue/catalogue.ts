@@ -5,7 +5,7 @@ import {mapLimit} from '../util/pool.js'
 import {StoreUnavailableError, UsageError, messageOf} from '../errors.js'
 import {checkpointNumber, compareCheckpointIds, parseCheckpointId, type CheckpointId} from '../format/ids.js'
 import {checkpointIdOfKey, keys, prunedIdOfKey} from '../format/keys.js'
-import type {Manifest} from '../format/manifest.js'
+import type {Manifest, ManifestV2} from '../format/manifest.js'
 import {readManifest} from './read.js'
 
 export interface CheckpointSummary {
@@ -16,7 +16,7 @@ export interface CheckpointSummary {
   bytes: number
   /** Why a manifest could not be read, for a completed checkpoint whose manifest is broken. */
   problem?: string
-  manifest?: Manifest
+  manifest?: Manifest | ManifestV2
 }
 
 export interface Catalogue {

@@ -3,7 +3,7 @@ import type {PrimaryStore} from '../stores/store.js'
 import type {CheckpointId} from '../format/ids.js'
 import {readCatalogue, resolveCheckpointId} from './catalogue.js'
 import type {Manifest} from '../format/manifest.js'
-import {readIndex, readManifest} from './read.js'
+import {readIndex, readManifestV1} from './read.js'
 
 /** What a listing needs of an opened job (context.ts's JobContext is one). */
 export interface CatalogueScope {
@@ -47,7 +47,7 @@ export async function listCheckpoints(ctx: CatalogueScope): Promise<CheckpointLi
 }
 
 /** Start-to-commit time of a take, when its manifest holds both times. */
-function timesOf(manifest: Manifest | undefined): {completedAt?: string; durationMs?: number} {
+function timesOf(manifest: Pick<Manifest, 'createdAt' | 'completedAt'> | undefined): {completedAt?: string; durationMs?: number} {
   const started = Date.parse(manifest?.createdAt ?? '')
   const completed = Date.parse(manifest?.completedAt ?? '')
   if (!Number.isFinite(started) || !Number.isFinite(completed)) return {}
@@ -65,7 +65,7 @@ export interface CheckpointShowResult {
 
 export async function showCheckpoint(ctx: CatalogueScope, id: string | undefined): Promise<CheckpointShowResult> {
   const checkpointId = await resolveCheckpointId(ctx.primary, ctx.job.name, id)
-  const manifest = await readManifest(ctx.primary, ctx.job.name, checkpointId)
+  const manifest = await readManifestV1(ctx.primary, ctx.job.name, checkpointId, 'checkpoint show')
   const tasks = []
   for (const record of manifest.tasks) {
     const index = await readIndex(ctx.primary, manifest, record)

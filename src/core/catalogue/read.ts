@@ -3,16 +3,24 @@
 import {createHash} from '../util/crypto.js'
 import {getBuffer, type PrimaryStore} from '../stores/store.js'
 import type {CheckpointId} from '../format/ids.js'
-import {IndexParser} from '../format/index-stream.js'
+import {IndexParser, parseIndexJson} from '../format/index-stream.js'
+import {checkIndexV2, type TaskIndexV2} from '../format/index2.js'
 import {keys} from '../format/keys.js'
-import {ManifestError} from '../errors.js'
-import {checkIndex, parseIndex, parseManifest, type Manifest, type TaskIndex, type TaskRecord} from '../format/manifest.js'
+import {ManifestError, NewerFormatError} from '../errors.js'
+import {checkIndex, isManifestV2, parseManifest, type Manifest, type ManifestV2, type TaskIndex, type TaskRecord, type TaskRecordV2} from '../format/manifest.js'
 
 /** Reads the manifest at a checkpoint's key; one that names another checkpoint or job is corrupt. */
-export async function readManifest(primary: PrimaryStore, job: string, id: CheckpointId): Promise<Manifest> {
+export async function readManifest(primary: PrimaryStore, job: string, id: CheckpointId): Promise<Manifest | ManifestV2> {
   const manifest = parseManifest(await getBuffer(primary, keys.manifest(job, id)), `checkpoint ${id}`)
   if (manifest.checkpointId !== id) throw new ManifestError(`checkpoint ${id}: the manifest at its key names checkpoint ${JSON.stringify(manifest.checkpointId)}`)
   if (manifest.job !== job) throw new ManifestError(`checkpoint ${id}: the manifest at its key names job ${JSON.stringify(manifest.job)}, not ${JSON.stringify(job)}`)
+  return manifest
+}
+
+/** A format-1 manifest; a format-2 one is refused, naming the command that cannot read it yet. */
+export async function readManifestV1(primary: PrimaryStore, job: string, id: CheckpointId, what: string): Promise<Manifest> {
+  const manifest = await readManifest(primary, job, id)
+  if (isManifestV2(manifest)) throw new NewerFormatError(`checkpoint ${id} is of format 2, which ${what} does not read yet`)
   return manifest
 }
 
@@ -26,6 +34,17 @@ const INDEX_CHUNK = 64 << 10
  */
 export async function readIndex(primary: PrimaryStore, manifest: Pick<Manifest, 'checkpointId'>, record: TaskRecord): Promise<TaskIndex> {
   const where = `checkpoint ${manifest.checkpointId}`
+  return checkIndex((await readIndexDocument(primary, where, record)) as TaskIndex, record, where)
+}
+
+/** Reads a format-2 task index, checked against its record's digest and for blobs inside its packs. */
+export async function readIndexV2(primary: PrimaryStore, manifest: Pick<ManifestV2, 'checkpointId'>, record: TaskRecordV2): Promise<TaskIndexV2> {
+  const where = `checkpoint ${manifest.checkpointId}`
+  return checkIndexV2((await readIndexDocument(primary, where, record)) as TaskIndexV2, record.taskId, where)
+}
+
+/** An index's JSON, streamed in and checked against the size and SHA-256 its record names. */
+async function readIndexDocument(primary: PrimaryStore, where: string, record: Pick<TaskRecord, 'taskId' | 'index' | 'indexSize' | 'indexSha256'>): Promise<unknown> {
   const parser = new IndexParser()
   const hash = createHash('sha256')
   let size = 0
@@ -38,6 +57,14 @@ export async function readIndex(primary: PrimaryStore, manifest: Pick<Manifest, 
     throw new ManifestError(`${where}: index of task ${record.taskId} does not match the digest in the manifest`)
   }
   const doc = parser.end()
-  if (doc === undefined) return parseIndex(await getBuffer(primary, record.index, record.indexSize), record, where)
-  return checkIndex(doc as TaskIndex, record, where)
+  if (doc !== undefined) return doc
+  const raw = await getBuffer(primary, record.index, record.indexSize)
+  if (raw.length !== record.indexSize || createHash('sha256').update(raw).digest('hex') !== record.indexSha256) {
+    throw new ManifestError(`${where}: index of task ${record.taskId} does not match the digest in the manifest`)
+  }
+  try {
+    return parseIndexJson(raw)
+  } catch {
+    throw new ManifestError(`${where}: index of task ${record.taskId} is not valid JSON`)
+  }
 }

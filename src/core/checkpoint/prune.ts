@@ -9,7 +9,7 @@ import {checkpointNumber, type CheckpointId} from '../format/ids.js'
 import {keys} from '../format/keys.js'
 import type {Manifest} from '../format/manifest.js'
 import {listJobObjects} from '../catalogue/catalogue.js'
-import {readManifest} from '../catalogue/read.js'
+import {readManifestV1} from '../catalogue/read.js'
 import {planPrune, referencedKeys, type PruneCandidate, type PruneDecision} from './prune-plan.js'
 
 export interface PruneOptions {
@@ -44,7 +44,7 @@ async function prune(ctx: JobContext, options: PruneOptions): Promise<PruneResul
     const candidate: PruneCandidate = {checkpointId: id, completed, lastWriteMs: lastWrite.getTime(), marked: marked.has(id)}
     if (completed) {
       try {
-        candidate.manifest = await readManifest(ctx.primary, job, id)
+        candidate.manifest = await readManifestV1(ctx.primary, job, id, 'checkpoint prune')
         candidate.unrestorable = await missingObjects(ctx, candidate.manifest, sizes)
       } catch (error) {
         // A newer ckpt's checkpoints may share data with older ones: this ckpt cannot tell what they reference.

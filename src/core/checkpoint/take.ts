@@ -13,7 +13,7 @@ import {getBuffer} from '../stores/store.js'
 import {dataKeys, highestClaimedNumber} from '../catalogue/catalogue.js'
 import {mapLimit} from '../util/pool.js'
 import {formatCheckpointId as checkpointId, type CheckpointId} from '../format/ids.js'
-import {FORMAT_VERSION, keys} from '../format/keys.js'
+import {FORMAT_1, keys} from '../format/keys.js'
 import type {Manifest} from '../format/manifest.js'
 import {writeTaskCopies, type WriteTaskResult} from './write-task.js'
 import {startArchivePhase, type ProgressListener} from '../progress.js'
@@ -78,7 +78,7 @@ async function takeLocked(ctx: JobContext, options: TakeOptions): Promise<TakeRe
   options.onStart?.(id)
   const written = await writeTasks(ctx, id, options)
   const manifest: Manifest = {
-    format: FORMAT_VERSION,
+    format: FORMAT_1,
     job: ctx.job.name,
     checkpointId: id,
     createdAt: new Date(started).toISOString(),

@@ -7,7 +7,7 @@ import {mapLimit} from '../util/pool.js'
 import {compareCheckpointIds, type CheckpointId} from '../format/ids.js'
 import {keys} from '../format/keys.js'
 import type {TaskRecord} from '../format/manifest.js'
-import {readIndex, readManifest} from '../catalogue/read.js'
+import {readIndex, readManifestV1} from '../catalogue/read.js'
 import {checkpointIdArgument, listJobObjects} from '../catalogue/catalogue.js'
 import {indexFitProblems} from '../archive/index-fit.js'
 import {checkFiles, checkWholeArchive, describeCheck, selectFiles, type DataCheck, type VerifyProblem} from './verify-data.js'
@@ -88,7 +88,7 @@ async function verifyOne(ctx: JobContext, objects: JobObjects, id: CheckpointId,
   const manifestKey = keys.manifest(ctx.job.name, id)
   let tasks: TaskRecord[]
   try {
-    tasks = (await readManifest(ctx.primary, ctx.job.name, id)).tasks
+    tasks = (await readManifestV1(ctx.primary, ctx.job.name, id, 'checkpoint verify')).tasks
   } catch (error) {
     if (error instanceof StoreUnavailableError) throw error
     problem({object: manifestKey, problem: messageOf(error)})

@@ -9,7 +9,7 @@ import type {CopyWriter, LocalCopy} from '../local/secondary.js'
 import {sendOnce, type PrimaryStore} from '../stores/store.js'
 import {IndexBody} from '../format/index-stream.js'
 import type {CheckpointId} from '../format/ids.js'
-import {FORMAT_VERSION, keys} from '../format/keys.js'
+import {FORMAT_1, keys} from '../format/keys.js'
 import type {TaskRecord} from '../format/manifest.js'
 import {SecondarySink} from './secondary-sink.js'
 import {TaskArchive, type ScannedState} from './task-archive.js'
@@ -66,7 +66,7 @@ async function scanTask(input: WriteTaskInput): Promise<ScannedState> {
 /** Writes the index (its entries now carry their digests and offsets) and returns the task's record for the manifest. */
 async function writeIndex(input: WriteTaskInput, state: ScannedState, archive: TaskArchive): Promise<TaskRecord> {
   const {job, checkpointId, taskId} = input
-  const index = new IndexBody({format: FORMAT_VERSION, taskId, root: state.root, entries: state.entries})
+  const index = new IndexBody({format: FORMAT_1, taskId, root: state.root, entries: state.entries})
   const indexKey = keys.index(job, checkpointId, taskId)
   await input.primary.put(indexKey, () => index.stream())
   return {

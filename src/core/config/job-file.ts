@@ -35,7 +35,11 @@ export interface JobSpec {
   primary?: string
   localRoots?: string[]
   retain: {primary: number; local: number}
-  checkpoint: {intervalMs: number; timeoutMs: number; graceMs: number}
+  /**
+   * format: what takes write (2: content-addressed, incremental; 1: one tar per task, for readers
+   * older than format 2). rereadEvery: every Nth format-2 take reads every file (0: never).
+   */
+  checkpoint: {intervalMs: number; timeoutMs: number; graceMs: number; format: 1 | 2; rereadEvery: number}
   transfer: {blockSize?: number; concurrency?: number}
   run: {failover?: 'job' | 'task'; maxRestarts?: number; restartWindowMs?: number; restartDelayMs?: number; stopTimeoutMs?: number}
   tasks: TaskSpec[]
@@ -136,10 +140,18 @@ function parseRetain(c: Checker, value: Json): JobSpec['retain'] {
   return retain
 }
 
+/** What takes write when the job file does not say. */
+export const DEFAULT_FORMAT: 1 | 2 = 1
+
 function parseCheckpoint(c: Checker, value: Json): JobSpec['checkpoint'] {
-  const checkpoint = {intervalMs: 30_000, timeoutMs: 600_000, graceMs: 3_600_000}
+  const checkpoint: JobSpec['checkpoint'] = {intervalMs: 30_000, timeoutMs: 600_000, graceMs: 3_600_000, format: DEFAULT_FORMAT, rereadEvery: 0}
   if (value === undefined) return checkpoint
-  const k = c.object(value, 'checkpoint', ['interval', 'timeout', 'grace'])
+  const k = c.object(value, 'checkpoint', ['interval', 'timeout', 'grace', 'format', 'rereadEvery'])
+  if (k?.format !== undefined) {
+    if (k.format === 1 || k.format === 2) checkpoint.format = k.format
+    else c.fail('checkpoint.format', 'must be 1 or 2 (2: incremental, content-addressed; 1: one tar per task)')
+  }
+  if (k?.rereadEvery !== undefined) checkpoint.rereadEvery = c.int(k.rereadEvery, 'checkpoint.rereadEvery', 0) ?? 0
   if (k?.interval !== undefined) checkpoint.intervalMs = c.timer(k.interval, 'checkpoint.interval') ?? 30_000
   if (k?.timeout !== undefined) checkpoint.timeoutMs = c.timer(k.timeout, 'checkpoint.timeout') ?? 600_000
   if (k?.grace !== undefined) checkpoint.graceMs = c.duration(k.grace, 'checkpoint.grace') ?? 3_600_000

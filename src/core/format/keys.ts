@@ -2,7 +2,10 @@
 // no other module builds a key by hand.
 import {parseCheckpointId, type CheckpointId} from './ids.js'
 
-export const FORMAT_VERSION = 1
+/** The newest format this ckpt reads; it writes format 1 or 2, as the job file says (`checkpoint.format`). */
+export const FORMAT_VERSION = 2
+export const FORMAT_1 = 1
+export const FORMAT_2 = 2
 
 export const keys = {
   jobPrefix: (job: string) => `${job}/`,
@@ -20,6 +23,17 @@ export const keys = {
   lock: (job: string, lockId: string) => `${job}/locks/${lockId}.json`,
   /** Where a prune records what it has begun to remove, so a re-run finishes it whatever its age. */
   pruning: (job: string, id: CheckpointId) => `${job}/pruning/${id}.json`,
+  /** Format 2: the job's digest and chunk size, fixed by its first format-2 take. */
+  jobConfig: (job: string) => `${job}/config.json`,
+  /** Format 2: packs of blobs, named by their digest, under the first two hex digits of it. */
+  packsPrefix: (job: string) => `${job}/packs/`,
+  pack: (job: string, packId: string) => `${job}/packs/${packId.slice(0, 2)}/${packId}`,
+}
+
+/** The pack id of a pack's key, or undefined. */
+export function packIdOfKey(job: string, key: string): string | undefined {
+  const match = key.startsWith(`${job}/`) ? /^packs\/([0-9a-f]{2})\/([0-9a-f]{64})$/.exec(key.slice(job.length + 1)) : null
+  return match && match[2].startsWith(match[1]) ? match[2] : undefined
 }
 
 /** The checkpoint id in a claim, manifest or data key, or undefined. */

@@ -5,6 +5,7 @@ import {parseIndexJson} from './index-stream.js'
 import {parseCheckpointId, type CheckpointId} from './ids.js'
 import {FORMAT_VERSION} from './keys.js'
 import {checkEntries, type EntryType} from './safe-path.js'
+import {isDigestAlgorithm, type DigestAlgorithm} from '../util/digest.js'
 
 export type {EntryType}
 
@@ -65,12 +66,94 @@ export interface Manifest {
   tasks: TaskRecord[]
 }
 
+/**
+ * A format-2 task record: the index (no archive: the bytes are in packs the index names) and what
+ * the take stored. It is exactly what a task's acknowledgement carries when many nodes take a
+ * checkpoint together.
+ */
+export interface TaskRecordV2 {
+  taskId: string
+  index: string
+  indexSize: number
+  /** SHA-256 of the index bytes, as in format 1. */
+  indexSha256: string
+  files: number
+  bytes: number
+  /** The checkpoint whose records this task's take trusted for unchanged files. */
+  base?: string
+  /** Packs the index names, and their bytes. */
+  packs: number
+  packBytes: number
+  /** Bytes of blobs this take stored first for this task. */
+  addedBytes: number
+  /** Bytes this take put for this task (packs and index). */
+  uploadedBytes: number
+  /** File bytes served by blobs that already existed. */
+  reusedBytes: number
+}
+
+export interface ManifestV2 {
+  format: 2
+  job: string
+  checkpointId: CheckpointId
+  status: 'completed'
+  /** The job-wide recovery this checkpoint belongs to (0 for one node). */
+  epoch: number
+  digest: DigestAlgorithm
+  chunkSize: number
+  createdAt: string
+  completedAt: string
+  node: string
+  tasks: TaskRecordV2[]
+}
+
+/** The other outcome under a checkpoint's commit key: it never completes. */
+export interface AbortRecord {
+  format: 2
+  job: string
+  checkpointId: CheckpointId
+  status: 'aborted'
+  epoch: number
+  reason: string
+  abortedAt: string
+  node: string
+}
+
+/** What lies under a commit key: a completed manifest of format 1 or 2, or an abort record. */
+export type CommitRecord = Manifest | ManifestV2 | AbortRecord
+
+export function isManifestV2(manifest: Manifest | ManifestV2): manifest is ManifestV2 {
+  return manifest.format === 2
+}
+
 export function sha256(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex')
 }
 
-export function parseManifest(raw: Buffer, where: string): Manifest {
-  let doc: Manifest
+/** Parses a completed manifest of either format; an abort record is not a manifest (ManifestError). */
+export function parseManifest(raw: Buffer, where: string): Manifest | ManifestV2 {
+  const doc = parseCommitRecord(raw, where)
+  if (isAborted(doc)) throw new ManifestError(`${where}: the checkpoint was aborted (${doc.reason}); it never completed`)
+  return doc
+}
+
+export function isAborted(record: CommitRecord): record is AbortRecord {
+  return record.format === 2 && (record as AbortRecord).status === 'aborted'
+}
+
+/** A commit record as read, before it is checked. */
+interface RawRecord {
+  format?: unknown
+  checkpointId?: unknown
+  status?: unknown
+  reason?: unknown
+  digest?: unknown
+  tasks?: Array<{taskId?: unknown; archive?: unknown; index?: unknown; indexSha256?: unknown}>
+}
+
+/** Parses what lies under a commit key: a manifest of format 1 or 2, or an abort record. */
+export function parseCommitRecord(raw: Buffer, where: string): CommitRecord {
+  let doc: RawRecord
   try {
     doc = JSON.parse(raw.toString('utf8'))
   } catch (error) {
@@ -82,17 +165,27 @@ export function parseManifest(raw: Buffer, where: string): Manifest {
     throw new NewerFormatError(`${where}: manifest format ${doc.format} is newer than this ckpt understands (${FORMAT_VERSION}); upgrade ckpt`)
   }
   if (doc.format < 1) throw new ManifestError(`${where}: manifest format ${doc.format} is unknown`)
-  if (typeof doc.checkpointId !== 'string' || !Array.isArray(doc.tasks)) throw new ManifestError(`${where}: manifest lacks checkpointId or tasks`)
+  if (typeof doc.checkpointId !== 'string') throw new ManifestError(`${where}: manifest lacks checkpointId`)
   if (parseCheckpointId(doc.checkpointId) === undefined) throw new ManifestError(`${where}: manifest names checkpoint ${JSON.stringify(doc.checkpointId)}, which is not of the form chk-N`)
+  if (doc.format === 2 && doc.status === 'aborted') {
+    if (typeof doc.reason !== 'string') throw new ManifestError(`${where}: abort record has no reason`)
+    return doc as AbortRecord
+  }
+  if (!Array.isArray(doc.tasks)) throw new ManifestError(`${where}: manifest lacks tasks`)
+  if (doc.format === 2) {
+    if (doc.status !== 'completed') throw new ManifestError(`${where}: commit record has unknown status ${JSON.stringify(doc.status)}`)
+    if (!isDigestAlgorithm(doc.digest)) throw new ManifestError(`${where}: manifest names an unknown digest ${JSON.stringify(doc.digest)}`)
+  }
   for (const task of doc.tasks) {
-    if (typeof task?.taskId !== 'string' || typeof task.archive !== 'string' || typeof task.index !== 'string') {
+    const archive = doc.format === 2 || typeof task?.archive === 'string'
+    if (typeof task?.taskId !== 'string' || !archive || typeof task.index !== 'string' || typeof task.indexSha256 !== 'string') {
       throw new ManifestError(`${where}: manifest has a malformed task record`)
     }
   }
-  return doc
+  return doc as Manifest | ManifestV2
 }
 
-export function parseIndex(raw: Buffer, record: TaskRecord, where: string): TaskIndex {
+export function parseIndex(raw: Buffer, record: Pick<TaskRecord, 'taskId' | 'indexSize' | 'indexSha256'>, where: string): TaskIndex {
   if (raw.length !== record.indexSize || sha256(raw) !== record.indexSha256) {
     throw new ManifestError(`${where}: index of task ${record.taskId} does not match the digest in the manifest`)
   }
@@ -106,7 +199,7 @@ export function parseIndex(raw: Buffer, record: TaskRecord, where: string): Task
 }
 
 /** Checks a parsed index against its manifest record: format, entries, root. */
-export function checkIndex(doc: TaskIndex, record: TaskRecord, where: string): TaskIndex {
+export function checkIndex(doc: TaskIndex, record: Pick<TaskRecord, 'taskId'>, where: string): TaskIndex {
   if (typeof doc?.format === 'number' && doc.format > FORMAT_VERSION) {
     throw new NewerFormatError(`${where}: index of task ${record.taskId} is of format ${doc.format}, newer than this ckpt understands (${FORMAT_VERSION}); upgrade ckpt`)
   }

@@ -4,7 +4,7 @@
 // Where things live is LocalLayout's alone (local/layout.ts).
 import * as fs from 'node:fs/promises'
 import {checkpointNumber} from '../format/ids.js'
-import {FORMAT_VERSION} from '../format/keys.js'
+import {FORMAT_1} from '../format/keys.js'
 import {removeTree} from '../util/remove-tree.js'
 import {readdirOrEmpty, treeBytes} from '../util/tree-bytes.js'
 import {readRecord, recordOf, writeRecord, type CopyRecord, type LocalCopy} from './copy-record.js'
@@ -114,6 +114,6 @@ export class SecondaryStore {
 
   /** The record of a copy not yet confirmed: one being written, or a folder without a readable record. */
   private pendingRecord(taskId: string, checkpointId: string, bytes: number, createdAt: string): CopyRecord {
-    return {format: FORMAT_VERSION, job: this.job, taskId, checkpointId, node: this.node, status: 'pending', files: 0, bytes, createdAt}
+    return {format: FORMAT_1, job: this.job, taskId, checkpointId, node: this.node, status: 'pending', files: 0, bytes, createdAt}
   }
 }

@@ -2,7 +2,7 @@
 // checkpoints when the primary cannot serve a task (docs/CONTRACT.md promises 4-6).
 import type {JobContext} from '../context.js'
 import {completedFrom} from '../catalogue/catalogue.js'
-import {readIndex, readManifest} from '../catalogue/read.js'
+import {readIndex, readManifestV1} from '../catalogue/read.js'
 import type {CheckpointId} from '../format/ids.js'
 import {CheckpointLacksTaskError, ManifestError, NotFoundError, NothingToRestoreError, PrimaryDigestError, UsageError, canFallBack, messageOf} from '../errors.js'
 import {uninterruptible} from '../interrupt.js'
@@ -86,7 +86,7 @@ function selectTasks(ctx: JobContext, taskIds: string[] | undefined) {
 }
 
 async function loadWork(ctx: JobContext, checkpointId: CheckpointId, tasks: JobContext['job']['tasks'], preferRemote: boolean): Promise<TaskWork[]> {
-  const manifest = await readManifest(ctx.primary, ctx.job.name, checkpointId)
+  const manifest = await readManifestV1(ctx.primary, ctx.job.name, checkpointId, 'restore')
   return mapLimit(tasks, 4, async (task) => {
     const record = manifest.tasks.find((t) => t.taskId === task.id)
     if (!record) throw new CheckpointLacksTaskError(`task ${task.id} is not in checkpoint ${checkpointId}`)

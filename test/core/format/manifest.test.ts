@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
-import {FORMAT_VERSION} from '../../../src/core/format/keys.js'
-import {parseManifest} from '../../../src/core/format/manifest.js'
+import {FORMAT_1, FORMAT_VERSION} from '../../../src/core/format/keys.js'
+import {isAborted, parseCommitRecord, parseManifest} from '../../../src/core/format/manifest.js'
 import {ManifestError, NewerFormatError} from '../../../src/core/errors.js'
 
 const doc = (format: unknown) => Buffer.from(JSON.stringify({format, job: 'j', checkpointId: 'chk-1', createdAt: '', completedAt: '', node: 'n', tasks: []}))
