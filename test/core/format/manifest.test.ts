@@ -7,8 +7,15 @@ import {ManifestError, NewerFormatError} from '../../../src/core/errors.js'
 const doc = (format: unknown) => Buffer.from(JSON.stringify({format, job: 'j', checkpointId: 'chk-1', createdAt: '', completedAt: '', node: 'n', tasks: []}))
 
 describe('manifest format', () => {
-  it('reads its own format', () => {
-    assert.equal(parseManifest(doc(FORMAT_VERSION), 'x').checkpointId, 'chk-1')
+  it('reads both its formats, and an abort record is not a manifest', () => {
+    assert.equal(parseManifest(doc(FORMAT_1), 'x').format, FORMAT_1)
+    const v2 = {format: 2, job: 'j', checkpointId: 'chk-1', status: 'completed', epoch: 0, digest: 'blake3', chunkSize: 1 << 20, createdAt: '', completedAt: '', node: 'n', tasks: []}
+    assert.equal(parseManifest(Buffer.from(JSON.stringify(v2)), 'x').format, FORMAT_VERSION)
+    assert.throws(() => parseManifest(Buffer.from(JSON.stringify({...v2, status: 'maybe'})), 'x'), /unknown status "maybe"/)
+    assert.throws(() => parseManifest(Buffer.from(JSON.stringify({...v2, digest: 'md5'})), 'x'), /unknown digest "md5"/)
+    const aborted = {format: 2, job: 'j', checkpointId: 'chk-1', status: 'aborted', epoch: 0, reason: 'a task did not acknowledge', abortedAt: '', node: 'n'}
+    assert.equal(isAborted(parseCommitRecord(Buffer.from(JSON.stringify(aborted)), 'x')), true)
+    assert.throws(() => parseManifest(Buffer.from(JSON.stringify(aborted)), 'x'), /aborted \(a task did not acknowledge\); it never completed/)
   })
 
   it('says why it cannot read a newer or unknown format', () => {
