@@ -1,8 +1,6 @@
 // Format 2's restore plan: per task, which bytes stay in place, which come from the local copy and
 // which from the primary. The plan (--plan) guesses in-place bytes from sizes and times without
 // hashing; a restore counts what the blob digests proved.
-import * as fs from 'node:fs/promises'
-import * as path from 'node:path'
 import type {TaskSpec} from '../config/job-file.js'
 import type {JobContext} from '../context.js'
 import type {EntryV2, TaskIndexV2} from '../format/index2.js'
@@ -10,15 +8,12 @@ import type {ManifestV2, StateRoot, TaskRecordV2} from '../format/manifest.js'
 import {keys} from '../format/keys.js'
 import type {LocalCopy} from '../local/copy-record.js'
 import {NotFoundError, PrimaryDigestError} from '../errors.js'
-import {createHash} from '../util/crypto.js'
+import {COPY_INDEX, copyIndexMatches} from '../local/copy-index.js'
 import {mapLimit} from '../util/pool.js'
 import {lstatOrUndefined} from '../util/remove-tree.js'
 import {sameSizeFile, sameTime} from './in-place.js'
 import type {Source, TaskPlan} from './plan.js'
 import {targetPath} from './verified-copy.js'
-
-/** The name of the task index a format-2 local copy keeps beside its state. */
-export const COPY_INDEX = 'index.json'
 
 export interface TaskWorkV2 {
   format: 2
@@ -47,9 +42,7 @@ export async function findLocalV2(ctx: JobContext, taskId: string, manifest: Man
   if (preferRemote) return {reason: 'remote preferred: the stateDir and secondary copies are not used'}
   const copy = await ctx.secondary.retrieve(taskId, manifest.checkpointId)
   if (!copy) return {reason: `no secondary copy of ${manifest.checkpointId} on node ${ctx.node}`}
-  // unreadable: the copy is not used
-  const raw = await fs.readFile(path.join(copy.dir, COPY_INDEX)).catch(() => undefined)
-  if (!raw || raw.length !== record.indexSize || createHash('sha256').update(raw).digest('hex') !== record.indexSha256) {
+  if (!(await copyIndexMatches(copy, record))) {
     return {reason: `secondary copy in ${copy.root}: its ${COPY_INDEX} is missing or not the index of ${manifest.checkpointId}`}
   }
   return {copy}
