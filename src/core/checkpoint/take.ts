@@ -121,6 +121,7 @@ async function takeV2(ctx: JobContext, id: CheckpointId, started: number, option
       reread: options.reread,
       parallel: options.parallel,
       onWarning: options.onWarning,
+      progress: options.progress,
       capture: async (task, chk, hint) => (options.capture ?? ((t: TaskSpec, c: string) => captureTask(ctx.job, t, c)))(task, chk, hint),
     })
   } catch (error) {
