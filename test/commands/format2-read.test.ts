@@ -1,4 +1,5 @@
-// The read side of format 2 through the built CLI, on the file store and on Azurite: restore from
+// The read side of format 2 through the built CLI, on checkpoints taken by the CLI (format 2), on
+// the file store and on Azurite: restore from
 // the primary, the local copy and both; show; export to a file and to stdout, extracted by GNU tar;
 // and the failures: a missing pack (restore falls back), a flipped byte (export exits 1, no file).
 import assert from 'node:assert/strict'
@@ -11,7 +12,6 @@ import {openJob, type JobContext} from '../../src/core/context.js'
 import {keys} from '../../src/core/format/keys.js'
 import {getBuffer} from '../../src/core/stores/store.js'
 import {binRun, cliEnv, runCli} from '../helpers/cli.js'
-import {buildFormat2} from '../helpers/format2.js'
 import {exists, makeTree, writeJob} from '../helpers/job.js'
 import {primaryKinds, tempDir, type PrimaryTarget} from '../helpers/primaries.js'
 import {describeState} from '../helpers/tree-state.js'
@@ -39,13 +39,18 @@ for (const kind of primaryKinds) {
       await kind.setup()
       ;({dir, cleanup} = await tempDir())
       target = await kind.fresh(dir)
-      const jobFile = await writeJob(dir, {tasks: tasks.map((id) => ({id})), primary: target.url, localRoots: [path.join(dir, 'local')]})
+      const jobFile = await writeJob(dir, {tasks: tasks.map((id) => ({id})), primary: target.url, localRoots: [path.join(dir, 'local')], extra: {checkpoint: {format: 2}}})
       Object.assign(process.env, target.env)
       ctx = await openJob(await resolveSettings({jobFile, node: 'test-node'}, process.env))
+      // 1 MiB packs, so a task's bytes lie in several packs and a restore reads several ranges.
+      const config = {format: 2, digest: 'blake3', chunkSize: 1 << 20, packSize: 1 << 20, createdAt: new Date().toISOString(), node: 'test-node'}
+      await ctx.primary.put(keys.jobConfig('testjob'), Buffer.from(JSON.stringify(config)))
       for (const task of tasks) await makeTree(state(task), {bigBytes: 2_500_000, seed: task})
       for (const id of ['chk-1', 'chk-2']) {
         for (const task of tasks) await fs.writeFile(path.join(state(task), 'top.txt'), `${id} ${task}\n`)
-        await buildFormat2(ctx, id, {packSize: 1 << 20, localCopy: true})
+        const take = await ckpt(['checkpoint', 'take'])
+        assert.equal(take.code, 0, take.stdout + take.stderr)
+        assert.deepEqual([take.json.checkpointId, take.json.format], [id, 2])
         expected[id] = {}
         for (const task of tasks) expected[id][task] = await describeState(state(task))
       }
@@ -136,9 +141,11 @@ for (const kind of primaryKinds) {
 
     it('exits 1 and leaves no file when a pack has a flipped byte; restore falls back past a missing pack', async () => {
       const index = JSON.parse((await getBuffer(ctx.primary, keys.index('testjob', 'chk-2' as never, 'alpha'))).toString())
-      const key = keys.pack('testjob', index.packs.at(-1).id)
+      // top.txt changed in chk-2: its blob is in a pack that chk-1 does not use
+      const [ordinal, offset] = index.entries.find((e: any) => e.path === 'top.txt').blobs[0]
+      const key = keys.pack('testjob', index.packs[ordinal].id)
       const pack = await getBuffer(ctx.primary, key)
-      pack[100] ^= 0xff
+      pack[offset] ^= 0xff
       await ctx.primary.put(key, pack)
       await fs.rm(path.join(dir, 'local'), {recursive: true})
       const file = path.join(dir, 'broken.tar')

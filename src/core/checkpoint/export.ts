@@ -122,7 +122,7 @@ async function exportV2(ctx: JobContext, manifest: ManifestV2, taskId: string, t
   const index = await readIndexV2(ctx.primary, manifest, record)
   await digestReady(index.digest)
   const copy = await ctx.secondary.retrieve(taskId, manifest.checkpointId)
-  const localState = copy && (await copyIndexMatches(copy, record)) ? copy.stateDir : undefined
+  const localState = copy && (await copyIndexMatches(ctx.secondary.layout, copy, record)) ? copy.stateDir : undefined
   const source = new BlobSource(ctx, index, localState, `checkpoint ${manifest.checkpointId} task ${taskId}`)
   const local = await source.localFiles()
   const primary = source.primaryBlobs(index.entries.filter((e) => e.type === 'file' && !local.has(e)))

@@ -8,7 +8,7 @@ import type {ManifestV2, StateRoot, TaskRecordV2} from '../format/manifest.js'
 import {keys} from '../format/keys.js'
 import type {LocalCopy} from '../local/copy-record.js'
 import {NotFoundError, PrimaryDigestError} from '../errors.js'
-import {COPY_INDEX, copyIndexMatches} from '../local/copy-index.js'
+import {copyIndexMatches} from '../local/copy-index.js'
 import {mapLimit} from '../util/pool.js'
 import {lstatOrUndefined} from '../util/remove-tree.js'
 import {sameSizeFile, sameTime} from './in-place.js'
@@ -42,8 +42,8 @@ export async function findLocalV2(ctx: JobContext, taskId: string, manifest: Man
   if (preferRemote) return {reason: 'remote preferred: the stateDir and secondary copies are not used'}
   const copy = await ctx.secondary.retrieve(taskId, manifest.checkpointId)
   if (!copy) return {reason: `no secondary copy of ${manifest.checkpointId} on node ${ctx.node}`}
-  if (!(await copyIndexMatches(copy, record))) {
-    return {reason: `secondary copy in ${copy.root}: its ${COPY_INDEX} is missing or not the index of ${manifest.checkpointId}`}
+  if (!(await copyIndexMatches(ctx.secondary.layout, copy, record))) {
+    return {reason: `secondary copy in ${copy.root}: its index.json is missing or not the index of ${manifest.checkpointId}`}
   }
   return {copy}
 }
