@@ -7,6 +7,7 @@ import type {EntryV2} from '../format/index2.js'
 import {keys} from '../format/keys.js'
 import {readBlobs, type BlobNeed, type RangeReader} from '../archive/pack-reader.js'
 import {DEFAULT_CONCURRENCY, type PrimaryStore} from '../stores/store.js'
+import {Limiter} from '../util/pool.js'
 import type {PhaseProgress} from '../progress.js'
 import {blobStarts, writeAll, type Pending} from './disk-sources.js'
 import {finishFileV2} from './in-place.js'
@@ -40,42 +41,43 @@ export async function fetchMissing(ctx: JobContext, work: TaskWorkV2, stagingDir
   await checkPacks(ctx, work, [...new Set(needs.map((n) => n.tag.pack))], checkpointId)
   const where = `checkpoint ${checkpointId} task ${work.task.id}`
   const concurrency = ctx.settings.transfer.concurrency ?? DEFAULT_CONCURRENCY
-  const writer = new PlaceWriter(stagingDir)
+  // Writes run alongside the reads, a few at a time: each holds its blob (a view of a range of at most 8 MiB).
+  const writes = new Limiter(WRITES)
+  const blobs = readBlobs(needs, {read: packReader(ctx.primary, ctx.job.name), digest: work.index.digest, concurrency, where})
   try {
-    for await (const {need, data} of readBlobs(needs, {read: packReader(ctx.primary, ctx.job.name), digest: work.index.digest, concurrency, where})) {
-      const {entry, position} = need.tag
-      await writer.write(entry, data, position)
-      bytes.remoteBytes += data.length
-      progress?.advance(data.length)
-      const left = remaining.get(entry)! - 1
-      remaining.set(entry, left)
-      if (left > 0) continue
-      await writer.close()
-      await finishFileV2(targetPath(stagingDir, entry.path), entry)
-      progress?.advance(0, 1)
+    for await (const {need, data} of blobs) {
+      const started = await writes.start(async () => {
+        const {entry, position} = need.tag
+        const target = targetPath(stagingDir, entry.path)
+        await writeAt(target, data, position)
+        bytes.remoteBytes += data.length
+        progress?.advance(data.length)
+        const left = remaining.get(entry)! - 1
+        remaining.set(entry, left)
+        if (left > 0) return
+        await finishFileV2(target, entry)
+        progress?.advance(0, 1)
+      })
+      if (!started) break
     }
+  } catch (error) {
+    // the read's failure is the one reported; the writes in flight finish first
+    await writes.drain().catch(() => {})
+    throw error
   } finally {
-    await writer.close()
+    await blobs.return(undefined)
   }
+  await writes.drain()
 }
 
-/** Writes blobs into staged files, keeping the last file open (a big file's blobs come one after another). */
-class PlaceWriter {
-  private open: {entry: EntryV2; handle: fs.FileHandle} | undefined
+/** Blob writes in flight at once. */
+const WRITES = 16
 
-  constructor(private readonly stagingDir: string) {}
-
-  async write(entry: EntryV2, data: Buffer, position: number): Promise<void> {
-    if (this.open?.entry !== entry) {
-      await this.close()
-      this.open = {entry, handle: await fs.open(targetPath(this.stagingDir, entry.path), 'r+')}
-    }
-    await writeAll(this.open.handle, data, position)
-  }
-
-  async close(): Promise<void> {
-    const open = this.open
-    this.open = undefined
-    await open?.handle.close()
+async function writeAt(target: string, data: Buffer, position: number): Promise<void> {
+  const handle = await fs.open(target, 'r+')
+  try {
+    await writeAll(handle, data, position)
+  } finally {
+    await handle.close()
   }
 }
