@@ -11,10 +11,10 @@ export type TarSink = (data: Buffer) => Promise<void>
 
 const FLUSH_AT = 256 << 10
 
-/** A sink over a stream (stdout), waiting for 'drain' when the stream's buffer is full. */
+/** A sink over a stream (stdout), waiting for 'drain' when the stream's buffer is full; the stream may queue what it is given, so it gets a copy. */
 export function streamSink(out: Writable): TarSink {
   return async (data) => {
-    if (!out.write(data)) await once(out, 'drain')
+    if (!out.write(Buffer.from(data))) await once(out, 'drain')
   }
 }
 
@@ -26,10 +26,15 @@ export class TarWriter {
 
   constructor(private readonly sink: TarSink) {}
 
+  /** Writes `data`, holding none of it once this resolves (a pack reader reuses its buffers). */
   async write(data: Buffer): Promise<void> {
     if (data.length === 0) return
     this.bytes += data.length
-    this.parts.push(data)
+    if (data.length >= FLUSH_AT) {
+      await this.flush()
+      return this.sink(data)
+    }
+    this.parts.push(Buffer.from(data))
     this.held += data.length
     if (this.held >= FLUSH_AT) await this.flush()
   }

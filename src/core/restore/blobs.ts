@@ -1,5 +1,5 @@
 // Fills staged format-2 files with the blobs this node's disk could not give: range reads of the
-// primary's packs in pack order (adjacent blobs of a pack in one read of at most 8 MiB), each blob
+// primary's packs in pack order (adjacent blobs of a pack in one read of at most 4 MiB), each blob
 // checked by its digest before it is written at its place; a file gets its metadata once whole.
 import * as fs from 'node:fs/promises'
 import type {JobContext} from '../context.js'
@@ -41,11 +41,11 @@ export async function fetchMissing(ctx: JobContext, work: TaskWorkV2, stagingDir
   await checkPacks(ctx, work, [...new Set(needs.map((n) => n.tag.pack))], checkpointId)
   const where = `checkpoint ${checkpointId} task ${work.task.id}`
   const concurrency = ctx.settings.transfer.concurrency ?? DEFAULT_CONCURRENCY
-  // Writes run alongside the reads, a few at a time: each holds its blob (a view of a range of at most 8 MiB).
+  // Writes run alongside the reads, a few at a time; each holds its blob, a view of a range buffer that the reader reuses.
   const writes = new Limiter(WRITES)
   const blobs = readBlobs(needs, {read: packReader(ctx.primary, ctx.job.name), digest: work.index.digest, concurrency, where})
   try {
-    for await (const {need, data} of blobs) {
+    for await (const {need, data, last} of blobs) {
       const started = await writes.start(async () => {
         const {entry, position} = need.tag
         const target = targetPath(stagingDir, entry.path)
@@ -59,6 +59,8 @@ export async function fetchMissing(ctx: JobContext, work: TaskWorkV2, stagingDir
         progress?.advance(0, 1)
       })
       if (!started) break
+      // the range's buffer is reused once the next blob is asked for: its writes finish first
+      if (last) await writes.drain()
     }
   } catch (error) {
     // the read's failure is the one reported; the writes in flight finish first
