@@ -114,7 +114,7 @@ export class TaskDraft {
       if (!changed[i]) {
         this.reuse(i, input.baseEntries!.get(entry.path)!)
         const from = linkable ? path.join(linkable, ...entry.path.split('/')) : sourcePath(entry)
-        await copies.start(() => this.onCopy((copy) => (linkable ? copy.linkFile(entry, from) : copy.copyFile(entry, from))))
+        await copies.start(() => this.onCopy((copy) => (linkable ? copy.linkFile(entry, from, source.scan ? undefined : sourcePath(entry)) : copy.copyFile(entry, from))))
         this.progress?.advance(entry.size, 1)
         continue
       }

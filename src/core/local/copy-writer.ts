@@ -68,14 +68,18 @@ export class CopyWriter {
   /**
    * Format 2: a file unchanged since an earlier copy becomes a hard link of that copy's file
    * (copies are never modified, and equal stamps mean equal mode, owner and time); where a link
-   * cannot be made (another file system, too many links), a copy.
+   * cannot be made (another file system, too many links), a copy; where the earlier copy's file is
+   * gone, a copy of `orCopyOf` (the file the take scanned).
    */
-  async linkFile(entry: FileEntry, from: string): Promise<void> {
+  async linkFile(entry: FileEntry, from: string, orCopyOf?: string): Promise<void> {
     try {
       await fs.link(from, this.pathOf(entry.path))
       this.record.linkedFiles = (this.record.linkedFiles ?? 0) + 1
     } catch (error) {
-      if (!LINK_FALLBACK.has((error as NodeJS.ErrnoException).code ?? '')) throw error
+      const code = (error as NodeJS.ErrnoException).code ?? ''
+      // The earlier copy lost this file (removed by hand, or its copy pruned meanwhile): `orCopyOf` serves.
+      if (code === 'ENOENT' && orCopyOf !== undefined) return this.copyFile(entry, orCopyOf)
+      if (!LINK_FALLBACK.has(code)) throw error
       await this.copyFile(entry, from)
     }
   }
