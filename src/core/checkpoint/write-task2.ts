@@ -184,6 +184,10 @@ export class TaskDraft {
   /** The take failed: nothing of the copy stays. */
   async abort(): Promise<void> {
     this.progress?.end()
+    await this.dropCopy()
+  }
+
+  private async dropCopy(): Promise<void> {
     await this.copy?.abort()
     this.copy = undefined
   }
@@ -298,7 +302,7 @@ export class TaskDraft {
       await step(this.copy)
     } catch (error) {
       this.copyError ??= messageOf(error)
-      await this.abort()
+      await this.dropCopy()
     }
   }
 
@@ -310,7 +314,7 @@ export class TaskDraft {
       return await copy.finish(this.root)
     } catch (error) {
       this.copyError ??= messageOf(error)
-      await this.abort()
+      await this.dropCopy()
       return undefined
     }
   }
