@@ -5,7 +5,7 @@ import {PackBuilder} from '../archive/pack-builder.js'
 import type {CapturedState} from '../capture/capture.js'
 import type {TaskSpec} from '../config/job-file.js'
 import type {JobContext} from '../context.js'
-import {AlreadyExistsError, NotFoundError} from '../errors.js'
+import {AlreadyExistsError, NotFoundError, TaskFailures} from '../errors.js'
 import type {CheckpointId} from '../format/ids.js'
 import type {EntryV2} from '../format/index2.js'
 import {parseJobConfig, type JobConfig} from '../format/job-config.js'
@@ -95,14 +95,23 @@ export async function writeTasksV2(ctx: JobContext, id: CheckpointId, options: W
       }),
   )
   try {
+    // After the first failure no further task starts; every failure among the tasks in flight is reported.
+    const failures: Array<{index: number; error: unknown}> = []
     await mapLimit(ctx.job.tasks, options.parallel ?? 4, async (task, i) => {
-      const linkable = !reread && drafts[i].hasLocalBase()
-      const captured = await options.capture(task, id, {baseEntries: reread ? undefined : baseEntries.get(task.id), linkable})
       try {
-        await drafts[i].capture(captured)
-      } finally {
-        await captured.release()
+        const linkable = !reread && drafts[i].hasLocalBase()
+        const captured = await options.capture(task, id, {baseEntries: reread ? undefined : baseEntries.get(task.id), linkable})
+        try {
+          await drafts[i].capture(captured)
+        } finally {
+          await captured.release()
+        }
+      } catch (error) {
+        failures.push({index: i, error})
+        throw error
       }
+    }).catch((error: unknown) => {
+      throw failures.length > 1 ? new TaskFailures(failures.sort((a, b) => a.index - b.index).map((f) => f.error)) : error
     })
     await builder.finish()
     const published = await mapLimit(drafts, 4, (draft) => draft.publish())
