@@ -36,7 +36,7 @@ export async function readPackTable(primary: PrimaryStore, manifest: Pick<Manife
 
 /** The `packs` array of an index's head, once the head holds all of it and it is well formed. */
 export function packsInHead(text: string): PackRef[] | undefined {
-  const start = /^\{(?:[^[\]{}]|\{[^{}]*\})*?[{,]"packs":\[/.exec(text)
+  const start = /^\{(?:(?:[^[\]{}]|\{[^{}]*\})*?,)?"packs":\[/.exec(text)
   if (!start) return undefined
   const end = text.indexOf(']', start[0].length)
   if (end < 0) return undefined
