@@ -146,3 +146,69 @@ export class HandWriter {
     }
   }
 }
+
+/**
+ * Each file's SHA-256, by task and path, of a completed format-2 checkpoint, rebuilt from its task
+ * indexes and range reads of its packs (independent of ckpt's restore): a missing pack throws.
+ */
+export async function rebuildFiles(primary: PrimaryStore, job: string, id: string): Promise<Record<string, Record<string, string>>> {
+  const {getBuffer} = await import('../../src/core/stores/store.js')
+  const manifest = JSON.parse((await getBuffer(primary, keys.manifest(job, id as CheckpointId))).toString()) as ManifestV2
+  const out: Record<string, Record<string, string>> = {}
+  for (const record of manifest.tasks) {
+    const index = JSON.parse((await getBuffer(primary, record.index)).toString()) as TaskIndexV2
+    const files: Record<string, string> = {}
+    for (const entry of index.entries.filter((e) => e.type === 'file')) {
+      const hash = createHash('sha256')
+      for (const [pack, offset, length] of entry.blobs ?? []) {
+        if (length === 0) continue
+        for await (const chunk of await primary.get(keys.pack(job, index.packs[pack].id), {range: {offset, length}})) hash.update(chunk as Buffer)
+      }
+      files[entry.path] = hash.digest('hex')
+    }
+    out[record.taskId] = files
+  }
+  return out
+}
+
+/** Each file's SHA-256 of the state folders, by task and path (what rebuildFiles gives back). */
+export async function stateFiles(states: Record<string, string>): Promise<Record<string, Record<string, string>>> {
+  const {fingerprint} = await import('./job.js')
+  const out: Record<string, Record<string, string>> = {}
+  for (const [taskId, dir] of Object.entries(states)) {
+    out[taskId] = {}
+    for (const [p, f] of Object.entries(await fingerprint(dir))) if (f.type === 'file') out[taskId][p] = f.sha256!
+  }
+  return out
+}
+
+/** Pack ids named by the task indexes of these checkpoints. */
+export async function packsNamedBy(primary: PrimaryStore, job: string, ids: string[]): Promise<Set<string>> {
+  const {getBuffer} = await import('../../src/core/stores/store.js')
+  const named = new Set<string>()
+  for (const id of ids) {
+    const manifest = JSON.parse((await getBuffer(primary, keys.manifest(job, id as CheckpointId))).toString())
+    if (manifest.format !== 2) continue
+    for (const record of manifest.tasks) for (const p of JSON.parse((await getBuffer(primary, record.index)).toString()).packs) named.add(p.id)
+  }
+  return named
+}
+
+/** Pack ids in the primary. */
+export async function storedPacks(primary: PrimaryStore, job: string): Promise<Set<string>> {
+  const found = new Set<string>()
+  for await (const info of primary.list(keys.packsPrefix(job))) found.add(info.key.split('/').pop()!)
+  return found
+}
+
+/** A seeded PRNG (mulberry32), so a random run can be run again. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
