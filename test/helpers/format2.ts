@@ -104,7 +104,15 @@ export class HandWriter {
     return packId
   }
 
-  private async writeIndex(id: CheckpointId, taskId: string, files: HandTask, blobsOf: (c: Buffer) => Array<[string, Buffer]>, chunkSize: number, base: string | undefined, newPacks: string[]): Promise<TaskRecordV2> {
+  private async writeIndex(
+    id: CheckpointId,
+    taskId: string,
+    files: HandTask,
+    blobsOf: (c: Buffer) => Array<[string, Buffer]>,
+    chunkSize: number,
+    base: string | undefined,
+    newPacks: string[],
+  ): Promise<TaskRecordV2> {
     const packOrder: string[] = []
     const ordinal = (pack: string) => (packOrder.includes(pack) ? packOrder.indexOf(pack) : packOrder.push(pack) - 1)
     let added = 0
@@ -121,7 +129,20 @@ export class HandWriter {
           }
           return [ordinal(at.pack), at.offset, at.length, blobId]
         })
-        return {path, type: 'file', mode: 0o644, size: content.length, mtimeMs: 1_700_000_000_000, mtimeNs: '1700000000000000000', ctimeNs: '1700000000000000000', ino: '1', dev: '1', uid: 0, gid: 0, blobs}
+        return {
+          path,
+          type: 'file',
+          mode: 0o644,
+          size: content.length,
+          mtimeMs: 1_700_000_000_000,
+          mtimeNs: '1700000000000000000',
+          ctimeNs: '1700000000000000000',
+          ino: '1',
+          dev: '1',
+          uid: 0,
+          gid: 0,
+          blobs,
+        }
       })
     const packs = packOrder.map((p) => ({id: p, size: 0}))
     for (const p of packs) p.size = (await this.primary.stat(keys.pack(this.job, p.id)))!.size

@@ -45,7 +45,9 @@ A manifest goes before its data: a prune that is killed leaves no completed chec
       this.say(`${r.dryRun ? 'Would remove' : 'Removed'} ${count(r.removed.length, 'checkpoint')}, kept ${r.kept.length}.`)
       const o = r.objects
       if (o.packsDeleted + o.packsDeferred > 0)
-        this.say(`${r.dryRun ? 'Would remove' : 'Removed'} ${count(o.packsDeleted, 'pack')} (${formatBytes(o.bytesFreed)}); ${count(o.packsDeferred, 'pack')} left for a later prune${o.deferredBecause ? ` (${o.deferredBecause})` : ''}.`)
+        this.say(
+          `${r.dryRun ? 'Would remove' : 'Removed'} ${count(o.packsDeleted, 'pack')} (${formatBytes(o.bytesFreed)}); ${count(o.packsDeferred, 'pack')} left for a later prune${o.deferredBecause ? ` (${o.deferredBecause})` : ''}.`,
+        )
       const left = r.leftovers
       if (left && left.temporaries.length + left.folders.length > 0)
         this.say(`${r.dryRun ? 'Would remove' : 'Removed'} ${count(left.temporaries.length, 'temporary file')} of interrupted writes and ${count(left.folders.length, 'empty folder')}.`)

@@ -48,7 +48,12 @@ IDs default to 'latest' (the newest completed checkpoint). --all checks every ch
     const rows = r.checkpoints.flatMap((c) => {
       const head = [c.checkpointId, statusColor(c.status), c.ok ? statusColor('ok') : paint.red(count(c.problems.length, 'problem')), c.filesRead > 0 ? count(c.filesRead, 'file') : '']
       if (c.problems.length === 0) return [[...head, '', '', '']]
-      return c.problems.map((p, i) => [...(i === 0 ? head : ['', '', '', '']), p.taskId ?? '', [p.file && `file ${p.file}`, p.object && `object ${p.object}`].filter(Boolean).join(', '), p.alsoBreaks?.length ? `${p.problem} (also breaks ${p.alsoBreaks.join(', ')})` : p.problem])
+      return c.problems.map((p, i) => [
+        ...(i === 0 ? head : ['', '', '', '']),
+        p.taskId ?? '',
+        [p.file && `file ${p.file}`, p.object && `object ${p.object}`].filter(Boolean).join(', '),
+        p.alsoBreaks?.length ? `${p.problem} (also breaks ${p.alsoBreaks.join(', ')})` : p.problem,
+      ])
     })
     this.say(table(['checkpoint', 'status', 'result', 'read', 'task', 'where', 'problem'], rows))
     const bad = r.checkpoints.filter((c) => !c.ok).length

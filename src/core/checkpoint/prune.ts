@@ -64,7 +64,13 @@ async function prune(ctx: JobContext, options: PruneOptions, clock: Clock): Prom
   const removed = checkpoints.filter((d) => d.action === 'remove').map((d) => d.checkpointId)
   const kept = checkpoints.filter((d) => d.action === 'keep').map((d) => d.checkpointId)
   const keptCandidates = candidates.filter((c) => kept.includes(c.checkpointId))
-  if (!options.dryRun) await removeCheckpoints(ctx, objects, candidates.filter((c) => removed.includes(c.checkpointId)), keptCandidates)
+  if (!options.dryRun)
+    await removeCheckpoints(
+      ctx,
+      objects,
+      candidates.filter((c) => removed.includes(c.checkpointId)),
+      keptCandidates,
+    )
   const liveUnknown = keptCandidates.find((c) => c.completed && !c.packs && !(c.manifest && !isManifestV2(c.manifest)))
   const packs = await collectPacks(ctx, {
     live: new Set(keptCandidates.flatMap((c) => c.packs ?? [])),
@@ -127,7 +133,11 @@ async function missingObjects(ctx: JobContext, manifest: Manifest, listed: Map<s
 async function missingV2(ctx: JobContext, manifest: ManifestV2, objects: JobObjects, candidate: PruneCandidate): Promise<string | undefined> {
   // Without its indexes a checkpoint cannot be restored, whatever its packs: it holds none back.
   candidate.packs = []
-  const indexes = await sizeProblems(ctx, manifest.tasks.map((t) => [t.index, t.indexSize] as const), objects.sizes)
+  const indexes = await sizeProblems(
+    ctx,
+    manifest.tasks.map((t) => [t.index, t.indexSize] as const),
+    objects.sizes,
+  )
   if (indexes) return indexes
   let tables
   try {

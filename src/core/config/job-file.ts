@@ -168,7 +168,13 @@ function parseCheckpoint(c: Checker, value: Json): JobSpec['checkpoint'] {
 
 /** A duration in the job file's own words: "90m", "2h", "1500ms". */
 function shortDuration(ms: number): string {
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) if (ms % size === 0) return `${ms / size}${unit}`
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const)
+    if (ms % size === 0) return `${ms / size}${unit}`
   return `${ms}ms`
 }
 

@@ -41,7 +41,10 @@ describe('prune in store time', () => {
 
   it('the preload does shift a child clock', async () => {
     const {execFileSync} = await import('node:child_process')
-    const out = execFileSync(process.execPath, ['-e', 'console.log(Date.now(), new Date().getTime())'], {env: {...process.env, ...skewed(-2 * HOUR)}}).toString().split(' ').map(Number)
+    const out = execFileSync(process.execPath, ['-e', 'console.log(Date.now(), new Date().getTime())'], {env: {...process.env, ...skewed(-2 * HOUR)}})
+      .toString()
+      .split(' ')
+      .map(Number)
     for (const t of out) assert.ok(Math.abs(Date.now() - 2 * HOUR - t) < 60_000, `child clock ${t} is 2 h behind`)
   })
 

@@ -38,7 +38,10 @@ for (const kind of primaryKinds) {
           const p = c.problems.find((x: any) => x.object === key)
           assert.ok(p, JSON.stringify(c.problems))
           assert.match(p.problem, new RegExp(`pack ${pack} is missing`))
-          assert.deepEqual(p.alsoBreaks, ['chk-1', 'chk-2', 'chk-3'].filter((id) => id !== c.checkpointId))
+          assert.deepEqual(
+            p.alsoBreaks,
+            ['chk-1', 'chk-2', 'chk-3'].filter((id) => id !== c.checkpointId),
+          )
         }
         const table = await runCli(['checkpoint', 'verify', 'chk-2'], {cwd: j.dir, env: j.target.env})
         assert.equal(table.code, 3)
@@ -61,7 +64,10 @@ for (const kind of primaryKinds) {
         const result = await j.ckpt(['checkpoint', 'verify', 'chk-3', '--read-data'])
         assert.equal(result.code, 3, result.stdout)
         const problems = result.json.checkpoints[0].problems
-        assert.ok(problems.some((p: any) => p.object === key && /not its name/.test(p.problem)), JSON.stringify(problems))
+        assert.ok(
+          problems.some((p: any) => p.object === key && /not its name/.test(p.problem)),
+          JSON.stringify(problems),
+        )
         const bad = problems.filter((p: any) => p.file)
         assert.deepEqual(
           bad.map((p: any) => [p.taskId, p.file]),

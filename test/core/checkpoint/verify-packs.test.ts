@@ -85,7 +85,10 @@ describe('verify of format 2', () => {
       const result = await verifyCheckpoints(j.ctx, {ids: ['chk-2'], data: {kind: 'all'}})
       assert.equal(result.ok, false)
       const problems = result.checkpoints[0].problems
-      assert.ok(problems.some((p) => p.object?.endsWith(c1.newPacks[0]) && /not its name/.test(p.problem)), JSON.stringify(problems))
+      assert.ok(
+        problems.some((p) => p.object?.endsWith(c1.newPacks[0]) && /not its name/.test(p.problem)),
+        JSON.stringify(problems),
+      )
       const blob = problems.find((p) => p.file === 'b')!
       assert.equal(blob.taskId, 'alpha')
       assert.deepEqual(blob.alsoBreaks, ['chk-1'])
