@@ -14,6 +14,7 @@ import {parsePack} from '../format/pack.js'
 import {readCommitRecord, type JobObjects} from '../catalogue/catalogue.js'
 import {readIndexV2} from '../catalogue/read.js'
 import {packTablesOf, packUsers} from '../catalogue/references.js'
+import {startPhase, type ProgressListener} from '../progress.js'
 import {selectPacks, type BlobUse, type DataCheck, type VerifyProblem} from './verify-data.js'
 
 /** What one pack read says: pack-level problems, and each blob's actual digest by `offset:length`. */
@@ -126,7 +127,14 @@ class BlobDigests {
 }
 
 /** Checks one task of a format-2 checkpoint: its index, its packs, and (per `data`) their bytes. */
-export async function verifyTaskV2(run: PackRun, id: CheckpointId, record: TaskRecordV2, data: DataCheck, counts: {filesRead: number; bytesRead: number}): Promise<VerifyProblem[]> {
+export async function verifyTaskV2(
+  run: PackRun,
+  id: CheckpointId,
+  record: TaskRecordV2,
+  data: DataCheck,
+  counts: {filesRead: number; bytesRead: number},
+  progress?: ProgressListener,
+): Promise<VerifyProblem[]> {
   const {ctx, objects} = run
   const taskId = record.taskId
   const indexSize = objects.sizes.get(record.index) ?? (await ctx.primary.stat(record.index))?.size
@@ -149,24 +157,29 @@ export async function verifyTaskV2(run: PackRun, id: CheckpointId, record: TaskR
     problems.push({taskId, object, problem, alsoBreaks: await run.alsoBreaks(pack.id, id)})
   }
   if (problems.length > 0 || data.kind === 'none') return problems
-  return readData(run, id, index, data, counts)
+  return readData(run, id, index, data, counts, progress)
 }
 
-async function readData(run: PackRun, id: CheckpointId, index: TaskIndexV2, data: DataCheck, counts: {filesRead: number; bytesRead: number}): Promise<VerifyProblem[]> {
+async function readData(run: PackRun, id: CheckpointId, index: TaskIndexV2, data: DataCheck, counts: {filesRead: number; bytesRead: number}, listener?: ProgressListener): Promise<VerifyProblem[]> {
   const taskId = index.taskId
   const chosen = index.packs.map((p) => run.pick(data, p.id))
+  const files = index.entries.filter((e) => e.type === 'file')
+  const progress = startPhase(listener, `${id}/${taskId}`, 'verifying', {bytes: index.packs.reduce((sum, p, i) => sum + (chosen[i] ? p.size : 0), 0), files: files.length})
   const verdicts = await mapLimit(index.packs, 2, async (pack, i) => {
     if (!chosen[i]) return undefined
     const {verdict, first} = run.read(pack.id, pack.size, index.digest)
     const v = await verdict
     if (first) counts.bytesRead += v.bytes
+    progress?.advance(pack.size)
     return v
   })
+  progress?.advance(0, files.length)
+  progress?.end()
   const problems: VerifyProblem[] = []
   verdicts.forEach((v, i) => {
     for (const problem of v?.problems ?? []) problems.push({taskId, object: keys.pack(run.ctx.job.name, index.packs[i].id), problem})
   })
-  for (const entry of index.entries.filter((e) => e.type === 'file')) {
+  for (const entry of files) {
     const refs = (entry.blobs ?? []).filter((ref) => chosen[ref[0]])
     if (refs.length === 0 && (entry.blobs ?? []).length > 0) continue
     counts.filesRead++

@@ -54,7 +54,7 @@ interface JobObjects {
 export async function verifyCheckpoints(ctx: JobContext, options: VerifyOptions = {}): Promise<VerifyResult> {
   return withLock(ctx, {mode: 'shared', purpose: 'verify', waitMs: options.lockWaitMs, onWarning: options.onWarning}, async () => {
     const objects = await listJob(ctx)
-    const targets = chooseTargets(ctx, objects, options)
+    const targets = await chooseTargets(ctx, objects, options)
     const data = options.data ?? {kind: 'none'}
     const checkpoints = await mapLimit(targets, 2, ({id, explicit}) => verifyOne(ctx, objects, id, explicit, data, options))
     return {ok: checkpoints.every((c) => c.ok), readData: describeCheck(data), checkpoints}
@@ -67,9 +67,9 @@ async function listJob(ctx: JobContext): Promise<JobObjects> {
   return {sizes: listing.sizes, ids: new Set(ids), manifests: new Set(ids.filter((id) => listing.checkpoints.get(id)!.completed)), packs: new PackRun(ctx, listing)}
 }
 
-function chooseTargets(ctx: JobContext, objects: JobObjects, options: VerifyOptions): Array<{id: CheckpointId; explicit: boolean}> {
+async function chooseTargets(ctx: JobContext, objects: JobObjects, options: VerifyOptions): Promise<Array<{id: CheckpointId; explicit: boolean}>> {
   if (options.all) return [...objects.ids].sort(compareCheckpointIds).map((id) => ({id, explicit: false}))
-  const newest = [...objects.manifests].sort(compareCheckpointIds).at(-1)
+  const newest = await newestCompleted(ctx, objects)
   const wanted = options.ids && options.ids.length > 0 ? options.ids : ['latest']
   const ids = wanted.map((id) => {
     if (id !== 'latest') return checkpointIdArgument(id)
@@ -77,6 +77,18 @@ function chooseTargets(ctx: JobContext, objects: JobObjects, options: VerifyOpti
     return newest
   })
   return [...new Set(ids)].map((id) => ({id, explicit: true}))
+}
+
+/** The newest id whose commit record is not an abort record (one that cannot be read counts: verify says why). */
+async function newestCompleted(ctx: JobContext, objects: JobObjects): Promise<CheckpointId | undefined> {
+  for (const id of [...objects.manifests].sort(compareCheckpointIds).reverse()) {
+    const record = await readCommitRecord(ctx.primary, ctx.job.name, id).catch((error) => {
+      if (error instanceof StoreUnavailableError) throw error
+      return undefined
+    })
+    if (!record || !isAborted(record)) return id
+  }
+  return undefined
 }
 
 async function verifyOne(ctx: JobContext, objects: JobObjects, id: CheckpointId, explicit: boolean, data: DataCheck, options: VerifyOptions): Promise<CheckpointVerdict> {
@@ -103,7 +115,7 @@ async function verifyOne(ctx: JobContext, objects: JobObjects, id: CheckpointId,
     if (explicit) problem({object: manifestKey, problem: `checkpoint ${id} was aborted (${record.reason}): it never completes and is never restored`})
   } else if (record && isManifestV2(record)) {
     await mapLimit(record.tasks, 4, async (task) => {
-      for (const p of await verifyTaskV2(objects.packs, id, task, data, verdict)) problem(p)
+      for (const p of await verifyTaskV2(objects.packs, id, task, data, verdict, options.progress)) problem(p)
     })
   } else if (record) {
     await mapLimit(record.tasks, 4, async (task) => {

@@ -101,4 +101,27 @@ describe('verify of format 2', () => {
       await j.cleanup()
     }
   })
+
+  it("skips an aborted id as 'latest', fails it when named, and lists it as incomplete under --all", async () => {
+    const j = await checkpointJob(fileKind)
+    try {
+      const {w} = await chain(j)
+      await w.abort('chk-4', 'took longer than half the grace period')
+      const latest = await verifyCheckpoints(j.ctx)
+      assert.deepEqual(
+        latest.checkpoints.map((c) => [c.checkpointId, c.ok]),
+        [['chk-3', true]],
+      )
+      const named = await verifyCheckpoints(j.ctx, {ids: ['chk-4']})
+      assert.equal(named.ok, false)
+      assert.equal(named.checkpoints[0].status, 'incomplete')
+      assert.equal(named.checkpoints[0].aborted, true)
+      assert.match(named.checkpoints[0].problems[0].problem, /aborted \(took longer/)
+      const all = await verifyCheckpoints(j.ctx, {all: true})
+      assert.equal(all.ok, true)
+      assert.deepEqual(all.checkpoints.at(-1), {checkpointId: 'chk-4', status: 'incomplete', aborted: true, ok: true, problems: [], filesRead: 0, bytesRead: 0})
+    } finally {
+      await j.cleanup()
+    }
+  })
 })
