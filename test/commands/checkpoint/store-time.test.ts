@@ -66,7 +66,7 @@ describe('prune in store time', () => {
     })
   }
 
-  it("Azure, the node's clock 2 h ahead: a fresh leftover and a fresh pack stay", async () => {
+  it("Azure, the node's clock off by ±2 h: fresh leftovers and packs stay until the grace period has passed in store time", async () => {
     const {j, fresh, old} = await setup(azureKind)
     const job = j.ctx.job.name
     try {
@@ -75,9 +75,16 @@ describe('prune in store time', () => {
       assert.deepEqual(decisions(result.json), ['chk-1 keep', 'chk-2 keep', 'chk-3 keep'])
       assert.equal(result.json.objects.packsDeleted, 0)
       for (const id of [fresh, old]) assert.ok(await j.ctx.primary.stat(keys.pack(job, id)))
-      const now = await j.ckpt(['checkpoint', 'prune', '--retain', '3', '--grace', '0'], skewed(-2 * HOUR))
-      assert.deepEqual(decisions(now.json), ['chk-1 remove', 'chk-2 remove', 'chk-3 keep'])
-      assert.equal(now.json.objects.packsDeleted, 2)
+      // A grace period of seconds, in Azure's own time: a new pack waits it out, whatever the node's clock says.
+      const newer = randomBytes(32).toString('hex')
+      await j.ctx.primary.put(keys.pack(job, newer), randomBytes(10))
+      const soon = await j.ckpt(['checkpoint', 'prune', '--retain', '3', '--grace', '20s'], skewed(2 * HOUR))
+      assert.equal(soon.code, 0, soon.stderr)
+      assert.ok(await j.ctx.primary.stat(keys.pack(job, newer)), 'a pack seconds old stays with a grace of 20 s')
+      await new Promise((resolve) => setTimeout(resolve, 21_000))
+      const later = await j.ckpt(['checkpoint', 'prune', '--retain', '3', '--grace', '20s'], skewed(-2 * HOUR))
+      assert.deepEqual(decisions(later.json), ['chk-1 remove', 'chk-2 remove', 'chk-3 keep'])
+      for (const id of [fresh, old, newer]) assert.equal(await j.ctx.primary.stat(keys.pack(job, id)), undefined, 'past the grace period in store time')
     } finally {
       await j.cleanup()
     }
