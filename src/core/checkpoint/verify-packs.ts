@@ -4,7 +4,7 @@
 import type {JobContext} from '../context.js'
 import {StoreUnavailableError, messageOf} from '../errors.js'
 import {getBuffer} from '../stores/store.js'
-import {mapLimit} from '../util/pool.js'
+import {Limiter, mapLimit} from '../util/pool.js'
 import {digestHex, digestReady, type DigestAlgorithm} from '../util/digest.js'
 import type {CheckpointId} from '../format/ids.js'
 import {keys} from '../format/keys.js'
@@ -30,6 +30,8 @@ export class PackRun {
   private users?: Promise<Map<string, Set<CheckpointId>>>
   private blobUses?: Promise<Map<string, BlobUse[]>>
   private readonly reads = new Map<string, Promise<PackVerdict>>()
+  /** Packs held in memory at once, across every task and checkpoint of the run (16 MiB each). */
+  private readonly reading = new Limiter(2)
   /** The packs --read-data-subset picked, fixed for the run. */
   private readonly picked = new Map<string, boolean>()
 
@@ -70,7 +72,8 @@ export class PackRun {
   read(packId: string, size: number, digest: DigestAlgorithm): {verdict: Promise<PackVerdict>; first: boolean} {
     const known = this.reads.get(packId)
     if (known) return {verdict: known, first: false}
-    const verdict = readPack(this.ctx, packId, size, digest)
+    // The read settles its own promise, so the limiter never sees a failure and keeps starting reads.
+    const verdict = new Promise<PackVerdict>((resolve, reject) => void this.reading.start(() => readPack(this.ctx, packId, size, digest).then(resolve, reject)))
     this.reads.set(packId, verdict)
     return {verdict, first: true}
   }
