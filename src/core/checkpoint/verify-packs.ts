@@ -3,27 +3,18 @@
 // digest is its name, its trailer parses, each blob matches its id (a bad one names every file using it).
 import type {JobContext} from '../context.js'
 import {StoreUnavailableError, messageOf} from '../errors.js'
-import {getBuffer} from '../stores/store.js'
 import {Limiter, mapLimit} from '../util/pool.js'
-import {digestHex, digestReady, type DigestAlgorithm} from '../util/digest.js'
+import type {DigestAlgorithm} from '../util/digest.js'
 import type {CheckpointId} from '../format/ids.js'
 import {keys} from '../format/keys.js'
 import {isAborted, isManifestV2, type ManifestV2, type TaskRecordV2} from '../format/manifest.js'
 import type {EntryV2, TaskIndexV2} from '../format/index2.js'
-import {parsePack} from '../format/pack.js'
+import {readPack, type PackVerdict} from './read-pack.js'
 import {readCommitRecord, type JobObjects} from '../catalogue/catalogue.js'
 import {readIndexV2} from '../catalogue/read.js'
 import {packTablesOf, packUsers} from '../catalogue/references.js'
 import {startPhase, type ProgressListener} from '../progress.js'
 import {selectPacks, type BlobUse, type DataCheck, type VerifyProblem} from './verify-data.js'
-
-/** What one pack read says: pack-level problems, and each blob's actual digest by `offset:length`. */
-interface PackVerdict {
-  bytes: number
-  problems: string[]
-  /** A blob's actual digest, by `offset:length`. */
-  digests: {get(where: string): string | undefined}
-}
 
 /** What the checks of one verify run share: one listing, the packs' users, each pack read once. */
 export class PackRun {
@@ -73,7 +64,9 @@ export class PackRun {
     const known = this.reads.get(packId)
     if (known) return {verdict: known, first: false}
     // The read settles its own promise, so the limiter never sees a failure and keeps starting reads.
-    const verdict = new Promise<PackVerdict>((resolve, reject) => void this.reading.start(() => readPack(this.ctx, packId, size, digest).then(resolve, reject)))
+    const verdict = new Promise<PackVerdict>(
+      (resolve, reject) => void this.reading.start(() => readPack(this.ctx.primary, keys.pack(this.ctx.job.name, packId), packId, size, digest).then(resolve, reject)),
+    )
     this.reads.set(packId, verdict)
     return {verdict, first: true}
   }
@@ -82,50 +75,6 @@ export class PackRun {
     const ids = [...this.objects.checkpoints].filter(([, o]) => o.completed).map(([id]) => id)
     const records = await mapLimit(ids, 16, (id) => readCommitRecord(this.ctx.primary, this.ctx.job.name, id).catch(() => undefined))
     return records.filter((r): r is ManifestV2 => r !== undefined && !isAborted(r) && isManifestV2(r))
-  }
-}
-
-async function readPack(ctx: JobContext, packId: string, size: number, digest: DigestAlgorithm): Promise<PackVerdict> {
-  const key = keys.pack(ctx.job.name, packId)
-  const verdict: PackVerdict = {bytes: 0, problems: [], digests: new Map<string, string>()}
-  let bytes: Buffer
-  try {
-    bytes = await getBuffer(ctx.primary, key, size)
-  } catch (error) {
-    if (error instanceof StoreUnavailableError) throw error
-    verdict.problems.push(`cannot be read: ${messageOf(error)}`)
-    return verdict
-  }
-  verdict.bytes = bytes.length
-  await digestReady(digest)
-  const actual = digestHex(bytes, digest)
-  if (actual !== packId) verdict.problems.push(`the pack's ${digest} digest is ${actual.slice(0, 12)}…, not its name`)
-  try {
-    // The trailer's blobs are hashed now and the bytes dropped: a run holds digests, not packs.
-    const digests = new Map<string, string>()
-    for (const [, offset, length] of parsePack(bytes, `pack ${packId}`).blobs) digests.set(`${offset}:${length}`, digestHex(bytes.subarray(offset, offset + length), digest))
-    return {...verdict, digests}
-  } catch (error) {
-    verdict.problems.push(messageOf(error))
-    return {...verdict, digests: new BlobDigests(bytes, digest)}
-  }
-}
-
-/** Blob digests of a pack whose trailer cannot be read, by the ranges the indexes name. */
-class BlobDigests {
-  private readonly done = new Map<string, string>()
-  constructor(
-    private readonly bytes: Buffer,
-    private readonly digest: DigestAlgorithm,
-  ) {}
-  get(where: string): string | undefined {
-    const known = this.done.get(where)
-    if (known !== undefined) return known
-    const [offset, length] = where.split(':').map(Number)
-    if (offset + length > this.bytes.length) return undefined
-    const value = digestHex(this.bytes.subarray(offset, offset + length), this.digest)
-    this.done.set(where, value)
-    return value
   }
 }
 

@@ -124,4 +124,26 @@ describe('verify of format 2', () => {
       await j.cleanup()
     }
   })
+
+  it('--read-data of a pack with a damaged trailer says so, and still checks every blob by its range', async () => {
+    const j = await checkpointJob(fileKind)
+    try {
+      const {c1} = await chain(j)
+      const shared = file(j, keys.pack(j.ctx.job.name, c1.newPacks[0]))
+      const bytes = await fs.readFile(shared)
+      bytes[bytes.length - 17] = 0x20 // the trailer's closing brace
+      await fs.writeFile(shared, bytes)
+      const result = await verifyCheckpoints(j.ctx, {ids: ['chk-1'], data: {kind: 'all'}})
+      const problems = result.checkpoints[0].problems
+      assert.ok(
+        problems.some((p) => /trailer is not valid JSON/.test(p.problem)),
+        JSON.stringify(problems),
+      )
+      assert.ok(problems.some((p) => /not its name/.test(p.problem)))
+      assert.ok(!problems.some((p) => p.file), 'every blob is intact')
+      assert.equal(result.checkpoints[0].filesRead, 3)
+    } finally {
+      await j.cleanup()
+    }
+  })
 })
