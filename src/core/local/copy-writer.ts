@@ -2,6 +2,7 @@
 // visible as a copy until finish() renames the partial folder to its final name.
 import {constants} from 'node:fs'
 import * as fs from 'node:fs/promises'
+import {Readable} from 'node:stream'
 import * as path from 'node:path'
 import {applyFolderModes} from '../archive/tree.js'
 import type {FileEntry, StateRoot} from '../format/manifest.js'
@@ -52,6 +53,7 @@ export class CopyWriter {
     await giveOwner(target, entry)
     await fs.chmod(target, entry.mode & 0o7777)
     await fs.utimes(target, new Date(entry.mtimeMs), new Date(entry.mtimeMs))
+    this.record.copiedBytes = (this.record.copiedBytes ?? 0) + data.length
   }
 
   /** Sets the size (zero blocks at the end were left as a hole, not written), mode and time. */
@@ -88,9 +90,9 @@ export class CopyWriter {
     this.record.copiedBytes = (this.record.copiedBytes ?? 0) + entry.size
   }
 
-  /** Format 2: the task index beside the state, byte for byte the primary's, and its digest in the record. */
-  async writeIndex(raw: Buffer, sha256: string): Promise<void> {
-    await fs.writeFile(this.layout.indexFile(this.partialDir), raw)
+  /** Format 2: the task index beside the state, byte for byte the primary's (a reader checks it against `sha256`), and its digest in the record. */
+  async writeIndex(chunks: Iterable<Buffer>, sha256: string): Promise<void> {
+    await fs.writeFile(this.layout.indexFile(this.partialDir), Readable.from(chunks))
     this.record.format = 2
     this.record.indexSha256 = sha256
     this.record.linkedFiles ??= 0

@@ -71,7 +71,7 @@ export async function copyTree(from: string, to: string): Promise<TreeCopy> {
  * local copy afterwards, without a pause. Folders are made only where a copied file needs one.
  */
 export async function copyChanged(from: string, to: string, hint: CaptureHint): Promise<TreeCopy> {
-  const scan = await scanStateV2(from, `state folder ${from}`)
+  const scan = await scanStateV2(from, `state folder ${from}`, hint.linkable ? hint.baseEntries : undefined)
   const copied = new Set<string>()
   const files: EntryV2[] = []
   for (const entry of scan.entries) {
