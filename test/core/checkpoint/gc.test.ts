@@ -41,6 +41,11 @@ describe('prune of format 2', () => {
     try {
       const {c1, c2, c3} = await chain(j)
       assert.equal(c2.newPacks.length, 1)
+      const before = await packIds(j)
+      const dry = await pruneCheckpoints(j.ctx, {retain: 1, graceMs: 0, dryRun: true})
+      assert.deepEqual(dry.removed, ['chk-1', 'chk-2'])
+      assert.equal(dry.objects.packsDeleted, 1, 'a dry run says what it would remove')
+      assert.deepEqual(await packIds(j), before, 'and removes nothing')
       const result = await pruneCheckpoints(j.ctx, {retain: 1, graceMs: 0})
       assert.deepEqual(result.removed, ['chk-1', 'chk-2'])
       assert.deepEqual(await packIds(j), [...c3.packs].sort(), 'exactly the packs chk-3 names remain (chk-1 pack holds b)')
@@ -107,6 +112,30 @@ describe('prune of format 2', () => {
       assert.ok(await j.ctx.primary.stat(keys.manifest(job, 'chk-5')), 'and its abort record with it')
       assert.equal(await j.ctx.primary.stat(keys.index(job, 'chk-5', 'alpha')), undefined, 'an aborted id loses its data')
       assert.ok(left.newPacks.length === 1 && (await j.ctx.primary.stat(keys.pack(job, left.newPacks[0]))), 'its pack waits for the grace period')
+    } finally {
+      await j.cleanup()
+    }
+  })
+
+  it('removes no pack while a kept checkpoint has an index it cannot read', async () => {
+    const j = await checkpointJob(fileKind, {tasks: ['alpha', 'beta']})
+    const job = j.ctx.job.name
+    try {
+      await chain(j)
+      const key = keys.index(job, 'chk-3', 'alpha')
+      const size = (await j.ctx.primary.stat(key))!.size
+      await j.ctx.primary.put(key, Buffer.alloc(size, ' '))
+      const before = await packIds(j)
+      const warnings: string[] = []
+      const result = await pruneCheckpoints(j.ctx, {retain: 1, graceMs: 0, onWarning: (m) => warnings.push(m)})
+      assert.deepEqual(result.kept, ['chk-2', 'chk-3'])
+      assert.equal(result.objects.packsDeleted, 0)
+      assert.match(result.objects.deferredBecause!, /kept checkpoint chk-3/)
+      assert.deepEqual(await packIds(j), before)
+      assert.ok(
+        warnings.some((w) => /chk-3 is kept/.test(w)),
+        warnings.join('; '),
+      )
     } finally {
       await j.cleanup()
     }
