@@ -5,7 +5,7 @@ import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import {takeCheckpoint} from '../../src/core/checkpoint/take.js'
 import type {CheckpointJob} from './checkpoints.js'
-import {stateFiles} from './format2.js'
+import {stateFiles} from './hand-format2.js'
 
 export type Files = Record<string, Record<string, string>>
 

@@ -5,7 +5,7 @@ import {describe, it} from 'node:test'
 import {runCli} from '../../helpers/cli.js'
 import {checkpointJob} from '../../helpers/checkpoints.js'
 import {fileKind} from '../../helpers/primaries.js'
-import {HandWriter} from '../../helpers/format2.js'
+import {HandWriter} from '../../helpers/hand-format2.js'
 import {takeRound} from '../../helpers/state-rounds.js'
 
 describe('checkpoint list of format 2', () => {

@@ -7,7 +7,7 @@ import {after, before, describe, it} from 'node:test'
 import {listCheckpoints} from '../../../src/core/catalogue/listing.js'
 import {checkpointJob} from '../../helpers/checkpoints.js'
 import {primaryKinds} from '../../helpers/primaries.js'
-import {packsNamedBy, rebuildFiles, storedPacks} from '../../helpers/format2.js'
+import {packsNamedBy, rebuildFiles, storedPacks} from '../../helpers/hand-format2.js'
 import {takeRound, type Files} from '../../helpers/state-rounds.js'
 
 const TASKS = ['alpha']

@@ -9,7 +9,7 @@ import {listCheckpoints} from '../../../src/core/catalogue/listing.js'
 import {collectCli} from '../../helpers/cli.js'
 import {checkpointJob} from '../../helpers/checkpoints.js'
 import {fileKind} from '../../helpers/primaries.js'
-import {packsNamedBy, rebuildFiles, seeded, storedPacks} from '../../helpers/format2.js'
+import {packsNamedBy, rebuildFiles, seeded, storedPacks} from '../../helpers/hand-format2.js'
 import {takeRound, type Files} from '../../helpers/state-rounds.js'
 
 const TASKS = ['alpha', 'beta']

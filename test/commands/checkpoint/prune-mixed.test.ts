@@ -11,7 +11,7 @@ import {resolveSettings} from '../../../src/core/config/settings.js'
 import {keys} from '../../../src/core/format/keys.js'
 import {repoRoot, runCli} from '../../helpers/cli.js'
 import {tempDir} from '../../helpers/primaries.js'
-import {packsNamedBy, rebuildFiles, stateFiles, storedPacks} from '../../helpers/format2.js'
+import {packsNamedBy, rebuildFiles, stateFiles, storedPacks} from '../../helpers/hand-format2.js'
 
 const fixture = path.join(repoRoot, 'test', 'fixtures', 'format1-store')
 const job = 'fixture'

@@ -12,7 +12,7 @@ import {listPacks} from '../../../src/core/catalogue/catalogue.js'
 import {packsInHead} from '../../../src/core/catalogue/references.js'
 import {checkpointJob, type CheckpointJob} from '../../helpers/checkpoints.js'
 import {fileKind} from '../../helpers/primaries.js'
-import {HandWriter} from '../../helpers/format2.js'
+import {HandWriter} from '../../helpers/hand-format2.js'
 
 const HOUR = 3_600_000
 

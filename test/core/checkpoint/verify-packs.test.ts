@@ -9,7 +9,7 @@ import {keys} from '../../../src/core/format/keys.js'
 import {verifyCheckpoints} from '../../../src/core/checkpoint/verify.js'
 import {checkpointJob, type CheckpointJob} from '../../helpers/checkpoints.js'
 import {fileKind} from '../../helpers/primaries.js'
-import {HandWriter} from '../../helpers/format2.js'
+import {HandWriter} from '../../helpers/hand-format2.js'
 
 async function chain(j: CheckpointJob) {
   const w = new HandWriter(j.ctx.primary, j.ctx.job.name)
