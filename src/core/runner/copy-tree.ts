@@ -10,6 +10,7 @@ import {canChown, giveOwner, keepOwner} from '../archive/owners.js'
 import {scanStateV2} from '../archive/scan2.js'
 import type {CaptureHint} from '../checkpoint/take2.js'
 import {sameStamps, type EntryV2} from '../format/index2.js'
+import {cloneFile} from '../util/sparse.js'
 
 export interface TreeCopy {
   files: number
@@ -89,7 +90,7 @@ export async function copyChanged(from: string, to: string, hint: CaptureHint): 
       if (!made.has(parent)) made.set(parent, fs.mkdir(path.join(to, ...parent.split('/')), {recursive: true, mode: 0o700}))
       await made.get(parent)
     }
-    await fs.copyFile(path.join(from, ...entry.path.split('/')), path.join(to, ...entry.path.split('/')), constants.COPYFILE_FICLONE)
+    await cloneFile(path.join(from, ...entry.path.split('/')), path.join(to, ...entry.path.split('/')))
   })
   return {
     files: files.length,
