@@ -1,5 +1,6 @@
-// A state folder as a restore must give it back: per entry its type, mode, owner, mtime (ms, rounded:
-// utimes goes through a double of seconds, so a restored time may lie a few ns below its ms), size,
+// A state folder as a restore must give it back: per entry its type, mode, owner, mtime (whole ms,
+// after 1 µs is added: utimes goes through a double of seconds, so a restored time may lie a few ns
+// below the recorded one, and folders are restored to the ms), size,
 // content digest and link target, and the folder's own metadata; for byte-exact comparisons.
 import {createHash} from 'node:crypto'
 import * as fs from 'node:fs/promises'
@@ -21,7 +22,7 @@ export async function describeState(root: string): Promise<{root: Omit<TreeEntry
   const entries: TreeEntry[] = []
   const meta = async (abs: string) => {
     const st = await fs.lstat(abs)
-    return {mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtimeMs: Math.round(st.mtimeMs)}
+    return {mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtimeMs: Math.floor(st.mtimeMs + 0.001)}
   }
   const walk = async (dir: string, rel: string) => {
     for (const name of (await fs.readdir(dir)).sort()) {

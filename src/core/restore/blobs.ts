@@ -8,6 +8,7 @@ import {keys} from '../format/keys.js'
 import {readBlobs, type BlobNeed, type RangeReader} from '../archive/pack-reader.js'
 import {DEFAULT_CONCURRENCY, type PrimaryStore} from '../stores/store.js'
 import {Limiter} from '../util/pool.js'
+import {dataRunsOf} from '../util/sparse.js'
 import type {PhaseProgress} from '../progress.js'
 import {blobStarts, writeAll, type Pending} from './disk-sources.js'
 import {finishFileV2} from './in-place.js'
@@ -17,6 +18,8 @@ import {targetPath} from './verified-copy.js'
 interface Place {
   entry: EntryV2
   position: number
+  /** The staged file is all holes: zero blocks are left unwritten, so a sparse file stays sparse. */
+  fresh: boolean
   /** Pack ordinal, for sorting. */
   pack: number
 }
@@ -29,12 +32,12 @@ export function packReader(primary: PrimaryStore, job: string): RangeReader {
 export async function fetchMissing(ctx: JobContext, work: TaskWorkV2, stagingDir: string, pending: Pending[], bytes: SourceBytes, checkpointId: string, progress?: PhaseProgress): Promise<void> {
   const needs: Array<BlobNeed<Place>> = []
   const remaining = new Map<EntryV2, number>()
-  for (const {entry, missing} of pending) {
+  for (const {entry, missing, fresh} of pending) {
     const starts = blobStarts(entry)
     remaining.set(entry, missing.length)
     for (const i of missing) {
       const [pack, offset, length, blobId] = entry.blobs![i]
-      needs.push({packId: work.index.packs[pack].id, offset, length, blobId, tag: {entry, position: starts[i], pack}})
+      needs.push({packId: work.index.packs[pack].id, offset, length, blobId, tag: {entry, position: starts[i], pack, fresh: fresh ?? false}})
     }
   }
   needs.sort((a, b) => a.tag.pack - b.tag.pack || a.offset - b.offset)
@@ -47,9 +50,9 @@ export async function fetchMissing(ctx: JobContext, work: TaskWorkV2, stagingDir
   try {
     for await (const {need, data, last} of blobs) {
       const started = await writes.start(async () => {
-        const {entry, position} = need.tag
+        const {entry, position, fresh} = need.tag
         const target = targetPath(stagingDir, entry.path)
-        await writeAt(target, data, position)
+        await writeAt(target, data, position, fresh)
         bytes.remoteBytes += data.length
         progress?.advance(data.length)
         const left = remaining.get(entry)! - 1
@@ -75,10 +78,12 @@ export async function fetchMissing(ctx: JobContext, work: TaskWorkV2, stagingDir
 /** Blob writes in flight at once. */
 const WRITES = 16
 
-async function writeAt(target: string, data: Buffer, position: number): Promise<void> {
+async function writeAt(target: string, data: Buffer, position: number, fresh: boolean): Promise<void> {
+  const runs = fresh ? dataRunsOf([data], position) : undefined
+  if (runs?.length === 0) return
   const handle = await fs.open(target, 'r+')
   try {
-    await writeAll(handle, data, position)
+    for (const run of runs ?? [{data, position}]) await writeAll(handle, run.data, run.position)
   } finally {
     await handle.close()
   }

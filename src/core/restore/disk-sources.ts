@@ -13,6 +13,8 @@ import {targetPath} from './verified-copy.js'
 export interface Pending {
   entry: EntryV2
   missing: number[]
+  /** The staged file was made empty here (all holes), not copied: zero blocks need no write. */
+  fresh?: boolean
 }
 
 export class DiskSources {
@@ -66,7 +68,10 @@ export class DiskSources {
     return missingOf(good)
   }
 
-  /** A file of the right size for the primary's blobs to be written into. */
+  /** Files made empty by this stager (holes only): their zero blocks need no write. */
+  readonly fresh = new Set<EntryV2>()
+
+  /** A file of the right size, all holes, for the primary's blobs to be written into. */
   private async empty(entry: EntryV2, target: string): Promise<number[]> {
     const handle = await fs.open(target, 'wx', 0o600)
     try {
@@ -74,6 +79,7 @@ export class DiskSources {
     } finally {
       await handle.close()
     }
+    this.fresh.add(entry)
     return (entry.blobs ?? []).map((_, i) => i)
   }
 

@@ -12,10 +12,15 @@ export function entryTimeNs(entry: Pick<EntryV2, 'mtimeNs' | 'mtimeMs'>): bigint
   return entry.mtimeNs !== undefined ? BigInt(entry.mtimeNs) : BigInt(Math.floor(entry.mtimeMs)) * 1_000_000n
 }
 
-/** utimes takes seconds as a double: within a quarter of a microsecond of the recorded time until 2106. */
-function timeOf(entry: EntryV2): number {
+/**
+ * utimes takes seconds as a double (a quarter of a microsecond apart near 2026) and the kernel
+ * gets whole microseconds, cut off: half a microsecond more makes that the nearest one, so a time
+ * on a whole millisecond stays on it (`new Date(ms)` lands 1 µs below, and a folder restored
+ * twice went back a millisecond).
+ */
+export function timeOf(entry: Pick<EntryV2, 'mtimeNs' | 'mtimeMs'>): number {
   const ns = entryTimeNs(entry)
-  return Number(ns / 1_000_000_000n) + Number(ns % 1_000_000_000n) / 1e9
+  return Number(ns / 1_000_000_000n) + (Number(ns % 1_000_000_000n) + 500) / 1e9
 }
 
 /** Times closer than this are equal: a time set by utimes lands within a microsecond of the recorded one. */

@@ -4,9 +4,8 @@ import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import type {JobContext} from '../context.js'
 import type {EntryV2} from '../format/index2.js'
-import type {FileEntry} from '../format/manifest.js'
-import {applyFolderModes} from '../archive/tree.js'
-import {finishStateRoot} from '../archive/owners.js'
+import type {StateRoot} from '../format/manifest.js'
+import {applyStateRoot, canChown, giveOwner} from '../archive/owners.js'
 import {digestReady} from '../util/digest.js'
 import {mapLimit} from '../util/pool.js'
 import {lstatOrUndefined, removeTree} from '../util/remove-tree.js'
@@ -19,6 +18,7 @@ import {sourceOf, type SourceBytes, type TaskWorkV2} from './plan2.js'
 import type {TaskPlan} from './plan.js'
 import {isNoSpace, noSpace, type StagedTask} from './stage.js'
 import {targetPath} from './verified-copy.js'
+import {timeOf} from './in-place.js'
 
 /** Files staged from disk at once: each holds at most one blob in memory while it is checked. */
 const DISK_FILES = 16
@@ -40,7 +40,7 @@ export async function stageTaskV2(ctx: JobContext, work: TaskWorkV2, checkpointI
     const pending: Pending[] = []
     await mapLimit(files, DISK_FILES, async (entry) => {
       const missing = await disk.stage(entry)
-      if (missing.length > 0) pending.push({entry, missing})
+      if (missing.length > 0) pending.push({entry, missing, fresh: missing.length === entry.blobs!.length && disk.fresh.delete(entry)})
       verifying?.advance(entry.size, 1)
     })
     verifying?.end()
@@ -51,8 +51,7 @@ export async function stageTaskV2(ctx: JobContext, work: TaskWorkV2, checkpointI
       reading?.end()
     }
     for (const entry of entries) if (entry.type === 'symlink') await fs.symlink(entry.target!, targetPath(stagingDir, entry.path))
-    await applyFolderModes(stagingDir, entries as FileEntry[])
-    await finishStateRoot(stagingDir, entries as FileEntry[], work.root)
+    await finishFolders(stagingDir, entries, work.root)
     const hadLocal = work.copy !== undefined || (work.inPlace && (await lstatOrUndefined(stateDir)) !== undefined)
     const plan: TaskPlan = {taskId: task.id, checkpointId, source: sourceOf(bytes, hadLocal), ...bytes, reason: reasonOf(work, bytes, files)}
     return {work, plan, stateDir, stagingDir}
@@ -80,4 +79,20 @@ function reasonOf(work: TaskWorkV2, bytes: SourceBytes, files: EntryV2[]): strin
   parts.push(work.copy ? `${bytes.localBytes} bytes from the secondary copy in ${work.copy.root}` : (work.noLocalReason ?? 'no secondary copy'))
   if (bytes.remoteBytes > 0) parts.push(`${bytes.remoteBytes} bytes from the primary`)
   return parts.join('; ')
+}
+
+/** Folders (deepest first, so a read-only one does not block its children), symlink owners, then the state folder itself; times to the microsecond. */
+async function finishFolders(stagingDir: string, entries: EntryV2[], root: StateRoot | undefined): Promise<void> {
+  for (const entry of [...entries].reverse()) {
+    if (entry.type === 'symlink' && canChown()) await giveOwner(targetPath(stagingDir, entry.path), entry)
+    if (entry.type !== 'dir') continue
+    const target = targetPath(stagingDir, entry.path)
+    await giveOwner(target, entry)
+    await fs.chmod(target, entry.mode & 0o7777)
+    await fs.utimes(target, timeOf(entry), timeOf(entry))
+  }
+  if (!root) return applyStateRoot(stagingDir, root)
+  await giveOwner(stagingDir, root)
+  await fs.chmod(stagingDir, root.mode & 0o7777)
+  await fs.utimes(stagingDir, timeOf(root), timeOf(root))
 }
