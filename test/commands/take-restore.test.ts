@@ -61,7 +61,9 @@ for (const kind of primaryKinds) {
         assert.deepEqual(await fingerprint(j.state('beta')), before.beta)
 
         await fs.rm(path.join(j.dir, '.ckpt', 'local'), {recursive: true})
+        // Neither a local copy nor the state itself (format 2 keeps a stateDir's matching files) can serve.
         await fs.rm(j.state('alpha'), {recursive: true})
+        await fs.rm(j.state('beta'), {recursive: true})
         const remote = await j.ckpt(['restore'])
         assert.equal(remote.code, 0, remote.stderr)
         assert.deepEqual(
