@@ -1,0 +1,77 @@
+// Issue 13, no reuse from a failed take (FLINK-25395): a take killed after it put some packs leaves
+// them behind; the next take may reference only packs of completed checkpoints and its own, and
+// after `prune --grace 0` the failed attempt's packs are gone and every checkpoint still restores.
+import assert from 'node:assert/strict'
+import * as fs from 'node:fs/promises'
+import * as path from 'node:path'
+import {after, before, describe, it} from 'node:test'
+import {setTimeout as sleep} from 'node:timers/promises'
+import {format2Job, restoreAndCheck, track, MiB, type Format2Job} from '../helpers/format2.js'
+import {seedState, seeded} from '../helpers/format2-changes.js'
+import {primaryKinds} from '../helpers/primaries.js'
+
+/** Starts a take and kills it with SIGKILL as soon as a pack that was not there before appears. */
+async function killAtFirstNewPack(job: Format2Job): Promise<Set<string>> {
+  const before = new Set((await job.packs()).keys())
+  const take = track(job.start(['checkpoint', 'take']))
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    const fresh = [...(await job.packs()).keys()].filter((p) => !before.has(p))
+    if (fresh.length > 0) break
+    if (take.child.exitCode !== null) assert.fail(`the take ended before any new pack appeared (make the new state bigger): ${(await take.done).stderr}`)
+    if (Date.now() > deadline) assert.fail('no new pack appeared within 60 s')
+    await sleep(10)
+  }
+  const killed = await take.kill9()
+  assert.equal(killed.signal, 'SIGKILL', `the take was still running: ${killed.stdout}`)
+  return new Set([...(await job.packs()).keys()].filter((p) => !before.has(p)))
+}
+
+for (const [k, kind] of primaryKinds.entries()) {
+  describe(`no reuse from a failed format-2 take on the ${kind.name} store`, () => {
+    before(() => kind.setup())
+    after(() => kind.teardown())
+
+    it('the next take names only packs of completed checkpoints or its own; prune --grace 0 then collects the leftovers', async () => {
+      const rng = seeded(700 + k)
+      const job = await format2Job(kind, {tasks: ['alpha']})
+      const state = job.state('alpha')
+      try {
+        // a-first.bin comes first in walk order, so rewriting it shifts every later blob's place in
+        // the packs: the retake cannot build a pack byte-identical to one of the failed attempt.
+        await fs.writeFile(path.join(state, 'a-first.bin'), rng.bytes(MiB))
+        await seedState(state, rng, {bigBytes: 2 * MiB})
+        const first = await job.digests()
+        assert.equal((await job.take()).checkpointId, 'chk-1')
+        const named1 = await job.packsNamedBy('chk-1')
+
+        await fs.writeFile(path.join(state, 'zz-new.bin'), rng.bytes(40 * MiB))
+        const failed = await killAtFirstNewPack(job)
+        assert.ok(failed.size > 0)
+        assert.equal(await job.manifest('chk-2'), undefined, 'the killed take did not commit')
+
+        await fs.writeFile(path.join(state, 'a-first.bin'), rng.bytes(MiB))
+        const beforeRetake = new Set((await job.packs()).keys())
+        const third = await job.digests()
+        const retake = await job.take()
+        assert.equal(retake.checkpointId, 'chk-3')
+        const own = [...(await job.packs()).keys()].filter((p) => !beforeRetake.has(p))
+        for (const p of await job.packsNamedBy('chk-3')) {
+          assert.ok(!failed.has(p), `chk-3 names pack ${p}, written by the failed attempt chk-2 (FLINK-25395)`)
+          assert.ok(named1.has(p) || own.includes(p), `chk-3 names pack ${p}, which neither chk-1 names nor chk-3 wrote`)
+        }
+
+        const prune = await job.ckpt(['checkpoint', 'prune', '--grace', '0'])
+        assert.equal(prune.code, 0, prune.stderr)
+        const left = new Set((await job.packs()).keys())
+        for (const p of failed) assert.ok(!left.has(p), `prune --grace 0 left pack ${p} of the failed attempt`)
+        for (const id of ['chk-1', 'chk-3']) for (const p of await job.packsNamedBy(id)) assert.ok(left.has(p), `prune removed pack ${p} that ${id} names`)
+        await restoreAndCheck(job, 'chk-1', {alpha: first.alpha}, 'remote')
+        await restoreAndCheck(job, 'chk-3', {alpha: third.alpha}, 'remote')
+        await restoreAndCheck(job, 'chk-1', {alpha: first.alpha}, 'local')
+      } finally {
+        await job.cleanup()
+      }
+    })
+  })
+}
