@@ -15,15 +15,20 @@ export async function takeRunCheckpoint(
   const pauses: PauseRecord[] = []
   const capture = pausingCapture(ctx, lookup, (p) => pauses.push(p))
   const result = await takeCheckpoint(ctx, {capture, onWarning, onStart})
-  const pauseOf = (taskId: string) => roundMs(pauses.find((p) => p.taskId === taskId)?.pauseMs ?? 0)
-  const tasks = result.tasks.map((t) => ({taskId: t.taskId, bytes: t.bytes, pauseMs: pauseOf(t.taskId), secondary: t.secondary}))
+  const pauseOf = (taskId: string) => pauses.find((p) => p.taskId === taskId)
+  const tasks = result.tasks.map((t) => {
+    const pause = pauseOf(t.taskId)
+    return {taskId: t.taskId, bytes: t.bytes, pauseMs: roundMs(pause?.pauseMs ?? 0), secondary: t.secondary, ...(pause?.copiedBytes === undefined ? {} : {pauseCopiedBytes: pause.copiedBytes})}
+  })
   return {
     checkpointId: result.checkpointId,
     durationMs: result.durationMs,
     pauseMs: Math.max(0, ...tasks.map((t) => t.pauseMs)),
     bytes: tasks.reduce((sum, t) => sum + t.bytes, 0),
-    uploadedBytes: result.tasks.reduce((sum, t) => sum + t.uploadedBytes, 0),
-    reusedBytes: 0, // format 1: every checkpoint stores the whole state
+    uploadedBytes: result.uploadedBytes,
+    // format 1: every checkpoint stores the whole state
+    reusedBytes: result.reusedBytes ?? 0,
+    ...(result.format === 2 ? {changedFiles: result.tasks.reduce((sum, t) => sum + (t.changedFiles ?? 0), 0)} : {}),
     trigger,
     completedAt: new Date().toISOString(),
     tasks,
