@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {format2Job, restoreAndCheck, KiB, MiB} from '../helpers/format2.js'
+import {checkTaken, format2Job, restoreAndCheck, KiB, MiB} from '../helpers/format2.js'
 import {seedState, seeded} from '../helpers/format2-changes.js'
 import {primaryKinds} from '../helpers/primaries.js'
 
@@ -31,6 +31,7 @@ for (const [k, kind] of primaryKinds.entries()) {
         assert.ok(take.uploadedBytes >= 5 * MiB, `the file is uploaded (${take.uploadedBytes})`)
         assert.ok(take.uploadedBytes < 5 * MiB + 256 * KiB, `the file is uploaded once, not ${take.uploadedBytes} bytes`)
         assert.ok(take.reusedBytes >= 5 * MiB, `one task reuses the other's blobs (${take.reusedBytes})`)
+        await checkTaken(job, 'chk-1', digests)
         await restoreAndCheck(job, 'chk-1', digests, 'remote')
         await restoreAndCheck(job, 'chk-1', digests, 'mixed')
       } finally {
@@ -54,6 +55,7 @@ for (const [k, kind] of primaryKinds.entries()) {
         const changed = await job.take()
         assert.ok(changed.uploadedBytes >= 100 * KiB, `the new wal.log is uploaded (${changed.uploadedBytes})`)
         assert.ok(changed.uploadedBytes < 100 * KiB + 64 * KiB, `only the new wal.log is uploaded, not ${changed.uploadedBytes} bytes`)
+        await checkTaken(job, changed.checkpointId, digests)
         await restoreAndCheck(job, changed.checkpointId, digests, 'remote')
       } finally {
         await job.cleanup()

@@ -7,7 +7,10 @@ import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {setTimeout as sleep} from 'node:timers/promises'
-import {format2Job, restoreAndCheck, KiB, MiB, type Format2Job} from '../helpers/format2.js'
+import {takeCheckpoint} from '../../src/core/checkpoint/take.js'
+import {resolveSettings} from '../../src/core/config/settings.js'
+import {openJob} from '../../src/core/context.js'
+import {checkTaken, format2Job, restoreAndCheck, KiB, MiB, NODE, type Format2Job} from '../helpers/format2.js'
 import {seedState, seeded} from '../helpers/format2-changes.js'
 import {primaryKinds} from '../helpers/primaries.js'
 
@@ -54,6 +57,8 @@ for (const [k, kind] of primaryKinds.entries()) {
         const take = await job.take()
         assert.equal(taskOf(take, 'alpha').changedFiles, 1, `only db.bin changed: ${JSON.stringify(take)}`)
         assert.ok(take.uploadedBytes >= 256 * KiB, `the new bytes of db.bin are uploaded (${take.uploadedBytes})`)
+        await checkTaken(job, 'chk-1', first)
+        await checkTaken(job, 'chk-2', second)
         await restoreAndCheck(job, 'chk-2', second, 'remote')
         await restoreAndCheck(job, 'chk-1', first, 'remote')
         await restoreAndCheck(job, 'chk-2', second, 'local')
@@ -65,23 +70,34 @@ for (const [k, kind] of primaryKinds.entries()) {
     it('reads again a file written in the clock tick of the scan (racy), and catches its rewrite', async () => {
       const rng = seeded(300 + k)
       const job = await format2Job(kind, {tasks: ['alpha']})
+      const ctx = await openJob(await resolveSettings({jobFile: path.join(job.dir, 'ckpt.json'), node: NODE}, {...process.env, ...job.target.env}))
+      const file = path.join(job.state('alpha'), 'hot.bin')
+      // A take in this process whose capture writes hot.bin right before the scan: the write and
+      // the scan fall in one clock tick, which a separate process cannot arrange.
+      const takeRightAfterWrite = () =>
+        takeCheckpoint(ctx, {
+          capture: async (task) => {
+            await fs.writeFile(file, rng.bytes(64 * KiB))
+            return {sourceDir: task.stateDir, release: async () => {}}
+          },
+        })
       try {
         await seedState(job.state('alpha'), rng, {bigBytes: MiB})
         await sleep(1100)
-        const file = path.join(job.state('alpha'), 'hot.bin')
-        await fs.writeFile(file, rng.bytes(64 * KiB))
-        const first = await job.digests()
         await job.take()
-        assert.equal((await entryOf(job, 'chk-1', 'alpha', 'hot.bin')).racy, true, 'hot.bin changed within a tick of the scan')
-        assert.equal((await entryOf(job, 'chk-1', 'alpha', 'db/wal.log')).racy, undefined, 'db/wal.log was written long before the scan')
+        const first = await takeRightAfterWrite()
+        assert.equal(first.checkpointId, 'chk-2')
+        assert.equal((await entryOf(job, 'chk-2', 'alpha', 'hot.bin')).racy, true, 'hot.bin changed within a tick of the scan')
+        assert.equal((await entryOf(job, 'chk-2', 'alpha', 'db/wal.log')).racy, undefined, 'db/wal.log was written long before the scan')
         // Nothing changes: the racy file is read again all the same, and nothing new is uploaded.
-        await sleep(1100)
+        await sleep(100)
         const again = await job.take()
         assert.equal(taskOf(again, 'alpha').changedFiles, 1, `hot.bin is read again: ${JSON.stringify(again)}`)
-        assert.equal((await entryOf(job, 'chk-2', 'alpha', 'hot.bin')).racy, undefined, 'hot.bin is settled at the second scan')
-        // A same-size rewrite with the old mtime, right after the take that saw the file racy.
-        await fs.writeFile(file, rng.bytes(64 * KiB))
-        const racyAgain = await job.take()
+        assert.equal((await entryOf(job, 'chk-3', 'alpha', 'hot.bin')).racy, undefined, 'hot.bin is settled at the second scan')
+        const settled = await job.take()
+        assert.equal(taskOf(settled, 'alpha').changedFiles, 0, `hot.bin is settled: ${JSON.stringify(settled)}`)
+        // Racy again, then a same-size rewrite that keeps the old mtime.
+        await takeRightAfterWrite()
         const old = await fs.lstat(file, {bigint: true})
         const handle = await fs.open(file, 'r+')
         await handle.write(rng.bytes(64 * KiB), 0, 64 * KiB, 0)
@@ -89,11 +105,12 @@ for (const [k, kind] of primaryKinds.entries()) {
         setMtimeNs(file, old.mtimeNs)
         const last = await job.digests()
         const take = await job.take()
-        assert.equal(racyAgain.checkpointId, 'chk-3')
-        assert.equal(take.checkpointId, 'chk-4')
-        await restoreAndCheck(job, 'chk-4', last, 'remote')
-        await restoreAndCheck(job, 'chk-1', first, 'remote')
+        assert.equal(take.checkpointId, 'chk-6')
+        assert.equal(taskOf(take, 'alpha').changedFiles, 1, `the rewrite of hot.bin is caught: ${JSON.stringify(take)}`)
+        await checkTaken(job, 'chk-6', last)
+        await restoreAndCheck(job, 'chk-6', last, 'remote')
       } finally {
+        await ctx.close()
         await job.cleanup()
       }
     })
@@ -119,6 +136,7 @@ for (const [k, kind] of primaryKinds.entries()) {
         assert.ok(reread.uploadedBytes < 64 * KiB, `a reread of unchanged files uploads the indexes only, not ${reread.uploadedBytes} bytes`)
         assert.ok(reread.reusedBytes >= 2 * 2 * MiB, `a reread reuses every blob (${reread.reusedBytes})`)
         assert.equal((await job.index(reread.checkpointId, 'alpha')).fullRead, true)
+        await checkTaken(job, reread.checkpointId, digests)
         await restoreAndCheck(job, reread.checkpointId, digests, 'remote')
       } finally {
         await job.cleanup()

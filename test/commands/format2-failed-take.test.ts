@@ -6,7 +6,7 @@ import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {setTimeout as sleep} from 'node:timers/promises'
-import {format2Job, restoreAndCheck, track, MiB, type Format2Job} from '../helpers/format2.js'
+import {checkTaken, format2Job, restoreAndCheck, track, MiB, type Format2Job} from '../helpers/format2.js'
 import {seedState, seeded} from '../helpers/format2-changes.js'
 import {primaryKinds} from '../helpers/primaries.js'
 
@@ -66,6 +66,8 @@ for (const [k, kind] of primaryKinds.entries()) {
         const left = new Set((await job.packs()).keys())
         for (const p of failed) assert.ok(!left.has(p), `prune --grace 0 left pack ${p} of the failed attempt`)
         for (const id of ['chk-1', 'chk-3']) for (const p of await job.packsNamedBy(id)) assert.ok(left.has(p), `prune removed pack ${p} that ${id} names`)
+        await checkTaken(job, 'chk-1', first)
+        await checkTaken(job, 'chk-3', third)
         await restoreAndCheck(job, 'chk-1', {alpha: first.alpha}, 'remote')
         await restoreAndCheck(job, 'chk-3', {alpha: third.alpha}, 'remote')
         await restoreAndCheck(job, 'chk-1', {alpha: first.alpha}, 'local')

@@ -6,7 +6,7 @@ import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import {describe, it} from 'node:test'
 import {setTimeout as sleep} from 'node:timers/promises'
-import {format2Job, restoreAndCheck, track, JOB, MiB, type Format2Job, type TreeDigest} from '../helpers/format2.js'
+import {checkTaken, format2Job, restoreAndCheck, track, JOB, MiB, type Format2Job, type TreeDigest} from '../helpers/format2.js'
 import {randomChanges, seedState, seeded} from '../helpers/format2-changes.js'
 import {fileKind} from '../helpers/primaries.js'
 
@@ -58,7 +58,10 @@ describe('kill -9 of a format-2 take at random moments (file store)', () => {
         const completed = await job.completed()
         for (const id of completed) if (!taken.has(id)) taken.set(id, digests)
         for (const id of [...taken.keys()]) if (!completed.includes(id)) taken.delete(id)
-        for (const [id, expected] of taken) await restoreAndCheck(job, id, expected, 'remote').catch((e) => assert.fail(`${what}${e.message}`))
+        for (const [id, expected] of taken) {
+          await checkTaken(job, id, expected, {copy: false}).catch((e) => assert.fail(`${what}${e.message}`))
+          await restoreAndCheck(job, id, expected, 'remote').catch((e) => assert.fail(`${what}${e.message}`))
+        }
 
         digests = await job.digests()
         const rerun = await job.take()

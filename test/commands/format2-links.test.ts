@@ -5,7 +5,7 @@ import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import {describe, it} from 'node:test'
 import {setTimeout as sleep} from 'node:timers/promises'
-import {format2Job, regularFiles, restoreAndCheck, KiB, MiB, type Format2Job} from '../helpers/format2.js'
+import {checkTaken, format2Job, regularFiles, restoreAndCheck, KiB, MiB, type Format2Job} from '../helpers/format2.js'
 import {seedState, seeded} from '../helpers/format2-changes.js'
 import {fileKind} from '../helpers/primaries.js'
 
@@ -66,6 +66,7 @@ describe('format-2 local copies share unchanged files (file store)', () => {
         }
       }
       await assertNoSharedInode(job, 'after three takes')
+      for (const [i, expected] of digests.entries()) await checkTaken(job, `chk-${i + 1}`, expected)
       await restoreAndCheck(job, 'chk-1', digests[0], 'local')
       await assertNoSharedInode(job, 'after a restore of chk-1 over chk-3')
       for (const t of job.tasks) await fs.rm(job.state(t), {recursive: true})

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
-import {format2Job, restoreAndCheck, KiB, MiB, type RestoreMode, type TreeDigest} from './format2.js'
+import {checkTaken, format2Job, restoreAndCheck, KiB, MiB, type RestoreMode, type TreeDigest} from './format2.js'
 import {randomChanges, seedState, seeded} from './format2-changes.js'
 import type {PrimaryKind} from './primaries.js'
 
@@ -40,6 +40,9 @@ export async function chainScenario(kind: PrimaryKind, seed: number, takes = 20)
         assert.ok(take.uploadedBytes < bytes / 50, `a 1 KiB change uploaded ${take.uploadedBytes} bytes of a ${bytes}-byte state`)
         assert.ok(take.reusedBytes >= bytes * 0.95, `a 1 KiB change reused only ${take.reusedBytes} of ${bytes} bytes`)
       }
+      await checkTaken(job, take.checkpointId, digests).catch((error) => {
+        throw Object.assign(error as Error, {message: `${(error as Error).message}\nchanges:\n${log.join('\n')}`})
+      })
       taken.set(take.checkpointId, digests)
     }
     for (const mode of ['local', 'remote', 'mixed'] as RestoreMode[])

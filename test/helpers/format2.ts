@@ -2,9 +2,11 @@
 // and readers of what it left in the primary (manifests, task indexes, packs) and local copies.
 import assert from 'node:assert/strict'
 import type {ChildProcess} from 'node:child_process'
+import {createHash} from 'node:crypto'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import {openPrimaryStore} from '../../src/core/stores/registry.js'
+import {digestHex, digestReady} from '../../src/core/util/digest.js'
 import {getBuffer, type ObjectInfo, type PrimaryStore} from '../../src/core/stores/store.js'
 import {runCli, startCli, type CliResult} from './cli.js'
 import {fingerprint, writeJob, type Fingerprint, type TestTask} from './job.js'
@@ -47,6 +49,11 @@ export interface Format2Job {
   packs(): Promise<Map<string, ObjectInfo>>
   /** Every object key of the job. */
   keys(): Promise<string[]>
+  /**
+   * A task's tree as checkpoint `id` stores it, read without ckpt's restore: the index's entries,
+   * each file's bytes cut out of its packs, every blob checked against its id.
+   */
+  storedTree(id: string, task: string): Promise<TreeDigest>
   cleanup(): Promise<void>
 }
 
@@ -71,6 +78,7 @@ export async function format2Job(kind: PrimaryKind, options: Format2JobOptions =
     extra: {checkpoint: {format: 2, ...options.checkpoint}, retain: {primary: 100, local: 100, ...options.retain}},
   })
   let store: PrimaryStore | undefined
+  const packCache = new Map<string, Buffer>()
   const open = async () => (store ??= await openPrimaryStore(target.url, {baseDir: dir, env: {...process.env, ...target.env}, create: false}))
   const env = (extra: Record<string, string>) => ({...target.env, CKPT_NODE: NODE, ...extra})
   const state = (task: string) => path.join(dir, 'state', task)
@@ -136,6 +144,28 @@ export async function format2Job(kind: PrimaryKind, options: Format2JobOptions =
       for await (const info of (await open()).list(`${JOB}/`)) found.push(info.key)
       return found.sort()
     },
+    async storedTree(id, task) {
+      const index = await job.index(id, task)
+      await digestReady(index.digest)
+      const out: TreeDigest = {}
+      for (const e of index.entries) {
+        if (e.type === 'dir') out[e.path] = {type: 'dir', mode: e.mode, size: 0}
+        else if (e.type === 'symlink') out[e.path] = {type: 'symlink', mode: 0, size: 0, target: e.target}
+        else {
+          const hash = createHash('sha256')
+          for (const [ordinal, offset, length, blobId] of e.blobs) {
+            const packId = index.packs[ordinal].id
+            const pack = packCache.get(packId) ?? (await getBuffer(await open(), `${JOB}/packs/${packId.slice(0, 2)}/${packId}`))
+            packCache.set(packId, pack)
+            const blob = pack.subarray(offset, offset + length)
+            assert.equal(digestHex(blob, index.digest), blobId, `${id} ${task} ${e.path}: a blob of pack ${packId} does not match its id`)
+            hash.update(blob)
+          }
+          out[e.path] = {type: 'file', mode: e.mode, size: e.size, sha256: hash.digest('hex')}
+        }
+      }
+      return out
+    },
     async cleanup() {
       await store?.close()
       await cleanup()
@@ -165,6 +195,17 @@ export async function restoreAndCheck(job: Format2Job, id: string, expected: Rec
     assert.deepEqual(await treeDigest(job.state(t)), expected[t], `restore ${id} (${mode}): task ${t} differs from what was taken`)
   }
   return result.json
+}
+
+/**
+ * Checks what a take stored against the tree it read, without restore: every task's tree as the
+ * primary holds it (storedTree) and, unless `copy` is false, its local copy's state folder.
+ */
+export async function checkTaken(job: Format2Job, id: string, expected: Record<string, TreeDigest>, options: {copy?: boolean} = {}): Promise<void> {
+  for (const t of job.tasks) {
+    assert.deepEqual(await job.storedTree(id, t), expected[t], `${id}: the primary's copy of task ${t} differs from what was taken`)
+    if (options.copy !== false) assert.deepEqual(await treeDigest(path.join(job.copyDir(id, t), 'state')), expected[t], `${id}: the local copy of task ${t} differs from what was taken`)
+  }
 }
 
 /** Deletes every other regular file below root; how many were deleted. */
