@@ -62,7 +62,7 @@ for (const [k, kind] of primaryKinds.entries()) {
         }
 
         const prune = await job.ckpt(['checkpoint', 'prune', '--grace', '0'])
-        assert.equal(prune.code, 0, prune.stderr)
+        assert.equal(prune.code, 0, `${prune.stdout}${prune.stderr}`)
         const left = new Set((await job.packs()).keys())
         for (const p of failed) assert.ok(!left.has(p), `prune --grace 0 left pack ${p} of the failed attempt`)
         for (const id of ['chk-1', 'chk-3']) for (const p of await job.packsNamedBy(id)) assert.ok(left.has(p), `prune removed pack ${p} that ${id} names`)

@@ -37,7 +37,7 @@ describe('kill -9 of a format-2 take at random moments (file store)', () => {
     const rng = seeded(900)
     const job = await format2Job(fileKind, {retain: {primary: 2, local: 2}})
     try {
-      for (const t of job.tasks) await seedState(job.state(t), rng, {bigBytes: 3 * MiB})
+      for (const t of job.tasks) await seedState(job.state(t), rng, {bigBytes: 2 * MiB})
       const taken = new Map<string, Record<string, TreeDigest>>()
       const log: string[] = []
       let digests = await job.digests()
@@ -45,7 +45,7 @@ describe('kill -9 of a format-2 take at random moments (file store)', () => {
       for (let round = 1; round <= KILLS; round++) {
         for (const t of job.tasks) await randomChanges(job.state(t), rng, round, 3)
         // Some new content each round, so that the take has packs to put when it is killed.
-        await fs.writeFile(path.join(job.state('alpha'), `new-${round}.bin`), rng.bytes(rng.int(1, 6) * MiB))
+        await fs.writeFile(path.join(job.state('alpha'), `new-${round}.bin`), rng.bytes(rng.int(1, 4) * MiB))
         digests = await job.digests()
         const delay = rng.int(0, 1500)
         const take = track(job.start(['checkpoint', 'take']))
@@ -67,7 +67,7 @@ describe('kill -9 of a format-2 take at random moments (file store)', () => {
         const rerun = await job.take()
         taken.set(rerun.checkpointId, digests)
         const prune = await job.ckpt(['checkpoint', 'prune', '--grace', '0'])
-        assert.equal(prune.code, 0, `${what}prune: ${prune.stderr}`)
+        assert.equal(prune.code, 0, `${what}prune: ${prune.stdout}${prune.stderr}`)
         const kept = await job.completed()
         for (const id of [...taken.keys()]) if (!kept.includes(id)) taken.delete(id)
         const named = await packsNamedOnDisk(job, kept)
