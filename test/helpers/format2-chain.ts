@@ -48,7 +48,9 @@ export async function chainScenario(kind: PrimaryKind, seed: number, takes = 20)
     for (const mode of ['local', 'remote', 'mixed'] as RestoreMode[])
       for (const [id, digests] of taken) {
         try {
-          await restoreAndCheck(job, id, digests, mode)
+          const restored = await restoreAndCheck(job, id, digests, mode)
+          // Every copy of the chain is whole: a local restore needs nothing from the primary.
+          if (mode === 'local') for (const t of restored.tasks) assert.equal(t.source, 'local', `restore ${id}: task ${t.taskId} read ${t.remoteBytes} bytes from the primary`)
         } catch (error) {
           throw Object.assign(error as Error, {message: `${(error as Error).message}\nchanges:\n${log.join('\n')}`})
         }
