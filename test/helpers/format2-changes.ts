@@ -1,6 +1,6 @@
 // Seeded random state for format-2 tests: a PRNG, seeded bytes, a starting state folder and a
 // generator of the changes a stateful task makes (rewrites, appends, regions rewritten in place,
-// deletions, renames, chmod, new empty files and folders, symlinks).
+// deletions, renames, chmod, new empty files and folders, symlinks, a file that becomes a folder).
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import {KiB, MiB, treeDigest} from './format2.js'
@@ -56,11 +56,14 @@ export async function seedState(root: string, rng: Rng, options: {bigBytes?: num
   await fs.chmod(path.join(root, 'conf/app.conf'), 0o640)
   for (let i = 0; i < (options.smallFiles ?? 6); i++) await fs.writeFile(path.join(root, `data/part-1/f${i}.bin`), rng.bytes(rng.int(1, 300 * KiB)))
   await fs.writeFile(path.join(root, 'data/empty'), '')
+  // Sizes at a chunk's edge (chunks are 1 MiB).
+  await fs.writeFile(path.join(root, 'data/chunk.bin'), rng.bytes(MiB))
+  await fs.writeFile(path.join(root, 'data/chunk-plus-1.bin'), rng.bytes(MiB + 1))
   await fs.symlink(BIG_FILE, path.join(root, 'current'))
 }
 
-type Op = 'rewrite' | 'append' | 'region' | 'delete' | 'rename' | 'chmod' | 'emptyFile' | 'emptyDir' | 'newFile' | 'symlink' | 'deleteDir'
-const OPS: Op[] = ['rewrite', 'rewrite', 'append', 'region', 'region', 'delete', 'rename', 'chmod', 'emptyFile', 'emptyDir', 'newFile', 'symlink', 'deleteDir']
+type Op = 'rewrite' | 'append' | 'region' | 'delete' | 'rename' | 'chmod' | 'emptyFile' | 'emptyDir' | 'newFile' | 'symlink' | 'deleteDir' | 'fileToDir'
+const OPS: Op[] = ['rewrite', 'rewrite', 'append', 'region', 'region', 'delete', 'rename', 'chmod', 'emptyFile', 'emptyDir', 'newFile', 'symlink', 'deleteDir', 'fileToDir']
 const FILE_MODES = [0o600, 0o640, 0o644, 0o700, 0o755]
 const DIR_MODES = [0o700, 0o750, 0o755]
 
@@ -125,6 +128,13 @@ export async function randomChanges(root: string, rng: Rng, round: number, count
         await fs.rm(at(p), {recursive: true})
         done.push(`delete folder ${p}`)
       }
+    } else if (op === 'fileToDir' && small.length > 3) {
+      // The same path changes type: a file becomes a folder holding a file.
+      const p = rng.pick(small)
+      await fs.rm(at(p))
+      await fs.mkdir(at(p))
+      await fs.writeFile(at(`${p}/inner`), rng.bytes(rng.int(1, 50 * KiB)))
+      done.push(`file to folder ${p}`)
     } else {
       const p = inDir(`${fresh}-new`)
       await fs.writeFile(at(p), rng.bytes(rng.int(1, 200 * KiB)))
