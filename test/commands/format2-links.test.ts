@@ -76,4 +76,21 @@ describe('format-2 local copies share unchanged files (file store)', () => {
       await job.cleanup()
     }
   })
+
+  it('a file missing from the previous copy does not cost the next take its local copy', async () => {
+    const job = await format2Job(fileKind, {tasks: ['alpha'], retain: {local: 3}})
+    try {
+      await seedState(job.state('alpha'), seeded(810), {bigBytes: MiB})
+      await sleep(1100)
+      await job.take()
+      // Copies are never modified, but a file of one may be lost (a person cleaning up, a disk error).
+      await fs.rm(path.join(job.copyDir('chk-1', 'alpha'), 'state', 'db', 'wal.log'))
+      const digests = await job.digests()
+      const take = await job.take()
+      assert.equal(take.tasks[0].secondary, 'written', `the copy of chk-2 is written from the stateDir where chk-1's copy lacks a file: ${JSON.stringify(take)}`)
+      await checkTaken(job, 'chk-2', digests)
+    } finally {
+      await job.cleanup()
+    }
+  })
 })
