@@ -56,7 +56,8 @@ export async function seedState(root: string, rng: Rng, options: {bigBytes?: num
   await fs.chmod(path.join(root, 'conf/app.conf'), 0o640)
   for (let i = 0; i < (options.smallFiles ?? 6); i++) await fs.writeFile(path.join(root, `data/part-1/f${i}.bin`), rng.bytes(rng.int(1, 300 * KiB)))
   await fs.writeFile(path.join(root, 'data/empty'), '')
-  // Sizes at a chunk's edge (chunks are 1 MiB).
+  // Equal chunks within one file (zeros), and sizes at a chunk's edge (chunks are 1 MiB).
+  await fs.writeFile(path.join(root, 'db/zeros.bin'), Buffer.alloc(2 * MiB + 5))
   await fs.writeFile(path.join(root, 'data/chunk.bin'), rng.bytes(MiB))
   await fs.writeFile(path.join(root, 'data/chunk-plus-1.bin'), rng.bytes(MiB + 1))
   await fs.symlink(BIG_FILE, path.join(root, 'current'))
