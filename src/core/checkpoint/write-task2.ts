@@ -268,7 +268,7 @@ async function blobIdsOf(file: string, chunkSize: number, digest: DigestAlgorith
   try {
     const buffer = Buffer.allocUnsafe(chunkSize)
     const ids: string[] = []
-    for (let at = 0; ; ) {
+    for (let at = 0; ;) {
       const {bytesRead} = await handle.read(buffer, 0, chunkSize, at)
       if (bytesRead === 0) return ids
       ids.push(digestHex(buffer.subarray(0, bytesRead), digest))
