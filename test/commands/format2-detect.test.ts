@@ -149,5 +149,30 @@ for (const [k, kind] of primaryKinds.entries()) {
         await job.cleanup()
       }
     })
+
+    it('checkpoint.rereadEvery 2 rereads every second take', async () => {
+      const job = await format2Job(kind, {tasks: ['alpha'], checkpoint: {rereadEvery: 2}})
+      try {
+        await seedState(job.state('alpha'), seeded(450 + k), {bigBytes: MiB})
+        await sleep(1100)
+        const takes = []
+        for (let i = 0; i < 5; i++) takes.push(await job.take())
+        const files = takes[0].tasks[0].files
+        assert.deepEqual(
+          takes.map((t) => [t.tasks[0].reread === true, t.tasks[0].changedFiles]),
+          [
+            [false, files],
+            [false, 0],
+            [true, files],
+            [false, 0],
+            [true, files],
+          ],
+          'the first take reads everything (no base), then every second take rereads',
+        )
+        for (const t of takes.slice(1)) assert.ok(t.uploadedBytes < 64 * KiB, `nothing new is stored (${t.uploadedBytes} bytes)`)
+      } finally {
+        await job.cleanup()
+      }
+    })
   })
 }

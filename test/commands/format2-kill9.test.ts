@@ -47,7 +47,7 @@ describe('kill -9 of a format-2 take at random moments (file store)', () => {
         // Some new content each round, so that the take has packs to put when it is killed.
         await fs.writeFile(path.join(job.state('alpha'), `new-${round}.bin`), rng.bytes(rng.int(1, 4) * MiB))
         digests = await job.digests()
-        const delay = rng.int(0, 1500)
+        const delay = rng.int(0, 1000)
         const take = track(job.start(['checkpoint', 'take']))
         await sleep(delay)
         const killed = await take.kill9()
