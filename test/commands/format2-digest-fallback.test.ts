@@ -27,7 +27,7 @@ describe('format-2 digest fallback (file store)', () => {
       assert.equal(first.digestImplementation, 'native')
       const hook = path.join(job.dir, 'no-addon.cjs')
       await fs.writeFile(hook, HOOK)
-      const runs = [
+      const runs: {env: Record<string, string>; why: RegExp}[] = [
         {env: {CKPT_DIGEST_IMPL: 'wasm'}, why: /CKPT_DIGEST_IMPL=wasm/},
         {env: {NODE_OPTIONS: `--require ${hook}`}, why: /simulated: the addon cannot load/},
       ]
