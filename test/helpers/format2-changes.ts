@@ -56,6 +56,11 @@ export async function seedState(root: string, rng: Rng, options: {bigBytes?: num
   await fs.chmod(path.join(root, 'conf/app.conf'), 0o640)
   for (let i = 0; i < (options.smallFiles ?? 6); i++) await fs.writeFile(path.join(root, `data/part-1/f${i}.bin`), rng.bytes(rng.int(1, 300 * KiB)))
   await fs.writeFile(path.join(root, 'data/empty'), '')
+  // A sparse file: holes around 100 KiB of data (copies keep holes).
+  const sparse = await fs.open(path.join(root, 'db/sparse.bin'), 'w')
+  await sparse.truncate(3 * MiB)
+  await sparse.write(rng.bytes(100 * KiB), 0, 100 * KiB, MiB + 12_345)
+  await sparse.close()
   // Equal chunks within one file (zeros), and sizes at a chunk's edge (chunks are 1 MiB).
   await fs.writeFile(path.join(root, 'db/zeros.bin'), Buffer.alloc(2 * MiB + 5))
   await fs.writeFile(path.join(root, 'data/chunk.bin'), rng.bytes(MiB))
