@@ -65,6 +65,8 @@ export interface TakeResult {
   reusedBytes?: number
   /** Format 2: what computes the digest ('native', 'wasm' or 'node'). */
   digestImplementation?: string
+  /** Format 2: packs of the base that were mostly garbage, whose live content this take stored again (compaction). */
+  repackedPacks?: number
 }
 
 /** Claims the next checkpoint id with create-if-absent, so two takes never share one. */
@@ -163,6 +165,7 @@ async function takeV2(ctx: JobContext, id: CheckpointId, started: number, option
     format: FORMAT_2,
     uploadedBytes: written.uploadedBytes,
     reusedBytes,
+    repackedPacks: written.repackedPacks,
     digestImplementation: written.digestImplementation,
   }
 }

@@ -53,6 +53,8 @@ export interface WriteV2Result {
   tasks: WrittenV2[]
   /** Bytes of packs and indexes put. */
   uploadedBytes: number
+  /** Packs of the base that were mostly garbage, whose live content this take stored again. */
+  repackedPacks: number
   digestImplementation: DigestImplementation
 }
 
@@ -70,7 +72,8 @@ export async function writeTasksV2(ctx: JobContext, id: CheckpointId, options: W
   const base = await chooseBase(ctx, config.digest, config.chunkSize, options.onWarning)
   const job = ctx.job.name
   const builder = new PackBuilder({digest: config.digest, packSize: config.packSize, put: (packId, body) => putPack(ctx, packId, body)})
-  const baseEntries = learnBase(base, builder)
+  const learned = learnBase(base, builder)
+  const baseEntries = learned.entries
   const reread = options.reread === true || rereadDue(ctx.job.checkpoint.rereadEvery, base)
   const drafts = ctx.job.tasks.map(
     (task, index) =>
@@ -105,7 +108,7 @@ export async function writeTasksV2(ctx: JobContext, id: CheckpointId, options: W
     const published = await mapLimit(drafts, 4, (draft) => draft.publish())
     const tasks = published.map(({record, copy}, i): WrittenV2 => ({record, copy, totals: drafts[i].totals, reread, secondaryError: copy ? undefined : drafts[i].copyError}))
     const uploadedBytes = builder.uploadedBytes + tasks.reduce((sum, t) => sum + t.record.indexSize, 0)
-    return {config, base, tasks, uploadedBytes, digestImplementation: digestImplementation(config.digest)}
+    return {config, base, tasks, uploadedBytes, repackedPacks: learned.repacked.size, digestImplementation: digestImplementation(config.digest)}
   } catch (error) {
     // Packs already put stay for prune: another take may have found the same bytes there.
     await builder.finish().catch(() => {})

@@ -134,12 +134,13 @@ export class TaskDraft {
     }
     await copies.drain()
     await this.recheck(racy, source.sourceDir)
-    this.progress?.end()
   }
 
   /** Puts the task index (every pack is durable by now) and publishes the secondary copy as pending. */
   async publish(): Promise<{record: TaskRecordV2; copy?: LocalCopy}> {
     const {input} = this
+    // The task's line stays until its packs are durable (they are put while other tasks read on).
+    this.progress?.end()
     // Every pack is sealed by now: its id and size are known.
     const packs: PackRef[] = this.packs.map((handle) => ({id: handle.id!, size: handle.size}))
     const index: TaskIndexV2 = {
@@ -182,6 +183,11 @@ export class TaskDraft {
 
   /** The take failed: nothing of the copy stays. */
   async abort(): Promise<void> {
+    this.progress?.end()
+    await this.dropCopy()
+  }
+
+  private async dropCopy(): Promise<void> {
     await this.copy?.abort()
     this.copy = undefined
   }
@@ -296,7 +302,7 @@ export class TaskDraft {
       await step(this.copy)
     } catch (error) {
       this.copyError ??= messageOf(error)
-      await this.abort()
+      await this.dropCopy()
     }
   }
 
@@ -308,7 +314,7 @@ export class TaskDraft {
       return await copy.finish(this.root)
     } catch (error) {
       this.copyError ??= messageOf(error)
-      await this.abort()
+      await this.dropCopy()
       return undefined
     }
   }
