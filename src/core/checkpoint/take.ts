@@ -4,7 +4,7 @@ import {hostname} from 'node:os'
 import {captureTask, type CapturedState} from '../capture/capture.js'
 import type {TaskSpec} from '../config/job-file.js'
 import type {JobContext} from '../context.js'
-import {AlreadyExistsError, CkptError, InterruptedError, NotFoundError, OperationError, StepFailedError, TransientStoreError, messageOf} from '../errors.js'
+import {AlreadyExistsError, CkptError, TaskFailures, InterruptedError, NotFoundError, OperationError, StepFailedError, TransientStoreError, messageOf} from '../errors.js'
 import {uninterruptible} from '../interrupt.js'
 import type {LocalCopy} from '../local/copy-record.js'
 import {removeDeadLeftovers} from '../local/leftovers.js'
@@ -128,7 +128,7 @@ async function takeV2(ctx: JobContext, id: CheckpointId, started: number, option
     })
   } catch (error) {
     await discardPrimary(ctx, id)
-    throw failureOf(id, [error])
+    throw failureOf(id, error instanceof TaskFailures ? error.failures : [error])
   }
   const manifest: ManifestV2 = {
     format: FORMAT_2,
