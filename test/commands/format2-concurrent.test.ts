@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 import {setTimeout as sleep} from 'node:timers/promises'
-import {checkTaken, format2Job, restoreAndCheck, MiB, type TreeDigest} from '../helpers/format2.js'
+import {checkTaken, format2Job, restoreAndCheck, MiB, type TreeDigest} from '../helpers/format2-e2e.js'
 import {randomChanges, seedState, seeded} from '../helpers/format2-changes.js'
 import {fileKind} from '../helpers/primaries.js'
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {checkTaken, format2Job, restoreAndCheck, KiB, MiB} from '../helpers/format2.js'
+import {checkTaken, format2Job, restoreAndCheck, KiB, MiB} from '../helpers/format2-e2e.js'
 import {seedState, seeded} from '../helpers/format2-changes.js'
 import {primaryKinds} from '../helpers/primaries.js'
 

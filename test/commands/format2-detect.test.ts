@@ -10,7 +10,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {takeCheckpoint} from '../../src/core/checkpoint/take.js'
 import {resolveSettings} from '../../src/core/config/settings.js'
 import {openJob} from '../../src/core/context.js'
-import {checkTaken, format2Job, restoreAndCheck, KiB, MiB, NODE, type Format2Job} from '../helpers/format2.js'
+import {checkTaken, format2Job, restoreAndCheck, KiB, MiB, NODE, type Format2Job} from '../helpers/format2-e2e.js'
 import {seedState, seeded} from '../helpers/format2-changes.js'
 import {primaryKinds} from '../helpers/primaries.js'
 

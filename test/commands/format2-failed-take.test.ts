@@ -6,7 +6,7 @@ import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {setTimeout as sleep} from 'node:timers/promises'
-import {checkTaken, format2Job, restoreAndCheck, track, JOB, MiB, type Format2Job} from '../helpers/format2.js'
+import {checkTaken, format2Job, restoreAndCheck, track, JOB, MiB, type Format2Job} from '../helpers/format2-e2e.js'
 import {seedState, seeded, type Rng} from '../helpers/format2-changes.js'
 import {fileKind, primaryKinds} from '../helpers/primaries.js'
 

@@ -5,7 +5,7 @@ import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import {describe, it} from 'node:test'
 import {setTimeout as sleep} from 'node:timers/promises'
-import {checkTaken, format2Job, regularFiles, restoreAndCheck, KiB, MiB, type Format2Job} from '../helpers/format2.js'
+import {checkTaken, format2Job, regularFiles, restoreAndCheck, KiB, MiB, type Format2Job} from '../helpers/format2-e2e.js'
 import {seedState, seeded} from '../helpers/format2-changes.js'
 import {fileKind} from '../helpers/primaries.js'
 

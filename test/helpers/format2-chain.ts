@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
-import {checkTaken, format2Job, restoreAndCheck, KiB, MiB, type RestoreMode, type TreeDigest} from './format2.js'
+import {checkTaken, format2Job, restoreAndCheck, KiB, MiB, type RestoreMode, type TreeDigest} from './format2-e2e.js'
 import {randomChanges, seedState, seeded} from './format2-changes.js'
 import type {PrimaryKind} from './primaries.js'
 

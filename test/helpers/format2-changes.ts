@@ -3,7 +3,7 @@
 // deletions, renames, chmod, new empty files and folders, symlinks, a file that becomes a folder).
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
-import {KiB, MiB, treeDigest} from './format2.js'
+import {KiB, MiB, treeDigest} from './format2-e2e.js'
 
 export interface Rng {
   /** A float in [0, 1). */
