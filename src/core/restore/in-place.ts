@@ -99,10 +99,8 @@ export async function readFully(handle: fs.FileHandle, buffer: Buffer, length: n
   return buffer.subarray(0, length)
 }
 
-/** A copy in the kernel: a reflink where the file system has one, else copy_file_range. */
-export async function cloneFile(source: string, target: string): Promise<void> {
-  await fs.copyFile(source, target, fs.constants.COPYFILE_FICLONE | fs.constants.COPYFILE_EXCL)
-}
+/** A copy in the kernel (a reflink, else copy_file_range), or block by block for a file with holes, which keeps them. */
+export {cloneFile} from '../util/sparse.js'
 
 /** Gives a staged file (never a linked one) its owner, mode and time. */
 export async function finishFileV2(file: string, entry: EntryV2): Promise<void> {
