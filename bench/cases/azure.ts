@@ -70,7 +70,8 @@ async function restoreOver(b: BenchContext, s: AzureSetup): Promise<CaseOutput> 
   const want = {files: data.files, bytes: data.bytes}
   const size = data.bytes
   const dir = path.join(b.work, 'azure-restore')
-  const job = {job: 'azrestore', primary: `azure://${CONTAINER}/restore`, localRoot: path.join(dir, 'local')}
+  // Format 1: the task's one tar is what the SDK's downloadToFile fetches beside ckpt's restore.
+  const job = {job: 'azrestore', primary: `azure://${CONTAINER}/restore`, localRoot: path.join(dir, 'local'), format: 1 as const}
   const takeJob = await writeJobFile(path.join(dir, 'take.json'), {...job, stateDir: data.dir})
   const target = path.join(dir, 'restored', 't0')
   const restoreJob = await writeJobFile(path.join(dir, 'restore.json'), {...job, stateDir: target})
@@ -183,7 +184,13 @@ async function takeOver(b: BenchContext, s: AzureSetup): Promise<CaseOutput> {
   let takeJob = ''
   const fresh = async () => {
     run++
-    takeJob = await writeJobFile(path.join(dir, `take-${run}.json`), {job: 'aztake', primary: `azure://${CONTAINER}/take-${run}`, localRoot: path.join(dir, `local-${run}`), stateDir: data.dir})
+    takeJob = await writeJobFile(path.join(dir, `take-${run}.json`), {
+      job: 'aztake',
+      primary: `azure://${CONTAINER}/take-${run}`,
+      localRoot: path.join(dir, `local-${run}`),
+      stateDir: data.dir,
+      format: 1,
+    })
   }
   const shown = (args: string[]) => s.ckpt.display(['checkpoint', 'take', ...args, '-j', path.join(dir, 'take.json'), '--json'])
   const m = await interleave(

@@ -14,12 +14,20 @@ export interface JobFileSpec {
   localRoot: string
   stateDir: string
   taskId?: string
+  /** What takes write (the job file's checkpoint.format); absent: ckpt's default. */
+  format?: 1 | 2
 }
 
 /** Writes a one-task job file and returns its path. */
 export async function writeJobFile(file: string, spec: JobFileSpec): Promise<string> {
   await fs.mkdir(path.dirname(file), {recursive: true})
-  const doc = {job: spec.job, primary: spec.primary, localRoots: [spec.localRoot], tasks: [{id: spec.taskId ?? 't0', stateDir: spec.stateDir}]}
+  const doc = {
+    job: spec.job,
+    primary: spec.primary,
+    localRoots: [spec.localRoot],
+    ...(spec.format ? {checkpoint: {format: spec.format}} : {}),
+    tasks: [{id: spec.taskId ?? 't0', stateDir: spec.stateDir}],
+  }
   await fs.writeFile(file, JSON.stringify(doc, null, 2))
   return file
 }
