@@ -17,6 +17,9 @@ export interface Pending {
   fresh?: boolean
 }
 
+/** fromStateDir's answer for a file hard-linked into staging as it is. */
+const LINKED: number[] = []
+
 export class DiskSources {
   constructor(
     private readonly work: TaskWorkV2,
@@ -38,6 +41,8 @@ export class DiskSources {
       return []
     }
     const missing = (await this.fromStateDir(entry, target)) ?? (await this.fromCopy(entry, target)) ?? (await this.empty(entry, target))
+    // A linked file is the old state's own inode, with the right metadata already: nothing is set on it.
+    if (missing === LINKED) return []
     if (missing.length === 0) await finishFileV2(target, entry)
     return missing
   }
@@ -50,7 +55,7 @@ export class DiskSources {
     if (!st) return undefined
     if (metadataMatches(st, entry) && (await blobsMatching(source, entry, this.digest)).every(Boolean) && (await linked(source, target))) {
       this.bytes.inPlaceBytes += entry.size
-      return []
+      return LINKED
     }
     if (!(await cloned(source, target))) return undefined
     const good = await blobsMatching(target, entry, this.digest)
