@@ -100,13 +100,13 @@ export function pickFiles(tree: TreeInfo, count: number, round: number): string[
 export async function rewriteRegions(file: string, count: number, regionSize: number, round: number): Promise<Change> {
   const {size} = await fs.stat(file)
   const segment = Math.floor(size / count)
-  if (segment < regionSize) throw new Error(`${file}: ${size} bytes cannot hold ${count} regions of ${regionSize} bytes`)
+  if (segment < regionSize + 4096) throw new Error(`${file}: ${size} bytes cannot hold ${count} regions of ${regionSize} bytes`)
   const handle = await fs.open(file, 'r+')
   try {
     for (let k = 0; k < count; k++) {
       // A deterministic spot inside the k-th segment, different every round.
-      const jitter = createHash('sha256').update(`${round}/${k}`).digest().readUInt32BE(0) % (segment - regionSize + 1)
-      const offset = k * segment + Math.floor(jitter / 4096) * 4096
+      const jitter = createHash('sha256').update(`${round}/${k}`).digest().readUInt32BE(0) % (segment - regionSize - 4096 + 1)
+      const offset = Math.floor((k * segment + jitter) / 4096) * 4096
       const bytes = keystream(`${file}-round-${round}`, k).update(Buffer.alloc(regionSize))
       for (let done = 0; done < bytes.length; ) done += (await handle.write(bytes, done, bytes.length - done, offset + done)).bytesWritten
     }
