@@ -35,7 +35,7 @@ export function checkpointStartNote(event: {checkpointId: string; trigger: strin
 /** `ckpt run`'s log of a completed checkpoint: id, duration, pause, state, uploaded and reused bytes. */
 export function checkpointEndNote(c: CheckpointRecord): string {
   // Format 1 stores every checkpoint whole, so nothing is reused yet; the log says so rather than hide it.
-  return `checkpoint ${c.checkpointId} completed in ${formatDuration(c.durationMs)}, paused ${formatDuration(c.pauseMs)}, ${formatBytes(c.bytes)} of state, ${formatBytes(c.uploadedBytes)} uploaded, ${formatBytes(c.reusedBytes)} reused (format 1 stores each checkpoint whole)`
+  return `checkpoint ${c.checkpointId} completed in ${formatDuration(c.durationMs)}, paused ${formatDuration(c.pauseMs)}, ${formatBytes(c.bytes)} of state, ${formatBytes(c.uploadedBytes)} uploaded, ${c.changedFiles === undefined ? `${formatBytes(c.reusedBytes)} reused (format 1 stores each checkpoint whole)` : `${formatBytes(c.reusedBytes)} reused, ${c.changedFiles} files read`}`
 }
 
 export function renderRunSummary(s: RunSummary): string {

@@ -14,6 +14,7 @@ export default class CheckpointTake extends CkptCommand {
     ...transferFlags,
     ...progressFlags,
     'no-local': Flags.boolean({summary: 'Write the primary copy only (no secondary copy).'}),
+    reread: Flags.boolean({summary: 'Format 2: read every file, trusting no change stamps (as the first take does).'}),
     adopt: Flags.boolean({summary: "Record this job file's tasks as the job's identity in the primary store (after changing the tasks on purpose)."}),
   }
 
@@ -23,7 +24,7 @@ export default class CheckpointTake extends CkptCommand {
     const result = await this.withJob(
       flags,
       async (ctx) => ({
-        ...(await takeCheckpoint(ctx, {noLocal: flags['no-local'], onWarning: (m) => this.warning(m), progress: progress.listener})),
+        ...(await takeCheckpoint(ctx, {noLocal: flags['no-local'], reread: flags.reread, onWarning: (m) => this.warning(m), progress: progress.listener})),
         ...(ctx.createdPrimary ? {createdPrimary: true} : {}),
       }),
       {createPrimary: true, identity: flags.adopt ? 'adopt' : 'record', refuseDuringRun: 'checkpoint take'},
@@ -35,7 +36,8 @@ export default class CheckpointTake extends CkptCommand {
           r.tasks.map((t) => [t.taskId, t.files, formatBytes(t.bytes), statusColor(t.secondary)]),
         ),
       )
-      this.say(`Checkpoint ${r.checkpointId} ${statusColor(r.status)} in ${formatDuration(r.durationMs)}.`)
+      const reused = r.reusedBytes === undefined ? '' : `, ${formatBytes(r.reusedBytes)} reused`
+      this.say(`Checkpoint ${r.checkpointId} ${statusColor(r.status)} in ${formatDuration(r.durationMs)}: ${formatBytes(r.uploadedBytes)} uploaded${reused}.`)
     })
   }
 }

@@ -118,7 +118,7 @@ export async function scanState(root: string, what: string): Promise<Scan> {
 }
 
 /** Runs one file-system call of a scan for `rel`, naming it (not the state folder) when it fails. */
-async function namedCall<T>(root: string, what: string, rel: string, call: () => Promise<T>): Promise<T> {
+export async function namedCall<T>(root: string, what: string, rel: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call()
   } catch (error) {
@@ -135,7 +135,7 @@ async function namedCall<T>(root: string, what: string, rel: string, call: () =>
 }
 
 /** Names the first entry of `dir` whose name is not valid UTF-8, and refuses it. */
-async function refuseNonUtf8Names(what: string, dir: string, rel: string): Promise<void> {
+export async function refuseNonUtf8Names(what: string, dir: string, rel: string): Promise<void> {
   for (const raw of await fs.readdir(dir, {encoding: 'buffer'})) {
     if (validUtf8(raw)) continue
     const relPath = (rel === '' ? '' : `${rel}/`) + escapeBytes(raw)
@@ -143,7 +143,7 @@ async function refuseNonUtf8Names(what: string, dir: string, rel: string): Promi
   }
 }
 
-function validUtf8(raw: Buffer): boolean {
+export function validUtf8(raw: Buffer): boolean {
   return Buffer.from(raw.toString('utf8')).equals(raw)
 }
 
@@ -162,6 +162,6 @@ export function escapeBytes(raw: Buffer): string {
 }
 
 /** A path for a message: a very long one keeps its start and end. */
-function shown(rel: string): string {
+export function shown(rel: string): string {
   return rel.length > 200 ? `${rel.slice(0, 80)}…${rel.slice(-80)}` : rel
 }

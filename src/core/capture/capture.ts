@@ -2,6 +2,7 @@
 // stateDir itself is read (the caller pauses a running task around that read).
 import * as fs from 'node:fs/promises'
 import type {JobSpec, TaskSpec} from '../config/job-file.js'
+import type {EntryV2} from '../format/index2.js'
 import {OperationError} from '../errors.js'
 import {interruptSignal} from '../interrupt.js'
 import {snapshotPrefix} from '../local/layout.js'
@@ -16,6 +17,11 @@ export interface CapturedState {
   rootDir?: string
   /** Removes what the capture made (a snapshot folder). */
   release(): Promise<void>
+  /**
+   * Format 2, a paused capture: the scan of the live stateDir made during the pause (its stamps
+   * are the live files'), and the files it copied to sourceDir; the others are unchanged since the base.
+   */
+  scan?: {entries: EntryV2[]; startedMs: number; copied: Set<string>}
 }
 
 /** A snapshot folder lives in the OS temp folder (TMPDIR), not in a local root: a local root that fails must not fail the primary copy. */

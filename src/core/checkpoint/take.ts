@@ -13,8 +13,9 @@ import {getBuffer} from '../stores/store.js'
 import {dataKeys, highestClaimedNumber} from '../catalogue/catalogue.js'
 import {mapLimit} from '../util/pool.js'
 import {formatCheckpointId as checkpointId, type CheckpointId} from '../format/ids.js'
-import {FORMAT_1, keys} from '../format/keys.js'
-import type {Manifest} from '../format/manifest.js'
+import {FORMAT_1, FORMAT_2, keys} from '../format/keys.js'
+import type {Manifest, ManifestV2, TaskRecord, TaskRecordV2} from '../format/manifest.js'
+import {writeTasksV2, type CaptureHint, type WriteV2Result} from './take2.js'
 import {writeTaskCopies, type WriteTaskResult} from './write-task.js'
 import {startArchivePhase, type ProgressListener} from '../progress.js'
 
@@ -25,8 +26,10 @@ export interface TakeOptions {
   progress?: ProgressListener
   /** The id is claimed and the capture begins (`ckpt run` logs it). */
   onStart?: (checkpointId: string) => void
-  /** Captures a task's state; the default runs its snapshot command or reads its stateDir. */
-  capture?: (task: TaskSpec, checkpointId: string) => Promise<CapturedState>
+  /** Captures a task's state; the default runs its snapshot command or reads its stateDir. A format-2 take passes a hint of what changed. */
+  capture?: (task: TaskSpec, checkpointId: string, hint?: CaptureHint) => Promise<CapturedState>
+  /** Format 2: read every file, trusting no stamps. */
+  reread?: boolean
   /** Tasks written at once. */
   parallel?: number
 }
@@ -36,8 +39,16 @@ export interface TakeTaskResult {
   files: number
   bytes: number
   secondary: 'written' | 'failed' | 'skipped'
-  /** Bytes written to the primary for this task (archive and index). */
+  /** Bytes written to the primary for this task (archive and index; format 2: new blobs and index). */
   uploadedBytes: number
+  /** Format 2: file bytes served by blobs that were already stored. */
+  reusedBytes?: number
+  /** Format 2: files read (the others were unchanged since the base, by their stamps). */
+  changedFiles?: number
+  /** Format 2: the checkpoint whose records were trusted for unchanged files. */
+  base?: string
+  /** Format 2: every file was read. */
+  reread?: boolean
   warning?: string
 }
 
@@ -46,6 +57,14 @@ export interface TakeResult {
   status: 'completed'
   durationMs: number
   tasks: TakeTaskResult[]
+  /** The format written (1 or 2). */
+  format: number
+  /** Bytes put in the primary store (format 1: archives and indexes; format 2: packs and indexes). */
+  uploadedBytes: number
+  /** Format 2: file bytes served by blobs already stored. */
+  reusedBytes?: number
+  /** Format 2: what computes the digest ('native', 'wasm' or 'node'). */
+  digestImplementation?: string
 }
 
 /** Claims the next checkpoint id with create-if-absent, so two takes never share one. */
@@ -76,6 +95,7 @@ async function takeLocked(ctx: JobContext, options: TakeOptions): Promise<TakeRe
   await removeDeadLeftovers(ctx).catch((error) => options.onWarning?.(`leftovers of earlier takes: ${messageOf(error)}`))
   const id = await allocateCheckpointId(ctx)
   options.onStart?.(id)
+  if (ctx.job.checkpoint.format === 2) return takeV2(ctx, id, started, options)
   const written = await writeTasks(ctx, id, options)
   const manifest: Manifest = {
     format: FORMAT_1,
@@ -88,15 +108,57 @@ async function takeLocked(ctx: JobContext, options: TakeOptions): Promise<TakeRe
   }
   await commit(ctx, id, Buffer.from(JSON.stringify(manifest, null, 1)), copiesOf(written), options)
   const tasks = await confirmCopies(ctx, written, options)
-  if (!options.noLocal) {
-    await ctx.secondary
-      .prune(
-        ctx.job.retain.local,
-        ctx.job.tasks.map((t) => t.id),
-      )
-      .catch((error) => options.onWarning?.(`local retention: ${messageOf(error)}`))
+  await pruneLocal(ctx, options)
+  const uploadedBytes = tasks.reduce((sum, t) => sum + t.uploadedBytes, 0)
+  return {checkpointId: id, status: 'completed', durationMs: Date.now() - started, tasks, format: FORMAT_1, uploadedBytes}
+}
+
+async function takeV2(ctx: JobContext, id: CheckpointId, started: number, options: TakeOptions): Promise<TakeResult> {
+  let written: WriteV2Result
+  try {
+    written = await writeTasksV2(ctx, id, {
+      noLocal: options.noLocal,
+      reread: options.reread,
+      parallel: options.parallel,
+      onWarning: options.onWarning,
+      capture: async (task, chk, hint) => (options.capture ?? ((t: TaskSpec, c: string) => captureTask(ctx.job, t, c)))(task, chk, hint),
+    })
+  } catch (error) {
+    await discardPrimary(ctx, id)
+    throw failureOf(id, [error])
   }
-  return {checkpointId: id, status: 'completed', durationMs: Date.now() - started, tasks}
+  const manifest: ManifestV2 = {
+    format: FORMAT_2,
+    job: ctx.job.name,
+    checkpointId: id,
+    status: 'completed',
+    epoch: 0,
+    digest: written.config.digest,
+    chunkSize: written.config.chunkSize,
+    createdAt: new Date(started).toISOString(),
+    completedAt: new Date().toISOString(),
+    node: ctx.node,
+    tasks: written.tasks.map((w) => w.record),
+  }
+  await commit(ctx, id, Buffer.from(JSON.stringify(manifest, null, 1)), copiesOf(written.tasks), options)
+  const confirmed = await confirmCopies(ctx, written.tasks, options)
+  const tasks = confirmed.map((t, i): TakeTaskResult => {
+    const {record, totals, reread} = written.tasks[i]
+    return {...t, uploadedBytes: record.uploadedBytes, reusedBytes: record.reusedBytes, changedFiles: totals.changedFiles, reread, ...(record.base ? {base: record.base} : {})}
+  })
+  await pruneLocal(ctx, options)
+  const reusedBytes = tasks.reduce((sum, t) => sum + (t.reusedBytes ?? 0), 0)
+  return {checkpointId: id, status: 'completed', durationMs: Date.now() - started, tasks, format: FORMAT_2, uploadedBytes: written.uploadedBytes, reusedBytes, digestImplementation: written.digestImplementation}
+}
+
+async function pruneLocal(ctx: JobContext, options: TakeOptions): Promise<void> {
+  if (options.noLocal) return
+  await ctx.secondary
+    .prune(
+      ctx.job.retain.local,
+      ctx.job.tasks.map((t) => t.id),
+    )
+    .catch((error) => options.onWarning?.(`local retention: ${messageOf(error)}`))
 }
 
 /**
@@ -144,12 +206,12 @@ async function writeTask(ctx: JobContext, task: TaskSpec, index: number, id: Che
   }
 }
 
-function copiesOf(written: readonly WriteTaskResult[]): LocalCopy[] {
+function copiesOf(written: ReadonlyArray<{copy?: LocalCopy}>): LocalCopy[] {
   return written.flatMap((w) => (w.copy ? [w.copy] : []))
 }
 
 /** The checkpoint completed: its secondary copies are confirmed, and each task says how its copy fared. */
-async function confirmCopies(ctx: JobContext, written: readonly WriteTaskResult[], options: TakeOptions): Promise<TakeTaskResult[]> {
+async function confirmCopies(ctx: JobContext, written: ReadonlyArray<{record: TaskRecord | TaskRecordV2; copy?: LocalCopy; secondaryError?: string}>, options: TakeOptions): Promise<TakeTaskResult[]> {
   const tasks: TakeTaskResult[] = []
   for (const {record, copy, secondaryError} of written) {
     let warning = secondaryError === undefined ? undefined : `task ${record.taskId}: secondary copy not written (${secondaryError}); this task will recover from the primary`
@@ -162,7 +224,8 @@ async function confirmCopies(ctx: JobContext, written: readonly WriteTaskResult[
     }
     if (warning) options.onWarning?.(warning)
     const secondary = options.noLocal ? 'skipped' : copy && !warning ? 'written' : 'failed'
-    tasks.push({taskId: record.taskId, files: record.files, bytes: record.bytes, secondary, uploadedBytes: record.archiveSize + record.indexSize, ...(warning ? {warning} : {})})
+    const uploadedBytes = 'archiveSize' in record ? record.archiveSize + record.indexSize : record.uploadedBytes
+    tasks.push({taskId: record.taskId, files: record.files, bytes: record.bytes, secondary, uploadedBytes, ...(warning ? {warning} : {})})
   }
   return tasks
 }

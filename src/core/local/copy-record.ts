@@ -18,6 +18,11 @@ export interface CopyRecord {
   confirmedAt?: string
   /** The primary store the copy belongs to (its displayUrl); copies of another primary are left alone. Absent in old copies. */
   primary?: string
+  /** Format 2: SHA-256 of index.json, the task index the copy holds (equal to the manifest's indexSha256). */
+  indexSha256?: string
+  /** Format 2: files hard-linked from an earlier copy, and bytes written anew. */
+  linkedFiles?: number
+  copiedBytes?: number
 }
 
 export interface LocalCopy extends CopyRecord {
@@ -33,8 +38,9 @@ export interface LocalCopy extends CopyRecord {
 }
 
 export function recordOf(copy: LocalCopy): CopyRecord {
-  const {format, job, taskId, checkpointId, node, status, files, bytes, createdAt, confirmedAt, primary} = copy
-  return {format, job, taskId, checkpointId, node, status, files, bytes, createdAt, confirmedAt, ...(primary === undefined ? {} : {primary})}
+  const {format, job, taskId, checkpointId, node, status, files, bytes, createdAt, confirmedAt, primary, indexSha256, linkedFiles, copiedBytes} = copy
+  const v2 = indexSha256 === undefined ? {} : {indexSha256, linkedFiles, copiedBytes}
+  return {format, job, taskId, checkpointId, node, status, files, bytes, createdAt, confirmedAt, ...(primary === undefined ? {} : {primary}), ...v2}
 }
 
 /** Replaces the record at `file` whole (a temp file renamed over it). */

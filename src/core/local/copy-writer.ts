@@ -1,5 +1,6 @@
 // Writes one pending secondary copy: the caller streams file bytes in as it reads them; nothing is
 // visible as a copy until finish() renames the partial folder to its final name.
+import {constants} from 'node:fs'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import {applyFolderModes} from '../archive/tree.js'
@@ -8,6 +9,9 @@ import {applyStateRoot, giveHandleOwner, giveOwner} from '../archive/owners.js'
 import {removeTree} from '../util/remove-tree.js'
 import {readRecord, writeRecord, type CopyRecord, type LocalCopy} from './copy-record.js'
 import type {LocalLayout} from './layout.js'
+
+/** Errors of link(2) after which a copy does as well: another file system, too many links, links not allowed. */
+const LINK_FALLBACK = new Set(['EXDEV', 'EMLINK', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP'])
 
 export class CopyWriter {
   private readonly dirs: FileEntry[] = []
@@ -57,6 +61,40 @@ export class CopyWriter {
     await handle.chmod(entry.mode & 0o7777)
     await handle.utimes(new Date(entry.mtimeMs), new Date(entry.mtimeMs))
     await handle.close()
+  }
+
+  /**
+   * Format 2: a file unchanged since an earlier copy becomes a hard link of that copy's file
+   * (copies are never modified, and equal stamps mean equal mode, owner and time); where a link
+   * cannot be made (another file system, too many links), a copy.
+   */
+  async linkFile(entry: FileEntry, from: string): Promise<void> {
+    try {
+      await fs.link(from, this.pathOf(entry.path))
+      this.record.linkedFiles = (this.record.linkedFiles ?? 0) + 1
+    } catch (error) {
+      if (!LINK_FALLBACK.has((error as NodeJS.ErrnoException).code ?? '')) throw error
+      await this.copyFile(entry, from)
+    }
+  }
+
+  /** Format 2: a file copied whole (a reflink, or an in-kernel copy, where the file system can), with its mode, owner and time. */
+  async copyFile(entry: FileEntry, from: string): Promise<void> {
+    const target = this.pathOf(entry.path)
+    await fs.copyFile(from, target, constants.COPYFILE_FICLONE | constants.COPYFILE_EXCL)
+    await giveOwner(target, entry)
+    await fs.chmod(target, entry.mode & 0o7777)
+    await fs.utimes(target, new Date(entry.mtimeMs), new Date(entry.mtimeMs))
+    this.record.copiedBytes = (this.record.copiedBytes ?? 0) + entry.size
+  }
+
+  /** Format 2: the task index beside the state, byte for byte the primary's, and its digest in the record. */
+  async writeIndex(raw: Buffer, sha256: string): Promise<void> {
+    await fs.writeFile(this.layout.indexFile(this.partialDir), raw)
+    this.record.format = 2
+    this.record.indexSha256 = sha256
+    this.record.linkedFiles ??= 0
+    this.record.copiedBytes ??= 0
   }
 
   /** Sets folder modes (deepest first, so a read-only folder does not block its children) and the state folder's, and publishes the copy as pending. */

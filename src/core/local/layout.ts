@@ -68,6 +68,11 @@ export class LocalLayout {
     return path.join(copyDir, STATE)
   }
 
+  /** Format 2: the copy's task index, byte for byte the primary's. */
+  indexFile(copyDir: string): string {
+    return path.join(copyDir, 'index.json')
+  }
+
   recordFile(copyDir: string): string {
     return path.join(copyDir, RECORD)
   }

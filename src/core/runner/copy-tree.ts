@@ -6,11 +6,16 @@ import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import {OperationError} from '../errors.js'
 import {mapLimit} from '../util/pool.js'
-import {canChown, keepOwner} from '../archive/owners.js'
+import {canChown, giveOwner, keepOwner} from '../archive/owners.js'
+import {scanStateV2} from '../archive/scan2.js'
+import type {CaptureHint} from '../checkpoint/take2.js'
+import {sameStamps, type EntryV2} from '../format/index2.js'
 
 export interface TreeCopy {
   files: number
   bytes: number
+  /** Format 2: the scan of the original (its live stamps) and the files copied. */
+  scan?: {entries: EntryV2[]; startedMs: number; copied: Set<string>}
   /** Restores modes and modification times on the copy, so it reads like the original. */
   finish(): Promise<void>
 }
@@ -56,6 +61,47 @@ export async function copyTree(from: string, to: string): Promise<TreeCopy> {
         await fs.chmod(target, stat.mode & 0o7777)
         await fs.utimes(target, stat.atime, stat.mtime)
       }
+    },
+  }
+}
+
+/**
+ * Format 2: scans the original (its stamps are what the next take compares) and copies only the
+ * files whose stamps differ from the base's record; unchanged files are taken from the base's
+ * local copy afterwards, without a pause. Folders are made only where a copied file needs one.
+ */
+export async function copyChanged(from: string, to: string, hint: CaptureHint): Promise<TreeCopy> {
+  const scan = await scanStateV2(from, `state folder ${from}`)
+  const copied = new Set<string>()
+  const files: EntryV2[] = []
+  for (const entry of scan.entries) {
+    if (entry.type !== 'file') continue
+    const before = hint.linkable ? hint.baseEntries?.get(entry.path) : undefined
+    if (before && sameStamps(entry, before)) continue
+    copied.add(entry.path)
+    files.push(entry)
+  }
+  await fs.mkdir(to, {recursive: true, mode: 0o700})
+  const made = new Map<string, Promise<unknown>>()
+  await mapLimit(files, PARALLEL, async (entry) => {
+    const parent = path.posix.dirname(entry.path)
+    if (parent !== '.') {
+      if (!made.has(parent)) made.set(parent, fs.mkdir(path.join(to, ...parent.split('/')), {recursive: true, mode: 0o700}))
+      await made.get(parent)
+    }
+    await fs.copyFile(path.join(from, ...entry.path.split('/')), path.join(to, ...entry.path.split('/')), constants.COPYFILE_FICLONE)
+  })
+  return {
+    files: files.length,
+    bytes: files.reduce((sum, e) => sum + e.size, 0),
+    scan: {...scan, copied},
+    async finish() {
+      await mapLimit(files, PARALLEL, async (entry) => {
+        const target = path.join(to, ...entry.path.split('/'))
+        await giveOwner(target, entry)
+        await fs.chmod(target, entry.mode & 0o7777)
+        await fs.utimes(target, new Date(entry.mtimeMs), new Date(entry.mtimeMs))
+      })
     },
   }
 }

@@ -10,7 +10,8 @@ import type {JobContext} from '../context.js'
 import {OperationError, messageOf} from '../errors.js'
 import {mapLimit} from '../util/pool.js'
 import {removeTree} from '../util/remove-tree.js'
-import {copyTree} from './copy-tree.js'
+import type {CaptureHint} from '../checkpoint/take2.js'
+import {copyChanged, copyTree} from './copy-tree.js'
 import type {TaskProcess} from './task-process.js'
 
 export interface PauseRecord {
@@ -30,7 +31,7 @@ export async function cleanScratch(ctx: JobContext): Promise<void> {
 }
 
 export function pausingCapture(ctx: JobContext, lookup: ProcessLookup, onPause: (record: PauseRecord) => void) {
-  return async (task: TaskSpec, checkpointId: string): Promise<CapturedState> => {
+  return async (task: TaskSpec, checkpointId: string, hint?: CaptureHint): Promise<CapturedState> => {
     const proc = lookup(task.id)
     if (task.snapshot) return captureTask(ctx.job, task, checkpointId)
     // Nothing runs this task now and restores wait for the checkpoint: its stateDir holds still.
@@ -47,7 +48,8 @@ export function pausingCapture(ctx: JobContext, lookup: ProcessLookup, onPause: 
     try {
       await fs.mkdir(parent, {recursive: true})
       target = await fs.mkdtemp(layout.scratchPrefix(root, task.id, checkpointId))
-      copy = await copyTree(task.stateDir, path.join(target, 'state'))
+      // Format 2: only what changed since the base is copied while the task is stopped.
+      copy = hint ? await copyChanged(task.stateDir, path.join(target, 'state'), hint) : await copyTree(task.stateDir, path.join(target, 'state'))
     } catch (error) {
       failure = error
     } finally {
@@ -65,6 +67,6 @@ export function pausingCapture(ctx: JobContext, lookup: ProcessLookup, onPause: 
       await release().catch(() => {})
       throw new OperationError(`task ${task.id}: could not copy its state to ${parent} while it was paused (${messageOf(error)})`, {cause: error})
     }
-    return {sourceDir: path.join(target!, 'state'), release}
+    return {sourceDir: path.join(target!, 'state'), rootDir: task.stateDir, release, ...(copy.scan ? {scan: copy.scan} : {})}
   }
 }

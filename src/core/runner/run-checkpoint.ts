@@ -22,8 +22,10 @@ export async function takeRunCheckpoint(
     durationMs: result.durationMs,
     pauseMs: Math.max(0, ...tasks.map((t) => t.pauseMs)),
     bytes: tasks.reduce((sum, t) => sum + t.bytes, 0),
-    uploadedBytes: result.tasks.reduce((sum, t) => sum + t.uploadedBytes, 0),
-    reusedBytes: 0, // format 1: every checkpoint stores the whole state
+    uploadedBytes: result.uploadedBytes,
+    // format 1: every checkpoint stores the whole state
+    reusedBytes: result.reusedBytes ?? 0,
+    ...(result.format === 2 ? {changedFiles: result.tasks.reduce((sum, t) => sum + (t.changedFiles ?? 0), 0)} : {}),
     trigger,
     completedAt: new Date().toISOString(),
     tasks,

@@ -8,10 +8,12 @@ export interface CheckpointRecord {
   /** The longest time any task of this checkpoint was paused (SIGSTOP to SIGCONT). */
   pauseMs: number
   bytes: number
-  /** Bytes written to the primary (archives and indexes). */
+  /** Bytes written to the primary (format 1: archives and indexes; format 2: packs and indexes). */
   uploadedBytes: number
   /** Bytes of state the checkpoint took from earlier ones instead of writing them: always 0 in format 1, where each stores the whole state. */
   reusedBytes: number
+  /** Format 2: files read by the take (the others were unchanged since its base). */
+  changedFiles?: number
   trigger: 'interval' | 'exit'
   completedAt: string
   tasks: Array<{taskId: string; bytes: number; pauseMs: number; secondary: string}>

@@ -1,0 +1,85 @@
+// The base of a format-2 take: the newest completed format-2 checkpoint of the same digest and
+// chunk size. Its task indexes say which files are unchanged (by their stamps) and which blobs a
+// take may reference without storing them again. Nothing else is reusable: not an attempt that
+// never completed (Flink's FLINK-25395), not an older checkpoint, not a pack found by listing.
+import * as fs from 'node:fs/promises'
+import {completedIds} from '../catalogue/catalogue.js'
+import {readIndexV2, readManifest} from '../catalogue/read.js'
+import type {JobContext} from '../context.js'
+import {ManifestError, NewerFormatError, StoreUnavailableError} from '../errors.js'
+import type {CheckpointId} from '../format/ids.js'
+import {checkIndexV2, type EntryV2, type TaskIndexV2} from '../format/index2.js'
+import {parseIndexJson} from '../format/index-stream.js'
+import {isManifestV2, sha256, type ManifestV2, type TaskRecordV2} from '../format/manifest.js'
+import type {PackBuilder, PackHandle} from '../archive/pack-builder.js'
+import type {DigestAlgorithm} from '../util/digest.js'
+
+export interface BaseTask {
+  index: TaskIndexV2
+  /** The state folder of this node's confirmed copy of the base, when its index matches: unchanged files are linked from it. */
+  localState?: string
+}
+
+export interface Base {
+  id: CheckpointId
+  manifest: ManifestV2
+  tasks: Map<string, BaseTask>
+}
+
+/** Completed checkpoints looked at, newest first, for a readable format-2 base. */
+const CANDIDATES = 5
+
+export async function chooseBase(ctx: JobContext, digest: DigestAlgorithm, chunkSize: number, onWarning?: (message: string) => void): Promise<Base | undefined> {
+  for (const id of (await completedIds(ctx.primary, ctx.job.name)).slice(0, CANDIDATES)) {
+    try {
+      const manifest = await readManifest(ctx.primary, ctx.job.name, id)
+      if (!isManifestV2(manifest)) continue
+      if (manifest.digest !== digest || manifest.chunkSize !== chunkSize) return undefined
+      const tasks = new Map<string, BaseTask>()
+      for (const record of manifest.tasks) tasks.set(record.taskId, await baseTask(ctx, manifest, record))
+      return {id, manifest, tasks}
+    } catch (error) {
+      if (error instanceof StoreUnavailableError || error instanceof NewerFormatError) throw error
+      // an unreadable checkpoint cannot be a base: the next older one may
+      onWarning?.(`checkpoint ${id} cannot serve as the base of this take (${(error as Error).message}); trying an older one`)
+    }
+  }
+  return undefined
+}
+
+/** A task's index from this node's confirmed copy when it is byte for byte the primary's, else from the primary. */
+async function baseTask(ctx: JobContext, manifest: ManifestV2, record: TaskRecordV2): Promise<BaseTask> {
+  const copy = await ctx.secondary.retrieve(record.taskId, manifest.checkpointId)
+  if (copy?.status === 'confirmed' && copy.indexSha256 === record.indexSha256) {
+    const raw = await fs.readFile(ctx.secondary.layout.indexFile(copy.dir)).catch(() => undefined)
+    if (raw && raw.length === record.indexSize && sha256(raw) === record.indexSha256) {
+      try {
+        const index = checkIndexV2(parseIndexJson(raw) as TaskIndexV2, record.taskId, `checkpoint ${manifest.checkpointId}`)
+        return {index, localState: copy.stateDir}
+      } catch (error) {
+        if (!(error instanceof ManifestError)) throw error
+        // a local index that does not parse is read from the primary instead
+      }
+    }
+  }
+  return {index: await readIndexV2(ctx.primary, manifest, record)}
+}
+
+/** Makes every blob the base names known to the builder, and returns each task's entries by path. */
+export function learnBase(base: Base | undefined, builder: PackBuilder): Map<string, Map<string, EntryV2>> {
+  const byTask = new Map<string, Map<string, EntryV2>>()
+  if (!base) return byTask
+  const handles = new Map<string, PackHandle>()
+  for (const [taskId, {index}] of base.tasks) {
+    const packs = index.packs.map((p) => handles.get(p.id) ?? handles.set(p.id, {id: p.id, size: p.size}).get(p.id)!)
+    const entries = new Map<string, EntryV2>()
+    for (const entry of index.entries) {
+      entries.set(entry.path, entry)
+      for (const [ordinal, offset, length, blobId] of entry.blobs ?? []) {
+        if (!builder.known.has(blobId)) builder.known.set(blobId, {pack: packs[ordinal], offset, length})
+      }
+    }
+    byTask.set(taskId, entries)
+  }
+  return byTask
+}

@@ -1,0 +1,140 @@
+// The format-2 writer: what a take reads, stores and links, seen through its JSON and the store.
+import assert from 'node:assert/strict'
+import {execFileSync} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
+import * as fs from 'node:fs/promises'
+import * as path from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
+import {after, before, describe, it} from 'node:test'
+import {takeCheckpoint, type TakeResult} from '../../../src/core/checkpoint/take.js'
+import {keys} from '../../../src/core/format/keys.js'
+import {getBuffer} from '../../../src/core/stores/store.js'
+import {checkpointJob, type CheckpointJob} from '../../helpers/checkpoints.js'
+import {fileKind} from '../../helpers/primaries.js'
+
+const MiB = 1 << 20
+/** Past the file system's clock tick, so the files just written are not racy (read again whatever their stamps). */
+const settle = () => sleep(50)
+
+describe('format 2 take', () => {
+  let j: CheckpointJob
+  const file = (task: string, name: string) => path.join(j.state(task), name)
+  const take = async (options = {}): Promise<TakeResult> => {
+    await settle()
+    return takeCheckpoint(j.ctx, options)
+  }
+  const packKeys = async () => (await j.keys()).filter((k) => k.includes('/packs/'))
+  const index = async (id: string, task: string) => JSON.parse((await getBuffer(j.ctx.primary, keys.index(j.ctx.job.name, id as never, task))).toString())
+
+  before(async () => {
+    j = await checkpointJob(fileKind, {tasks: ['alpha', 'beta'], extra: {checkpoint: {format: 2}, retain: {primary: 10, local: 3}}})
+    await fs.writeFile(file('alpha', 'db'), randomBytes(5 * MiB + 123))
+    await fs.writeFile(file('beta', 'db-copy'), await fs.readFile(file('alpha', 'db')))
+  })
+  after(() => j.cleanup())
+
+  it('stores content once across tasks, then reads only what changed', async () => {
+    const first = await take()
+    assert.equal(first.format, 2)
+    assert.equal(first.digestImplementation, 'native')
+    const stateBytes = first.tasks.reduce((sum, t) => sum + t.bytes, 0)
+    // The 5 MiB file held by both tasks is uploaded once.
+    assert.ok(first.uploadedBytes < stateBytes - 5 * MiB + 64 * 1024, `uploaded ${first.uploadedBytes} of ${stateBytes}`)
+    assert.equal(first.reusedBytes, 5 * MiB + 123)
+
+    const second = await take()
+    assert.deepEqual(
+      second.tasks.map((t) => [t.taskId, t.changedFiles, t.base]),
+      [
+        ['alpha', 0, first.checkpointId],
+        ['beta', 0, first.checkpointId],
+      ],
+    )
+    assert.ok(second.uploadedBytes < 8192, `an unchanged state uploads its indexes only, not ${second.uploadedBytes}`)
+    assert.deepEqual(new Set((await index(second.checkpointId, 'alpha')).packs.map((p: {id: string}) => p.id)), new Set((await index(first.checkpointId, 'alpha')).packs.map((p: {id: string}) => p.id)))
+  })
+
+  it('uploads only the chunks of a region rewritten in place', async () => {
+    const handle = await fs.open(file('alpha', 'db'), 'r+')
+    await handle.write(randomBytes(4096), 0, 4096, 2 * MiB + 10)
+    await handle.close()
+    const result = await take()
+    const alpha = result.tasks.find((t) => t.taskId === 'alpha')!
+    assert.equal(alpha.changedFiles, 1)
+    assert.ok(alpha.uploadedBytes > MiB && alpha.uploadedBytes < MiB + 16 * 1024, `one 1 MiB chunk and the index, not ${alpha.uploadedBytes}`)
+  })
+
+  it('catches a same-size rewrite whose mtime was set back (its ctime moved)', async () => {
+    const target = file('beta', 'sub/fixed.txt')
+    const reference = path.join(j.dir, 'times-of-fixed')
+    // touch -r copies the times to the nanosecond, as `touch -d @OLD` would.
+    await fs.writeFile(reference, '')
+    execFileSync('touch', ['-r', target, reference])
+    const old = await fs.stat(target, {bigint: true})
+    await fs.writeFile(target, Buffer.from((await fs.readFile(target, 'utf8')).replace('fixed', 'FIXED')))
+    execFileSync('touch', ['-m', '-r', reference, target])
+    const now = await fs.stat(target, {bigint: true})
+    assert.equal(now.mtimeNs, old.mtimeNs)
+    assert.equal(now.size, old.size)
+    assert.notEqual(now.ctimeNs, old.ctimeNs)
+    const result = await take()
+    assert.equal(result.tasks.find((t) => t.taskId === 'beta')!.changedFiles, 1)
+    const entry = (await index(result.checkpointId, 'beta')).entries.find((e: {path: string}) => e.path === 'sub/fixed.txt')
+    const packs = (await index(result.checkpointId, 'beta')).packs
+    const [ordinal, offset, length] = entry.blobs[0]
+    const pack = await getBuffer(j.ctx.primary, keys.pack(j.ctx.job.name, packs[ordinal].id))
+    assert.match(pack.subarray(offset, offset + length).toString(), /^FIXED beta/)
+  })
+
+  it('--reread reads every file and stores nothing new', async () => {
+    const before = (await packKeys()).length
+    const result = await take({reread: true})
+    assert.deepEqual(
+      result.tasks.map((t) => [t.changedFiles, t.reread]),
+      [
+        [3, true],
+        [3, true],
+      ],
+    )
+    assert.equal((await packKeys()).length, before)
+    assert.equal(result.reusedBytes, result.tasks.reduce((sum, t) => sum + t.bytes, 0))
+  })
+
+  it('links unchanged files of a new local copy to the previous copy, never to the stateDir', async () => {
+    const result = await take()
+    const copy = await j.ctx.secondary.retrieve('alpha', result.checkpointId)
+    assert.equal(copy?.format, 2)
+    assert.ok((copy?.linkedFiles ?? 0) >= 2, `linked ${copy?.linkedFiles}`)
+    const inCopy = await fs.stat(path.join(copy!.stateDir, 'db'))
+    const live = await fs.stat(file('alpha', 'db'))
+    assert.ok(inCopy.nlink >= 2, 'the copy shares the unchanged file with an earlier copy')
+    assert.notEqual(inCopy.ino, live.ino)
+    assert.equal(live.nlink, 1)
+    assert.deepEqual(await fs.readFile(path.join(copy!.stateDir, 'db')), await fs.readFile(file('alpha', 'db')))
+  })
+
+  it('never reuses what a failed take stored (FLINK-25395)', async () => {
+    const before = new Set(await packKeys())
+    await fs.writeFile(file('alpha', 'new-content'), randomBytes(300_000))
+    let failing = true
+    await assert.rejects(
+      takeCheckpoint(j.ctx, {
+        capture: async (task, _id, _hint) => {
+          if (task.id === 'beta' && failing) throw new Error('beta cannot be captured')
+          return {sourceDir: task.stateDir, release: async () => {}}
+        },
+      }),
+      /beta cannot be captured/,
+    )
+    failing = false
+    const leftover = (await packKeys()).filter((k) => !before.has(k))
+    assert.equal(leftover.length, 1, 'the failed take put its pack')
+    const result = await take()
+    const alpha = result.tasks.find((t) => t.taskId === 'alpha')!
+    // Its content is stored again, not referenced: the same bytes make the same pack, which the
+    // take writes again (create-if-absent finds it there), and prune spares it while this take's claim is open.
+    assert.equal(alpha.changedFiles, 1)
+    assert.ok(alpha.uploadedBytes >= 300_000, `uploaded ${alpha.uploadedBytes}`)
+    assert.equal(alpha.reusedBytes, alpha.bytes - 300_000)
+  })
+})
