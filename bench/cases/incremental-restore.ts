@@ -124,24 +124,28 @@ export async function incrPauseCase(b: BenchContext): Promise<Result> {
   const count = onePercent(files)
   await fs.mkdir(dir, {recursive: true})
   await fs.writeFile(path.join(dir, 'task.sh'), TASK)
-  const command = ['sh', path.join(dir, 'task.sh'), String(files), String(count), String(interval), String(interval / 2)]
-  const runArgs = (file: string) => ['run', '-j', file, '--fresh', '--interval', `${interval}s`, '--duration', `${Math.round(interval * (n + 0.5) * 1000)}ms`, '--json']
+  const command = (every: number) => ['sh', path.join(dir, 'task.sh'), String(files), String(count), String(every), String(every / 2)]
+  // One job: a take first, so that every capture of both runs has a previous copy to compare with.
+  const first = await b.ckpt.run(takeArgs((await incrJob(dir, 'pause', {stateDir: data.dir})).file))
+  // A full capture's checkpoint takes about as long as that first take: its run's interval leaves room for it.
+  const fullEvery = Math.max(interval, Math.ceil((1.5 * first.ms) / 1000))
   const sides = [
-    {id: 'pause-incr', label: `ckpt run pause, ${count} of ${files} files rewritten per interval`, job: await incrJob(dir, 'pause-incr', {stateDir: data.dir, command})},
-    {id: 'pause-full', label: 'ckpt run pause, full capture (checkpoint.rereadEvery 1)', job: await incrJob(dir, 'pause-full', {stateDir: data.dir, command, rereadEvery: 1})},
+    {id: 'pause-incr', label: `ckpt run pause, ${count} of ${files} files rewritten per interval`, every: interval, rereadEvery: 0},
+    {id: 'pause-full', label: 'ckpt run pause, full capture (checkpoint.rereadEvery 1)', every: fullEvery, rereadEvery: 1},
   ]
   const measurements: Measurement[] = []
-  const notes: string[] = []
+  const notes: string[] = [`The untimed take before the runs took ${(first.ms / 1000).toFixed(1)} s.`]
   for (const side of sides) {
-    const r = await b.ckpt.run(runArgs(side.job.file))
+    const job = await incrJob(dir, 'pause', {stateDir: data.dir, command: command(side.every), rereadEvery: side.rereadEvery, fileName: `${side.id}.json`})
+    const args = ['run', '-j', job.file, '--fresh', '--interval', `${side.every}s`, '--duration', `${Math.round(side.every * (n + 0.5) * 1000)}ms`, '--json']
+    const r = await b.ckpt.run(args)
     const checkpoints: any[] = r.json?.checkpoints ?? []
-    // The first capture of a run has no earlier copy to link from in either run: left out of both.
-    const pauses = checkpoints.slice(1).map((c) => c.pauseMs as number)
-    b.log(`  ${side.label}: pauses ${checkpoints.map((c) => c.pauseMs).join(', ')} ms; ${r.json?.skippedCheckpoints ?? 0} skipped`)
-    if (pauses.length === 0) throw new Error(`${side.label}: the run took ${checkpoints.length} checkpoints; at least 2 are needed (raise --incr-interval)`)
-    measurements.push(summarize({id: side.id, label: side.label, command: b.ckpt.display(runArgs(side.job.file))}, pauses, r.maxRssKiB ? [r.maxRssKiB] : [], r.cpuMs !== undefined ? [r.cpuMs] : []))
+    const pauses = checkpoints.map((c) => c.pauseMs as number)
+    b.log(`  ${side.label}: pauses ${pauses.join(', ')} ms; ${r.json?.skippedCheckpoints ?? 0} skipped`)
+    if (pauses.length === 0) throw new Error(`${side.label}: the run took no checkpoint in ${n} intervals of ${side.every} s (raise --incr-interval)`)
+    measurements.push(summarize({id: side.id, label: side.label, command: b.ckpt.display(args)}, pauses, r.maxRssKiB ? [r.maxRssKiB] : [], r.cpuMs !== undefined ? [r.cpuMs] : []))
     notes.push(
-      `${side.label}: pauseMs per checkpoint ${checkpoints.map((c) => c.pauseMs).join(', ')} (first left out); uploadedBytes ${checkpoints.map((c) => c.uploadedBytes).join(', ')}; changedFiles ${checkpoints.map((c) => c.changedFiles ?? '—').join(', ')}; ${r.json?.skippedCheckpoints ?? 0} skipped.`,
+      `${side.label} (--interval ${side.every}s): pauseMs ${pauses.join(', ')}; uploadedBytes ${checkpoints.map((c) => c.uploadedBytes).join(', ')}; durationMs ${checkpoints.map((c) => c.durationMs).join(', ')}; ${r.json?.skippedCheckpoints ?? 0} skipped.`,
     )
   }
   await fs.rm(dir, {recursive: true, force: true})
@@ -150,7 +154,7 @@ export async function incrPauseCase(b: BenchContext): Promise<Result> {
   return {
     id: 'incr-pause',
     title: `ckpt run pause: ${count} of ${files} files (${formatSize(size)}) rewritten per interval vs a full capture (format 2)`,
-    method: `Two ckpt runs of ${n} checkpoints each (--fresh --interval ${interval}s): the task rewrites ${count} files every interval, half an interval out of step with the checkpoints. The figure is the run JSON's pauseMs per checkpoint (SIGSTOP to SIGCONT), the first checkpoint of each run left out; the full capture is a run with checkpoint.rereadEvery 1, which copies every file at every pause. Peak RSS is of the ckpt run process.`,
+    method: `One job and an untimed take; then two ckpt runs of ${n} intervals each (--fresh): the task rewrites ${count} files every interval, half an interval out of step with the checkpoints. The figure is the run JSON's pauseMs per checkpoint (SIGSTOP to SIGCONT). The full capture is the second run, with checkpoint.rereadEvery 1 (every file copied at every pause) and an interval of at least 1.5× the first take, so that its checkpoints are not skipped. Peak RSS is of the ckpt run process.`,
     measurements,
     targets: [
       atMostTarget('run pause with 1% changed / pause of a full capture', '≤ 0.1×', ratio, 0.1, `${ratio}× (median ${incr.medianMs} vs ${full.medianMs} ms)`),
