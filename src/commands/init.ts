@@ -19,6 +19,8 @@ Job file fields (JSON, relative paths resolve against the file's folder):
   checkpoint.interval   time between checkpoints under 'ckpt run' (default "30s")
   checkpoint.timeout    time a snapshot command may take (default "10m")
   checkpoint.grace      age before an incomplete checkpoint or pending copy counts as abandoned (default "1h")
+  checkpoint.format     what takes write: 2, incremental and content-addressed (default), or 1, one tar per task
+  checkpoint.rereadEvery  format 2: every Nth take reads every file (default 0: never)
   transfer.blockSize    block size for remote transfers (default "8MiB")
   transfer.concurrency  parallel blocks or ranges per transfer (default 4)
   run.*                 defaults for 'ckpt run': failover, maxRestarts, restartWindow, restartDelay, stopTimeout

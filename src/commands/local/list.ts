@@ -26,8 +26,8 @@ export default class LocalList extends CkptCommand {
       this.say('')
       this.say(
         table(
-          ['root', 'copies', 'bytes'],
-          r.roots.map((x) => [x.root, x.copies, formatBytes(x.bytes)]),
+          ['root', 'copies', 'bytes', 'on disk'],
+          r.roots.map((x) => [x.root, x.copies, formatBytes(x.bytes), formatBytes(x.diskBytes)]),
         ),
       )
       if (r.leftovers.count > 0) this.say(`\n${count(r.leftovers.count, 'leftover')} of interrupted work (${formatBytes(r.leftovers.bytes)}); 'ckpt local prune' removes them.`)

@@ -121,6 +121,7 @@ async function takeV2(ctx: JobContext, id: CheckpointId, started: number, option
       reread: options.reread,
       parallel: options.parallel,
       onWarning: options.onWarning,
+      progress: options.progress,
       capture: async (task, chk, hint) => (options.capture ?? ((t: TaskSpec, c: string) => captureTask(ctx.job, t, c)))(task, chk, hint),
     })
   } catch (error) {
@@ -148,7 +149,16 @@ async function takeV2(ctx: JobContext, id: CheckpointId, started: number, option
   })
   await pruneLocal(ctx, options)
   const reusedBytes = tasks.reduce((sum, t) => sum + (t.reusedBytes ?? 0), 0)
-  return {checkpointId: id, status: 'completed', durationMs: Date.now() - started, tasks, format: FORMAT_2, uploadedBytes: written.uploadedBytes, reusedBytes, digestImplementation: written.digestImplementation}
+  return {
+    checkpointId: id,
+    status: 'completed',
+    durationMs: Date.now() - started,
+    tasks,
+    format: FORMAT_2,
+    uploadedBytes: written.uploadedBytes,
+    reusedBytes,
+    digestImplementation: written.digestImplementation,
+  }
 }
 
 async function pruneLocal(ctx: JobContext, options: TakeOptions): Promise<void> {

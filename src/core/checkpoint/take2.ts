@@ -16,6 +16,7 @@ import type {LocalCopy} from '../local/secondary.js'
 import {getBuffer} from '../stores/store.js'
 import {digestImplementation, digestReady, fallbackNote, isDigestAlgorithm, type DigestImplementation} from '../util/digest.js'
 import {mapLimit} from '../util/pool.js'
+import {primaryWritePhase, startPhase, type ProgressListener} from '../progress.js'
 import {chooseBase, learnBase, type Base} from './base.js'
 import {TaskDraft, type SourceV2, type TaskTotals} from './write-task2.js'
 
@@ -34,6 +35,7 @@ export interface WriteV2Options {
   reread?: boolean
   parallel?: number
   onWarning?: (message: string) => void
+  progress?: ProgressListener
   capture: CaptureV2
 }
 
@@ -86,6 +88,7 @@ export async function writeTasksV2(ctx: JobContext, id: CheckpointId, options: W
         baseEntries: baseEntries.get(task.id),
         reread,
         secondary: options.noLocal ? undefined : () => ctx.secondary.store(index, task.id, id),
+        progress: (total) => startPhase(options.progress, task.id, primaryWritePhase(ctx.settings.primaryUrl), total),
       }),
   )
   try {

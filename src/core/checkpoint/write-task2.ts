@@ -19,6 +19,7 @@ import type {CopyWriter, LocalCopy} from '../local/secondary.js'
 import type {PrimaryStore} from '../stores/store.js'
 import {digestHex, type DigestAlgorithm} from '../util/digest.js'
 import type {BaseTask} from './base.js'
+import type {PhaseProgress, ProgressCounts} from '../progress.js'
 
 /** What a capture hands the writer: where to read, and for a paused capture the live scan and which files it copied. */
 export interface SourceV2 {
@@ -44,6 +45,8 @@ export interface TaskDraftInput {
   reread: boolean
   /** Where to write the secondary copy; undefined writes the primary copy only. */
   secondary?: () => Promise<CopyWriter>
+  /** Starts this task's progress phase once its totals are known. */
+  progress?: (total: ProgressCounts) => PhaseProgress | undefined
 }
 
 export interface TaskTotals {
@@ -63,6 +66,7 @@ export class TaskDraft {
   private entries: EntryV2[] = []
   private readonly locations = new Map<number, Array<[BlobLocation, string]>>()
   private root: StateRoot | undefined
+  private progress: PhaseProgress | undefined
 
   constructor(private readonly input: TaskDraftInput) {}
 
@@ -78,6 +82,8 @@ export class TaskDraft {
     this.root = await scanStateRoot(source.rootDir ?? source.sourceDir).catch(() => scanStateRoot(source.sourceDir))
     this.entries = scan.entries
     this.copy = await this.openCopy()
+    const files = this.entries.filter((e) => e.type === 'file')
+    this.progress = input.progress?.({bytes: files.reduce((sum, e) => sum + e.size, 0), files: files.length})
     const racy: number[] = []
     for (const [i, entry] of this.entries.entries()) {
       await this.onCopy((copy) => copy.add(entry))
@@ -91,6 +97,7 @@ export class TaskDraft {
         this.reuse(i, before)
         const from = linkable ? path.join(linkable, ...entry.path.split('/')) : path.join(source.sourceDir, ...entry.path.split('/'))
         await this.onCopy((copy) => (linkable ? copy.linkFile(entry, from) : copy.copyFile(entry, from)))
+        this.progress?.advance(entry.size, 1)
         continue
       }
       const file = path.join(source.sourceDir, ...entry.path.split('/'))
@@ -98,8 +105,10 @@ export class TaskDraft {
       // A paused capture's file is a private copy: linking it keeps the copy cheap.
       await this.onCopy((copy) => (source.scan ? copy.linkFile(entry, file) : copy.copyFile(entry, file)))
       if (!source.scan && entry.racy) racy.push(i)
+      this.progress?.advance(0, 1)
     }
     await this.recheck(racy, source.sourceDir)
+    this.progress?.end()
   }
 
   /** Puts the task index (every pack is durable by now) and publishes the secondary copy as pending. */
@@ -189,6 +198,7 @@ export class TaskDraft {
         if (added) this.totals.addedBytes += chunk.length
         else this.totals.reusedBytes += chunk.length
         located.push([location, blobId])
+        this.progress?.advance(bytesRead)
       }
       if (read !== entry.size) throw this.changed(entry, `${entry.size} → ${read} bytes`)
       if (live && !stillSame(entry, (await handle.stat({bigint: true})) as BigIntStats)) throw this.changed(entry, 'rewritten in place: its times or inode moved')
@@ -258,7 +268,7 @@ async function blobIdsOf(file: string, chunkSize: number, digest: DigestAlgorith
   try {
     const buffer = Buffer.allocUnsafe(chunkSize)
     const ids: string[] = []
-    for (let at = 0; ; ) {
+    for (let at = 0; ;) {
       const {bytesRead} = await handle.read(buffer, 0, chunkSize, at)
       if (bytesRead === 0) return ids
       ids.push(digestHex(buffer.subarray(0, bytesRead), digest))

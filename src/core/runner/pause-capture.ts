@@ -18,6 +18,8 @@ export interface PauseRecord {
   taskId: string
   checkpointId: string
   pauseMs: number
+  /** Bytes copied while the task was paused (format 2: only files changed since the base). */
+  copiedBytes?: number
 }
 
 /** What the run says of a task at capture time: its running process, none (nothing runs it), or why it cannot be captured. */
@@ -54,7 +56,7 @@ export function pausingCapture(ctx: JobContext, lookup: ProcessLookup, onPause: 
       failure = error
     } finally {
       proc.resume()
-      onPause({taskId: task.id, checkpointId, pauseMs: performance.now() - started})
+      onPause({taskId: task.id, checkpointId, pauseMs: performance.now() - started, ...(copy ? {copiedBytes: copy.bytes} : {})})
     }
     const release = async () => {
       if (target) await removeTree(target)

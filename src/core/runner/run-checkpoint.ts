@@ -15,8 +15,11 @@ export async function takeRunCheckpoint(
   const pauses: PauseRecord[] = []
   const capture = pausingCapture(ctx, lookup, (p) => pauses.push(p))
   const result = await takeCheckpoint(ctx, {capture, onWarning, onStart})
-  const pauseOf = (taskId: string) => roundMs(pauses.find((p) => p.taskId === taskId)?.pauseMs ?? 0)
-  const tasks = result.tasks.map((t) => ({taskId: t.taskId, bytes: t.bytes, pauseMs: pauseOf(t.taskId), secondary: t.secondary}))
+  const pauseOf = (taskId: string) => pauses.find((p) => p.taskId === taskId)
+  const tasks = result.tasks.map((t) => {
+    const pause = pauseOf(t.taskId)
+    return {taskId: t.taskId, bytes: t.bytes, pauseMs: roundMs(pause?.pauseMs ?? 0), secondary: t.secondary, ...(pause?.copiedBytes === undefined ? {} : {pauseCopiedBytes: pause.copiedBytes})}
+  })
   return {
     checkpointId: result.checkpointId,
     durationMs: result.durationMs,

@@ -16,7 +16,8 @@ export interface CheckpointRecord {
   changedFiles?: number
   trigger: 'interval' | 'exit'
   completedAt: string
-  tasks: Array<{taskId: string; bytes: number; pauseMs: number; secondary: string}>
+  /** pauseCopiedBytes: bytes copied during the task's pause (format 2 copies only what changed). */
+  tasks: Array<{taskId: string; bytes: number; pauseMs: number; secondary: string; pauseCopiedBytes?: number}>
 }
 
 export interface FailedCheckpoint {

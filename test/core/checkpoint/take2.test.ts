@@ -51,7 +51,10 @@ describe('format 2 take', () => {
       ],
     )
     assert.ok(second.uploadedBytes < 8192, `an unchanged state uploads its indexes only, not ${second.uploadedBytes}`)
-    assert.deepEqual(new Set((await index(second.checkpointId, 'alpha')).packs.map((p: {id: string}) => p.id)), new Set((await index(first.checkpointId, 'alpha')).packs.map((p: {id: string}) => p.id)))
+    assert.deepEqual(
+      new Set((await index(second.checkpointId, 'alpha')).packs.map((p: {id: string}) => p.id)),
+      new Set((await index(first.checkpointId, 'alpha')).packs.map((p: {id: string}) => p.id)),
+    )
   })
 
   it('uploads only the chunks of a region rewritten in place', async () => {
@@ -97,7 +100,10 @@ describe('format 2 take', () => {
       ],
     )
     assert.equal((await packKeys()).length, before)
-    assert.equal(result.reusedBytes, result.tasks.reduce((sum, t) => sum + t.bytes, 0))
+    assert.equal(
+      result.reusedBytes,
+      result.tasks.reduce((sum, t) => sum + t.bytes, 0),
+    )
   })
 
   it('links unchanged files of a new local copy to the previous copy, never to the stateDir', async () => {
@@ -111,6 +117,17 @@ describe('format 2 take', () => {
     assert.notEqual(inCopy.ino, live.ino)
     assert.equal(live.nlink, 1)
     assert.deepEqual(await fs.readFile(path.join(copy!.stateDir, 'db')), await fs.readFile(file('alpha', 'db')))
+  })
+
+  it('local list counts a file shared by copies once on disk', async () => {
+    const {listLocalCopies} = await import('../../../src/core/local/list.js')
+    const listed = await listLocalCopies(j.ctx)
+    const [root] = listed.roots
+    assert.ok(listed.copies.length >= 6, `copies: ${listed.copies.length}`)
+    // Six copies of two 5 MiB files; the reread take copied its files anew, the others linked theirs.
+    assert.ok(root.diskBytes < root.bytes * 0.7, `on disk ${root.diskBytes} of ${root.bytes}`)
+    const newest = listed.copies.filter((c) => c.taskId === 'alpha').at(-1)!
+    assert.ok(newest.copiedBytes! < newest.bytes / 10, `the newest copy wrote ${newest.copiedBytes} of ${newest.bytes}`)
   })
 
   it('never reuses what a failed take stored (FLINK-25395)', async () => {
