@@ -141,6 +141,12 @@ async function takeV2(ctx: JobContext, id: CheckpointId, started: number, option
     node: ctx.node,
     tasks: written.tasks.map((w) => w.record),
   }
+  try {
+    await withinHalfGrace(ctx, id, written)
+  } catch (error) {
+    await discardAttempt(ctx, id, copiesOf(written.tasks))
+    throw error
+  }
   await commit(ctx, id, Buffer.from(JSON.stringify(manifest, null, 1)), copiesOf(written.tasks), options)
   const confirmed = await confirmCopies(ctx, written.tasks, options)
   const tasks = confirmed.map((t, i): TakeTaskResult => {
@@ -158,6 +164,27 @@ async function takeV2(ctx: JobContext, id: CheckpointId, started: number, option
     uploadedBytes: written.uploadedBytes,
     reusedBytes,
     digestImplementation: written.digestImplementation,
+  }
+}
+
+/**
+ * A format-2 take commits only within half the grace period of its claim, measured in the store's
+ * own time (the claim's and the indexes' write times): a prune deletes an unreferenced pack only
+ * when it is older than the grace period and no claim younger than it is open, so the content this
+ * take reuses cannot have gone meanwhile, even if this process was suspended. Grace 0 (tests) checks nothing.
+ */
+async function withinHalfGrace(ctx: JobContext, id: CheckpointId, written: WriteV2Result): Promise<void> {
+  const graceMs = ctx.job.checkpoint.graceMs
+  if (graceMs <= 0) return
+  const claim = await ctx.primary.stat(keys.claim(ctx.job.name, id))
+  const stats = await Promise.all(written.tasks.map((t) => ctx.primary.stat(t.record.index)))
+  const last = Math.max(...stats.map((st) => st?.lastModified.getTime() ?? 0))
+  if (!claim || last === 0) throw new OperationError(`checkpoint ${id}: its claim or indexes are gone from the primary store before the commit; not committed`)
+  const elapsed = last - claim.lastModified.getTime()
+  if (elapsed > graceMs / 2) {
+    throw new OperationError(
+      `checkpoint ${id}: not committed: it took ${Math.round(elapsed / 1000)} s in the primary store's time, more than half the grace period (checkpoint.grace ${Math.round(graceMs / 1000)} s), so a prune may have removed content it reuses; take it again, or raise checkpoint.grace`,
+    )
   }
 }
 

@@ -12,12 +12,17 @@ import {scanStateRoot} from '../archive/owners.js'
 import {OperationError, messageOf} from '../errors.js'
 import type {CheckpointId} from '../format/ids.js'
 import {sameStamps, type BlobRef, type EntryV2, type PackRef, type TaskIndexV2} from '../format/index2.js'
-import {indexChunks} from '../format/index-stream.js'
+import {IndexBody, indexChunks, type IndexDocument} from '../format/index-stream.js'
 import {keys} from '../format/keys.js'
-import {sha256, type StateRoot, type TaskRecordV2} from '../format/manifest.js'
+import type {StateRoot, TaskRecordV2} from '../format/manifest.js'
 import type {CopyWriter, LocalCopy} from '../local/secondary.js'
 import type {PrimaryStore} from '../stores/store.js'
 import {digestHex, type DigestAlgorithm} from '../util/digest.js'
+import {Limiter} from '../util/pool.js'
+import {ReadAhead, blobIdsOf, readSmall} from './read-files.js'
+
+/** Secondary-copy links and copies in flight while the take reads on. */
+const COPIES = 32
 import type {BaseTask} from './base.js'
 import type {PhaseProgress, ProgressCounts} from '../progress.js'
 
@@ -64,7 +69,9 @@ export class TaskDraft {
   copyError: string | undefined
   private copy: CopyWriter | undefined
   private entries: EntryV2[] = []
-  private readonly locations = new Map<number, Array<[BlobLocation, string]>>()
+  /** The packs this task's index names, in the order of its ordinals. */
+  private readonly packs: PackHandle[] = []
+  private readonly ordinals = new Map<PackHandle, number>()
   private root: StateRoot | undefined
   private progress: PhaseProgress | undefined
 
@@ -77,7 +84,7 @@ export class TaskDraft {
 
   async capture(source: SourceV2): Promise<void> {
     const {input} = this
-    const scan = source.scan ?? (await scanStateV2(source.sourceDir, `task ${input.taskId}`))
+    const scan = source.scan ?? (await scanStateV2(source.sourceDir, `task ${input.taskId}`, input.reread ? undefined : input.baseEntries))
     // A stateDir that a snapshot command does not need may be missing: its snapshot folder stands in.
     this.root = await scanStateRoot(source.rootDir ?? source.sourceDir).catch(() => scanStateRoot(source.sourceDir))
     this.entries = scan.entries
@@ -85,47 +92,57 @@ export class TaskDraft {
     const files = this.entries.filter((e) => e.type === 'file')
     this.progress = input.progress?.({bytes: files.reduce((sum, e) => sum + e.size, 0), files: files.length})
     const racy: number[] = []
+    const linkable = input.base?.localState
+    const changed = this.entries.map((entry) => {
+      if (entry.type !== 'file') return false
+      const before = input.reread ? undefined : input.baseEntries?.get(entry.path)
+      return !(before !== undefined && sameStamps(entry, before) && !source.scan?.copied.has(entry.path))
+    })
+    const sourcePath = (entry: EntryV2) => path.join(source.sourceDir, ...entry.path.split('/'))
+    // Small changed files are read a few ahead; links and copies run beside the reads.
+    const smallReads = new ReadAhead(
+      this.entries.flatMap((e, i) => (changed[i] && e.size <= input.chunkSize ? [i] : [])),
+      (i) => readSmall(sourcePath(this.entries[i]), this.entries[i].size),
+      (i) => this.entries[i].size,
+    )
+    const copies = new Limiter(COPIES)
     for (const [i, entry] of this.entries.entries()) {
       await this.onCopy((copy) => copy.add(entry))
       if (entry.type !== 'file') continue
       this.totals.files++
       this.totals.bytes += entry.size
-      const before = input.reread ? undefined : input.baseEntries?.get(entry.path)
-      const linkable = input.base?.localState
-      const unchanged = before !== undefined && sameStamps(entry, before) && (!source.scan || !source.scan.copied.has(entry.path))
-      if (unchanged) {
-        this.reuse(i, before)
-        const from = linkable ? path.join(linkable, ...entry.path.split('/')) : path.join(source.sourceDir, ...entry.path.split('/'))
-        await this.onCopy((copy) => (linkable ? copy.linkFile(entry, from) : copy.copyFile(entry, from)))
+      if (!changed[i]) {
+        this.reuse(i, input.baseEntries!.get(entry.path)!)
+        const from = linkable ? path.join(linkable, ...entry.path.split('/')) : sourcePath(entry)
+        await copies.start(() => this.onCopy((copy) => (linkable ? copy.linkFile(entry, from, source.scan ? undefined : sourcePath(entry)) : copy.copyFile(entry, from))))
         this.progress?.advance(entry.size, 1)
         continue
       }
-      const file = path.join(source.sourceDir, ...entry.path.split('/'))
-      await this.readFile(i, entry, file, !source.scan)
-      // A paused capture's file is a private copy: linking it keeps the copy cheap.
-      await this.onCopy((copy) => (source.scan ? copy.linkFile(entry, file) : copy.copyFile(entry, file)))
+      const file = sourcePath(entry)
+      if (entry.size <= input.chunkSize) {
+        const read = await smallReads.take(i)
+        await this.addSmall(i, entry, read, !source.scan)
+        // The bytes just hashed are the copy's: no second read, and no other instant's content.
+        await copies.start(() => this.onCopy((copy) => copy.writeFile(entry, read.data)))
+      } else {
+        await this.readFile(i, entry, file, !source.scan)
+        // A paused capture's file is a private copy: linking it keeps the copy cheap.
+        await copies.start(() => this.onCopy((copy) => (source.scan ? copy.linkFile(entry, file) : copy.copyFile(entry, file))))
+      }
       if (!source.scan && entry.racy) racy.push(i)
       this.progress?.advance(0, 1)
     }
+    await copies.drain()
     await this.recheck(racy, source.sourceDir)
-    this.progress?.end()
   }
 
   /** Puts the task index (every pack is durable by now) and publishes the secondary copy as pending. */
   async publish(): Promise<{record: TaskRecordV2; copy?: LocalCopy}> {
     const {input} = this
-    const packs: PackRef[] = []
-    const ordinals = new Map<PackHandle, number>()
-    for (const [i, located] of this.locations) {
-      this.entries[i].blobs = located.map(([where, blobId]): BlobRef => {
-        let ordinal = ordinals.get(where.pack)
-        if (ordinal === undefined) {
-          ordinal = packs.push({id: where.pack.id!, size: where.pack.size}) - 1
-          ordinals.set(where.pack, ordinal)
-        }
-        return [ordinal, where.offset, where.length, blobId]
-      })
-    }
+    // The task's line stays until its packs are durable (they are put while other tasks read on).
+    this.progress?.end()
+    // Every pack is sealed by now: its id and size are known.
+    const packs: PackRef[] = this.packs.map((handle) => ({id: handle.id!, size: handle.size}))
     const index: TaskIndexV2 = {
       format: 2,
       taskId: input.taskId,
@@ -140,14 +157,16 @@ export class TaskDraft {
       ...(this.root ? {root: this.root} : {}),
       entries: this.entries,
     }
-    const raw = Buffer.concat([...indexChunks(index as unknown as {entries: unknown[]})])
-    const digest = sha256(raw)
+    // Streamed, never whole: 100,000 files make an index of about 27 MB.
+    const body = new IndexBody(index as unknown as IndexDocument)
     const indexKey = keys.index(input.job, input.checkpointId, input.taskId)
-    await input.primary.put(indexKey, raw)
+    await input.primary.put(indexKey, () => body.stream())
+    const digest = body.sha256()
+    const indexSize = body.size
     const record: TaskRecordV2 = {
       taskId: input.taskId,
       index: indexKey,
-      indexSize: raw.length,
+      indexSize,
       indexSha256: digest,
       files: this.totals.files,
       bytes: this.totals.bytes,
@@ -155,32 +174,71 @@ export class TaskDraft {
       packs: packs.length,
       packBytes: packs.reduce((sum, p) => sum + p.size, 0),
       addedBytes: this.totals.addedBytes,
-      uploadedBytes: this.totals.addedBytes + raw.length,
+      uploadedBytes: this.totals.addedBytes + indexSize,
       reusedBytes: this.totals.reusedBytes,
     }
-    const copy = await this.finishCopy(raw, digest)
+    const copy = await this.finishCopy(() => indexChunks(index as unknown as IndexDocument), digest)
     return {record, copy}
   }
 
   /** The take failed: nothing of the copy stays. */
   async abort(): Promise<void> {
+    this.progress?.end()
+    await this.dropCopy()
+  }
+
+  private async dropCopy(): Promise<void> {
     await this.copy?.abort()
     this.copy = undefined
   }
 
+  /**
+   * An unchanged file: the base's record stands in for the scan's (equal stamps imply equal
+   * metadata), its blob references renumbered into this index's packs. The base's records are this
+   * take's to change, and holding one record per file instead of two keeps 100,000 files small.
+   */
   private reuse(i: number, before: EntryV2): void {
-    const located: Array<[BlobLocation, string]> = []
-    for (const [, , , blobId] of before.blobs ?? []) located.push([this.input.builder.find(blobId)!, blobId])
-    this.locations.set(i, located)
-    this.entries[i].blobs = undefined
+    for (const ref of before.blobs ?? []) {
+      const where = this.input.builder.find(ref[3])!
+      ref[0] = this.ordinalOf(where)
+      ref[1] = where.offset
+      ref[2] = where.length
+    }
+    this.entries[i] = before
     this.totals.reusedBytes += before.size
+  }
+
+  private ordinalOf(where: BlobLocation): number {
+    let ordinal = this.ordinals.get(where.pack)
+    if (ordinal === undefined) {
+      ordinal = this.packs.push(where.pack) - 1
+      this.ordinals.set(where.pack, ordinal)
+    }
+    return ordinal
+  }
+
+  /** A small changed file, read whole (ahead): one blob. */
+  private async addSmall(i: number, entry: EntryV2, read: {data: Buffer; st: BigIntStats}, live: boolean): Promise<void> {
+    this.totals.changedFiles++
+    if (read.data.length !== entry.size) throw this.changed(entry, `${entry.size} → ${read.data.length} bytes`)
+    if (live && !stillSame(entry, read.st)) throw this.changed(entry, 'rewritten in place: its times or inode moved')
+    const blobs: BlobRef[] = []
+    if (read.data.length > 0) {
+      const blobId = digestHex(read.data, this.input.digest)
+      const {location, added} = await this.input.builder.add(blobId, read.data)
+      if (added) this.totals.addedBytes += read.data.length
+      else this.totals.reusedBytes += read.data.length
+      blobs.push([this.ordinalOf(location), location.offset, location.length, blobId])
+      this.progress?.advance(read.data.length)
+    }
+    this.entries[i].blobs = blobs
   }
 
   /** Reads a changed file chunk by chunk; `live` files must still show their scanned stamps after the read. */
   private async readFile(i: number, entry: EntryV2, file: string, live: boolean): Promise<void> {
     const {builder, chunkSize, digest} = this.input
     this.totals.changedFiles++
-    const located: Array<[BlobLocation, string]> = []
+    const blobs: BlobRef[] = []
     const handle = await fs.open(file, 'r')
     try {
       const buffer = Buffer.allocUnsafe(chunkSize)
@@ -197,7 +255,7 @@ export class TaskDraft {
         const {location, added} = await builder.add(blobId, chunk)
         if (added) this.totals.addedBytes += chunk.length
         else this.totals.reusedBytes += chunk.length
-        located.push([location, blobId])
+        blobs.push([this.ordinalOf(location), location.offset, location.length, blobId])
         this.progress?.advance(bytesRead)
       }
       if (read !== entry.size) throw this.changed(entry, `${entry.size} → ${read} bytes`)
@@ -205,7 +263,7 @@ export class TaskDraft {
     } finally {
       await handle.close()
     }
-    this.locations.set(i, located)
+    entry.blobs = blobs
   }
 
   /** Files changed within a clock tick of the scan are read again once it is past: same stamps, same blobs. */
@@ -215,7 +273,7 @@ export class TaskDraft {
     if (Date.now() < settled) await sleep(settled - Date.now() + 1)
     for (const i of racy) {
       const entry = this.entries[i]
-      const before = this.locations.get(i)!.map(([, id]) => id)
+      const before = (entry.blobs ?? []).map((ref) => ref[3])
       const file = path.join(sourceDir, ...entry.path.split('/'))
       const after = await blobIdsOf(file, this.input.chunkSize, this.input.digest)
       const st = await fs.lstat(file, {bigint: true})
@@ -244,38 +302,21 @@ export class TaskDraft {
       await step(this.copy)
     } catch (error) {
       this.copyError ??= messageOf(error)
-      await this.abort()
+      await this.dropCopy()
     }
   }
 
-  private async finishCopy(raw: Buffer, digest: string): Promise<LocalCopy | undefined> {
+  private async finishCopy(chunks: () => Iterable<Buffer>, digest: string): Promise<LocalCopy | undefined> {
     const copy = this.copy
     if (!copy) return undefined
     try {
-      await copy.writeIndex(raw, digest)
+      await copy.writeIndex(chunks(), digest)
       return await copy.finish(this.root)
     } catch (error) {
       this.copyError ??= messageOf(error)
-      await this.abort()
+      await this.dropCopy()
       return undefined
     }
-  }
-}
-
-/** The blob ids of a file as it is now, read chunk by chunk. */
-async function blobIdsOf(file: string, chunkSize: number, digest: DigestAlgorithm): Promise<string[]> {
-  const handle = await fs.open(file, 'r')
-  try {
-    const buffer = Buffer.allocUnsafe(chunkSize)
-    const ids: string[] = []
-    for (let at = 0; ;) {
-      const {bytesRead} = await handle.read(buffer, 0, chunkSize, at)
-      if (bytesRead === 0) return ids
-      ids.push(digestHex(buffer.subarray(0, bytesRead), digest))
-      at += bytesRead
-    }
-  } finally {
-    await handle.close()
   }
 }
 

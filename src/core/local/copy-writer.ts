@@ -1,12 +1,13 @@
 // Writes one pending secondary copy: the caller streams file bytes in as it reads them; nothing is
 // visible as a copy until finish() renames the partial folder to its final name.
-import {constants} from 'node:fs'
 import * as fs from 'node:fs/promises'
+import {Readable} from 'node:stream'
 import * as path from 'node:path'
 import {applyFolderModes} from '../archive/tree.js'
 import type {FileEntry, StateRoot} from '../format/manifest.js'
 import {applyStateRoot, giveHandleOwner, giveOwner} from '../archive/owners.js'
 import {removeTree} from '../util/remove-tree.js'
+import {cloneFile} from '../util/sparse.js'
 import {readRecord, writeRecord, type CopyRecord, type LocalCopy} from './copy-record.js'
 import type {LocalLayout} from './layout.js'
 
@@ -52,6 +53,7 @@ export class CopyWriter {
     await giveOwner(target, entry)
     await fs.chmod(target, entry.mode & 0o7777)
     await fs.utimes(target, new Date(entry.mtimeMs), new Date(entry.mtimeMs))
+    this.record.copiedBytes = (this.record.copiedBytes ?? 0) + data.length
   }
 
   /** Sets the size (zero blocks at the end were left as a hole, not written), mode and time. */
@@ -66,14 +68,18 @@ export class CopyWriter {
   /**
    * Format 2: a file unchanged since an earlier copy becomes a hard link of that copy's file
    * (copies are never modified, and equal stamps mean equal mode, owner and time); where a link
-   * cannot be made (another file system, too many links), a copy.
+   * cannot be made (another file system, too many links), a copy; where the earlier copy's file is
+   * gone, a copy of `orCopyOf` (the file the take scanned).
    */
-  async linkFile(entry: FileEntry, from: string): Promise<void> {
+  async linkFile(entry: FileEntry, from: string, orCopyOf?: string): Promise<void> {
     try {
       await fs.link(from, this.pathOf(entry.path))
       this.record.linkedFiles = (this.record.linkedFiles ?? 0) + 1
     } catch (error) {
-      if (!LINK_FALLBACK.has((error as NodeJS.ErrnoException).code ?? '')) throw error
+      const code = (error as NodeJS.ErrnoException).code ?? ''
+      // The earlier copy lost this file (removed by hand, or its copy pruned meanwhile): `orCopyOf` serves.
+      if (code === 'ENOENT' && orCopyOf !== undefined) return this.copyFile(entry, orCopyOf)
+      if (!LINK_FALLBACK.has(code)) throw error
       await this.copyFile(entry, from)
     }
   }
@@ -81,16 +87,16 @@ export class CopyWriter {
   /** Format 2: a file copied whole (a reflink, or an in-kernel copy, where the file system can), with its mode, owner and time. */
   async copyFile(entry: FileEntry, from: string): Promise<void> {
     const target = this.pathOf(entry.path)
-    await fs.copyFile(from, target, constants.COPYFILE_FICLONE | constants.COPYFILE_EXCL)
+    await cloneFile(from, target)
     await giveOwner(target, entry)
     await fs.chmod(target, entry.mode & 0o7777)
     await fs.utimes(target, new Date(entry.mtimeMs), new Date(entry.mtimeMs))
     this.record.copiedBytes = (this.record.copiedBytes ?? 0) + entry.size
   }
 
-  /** Format 2: the task index beside the state, byte for byte the primary's, and its digest in the record. */
-  async writeIndex(raw: Buffer, sha256: string): Promise<void> {
-    await fs.writeFile(this.layout.indexFile(this.partialDir), raw)
+  /** Format 2: the task index beside the state, byte for byte the primary's (a reader checks it against `sha256`), and its digest in the record. */
+  async writeIndex(chunks: Iterable<Buffer>, sha256: string): Promise<void> {
+    await fs.writeFile(this.layout.indexFile(this.partialDir), Readable.from(chunks))
     this.record.format = 2
     this.record.indexSha256 = sha256
     this.record.linkedFiles ??= 0

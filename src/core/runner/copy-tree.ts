@@ -10,6 +10,7 @@ import {canChown, giveOwner, keepOwner} from '../archive/owners.js'
 import {scanStateV2} from '../archive/scan2.js'
 import type {CaptureHint} from '../checkpoint/take2.js'
 import {sameStamps, type EntryV2} from '../format/index2.js'
+import {cloneFile} from '../util/sparse.js'
 
 export interface TreeCopy {
   files: number
@@ -71,7 +72,7 @@ export async function copyTree(from: string, to: string): Promise<TreeCopy> {
  * local copy afterwards, without a pause. Folders are made only where a copied file needs one.
  */
 export async function copyChanged(from: string, to: string, hint: CaptureHint): Promise<TreeCopy> {
-  const scan = await scanStateV2(from, `state folder ${from}`)
+  const scan = await scanStateV2(from, `state folder ${from}`, hint.linkable ? hint.baseEntries : undefined)
   const copied = new Set<string>()
   const files: EntryV2[] = []
   for (const entry of scan.entries) {
@@ -89,7 +90,7 @@ export async function copyChanged(from: string, to: string, hint: CaptureHint): 
       if (!made.has(parent)) made.set(parent, fs.mkdir(path.join(to, ...parent.split('/')), {recursive: true, mode: 0o700}))
       await made.get(parent)
     }
-    await fs.copyFile(path.join(from, ...entry.path.split('/')), path.join(to, ...entry.path.split('/')), constants.COPYFILE_FICLONE)
+    await cloneFile(path.join(from, ...entry.path.split('/')), path.join(to, ...entry.path.split('/')))
   })
   return {
     files: files.length,

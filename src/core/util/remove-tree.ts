@@ -1,7 +1,7 @@
 // Removes a folder tree with a bounded number of file-system calls in flight. fs.rm({recursive})
 // starts a call for every entry of the tree at once: removing a copy of 100,000 files that way
 // held about 120 MB more RSS than this does, and made a take or restore peak there.
-import type {Dirent, Stats} from 'node:fs'
+import {unlinkSync, type Dirent, type Stats} from 'node:fs'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 
@@ -14,7 +14,13 @@ interface Folder {
   left: number
 }
 
-type Work = {folder: Folder} | {file: string; parent: Folder}
+type Work = {folder: Folder} | {files: string[]; parent: Folder}
+
+/**
+ * A folder's files are unlinked a batch at a time with synchronous calls (a few ms of the event
+ * loop each): a promise per file for 100,000 files grew the heap by about 70 MB.
+ */
+const FILE_BATCH = 64
 
 /**
  * Removes a tree (or a file) even where a read-only folder inside it would stop an unlink; a missing
@@ -44,8 +50,8 @@ async function removeAll(root: string): Promise<void> {
     for (let f = folder; f && --f.left === 0; f = f.parent) await ignoreMissing(fs.rmdir(f.path))
   }
   const run = async (work: Work): Promise<void> => {
-    if ('file' in work) {
-      await ignoreMissing(fs.unlink(work.file))
+    if ('files' in work) {
+      for (const file of work.files) unlinkIfThere(file)
       return removed(work.parent)
     }
     const {folder} = work
@@ -63,10 +69,24 @@ async function removeAll(root: string): Promise<void> {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return removed(folder.parent)
       throw error
     }
-    folder.left += names.length
+    let files: string[] = []
     for (const entry of names) {
       const child = path.join(folder.path, entry.name)
-      stack.push(entry.isDirectory() ? {folder: {path: child, parent: folder, left: 1}} : {file: child, parent: folder})
+      if (entry.isDirectory()) {
+        folder.left++
+        stack.push({folder: {path: child, parent: folder, left: 1}})
+        continue
+      }
+      files.push(child)
+      if (files.length === FILE_BATCH) {
+        folder.left++
+        stack.push({files, parent: folder})
+        files = []
+      }
+    }
+    if (files.length > 0) {
+      folder.left++
+      stack.push({files, parent: folder})
     }
     return removed(folder)
   }
@@ -87,6 +107,14 @@ async function removeAll(root: string): Promise<void> {
     pump()
   })
   if (failure) throw failure.error
+}
+
+function unlinkIfThere(file: string): void {
+  try {
+    unlinkSync(file)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+  }
 }
 
 async function ignoreMissing(call: Promise<void>): Promise<void> {

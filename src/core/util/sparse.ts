@@ -1,5 +1,6 @@
 // Holes: Node has no SEEK_DATA/SEEK_HOLE, so a sparse file is kept sparse by not writing its
 // aligned all-zero blocks into a fresh file and setting the size at the end (ftruncate).
+import {constants as fsConstants} from 'node:fs'
 import * as fs from 'node:fs/promises'
 import {writeAll} from './write-all.js'
 
@@ -79,4 +80,13 @@ export async function copySparse(source: string, target: string, mode = 0o600): 
   } finally {
     await input.close()
   }
+}
+
+/**
+ * Copies a file into a new file: a reflink where the file system has them, else an in-kernel copy
+ * (copy_file_range, which writes a hole out as zeros), or for a file with holes a copy that keeps them.
+ */
+export async function cloneFile(source: string, target: string): Promise<void> {
+  if (hasHoles(await fs.stat(source))) return copySparse(source, target)
+  await fs.copyFile(source, target, fsConstants.COPYFILE_FICLONE | fsConstants.COPYFILE_EXCL)
 }

@@ -155,3 +155,25 @@ describe('format 2 take', () => {
     assert.equal(alpha.reusedBytes, alpha.bytes - 300_000)
   })
 })
+
+describe('format 2 take and the grace period', () => {
+  it('does not commit when it took more than half the grace period in the store time', async () => {
+    const j = await checkpointJob(fileKind, {tasks: ['slow'], extra: {checkpoint: {format: 2, grace: '2s', timeout: '1s'}}})
+    try {
+      // A process suspended between its claim and its commit: prune may have removed what it reuses.
+      const capture = async (task: {stateDir: string}) => {
+        await sleep(1500)
+        return {sourceDir: task.stateDir, release: async () => {}}
+      }
+      await assert.rejects(takeCheckpoint(j.ctx, {capture}), /not committed: it took \d+ s in the primary store's time, more than half the grace period/)
+      assert.deepEqual(
+        (await j.keys()).filter((k) => k.includes('/manifests/') || k.includes('/data/')),
+        [],
+      )
+      const quick = await takeCheckpoint(j.ctx)
+      assert.equal(quick.status, 'completed')
+    } finally {
+      await j.cleanup()
+    }
+  })
+})
