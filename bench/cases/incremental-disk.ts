@@ -38,7 +38,10 @@ export async function incrChainCase(b: BenchContext): Promise<Omit<CaseResult, '
   const pruneError = 'error' in prune ? prune.error.message : undefined
   const primary = await duBytes([job.primary])
   const local = await duBytes([job.localRoot])
-  const copies = await fs.readdir(path.join(job.localRoot, NODE_NAME, job.job, 't0')).then((l) => l.filter((n) => n.startsWith('chk-')), () => [] as string[])
+  const copies = await fs.readdir(path.join(job.localRoot, NODE_NAME, job.job, 't0')).then(
+    (l) => l.filter((n) => n.startsWith('chk-')),
+    () => [] as string[],
+  )
   // The copies after the oldest kept one each add their change.
   const newer = Math.max(0, Math.min(copies.length, RETAIN) - 1)
   const kept = newer === 0 ? 0 : changes.slice(-newer).reduce((s, c) => s + c.bytes, 0)
@@ -56,13 +59,27 @@ export async function incrChainCase(b: BenchContext): Promise<Omit<CaseResult, '
     ...(runs.length > 1 ? [take('chain-takes', `ckpt checkpoint take, each after ${count} of ${files} files rewritten (${runs.length - 1} takes)`, runs.slice(1))] : []),
     ...('error' in prune
       ? []
-      : [summarize({id: 'prune', label: `ckpt checkpoint prune --retain ${RETAIN} --grace 0`, command: b.ckpt.display(pruneArgs)}, [prune.ms], prune.maxRssKiB ? [prune.maxRssKiB] : [], prune.cpuMs !== undefined ? [prune.cpuMs] : [])]),
+      : [
+          summarize(
+            {id: 'prune', label: `ckpt checkpoint prune --retain ${RETAIN} --grace 0`, command: b.ckpt.display(pruneArgs)},
+            [prune.ms],
+            prune.maxRssKiB ? [prune.maxRssKiB] : [],
+            prune.cpuMs !== undefined ? [prune.cpuMs] : [],
+          ),
+        ]),
   ]
   const primaryRatio = round(primary / state, 3)
   const localRatio = round((local - kept) / state, 3)
   const primaryName = `primary after ${takes} takes + prune / state`
   const primaryTarget: TargetResult = pruneError
-    ? {name: primaryName, target: '≤ 1.3× the state', value: null, measured: `not measured: ${pruneError} (before prune: ${round(beforePrune / state, 3)}×)`, met: null, notJudged: `checkpoint prune failed`}
+    ? {
+        name: primaryName,
+        target: '≤ 1.3× the state',
+        value: null,
+        measured: `not measured: ${pruneError} (before prune: ${round(beforePrune / state, 3)}×)`,
+        met: null,
+        notJudged: `checkpoint prune failed`,
+      }
     : atMostTarget(primaryName, '≤ 1.3× the state', primaryRatio, 1.3, `${primaryRatio}× (${primary} bytes after prune, ${beforePrune} before; state ${state})`)
   return {
     id: 'incr-chain',

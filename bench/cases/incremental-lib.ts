@@ -80,7 +80,14 @@ export function uploaded(json: any): number {
 /** Apparent size of the trees, each inode counted once (du -sb over all of them: hard links once). */
 export async function duBytes(dirs: string[]): Promise<number> {
   const present = []
-  for (const d of dirs) if (await fs.stat(d).then(() => true, () => false)) present.push(d)
+  for (const d of dirs)
+    if (
+      await fs.stat(d).then(
+        () => true,
+        () => false,
+      )
+    )
+      present.push(d)
   if (present.length === 0) return 0
   const out = await runCommand(['du', '-sbc', ...present], {rss: false})
   return Number(/(\d+)\s+total\s*$/.exec(out.stdout)?.[1] ?? Number.NaN)
@@ -91,7 +98,10 @@ export async function storeFiles(primary: string, job: string, checkpointId: str
   const data = path.join(primary, job, 'data', checkpointId)
   let index = 0
   for (const name of await fs.readdir(data).catch(() => [] as string[])) if (name.endsWith('.index.json')) index += (await fs.stat(path.join(data, name))).size
-  const manifest = await fs.stat(path.join(primary, job, 'manifests', `${checkpointId}.json`)).then((s) => s.size, () => 0)
+  const manifest = await fs.stat(path.join(primary, job, 'manifests', `${checkpointId}.json`)).then(
+    (s) => s.size,
+    () => 0,
+  )
   return {index, manifest}
 }
 

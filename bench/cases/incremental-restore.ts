@@ -156,10 +156,7 @@ export async function incrPauseCase(b: BenchContext): Promise<Result> {
     title: `ckpt run pause: ${count} of ${files} files (${formatSize(size)}) rewritten per interval vs a full capture (format 2)`,
     method: `One job and an untimed take; then two ckpt runs of ${n} intervals each (--fresh): the task rewrites ${count} files every interval, half an interval out of step with the checkpoints. The figure is the run JSON's pauseMs per checkpoint (SIGSTOP to SIGCONT). The full capture is the second run, with checkpoint.rereadEvery 1 (every file copied at every pause) and an interval of at least 1.5× the first take, so that its checkpoints are not skipped. Peak RSS is of the ckpt run process.`,
     measurements,
-    targets: [
-      atMostTarget('run pause with 1% changed / pause of a full capture', '≤ 0.1×', ratio, 0.1, `${ratio}× (median ${incr.medianMs} vs ${full.medianMs} ms)`),
-      ...rssTargets(measurements),
-    ],
+    targets: [atMostTarget('run pause with 1% changed / pause of a full capture', '≤ 0.1×', ratio, 0.1, `${ratio}× (median ${incr.medianMs} vs ${full.medianMs} ms)`), ...rssTargets(measurements)],
     notes,
   }
 }

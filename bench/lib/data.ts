@@ -108,7 +108,7 @@ export async function rewriteRegions(file: string, count: number, regionSize: nu
       const jitter = createHash('sha256').update(`${round}/${k}`).digest().readUInt32BE(0) % (segment - regionSize - 4096 + 1)
       const offset = Math.floor((k * segment + jitter) / 4096) * 4096
       const bytes = keystream(`${file}-round-${round}`, k).update(Buffer.alloc(regionSize))
-      for (let done = 0; done < bytes.length; ) done += (await handle.write(bytes, done, bytes.length - done, offset + done)).bytesWritten
+      for (let done = 0; done < bytes.length;) done += (await handle.write(bytes, done, bytes.length - done, offset + done)).bytesWritten
     }
   } finally {
     await handle.close()
@@ -119,6 +119,12 @@ export async function rewriteRegions(file: string, count: number, regionSize: nu
 /** SHA-256 of each file, to check later that a restore put the same bytes back. */
 export async function fileDigests(files: string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>()
-  for (const f of files) out.set(f, createHash('sha256').update(await fs.readFile(f)).digest('hex'))
+  for (const f of files)
+    out.set(
+      f,
+      createHash('sha256')
+        .update(await fs.readFile(f))
+        .digest('hex'),
+    )
   return out
 }

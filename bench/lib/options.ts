@@ -10,17 +10,7 @@ export const INCREMENTAL_CASES = ['incr-take', 'incr-file', 'incr-chain', 'incr-
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 
-export const CASES = [
-  'startup',
-  'local',
-  'file-store',
-  'azure-restore',
-  'azure-take',
-  'growth-files',
-  'memory',
-  'growth-checkpoints',
-  ...INCREMENTAL_CASES,
-] as const
+export const CASES = ['startup', 'local', 'file-store', 'azure-restore', 'azure-take', 'growth-files', 'memory', 'growth-checkpoints', ...INCREMENTAL_CASES] as const
 /** Cases run only when --cases names them: measurements for one decision, not the release figures. */
 export const OPT_IN_CASES = ['azure-transfer'] as const
 export type CaseName = (typeof CASES)[number] | (typeof OPT_IN_CASES)[number]

@@ -56,7 +56,12 @@ describe('bench', () => {
     let made = 0
     const feed = changeFeed(async (r) => ({files: [`change-${r}`], bytes: ++made}))
     const seen: string[] = []
-    for (const order of [['a', 'b'], ['b', 'a'], ['a', 'b']]) for (const side of order) seen.push(`${side}:${(await feed(side)).files[0]}`)
+    for (const order of [
+      ['a', 'b'],
+      ['b', 'a'],
+      ['a', 'b'],
+    ])
+      for (const side of order) seen.push(`${side}:${(await feed(side)).files[0]}`)
     assert.deepEqual(seen, ['a:change-1', 'b:change-1', 'b:change-2', 'a:change-2', 'a:change-3', 'b:change-3'])
     const tree = await makeTree(path.join(dir, 'incr-data'), {files: 200, bytes: 200 * 8192, seed: 'unit'})
     const before = await Promise.all(pickFiles(tree, 2, 1).map(async (f) => [await fs.stat(f), await fs.readFile(f)] as const))
@@ -126,7 +131,11 @@ describe('bench', () => {
     }
     assert.doesNotMatch(JSON.stringify(onDisk), /sig=|AccountKey=[A-Za-z0-9]/, 'a SAS token or account key leaked into the results')
     // The format-2 cases judge every ckpt command's peak memory, and the take its uploaded bytes.
-    for (const c of onDisk.cases.filter((c) => c.id.startsWith('incr-'))) assert.ok(c.targets.some((t) => t.name.startsWith('peak RSS: ckpt')), `${c.id}: no peak RSS target`)
+    for (const c of onDisk.cases.filter((c) => c.id.startsWith('incr-')))
+      assert.ok(
+        c.targets.some((t) => t.name.startsWith('peak RSS: ckpt')),
+        `${c.id}: no peak RSS target`,
+      )
     const take = onDisk.cases.find((c) => c.id === 'incr-take')!
     assert.deepEqual(
       take.targets.filter((t) => !t.name.startsWith('peak RSS')).map((t) => t.name.replace(/:.*/, '')),
