@@ -164,3 +164,10 @@ export function messageOf(error: unknown): string {
 
 /** `ckpt init` found its job file already there: the CLI says how to overwrite it (exit 2). */
 export class JobFileExistsError extends UsageError {}
+
+/** Several tasks of one take failed at once: a carrier, so the take reports each (never shown as such). */
+export class TaskFailures extends Error {
+  constructor(readonly failures: unknown[]) {
+    super(failures.map(messageOf).join('; '))
+  }
+}

@@ -46,10 +46,10 @@ describe('manifests that lie', () => {
     const j = await checkpointJob(fileKind, {tasks: ['alpha']})
     try {
       await j.take(2)
-      await rewrite(j, 'chk-2', (m) => (m.format = 2))
+      await rewrite(j, 'chk-2', (m) => (m.format = 3))
       const restore = await j.ckpt(['restore'])
       assert.equal(restore.code, 1, restore.stdout + restore.stderr)
-      assert.match(restore.json.error.message, /chk-2.*format 2.*upgrade ckpt/)
+      assert.match(restore.json.error.message, /chk-2.*format 3.*upgrade ckpt/)
       const prune = await j.ckpt(['checkpoint', 'prune', '--retain', '1'])
       assert.equal(prune.code, 1, 'prune cannot know what a newer checkpoint references')
       assert.match(prune.json.error.message, /upgrade ckpt/)

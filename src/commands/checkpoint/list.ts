@@ -6,7 +6,7 @@ import {formatBytes, formatDuration} from '../../core/config/units.js'
 
 export default class CheckpointList extends CkptCommand {
   static override summary = 'List every checkpoint in the primary store.'
-  static override description = `Shows each checkpoint's id, status (completed: its manifest exists; incomplete: anything else, never restored; broken: its manifest exists but cannot be read, never restored, with the reason), time, how long its take took (start to commit; '-' when its manifest does not say), tasks, size (bytes of state) and what it added to the primary (in format 1 every checkpoint stores the whole state, so its size).`
+  static override description = `Shows each checkpoint's id, status (completed: its manifest exists; incomplete: anything else, never restored; broken: its manifest exists but cannot be read, never restored, with the reason), time, how long its take took (start to commit; '-' when its manifest does not say), tasks, size (bytes of state) and what it added to the primary (format 2: the bytes its take stored first; in format 1 every checkpoint stores the whole state, so its size). An aborted checkpoint (its commit record says it never completes) is incomplete (aborted).`
   static override examples = ['<%= config.bin %> checkpoint list', '<%= config.bin %> checkpoint list --json']
   static override flags = {...primaryFlags}
 
@@ -17,7 +17,7 @@ export default class CheckpointList extends CkptCommand {
       if (r.checkpoints.length === 0) return this.say('No checkpoints yet.')
       const row = (c: (typeof r.checkpoints)[number]) => [
         c.checkpointId,
-        statusColor(c.broken ? 'broken' : c.status),
+        c.aborted ? `${statusColor(c.status)} (aborted)` : statusColor(c.broken ? 'broken' : c.status),
         when(c.createdAt),
         c.durationMs === undefined ? '-' : formatDuration(c.durationMs),
         c.broken ? '?' : c.tasks,

@@ -11,6 +11,8 @@ export default class CheckpointVerify extends CkptCommand {
   static override summary = 'Check checkpoints in the primary store; report every problem found.'
   static override description = `Checks, per checkpoint, that the manifest parses and has a known format, that every object it references (task archives and indexes) exists with the recorded size, and that each index matches its digest. --read-data also re-reads every byte and checks every file's SHA-256 and each archive's; --read-data-subset N/M reads the N-th of M fixed slices of the files (M runs with N = 1..M cover everything), P% a random P percent.
 
+Format 2: every pack a task index names must exist with its recorded size; a missing pack fails every checkpoint that needs it, and each problem names the others it breaks (alsoBreaks). --read-data reads each needed pack once and checks that its digest is its name, that its trailer parses and that every blob matches its id; a bad blob names every file and checkpoint using it. Subsets pick packs instead of files.
+
 IDs default to 'latest' (the newest completed checkpoint). --all checks every checkpoint, and lists incomplete ones (no manifest: never committed, never restored) as 'incomplete' without failing; naming an incomplete or absent id is a problem. Every problem is reported, not just the first. Holds a shared lock on the job, so a prune waits.`
   static override examples = [
     '<%= config.bin %> checkpoint verify',
@@ -46,7 +48,12 @@ IDs default to 'latest' (the newest completed checkpoint). --all checks every ch
     const rows = r.checkpoints.flatMap((c) => {
       const head = [c.checkpointId, statusColor(c.status), c.ok ? statusColor('ok') : paint.red(count(c.problems.length, 'problem')), c.filesRead > 0 ? count(c.filesRead, 'file') : '']
       if (c.problems.length === 0) return [[...head, '', '', '']]
-      return c.problems.map((p, i) => [...(i === 0 ? head : ['', '', '', '']), p.taskId ?? '', [p.file && `file ${p.file}`, p.object && `object ${p.object}`].filter(Boolean).join(', '), p.problem])
+      return c.problems.map((p, i) => [
+        ...(i === 0 ? head : ['', '', '', '']),
+        p.taskId ?? '',
+        [p.file && `file ${p.file}`, p.object && `object ${p.object}`].filter(Boolean).join(', '),
+        p.alsoBreaks?.length ? `${p.problem} (also breaks ${p.alsoBreaks.join(', ')})` : p.problem,
+      ])
     })
     this.say(table(['checkpoint', 'status', 'result', 'read', 'task', 'where', 'problem'], rows))
     const bad = r.checkpoints.filter((c) => !c.ok).length

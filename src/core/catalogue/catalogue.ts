@@ -4,9 +4,10 @@ import type {ObjectInfo, PrimaryStore} from '../stores/store.js'
 import {mapLimit} from '../util/pool.js'
 import {StoreUnavailableError, UsageError, messageOf} from '../errors.js'
 import {checkpointNumber, compareCheckpointIds, parseCheckpointId, type CheckpointId} from '../format/ids.js'
-import {checkpointIdOfKey, keys, prunedIdOfKey} from '../format/keys.js'
-import type {Manifest, ManifestV2} from '../format/manifest.js'
-import {readManifest} from './read.js'
+import {checkpointIdOfKey, keys, packIdOfKey, prunedIdOfKey} from '../format/keys.js'
+import {isAborted, parseCommitRecord, type CommitRecord, type Manifest, type ManifestV2} from '../format/manifest.js'
+import {getBuffer} from '../stores/store.js'
+import {ManifestError} from '../errors.js'
 
 export interface CheckpointSummary {
   checkpointId: CheckpointId
@@ -14,6 +15,10 @@ export interface CheckpointSummary {
   createdAt: string
   tasks: number
   bytes: number
+  /** The format of its commit record (absent while it has none). */
+  format?: number
+  /** Its commit record is an abort record: it never completes (status 'incomplete'). */
+  aborted?: true
   /** Why a manifest could not be read, for a completed checkpoint whose manifest is broken. */
   problem?: string
   manifest?: Manifest | ManifestV2
@@ -30,7 +35,10 @@ export interface Catalogue {
 /** The objects of one checkpoint id (its claim, data and manifest). */
 export interface CheckpointObjects {
   keys: string[]
+  /** A commit record exists: a manifest, or (format 2) an abort record. */
   completed: boolean
+  claim?: ObjectInfo
+  commit?: ObjectInfo
   firstWrite: Date
   lastWrite: Date
   /** Bytes under the checkpoint's data prefix. */
@@ -45,19 +53,27 @@ export interface JobObjects {
   checkpoints: Map<CheckpointId, CheckpointObjects>
   /** Checkpoints an interrupted prune had begun to remove (its pruning markers). */
   marked: Set<CheckpointId>
+  /** Format 2's packs, by pack id. */
+  packs: Map<string, ObjectInfo>
 }
 
 export async function listJobObjects(primary: PrimaryStore, job: string): Promise<JobObjects> {
-  const objects: JobObjects = {sizes: new Map(), checkpoints: new Map(), marked: new Set()}
+  const objects: JobObjects = {sizes: new Map(), checkpoints: new Map(), marked: new Set(), packs: new Map()}
   for await (const info of primary.list(keys.jobPrefix(job))) {
     objects.sizes.set(info.key, info.size)
     const marked = prunedIdOfKey(job, info.key)
     if (marked) objects.marked.add(marked)
+    const pack = packIdOfKey(job, info.key)
+    if (pack) objects.packs.set(pack, info)
     const id = checkpointIdOfKey(job, info.key)
     if (!id) continue
     const entry = objects.checkpoints.get(id) ?? {keys: [], completed: false, firstWrite: info.lastModified, lastWrite: info.lastModified, dataBytes: 0}
     entry.keys.push(info.key)
-    if (info.key === keys.manifest(job, id)) entry.completed = true
+    if (info.key === keys.manifest(job, id)) {
+      entry.completed = true
+      entry.commit = info
+    }
+    if (info.key === keys.claim(job, id)) entry.claim = info
     if (info.lastModified < entry.firstWrite) entry.firstWrite = info.lastModified
     if (info.lastModified > entry.lastWrite) entry.lastWrite = info.lastModified
     if (info.key.startsWith(keys.dataPrefix(job, id))) entry.dataBytes += info.size
@@ -108,11 +124,13 @@ export async function readCatalogue(primary: PrimaryStore, job: string, options:
     const summary: CheckpointSummary = {checkpointId: id, status: entry.completed ? 'completed' : 'incomplete', createdAt: entry.firstWrite.toISOString(), tasks: 0, bytes: entry.dataBytes}
     if (entry.completed && options.withManifests !== false) {
       try {
-        const manifest = await readManifest(primary, job, id)
-        summary.manifest = manifest
-        summary.createdAt = manifest.createdAt
-        summary.tasks = manifest.tasks.length
-        summary.bytes = manifest.tasks.reduce((sum, t) => sum + t.bytes, 0)
+        const record = await readCommitRecord(primary, job, id)
+        summary.format = record.format
+        if (isAborted(record)) return {...summary, status: 'incomplete', aborted: true}
+        summary.manifest = record
+        summary.createdAt = record.createdAt
+        summary.tasks = record.tasks.length
+        summary.bytes = record.tasks.reduce((sum, t) => sum + t.bytes, 0)
       } catch (error) {
         if (error instanceof StoreUnavailableError) throw error
         summary.problem = messageOf(error)
@@ -125,6 +143,38 @@ export async function readCatalogue(primary: PrimaryStore, job: string, options:
     completed: () => all.filter((c) => c.status === 'completed').reverse(),
     highestNumber: ids.length === 0 ? 0 : checkpointNumber(ids[ids.length - 1])!,
   }
+}
+
+/** What lies under a checkpoint's commit key (a manifest of either format, or an abort record), checked against the key. */
+export async function readCommitRecord(primary: PrimaryStore, job: string, id: CheckpointId): Promise<CommitRecord> {
+  const record = parseCommitRecord(await getBuffer(primary, keys.manifest(job, id)), `checkpoint ${id}`)
+  if (record.checkpointId !== id) throw new ManifestError(`checkpoint ${id}: the manifest at its key names checkpoint ${JSON.stringify(record.checkpointId)}`)
+  if (record.job !== job) throw new ManifestError(`checkpoint ${id}: the manifest at its key names job ${JSON.stringify(record.job)}, not ${JSON.stringify(job)}`)
+  return record
+}
+
+/** Format 2's packs, by pack id, from one listing of the packs prefix. */
+export async function listPacks(primary: PrimaryStore, job: string): Promise<Map<string, ObjectInfo>> {
+  const packs = new Map<string, ObjectInfo>()
+  for await (const info of primary.list(keys.packsPrefix(job))) {
+    const id = packIdOfKey(job, info.key)
+    if (id) packs.set(id, info)
+  }
+  return packs
+}
+
+/** Claims without a commit record (a take in progress, or one that died before its commit), from a listing of both. */
+export async function listOpenClaims(primary: PrimaryStore, job: string): Promise<Array<{checkpointId: CheckpointId; claim: ObjectInfo}>> {
+  const claims = new Map<CheckpointId, ObjectInfo>()
+  for await (const info of primary.list(keys.claimsPrefix(job))) {
+    const id = checkpointIdOfKey(job, info.key)
+    if (id && info.key === keys.claim(job, id)) claims.set(id, info)
+  }
+  for await (const info of primary.list(keys.manifestsPrefix(job))) {
+    const id = checkpointIdOfKey(job, info.key)
+    if (id) claims.delete(id)
+  }
+  return [...claims].map(([checkpointId, claim]) => ({checkpointId, claim}))
 }
 
 /** The id a user typed ('latest' is not one): exit 2 unless it is of the form chk-N. */

@@ -2,7 +2,7 @@
 import type {PrimaryStore} from '../stores/store.js'
 import type {CheckpointId} from '../format/ids.js'
 import {readCatalogue, resolveCheckpointId} from './catalogue.js'
-import type {Manifest} from '../format/manifest.js'
+import {isManifestV2, type Manifest} from '../format/manifest.js'
 import {readIndex, readManifestV1} from './read.js'
 
 /** What a listing needs of an opened job (context.ts's JobContext is one). */
@@ -21,8 +21,12 @@ export interface CheckpointListResult {
     /** When the commit happened, and the take's time from start to commit (manifests that record both). */
     completedAt?: string
     durationMs?: number
-    /** Bytes this checkpoint added to the primary: in format 1 each stores the whole state, so its size. */
+    /** Bytes this checkpoint added to the primary: format 2, the blobs its take stored first (the sum of its tasks'); format 1 stores the whole state, so its size. */
     addedBytes: number
+    /** The format of its commit record (absent while it has none). */
+    format?: number
+    /** Its commit record is an abort record: it never completes. */
+    aborted?: true
     /** A completed checkpoint whose manifest cannot be read (or names another checkpoint or job): it is never restored. */
     broken?: true
     /** Why it is broken. */
@@ -33,14 +37,16 @@ export interface CheckpointListResult {
 export async function listCheckpoints(ctx: CatalogueScope): Promise<CheckpointListResult> {
   const catalogue = await readCatalogue(ctx.primary, ctx.job.name)
   return {
-    checkpoints: catalogue.all.map(({checkpointId, status, createdAt, tasks, bytes, problem, manifest}) => ({
+    checkpoints: catalogue.all.map(({checkpointId, status, createdAt, tasks, bytes, problem, manifest, format, aborted}) => ({
       checkpointId,
       status,
       createdAt,
       tasks,
       bytes,
       ...timesOf(manifest),
-      addedBytes: bytes,
+      addedBytes: manifest && isManifestV2(manifest) ? manifest.tasks.reduce((sum, t) => sum + t.addedBytes, 0) : bytes,
+      ...(format === undefined ? {} : {format}),
+      ...(aborted ? {aborted} : {}),
       ...(problem === undefined ? {} : {broken: true as const, problem}),
     })),
   }

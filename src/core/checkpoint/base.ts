@@ -83,21 +83,62 @@ async function readLocalIndex(file: string, record: TaskRecordV2): Promise<unkno
   return parser.end()
 }
 
-/** Makes every blob the base names known to the builder, and returns each task's entries by path. */
-export function learnBase(base: Base | undefined, builder: PackBuilder): Map<string, Map<string, EntryV2>> {
-  const byTask = new Map<string, Map<string, EntryV2>>()
-  if (!base) return byTask
-  const handles = new Map<string, PackHandle>()
-  for (const [taskId, {index}] of base.tasks) {
-    const packs = index.packs.map((p) => handles.get(p.id) ?? handles.set(p.id, {id: p.id, size: p.size}).get(p.id)!)
-    const entries = new Map<string, EntryV2>()
+/** A pack whose blobs the base uses for less than this share of its bytes is rewritten (its live content stored again). */
+const SPARSE = 0.5
+/** Live bytes of sparse packs a take stores again at most: compaction goes a little at a time, and a paused capture copies those files too. */
+export const REPACK_PER_TAKE = 64 << 20
+
+export interface Learned {
+  /** Each task's base records by path: the files a take may find unchanged. */
+  entries: Map<string, Map<string, EntryV2>>
+  /** Packs whose live content this take stores again, and the bytes of it. */
+  repacked: Set<string>
+  repackBytes: number
+}
+
+/**
+ * Makes every blob the base names known to the builder, except those of packs that are mostly
+ * garbage: compaction happens here. The files whose content lies in such a pack count as changed,
+ * so their content is read and stored again in new packs, and once no kept checkpoint names the
+ * old pack, prune deletes it under its usual rules (grace period, open claims).
+ */
+export function learnBase(base: Base | undefined, builder: PackBuilder): Learned {
+  const learned: Learned = {entries: new Map(), repacked: new Set(), repackBytes: 0}
+  if (!base) return learned
+  const live = new Map<string, {size: number; bytes: number; blobs: Set<string>}>()
+  for (const {index} of base.tasks.values()) {
     for (const entry of index.entries) {
-      entries.set(entry.path, entry)
-      for (const [ordinal, offset, length, blobId] of entry.blobs ?? []) {
-        if (!builder.known.has(blobId)) builder.known.set(blobId, {pack: packs[ordinal], offset, length})
+      for (const [ordinal, , length, blobId] of entry.blobs ?? []) {
+        const pack = index.packs[ordinal]
+        const use = live.get(pack.id) ?? live.set(pack.id, {size: pack.size, bytes: 0, blobs: new Set()}).get(pack.id)!
+        if (!use.blobs.has(blobId)) {
+          use.blobs.add(blobId)
+          use.bytes += length
+        }
       }
     }
-    byTask.set(taskId, entries)
   }
-  return byTask
+  for (const [id, use] of [...live].filter(([, u]) => u.bytes < u.size * SPARSE).sort((a, b) => a[1].bytes - b[1].bytes)) {
+    if (learned.repackBytes + use.bytes > REPACK_PER_TAKE) break
+    learned.repacked.add(id)
+    learned.repackBytes += use.bytes
+  }
+  const handles = new Map<string, PackHandle>()
+  for (const {index} of base.tasks.values()) {
+    const packs = index.packs.map((p) => handles.get(p.id) ?? handles.set(p.id, {id: p.id, size: p.size}).get(p.id)!)
+    for (const entry of index.entries) {
+      for (const [ordinal, offset, length, blobId] of entry.blobs ?? []) {
+        if (!learned.repacked.has(packs[ordinal].id!) && !builder.known.has(blobId)) builder.known.set(blobId, {pack: packs[ordinal], offset, length})
+      }
+    }
+  }
+  for (const [taskId, {index}] of base.tasks) {
+    const entries = new Map<string, EntryV2>()
+    for (const entry of index.entries) {
+      // A file with content only in a repacked pack is read again, as if it had changed.
+      if ((entry.blobs ?? []).every((ref) => builder.known.has(ref[3]))) entries.set(entry.path, entry)
+    }
+    learned.entries.set(taskId, entries)
+  }
+  return learned
 }

@@ -1,13 +1,17 @@
 // Which checkpoints 'checkpoint prune' keeps and removes, and why. Pure: no store access.
 import {checkpointNumber, type CheckpointId} from '../format/ids.js'
-import type {Manifest} from '../format/manifest.js'
+import {isManifestV2, type Manifest, type ManifestV2} from '../format/manifest.js'
 
 export interface PruneCandidate {
   checkpointId: CheckpointId
   /** A manifest exists. */
   completed: boolean
   /** The parsed manifest, when it could be read. */
-  manifest?: Manifest
+  manifest?: Manifest | ManifestV2
+  /** Format 2: the packs its task indexes name, when they could be read. */
+  packs?: string[]
+  /** Its commit record is an abort record: it never completes (completed is false). */
+  aborted?: boolean
   /** Why the checkpoint cannot be restored though its manifest reads (an object missing or of the wrong size). */
   unrestorable?: string
   /** Newest write among the checkpoint's objects (claim, data), for the grace period. */
@@ -53,7 +57,8 @@ export function planPrune(candidates: PruneCandidate[], policy: PrunePolicy): Pr
   const newestNumber = newest ? number(newest) : 0
   for (const c of candidates.filter((x) => !x.completed)) {
     const age = policy.now - c.lastWriteMs
-    if (number(c) > newestNumber) decide(c, 'keep', newest ? 'incomplete, newer than the newest completed (a take may be in progress)' : 'incomplete, and no checkpoint is completed yet')
+    if (c.aborted) decide(c, 'remove', 'aborted: it never completes')
+    else if (number(c) > newestNumber) decide(c, 'keep', newest ? 'incomplete, newer than the newest completed (a take may be in progress)' : 'incomplete, and no checkpoint is completed yet')
     else if (c.marked) decide(c, 'remove', 'an interrupted prune had begun to remove it')
     else if (age <= policy.graceMs) decide(c, 'keep', 'incomplete, written within the grace period (a take may be in progress)')
     else decide(c, 'remove', 'incomplete, older than the newest completed and the grace period')
@@ -62,8 +67,11 @@ export function planPrune(candidates: PruneCandidate[], policy: PrunePolicy): Pr
 }
 
 /** Objects that kept checkpoints' manifests reference: never removed, whatever folder they sit in. */
-export function referencedKeys(kept: Array<Manifest | undefined>): Set<string> {
+export function referencedKeys(kept: Array<Manifest | ManifestV2 | undefined>): Set<string> {
   const refs = new Set<string>()
-  for (const manifest of kept) for (const task of manifest?.tasks ?? []) refs.add(task.archive).add(task.index)
+  for (const manifest of kept) {
+    if (manifest && isManifestV2(manifest)) for (const task of manifest.tasks) refs.add(task.index)
+    else for (const task of manifest?.tasks ?? []) refs.add(task.archive).add(task.index)
+  }
   return refs
 }

@@ -4,7 +4,7 @@ import {hostname} from 'node:os'
 import {captureTask, type CapturedState} from '../capture/capture.js'
 import type {TaskSpec} from '../config/job-file.js'
 import type {JobContext} from '../context.js'
-import {AlreadyExistsError, CkptError, InterruptedError, NotFoundError, OperationError, StepFailedError, TransientStoreError, messageOf} from '../errors.js'
+import {AlreadyExistsError, CkptError, TaskFailures, InterruptedError, NotFoundError, OperationError, StepFailedError, TransientStoreError, messageOf} from '../errors.js'
 import {uninterruptible} from '../interrupt.js'
 import type {LocalCopy} from '../local/copy-record.js'
 import {removeDeadLeftovers} from '../local/leftovers.js'
@@ -65,6 +65,8 @@ export interface TakeResult {
   reusedBytes?: number
   /** Format 2: what computes the digest ('native', 'wasm' or 'node'). */
   digestImplementation?: string
+  /** Format 2: packs of the base that were mostly garbage, whose live content this take stored again (compaction). */
+  repackedPacks?: number
 }
 
 /** Claims the next checkpoint id with create-if-absent, so two takes never share one. */
@@ -126,7 +128,7 @@ async function takeV2(ctx: JobContext, id: CheckpointId, started: number, option
     })
   } catch (error) {
     await discardPrimary(ctx, id)
-    throw failureOf(id, [error])
+    throw failureOf(id, error instanceof TaskFailures ? error.failures : [error])
   }
   const manifest: ManifestV2 = {
     format: FORMAT_2,
@@ -163,6 +165,7 @@ async function takeV2(ctx: JobContext, id: CheckpointId, started: number, option
     format: FORMAT_2,
     uploadedBytes: written.uploadedBytes,
     reusedBytes,
+    repackedPacks: written.repackedPacks,
     digestImplementation: written.digestImplementation,
   }
 }

@@ -5,7 +5,7 @@ import {PackBuilder} from '../archive/pack-builder.js'
 import type {CapturedState} from '../capture/capture.js'
 import type {TaskSpec} from '../config/job-file.js'
 import type {JobContext} from '../context.js'
-import {AlreadyExistsError, NotFoundError} from '../errors.js'
+import {AlreadyExistsError, NotFoundError, TaskFailures} from '../errors.js'
 import type {CheckpointId} from '../format/ids.js'
 import type {EntryV2} from '../format/index2.js'
 import {parseJobConfig, type JobConfig} from '../format/job-config.js'
@@ -53,6 +53,8 @@ export interface WriteV2Result {
   tasks: WrittenV2[]
   /** Bytes of packs and indexes put. */
   uploadedBytes: number
+  /** Packs of the base that were mostly garbage, whose live content this take stored again. */
+  repackedPacks: number
   digestImplementation: DigestImplementation
 }
 
@@ -70,7 +72,8 @@ export async function writeTasksV2(ctx: JobContext, id: CheckpointId, options: W
   const base = await chooseBase(ctx, config.digest, config.chunkSize, options.onWarning)
   const job = ctx.job.name
   const builder = new PackBuilder({digest: config.digest, packSize: config.packSize, put: (packId, body) => putPack(ctx, packId, body)})
-  const baseEntries = learnBase(base, builder)
+  const learned = learnBase(base, builder)
+  const baseEntries = learned.entries
   const reread = options.reread === true || rereadDue(ctx.job.checkpoint.rereadEvery, base)
   const drafts = ctx.job.tasks.map(
     (task, index) =>
@@ -92,26 +95,39 @@ export async function writeTasksV2(ctx: JobContext, id: CheckpointId, options: W
       }),
   )
   try {
-    await mapLimit(ctx.job.tasks, options.parallel ?? 4, async (task, i) => {
-      const linkable = !reread && drafts[i].hasLocalBase()
-      const captured = await options.capture(task, id, {baseEntries: reread ? undefined : baseEntries.get(task.id), linkable})
-      try {
-        await drafts[i].capture(captured)
-      } finally {
-        await captured.release()
-      }
-    })
+    await captureAll(ctx, id, options, drafts, reread ? undefined : baseEntries, reread)
     await builder.finish()
     const published = await mapLimit(drafts, 4, (draft) => draft.publish())
     const tasks = published.map(({record, copy}, i): WrittenV2 => ({record, copy, totals: drafts[i].totals, reread, secondaryError: copy ? undefined : drafts[i].copyError}))
     const uploadedBytes = builder.uploadedBytes + tasks.reduce((sum, t) => sum + t.record.indexSize, 0)
-    return {config, base, tasks, uploadedBytes, digestImplementation: digestImplementation(config.digest)}
+    return {config, base, tasks, uploadedBytes, repackedPacks: learned.repacked.size, digestImplementation: digestImplementation(config.digest)}
   } catch (error) {
     // Packs already put stay for prune: another take may have found the same bytes there.
     await builder.finish().catch(() => {})
     for (const draft of drafts) await draft.abort()
     throw error
   }
+}
+
+/** Captures every task; after the first failure no further task starts, and every failure among the tasks in flight is reported. */
+async function captureAll(ctx: JobContext, id: CheckpointId, options: WriteV2Options, drafts: TaskDraft[], baseEntries: Map<string, Map<string, EntryV2>> | undefined, reread: boolean): Promise<void> {
+  const failures: Array<{index: number; error: unknown}> = []
+  await mapLimit(ctx.job.tasks, options.parallel ?? 4, async (task, i) => {
+    try {
+      const linkable = !reread && drafts[i].hasLocalBase()
+      const captured = await options.capture(task, id, {baseEntries: baseEntries?.get(task.id), linkable})
+      try {
+        await drafts[i].capture(captured)
+      } finally {
+        await captured.release()
+      }
+    } catch (error) {
+      failures.push({index: i, error})
+      throw error
+    }
+  }).catch((error: unknown) => {
+    throw failures.length > 1 ? new TaskFailures(failures.sort((a, b) => a.index - b.index).map((f) => f.error)) : error
+  })
 }
 
 /** Every Nth take reads every file (`checkpoint.rereadEvery`; 0 never). */

@@ -16,6 +16,17 @@ export interface VerifyProblem {
   /** A store object's key, for a problem with one object. */
   object?: string
   problem: string
+  /** Format 2: the other completed checkpoints that a missing or bad shared object breaks too. */
+  alsoBreaks?: string[]
+  /** Format 2: every file of the completed checkpoints that uses a bad blob. */
+  usedBy?: BlobUse[]
+}
+
+/** A file of a checkpoint that uses a blob. */
+export interface BlobUse {
+  checkpointId: string
+  taskId: string
+  file: string
 }
 
 /** Parses `N/M` (the N-th of M slices) or `P%`. */
@@ -43,6 +54,14 @@ export function selectFiles(check: DataCheck, checkpointId: string, taskId: stri
   if (check.kind === 'all') return files
   if (check.kind === 'percent') return files.filter(() => Math.random() * 100 < check.percent)
   return files.filter((f) => sliceOf(checkpointId, taskId, f.path, check.m) === check.n - 1)
+}
+
+/** Format 2 checks data by pack: slices are fixed by the pack id (restic's --read-data-subset). */
+export function selectPacks(check: DataCheck, packIds: string[]): string[] {
+  if (check.kind === 'none') return []
+  if (check.kind === 'all') return packIds
+  if (check.kind === 'percent') return packIds.filter(() => Math.random() * 100 < check.percent)
+  return packIds.filter((id) => Buffer.from(id.slice(0, 8), 'hex').readUInt32BE(0) % check.m === check.n - 1)
 }
 
 export function sliceOf(checkpointId: string, taskId: string, filePath: string, m: number): number {

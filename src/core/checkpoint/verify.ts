@@ -6,9 +6,10 @@ import {withLock} from '../lock/lock.js'
 import {mapLimit} from '../util/pool.js'
 import {compareCheckpointIds, type CheckpointId} from '../format/ids.js'
 import {keys} from '../format/keys.js'
-import type {TaskRecord} from '../format/manifest.js'
-import {readIndex, readManifestV1} from '../catalogue/read.js'
-import {checkpointIdArgument, listJobObjects} from '../catalogue/catalogue.js'
+import {isAborted, isManifestV2, type CommitRecord, type TaskRecord} from '../format/manifest.js'
+import {readIndex} from '../catalogue/read.js'
+import {checkpointIdArgument, listJobObjects, readCommitRecord, type JobObjects as Listing} from '../catalogue/catalogue.js'
+import {PackRun, verifyTaskV2} from './verify-packs.js'
 import {indexFitProblems} from '../archive/index-fit.js'
 import {checkFiles, checkWholeArchive, describeCheck, selectFiles, type DataCheck, type VerifyProblem} from './verify-data.js'
 import {startPhase, type ProgressListener} from '../progress.js'
@@ -28,6 +29,8 @@ export interface VerifyOptions {
 export interface CheckpointVerdict {
   checkpointId: string
   status: 'completed' | 'incomplete' | 'missing'
+  /** Its commit record is an abort record: it never completes (status 'incomplete'). */
+  aborted?: true
   ok: boolean
   problems: VerifyProblem[]
   filesRead: number
@@ -44,12 +47,14 @@ interface JobObjects {
   sizes: Map<string, number>
   ids: Set<CheckpointId>
   manifests: Set<CheckpointId>
+  /** Format 2's checks, sharing the listing and each pack's read. */
+  packs: PackRun
 }
 
 export async function verifyCheckpoints(ctx: JobContext, options: VerifyOptions = {}): Promise<VerifyResult> {
   return withLock(ctx, {mode: 'shared', purpose: 'verify', waitMs: options.lockWaitMs, onWarning: options.onWarning}, async () => {
     const objects = await listJob(ctx)
-    const targets = chooseTargets(ctx, objects, options)
+    const targets = await chooseTargets(ctx, objects, options)
     const data = options.data ?? {kind: 'none'}
     const checkpoints = await mapLimit(targets, 2, ({id, explicit}) => verifyOne(ctx, objects, id, explicit, data, options))
     return {ok: checkpoints.every((c) => c.ok), readData: describeCheck(data), checkpoints}
@@ -57,14 +62,14 @@ export async function verifyCheckpoints(ctx: JobContext, options: VerifyOptions 
 }
 
 async function listJob(ctx: JobContext): Promise<JobObjects> {
-  const {sizes, checkpoints} = await listJobObjects(ctx.primary, ctx.job.name)
-  const ids = [...checkpoints.keys()]
-  return {sizes, ids: new Set(ids), manifests: new Set(ids.filter((id) => checkpoints.get(id)!.completed))}
+  const listing: Listing = await listJobObjects(ctx.primary, ctx.job.name)
+  const ids = [...listing.checkpoints.keys()]
+  return {sizes: listing.sizes, ids: new Set(ids), manifests: new Set(ids.filter((id) => listing.checkpoints.get(id)!.completed)), packs: new PackRun(ctx, listing)}
 }
 
-function chooseTargets(ctx: JobContext, objects: JobObjects, options: VerifyOptions): Array<{id: CheckpointId; explicit: boolean}> {
+async function chooseTargets(ctx: JobContext, objects: JobObjects, options: VerifyOptions): Promise<Array<{id: CheckpointId; explicit: boolean}>> {
   if (options.all) return [...objects.ids].sort(compareCheckpointIds).map((id) => ({id, explicit: false}))
-  const newest = [...objects.manifests].sort(compareCheckpointIds).at(-1)
+  const newest = await newestCompleted(ctx, objects)
   const wanted = options.ids && options.ids.length > 0 ? options.ids : ['latest']
   const ids = wanted.map((id) => {
     if (id !== 'latest') return checkpointIdArgument(id)
@@ -72,6 +77,18 @@ function chooseTargets(ctx: JobContext, objects: JobObjects, options: VerifyOpti
     return newest
   })
   return [...new Set(ids)].map((id) => ({id, explicit: true}))
+}
+
+/** The newest id whose commit record is not an abort record (one that cannot be read counts: verify says why). */
+async function newestCompleted(ctx: JobContext, objects: JobObjects): Promise<CheckpointId | undefined> {
+  for (const id of [...objects.manifests].sort(compareCheckpointIds).reverse()) {
+    const record = await readCommitRecord(ctx.primary, ctx.job.name, id).catch((error) => {
+      if (error instanceof StoreUnavailableError) throw error
+      return undefined
+    })
+    if (!record || !isAborted(record)) return id
+  }
+  return undefined
 }
 
 async function verifyOne(ctx: JobContext, objects: JobObjects, id: CheckpointId, explicit: boolean, data: DataCheck, options: VerifyOptions): Promise<CheckpointVerdict> {
@@ -86,17 +103,25 @@ async function verifyOne(ctx: JobContext, objects: JobObjects, id: CheckpointId,
     return verdict
   }
   const manifestKey = keys.manifest(ctx.job.name, id)
-  let tasks: TaskRecord[]
+  let record: CommitRecord | undefined
   try {
-    tasks = (await readManifestV1(ctx.primary, ctx.job.name, id, 'checkpoint verify')).tasks
+    record = await readCommitRecord(ctx.primary, ctx.job.name, id)
   } catch (error) {
     if (error instanceof StoreUnavailableError) throw error
     problem({object: manifestKey, problem: messageOf(error)})
-    tasks = []
   }
-  await mapLimit(tasks, 4, async (record) => {
-    for (const p of await verifyTask(ctx, objects, id, record, data, verdict, options)) problem(p)
-  })
+  if (record && isAborted(record)) {
+    Object.assign(verdict, {status: 'incomplete', aborted: true})
+    if (explicit) problem({object: manifestKey, problem: `checkpoint ${id} was aborted (${record.reason}): it never completes and is never restored`})
+  } else if (record && isManifestV2(record)) {
+    await mapLimit(record.tasks, 4, async (task) => {
+      for (const p of await verifyTaskV2(objects.packs, id, task, data, verdict, options.progress)) problem(p)
+    })
+  } else if (record) {
+    await mapLimit(record.tasks, 4, async (task) => {
+      for (const p of await verifyTask(ctx, objects, id, task, data, verdict, options)) problem(p)
+    })
+  }
   verdict.ok = verdict.problems.length === 0
   return verdict
 }

@@ -155,7 +155,27 @@ function parseCheckpoint(c: Checker, value: Json): JobSpec['checkpoint'] {
   if (k?.interval !== undefined) checkpoint.intervalMs = c.timer(k.interval, 'checkpoint.interval') ?? 30_000
   if (k?.timeout !== undefined) checkpoint.timeoutMs = c.timer(k.timeout, 'checkpoint.timeout') ?? 600_000
   if (k?.grace !== undefined) checkpoint.graceMs = c.duration(k.grace, 'checkpoint.grace') ?? 3_600_000
+  // A take commits only within half the grace period of its claim; prune relies on it (format 2's packs).
+  if (checkpoint.graceMs !== 0 && checkpoint.graceMs < 2 * checkpoint.timeoutMs) {
+    const [grace, timeout] = [checkpoint.graceMs, checkpoint.timeoutMs].map(shortDuration)
+    c.fail(
+      'checkpoint.grace',
+      `${grace} is less than twice checkpoint.timeout (${timeout}${k?.timeout === undefined ? ', its default' : ''}), so a prune could remove what a slow take still commits; set checkpoint.grace to at least ${shortDuration(2 * checkpoint.timeoutMs)} or checkpoint.timeout to at most ${shortDuration(Math.floor(checkpoint.graceMs / 2))} (a grace of 0 turns the guard off, for tests)`,
+    )
+  }
   return checkpoint
+}
+
+/** A duration in the job file's own words: "90m", "2h", "1500ms". */
+function shortDuration(ms: number): string {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const)
+    if (ms % size === 0) return `${ms / size}${unit}`
+  return `${ms}ms`
 }
 
 function parseTransfer(c: Checker, value: Json): JobSpec['transfer'] {

@@ -177,3 +177,33 @@ describe('format 2 take and the grace period', () => {
     }
   })
 })
+
+describe('format 2 compaction', () => {
+  it('stores again the live content of a pack that is mostly garbage, so no new checkpoint names it', async () => {
+    const j = await checkpointJob(fileKind, {tasks: ['db'], extra: {checkpoint: {format: 2}, retain: {primary: 10, local: 3}}})
+    try {
+      const state = j.state('db')
+      for (let i = 0; i < 20; i++) await fs.writeFile(path.join(state, `page-${String(i).padStart(2, '0')}`), randomBytes(MiB))
+      await settle()
+      const first = await takeCheckpoint(j.ctx)
+      const packsOf = async (id: string) => JSON.parse((await getBuffer(j.ctx.primary, keys.index(j.ctx.job.name, id as never, 'db'))).toString()).packs as Array<{id: string; size: number}>
+      const [full] = (await packsOf(first.checkpointId)).filter((p) => p.size > 16 * MiB)
+      assert.ok(full, 'the first take filled a pack of 16 MiB')
+      // Twelve of the sixteen files in that pack are rewritten: a quarter of it stays live.
+      for (let i = 0; i < 12; i++) await fs.writeFile(path.join(state, `page-${String(i).padStart(2, '0')}`), randomBytes(MiB))
+      await settle()
+      const second = await takeCheckpoint(j.ctx)
+      assert.equal(second.repackedPacks, 0, 'the base (the first take) uses all of its packs')
+      assert.ok((await packsOf(second.checkpointId)).some((p) => p.id === full.id))
+      await settle()
+      const third = await takeCheckpoint(j.ctx)
+      assert.equal(third.repackedPacks, 1)
+      assert.ok(!(await packsOf(third.checkpointId)).some((p) => p.id === full.id), 'the new checkpoint no longer names the sparse pack')
+      const task = third.tasks[0]
+      assert.equal(task.changedFiles, 4, 'the four files still in the sparse pack are read again')
+      assert.ok(task.uploadedBytes >= 4 * MiB && task.uploadedBytes < 5 * MiB, `uploaded ${task.uploadedBytes}`)
+    } finally {
+      await j.cleanup()
+    }
+  })
+})
