@@ -5,6 +5,7 @@ import Autocomplete from './commands/autocomplete/index.js'
 import AutocompleteCreate from './commands/autocomplete/create.js'
 import AutocompleteFish from './commands/autocomplete/fish.js'
 import AutocompleteScript from './commands/autocomplete/script.js'
+import CheckpointExport from './commands/checkpoint/export.js'
 import CheckpointList from './commands/checkpoint/list.js'
 import CheckpointPrune from './commands/checkpoint/prune.js'
 import CheckpointShow from './commands/checkpoint/show.js'
@@ -26,6 +27,7 @@ export const COMMANDS = {
   'autocomplete:create': AutocompleteCreate,
   'autocomplete:fish': AutocompleteFish,
   'autocomplete:script': AutocompleteScript,
+  'checkpoint:export': CheckpointExport,
   'checkpoint:list': CheckpointList,
   'checkpoint:prune': CheckpointPrune,
   'checkpoint:show': CheckpointShow,

@@ -37,6 +37,7 @@ export const COMMAND_HELP: Record<string, {exits: ExitCode[]; env: EnvName[]}> =
   init: {exits: [ok, failed, usage, interrupted], env: ['CKPT_JOB_FILE', 'CKPT_PRIMARY', 'CKPT_LOCAL_ROOTS', ...TERMINAL]},
   'checkpoint:take': {exits: [ok, failed, usage, store, interrupted], env: [...LOCAL, ...TERMINAL]},
   'checkpoint:list': {exits: [ok, failed, usage, store, interrupted], env: [...PRIMARY, ...TERMINAL]},
+  'checkpoint:export': {exits: [ok, failed, usage, store, interrupted], env: [...LOCAL, ...TERMINAL]},
   'checkpoint:show': {exits: [ok, failed, usage, store, interrupted], env: [...PRIMARY, ...TERMINAL]},
   'checkpoint:verify': {exits: [ok, failed, usage, verify, store, interrupted], env: [...NODE, ...TERMINAL]},
   'checkpoint:prune': {exits: [ok, failed, usage, store, interrupted], env: [...NODE, ...TERMINAL]},

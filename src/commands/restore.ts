@@ -9,7 +9,7 @@ import {restoreJob} from '../core/restore/restore.js'
 
 export default class Restore extends CkptCommand {
   static override summary = 'Restore every task (or --task) to one checkpoint, local copies first.'
-  static override description = `ID defaults to the latest completed checkpoint. Per task, this node's secondary copy is used when it exists, and its bytes are checked against the manifest's SHA-256; files missing or different come from the primary (source 'mixed'). If the primary cannot serve a task, the whole job falls back to the next older completed checkpoint (unless --no-fallback). New state is written beside each stateDir and swapped in only when every task is complete and verified.`
+  static override description = `ID defaults to the latest completed checkpoint. Per task, this node's secondary copy is used when it exists, and its bytes are checked against the manifest's SHA-256; files missing or different come from the primary (source 'mixed'). For a format-2 checkpoint, files already in the stateDir whose blobs match are kept first (inPlaceBytes; --plan estimates them from sizes and times without hashing), then the secondary copy, then the primary; --prefer remote takes every byte from the primary. If the primary cannot serve a task, the whole job falls back to the next older completed checkpoint (unless --no-fallback). New state is written beside each stateDir and swapped in only when every task is complete and verified.`
   static override examples = ['<%= config.bin %> restore --plan', '<%= config.bin %> restore', '<%= config.bin %> restore latest --prefer remote --json']
   static override args = {
     id: Args.string({description: "checkpoint id, or 'latest' (default)"}),
@@ -19,7 +19,11 @@ export default class Restore extends CkptCommand {
     ...progressFlags,
     plan: Flags.boolean({summary: 'Print the plan (per task: checkpoint, source, bytes, why) and change nothing.'}),
     task: Flags.string({summary: 'Restore only this task; repeatable.', multiple: true}),
-    prefer: Flags.string({summary: "'local' (default) uses verified secondary copies; 'remote' skips them.", options: ['local', 'remote'], default: 'local'}),
+    prefer: Flags.string({
+      summary: "'local' (default) uses verified secondary copies (and, for format 2, the stateDir's own files); 'remote' skips them.",
+      options: ['local', 'remote'],
+      default: 'local',
+    }),
     'no-fallback': Flags.boolean({summary: 'Fail instead of falling back to an older checkpoint.'}),
   }
 
@@ -43,8 +47,8 @@ export default class Restore extends CkptCommand {
     return this.show(result, (r) => {
       this.say(
         table(
-          ['task', 'checkpoint', 'source', 'local', 'remote', 'why'],
-          r.tasks.map((t) => [t.taskId, t.checkpointId, statusColor(t.source), formatBytes(t.localBytes), formatBytes(t.remoteBytes), t.reason]),
+          ['task', 'checkpoint', 'source', 'in place', 'local', 'remote', 'why'],
+          r.tasks.map((t) => [t.taskId, t.checkpointId, statusColor(t.source), formatBytes(t.inPlaceBytes), formatBytes(t.localBytes), formatBytes(t.remoteBytes), t.reason]),
         ),
       )
       this.say(r.planned ? `Plan for checkpoint ${r.checkpointId}; nothing was changed.` : `Restored checkpoint ${r.checkpointId} in ${formatDuration(r.durationMs)}.`)

@@ -5,7 +5,7 @@ import * as path from 'node:path'
 import {describe, it} from 'node:test'
 import {spawn} from 'node:child_process'
 import {binRun, cliEnv, collectCli, repoRoot, runCli} from '../helpers/cli.js'
-import {writeJob} from '../helpers/job.js'
+import {writeJob, FORMAT_1} from '../helpers/job.js'
 import {tempDir} from '../helpers/primaries.js'
 
 async function commandFiles(dir: string, prefix = ''): Promise<string[]> {
@@ -105,7 +105,7 @@ describe('command surface', () => {
   it('shows progress (bytes and rate) on a terminal only', async () => {
     const {dir, cleanup} = await tempDir()
     try {
-      await writeJob(dir, {tasks: [{id: 'a'}]})
+      await writeJob(dir, {tasks: [{id: 'a'}], extra: FORMAT_1})
       await fs.writeFile(path.join(dir, 'state', 'a', 'big'), Buffer.alloc(20 << 20, 7))
       const piped = await runCli(['checkpoint', 'take'], {cwd: dir})
       assert.equal(piped.code, 0)

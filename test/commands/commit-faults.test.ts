@@ -6,11 +6,12 @@ import {keys} from '../../src/core/format/keys.js'
 import {checkpointJob, type CheckpointJob} from '../helpers/checkpoints.js'
 import {FaultProxy} from '../helpers/fault-proxy.js'
 import {azureKind} from '../helpers/primaries.js'
+import {FORMAT_1} from '../helpers/job.js'
 
 const manifestPut = (id: string) => new RegExp(`/manifests/${id}\\.json\\?.*comp=blocklist`)
 
 async function withProxy(test: (j: CheckpointJob, proxy: FaultProxy, env: Record<string, string>) => Promise<void>): Promise<void> {
-  const j = await checkpointJob(azureKind, {tasks: ['alpha']})
+  const j = await checkpointJob(azureKind, {tasks: ['alpha'], extra: FORMAT_1})
   const proxy = await FaultProxy.start(azureKind.server().port)
   try {
     await test(j, proxy, {AZURE_STORAGE_CONNECTION_STRING: proxy.via(j.target.env.AZURE_STORAGE_CONNECTION_STRING)})

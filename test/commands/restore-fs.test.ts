@@ -10,7 +10,7 @@ import {keys} from '../../src/core/format/keys.js'
 import {getBuffer} from '../../src/core/stores/store.js'
 import {runCli} from '../helpers/cli.js'
 import {checkpointJob, type CheckpointJob} from '../helpers/checkpoints.js'
-import {exists, fingerprint} from '../helpers/job.js'
+import {exists, fingerprint, FORMAT_1} from '../helpers/job.js'
 import {fileKind} from '../helpers/primaries.js'
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
@@ -81,7 +81,7 @@ describe('restore and the file system', () => {
   })
 
   it('puts the old state back after a kill -9 between the two renames of the swap, and never deletes it', async () => {
-    const j = await checkpointJob(fileKind, {tasks: ['alpha', 'beta']})
+    const j = await checkpointJob(fileKind, {tasks: ['alpha', 'beta'], extra: FORMAT_1})
     try {
       await j.take()
       await fs.writeFile(path.join(j.state('alpha'), 'precious.txt'), 'the only copy of this state')
@@ -175,7 +175,7 @@ describe('restore and the file system', () => {
 
   for (const object of ['archive', 'index'] as const) {
     it(`falls back when a FIFO stands where the ${object} belongs, instead of blocking for ever`, async () => {
-      const j = await checkpointJob(fileKind, {tasks: ['alpha']})
+      const j = await checkpointJob(fileKind, {tasks: ['alpha'], extra: FORMAT_1})
       try {
         await j.take(2)
         const key = keys[object]('testjob', 'chk-2', 'alpha')
@@ -201,7 +201,7 @@ describe('restore and the file system', () => {
   ]
   for (const [name, lie] of lies) {
     it(`falls back when an index gives ${name}`, async () => {
-      const j = await checkpointJob(fileKind, {tasks: ['alpha']})
+      const j = await checkpointJob(fileKind, {tasks: ['alpha'], extra: FORMAT_1})
       try {
         await j.take(2)
         await rewriteIndex(j, 'chk-2', 'alpha', lie)

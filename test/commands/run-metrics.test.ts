@@ -108,10 +108,11 @@ describe('ckpt run metrics and log', {timeout: 120_000}, () => {
 
     // The log: each checkpoint's start and end, with uploaded and reused bytes; each recovery.
     const started = [...notes.matchAll(/checkpoint (chk-\d+) started \(interval\)/g)].map((m) => m[1])
-    const ended = [...notes.matchAll(/checkpoint (chk-\d+) completed in \S+, paused \S+, \S+ \S+ of state, (\S+ \S+) uploaded, 0 B reused \(format 1 stores each checkpoint whole\)/g)].map((m) => m[1])
+    const ended = [...notes.matchAll(/checkpoint (chk-\d+) completed in \S+, paused \S+, \S+ \S+ of state, (\S+ \S+) uploaded, \S+ \S+ reused, \d+ files read/g)].map((m) => m[1])
     assert.ok(ended.length >= 2 && ended.every((id) => started.includes(id)), notes)
     assert.match(notes, /restored checkpoint chk-\d+ in \S+ \(a local, b local\)/)
-    for (const c of run.json.checkpoints) assert.ok(c.uploadedBytes > c.bytes && c.reusedBytes === 0, JSON.stringify(c))
+    // The counters are rewritten all the time: each take reads them and uploads them with its indexes.
+    for (const c of run.json.checkpoints) assert.ok(c.uploadedBytes > c.bytes && c.changedFiles > 0 && typeof c.reusedBytes === 'number', JSON.stringify(c))
     for (const r of run.json.recoveries) assert.deepEqual([typeof r.localBytes, r.remoteBytes], ['number', 0])
   })
 

@@ -6,7 +6,7 @@ import * as path from 'node:path'
 import {describe, it} from 'node:test'
 import {age, fitColumns} from '../../src/cli/render.js'
 import {runCli} from '../helpers/cli.js'
-import {writeJob} from '../helpers/job.js'
+import {writeJob, FORMAT_1} from '../helpers/job.js'
 import {tempDir} from '../helpers/primaries.js'
 import {onTerminal, screenLines} from '../helpers/terminal.js'
 
@@ -16,7 +16,7 @@ describe('tables and times', () => {
     const {dir, cleanup} = await tempDir('c-')
     try {
       const root = path.join(dir, 'node-local-copies')
-      await writeJob(dir, {tasks: [{id: 'alpha'}], localRoots: [root]})
+      await writeJob(dir, {tasks: [{id: 'alpha'}], localRoots: [root], extra: FORMAT_1})
       await fs.writeFile(path.join(dir, 'state', 'alpha', 'f'), 'x')
       assert.equal((await runCli(['checkpoint', 'take'], {cwd: dir})).code, 0)
       const shown = await onTerminal(['restore', '--plan'], {cwd: dir, columns: 80})

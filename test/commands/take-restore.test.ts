@@ -6,7 +6,7 @@ import {after, before, describe, it} from 'node:test'
 import {openPrimaryStore} from '../../src/core/stores/registry.js'
 import {getBuffer} from '../../src/core/stores/store.js'
 import {runCli, startCli, collectCli} from '../helpers/cli.js'
-import {fingerprint, makeTree, writeJob} from '../helpers/job.js'
+import {fingerprint, makeTree, writeJob, FORMAT_1} from '../helpers/job.js'
 import {primaryKinds, tempDir, type PrimaryTarget} from '../helpers/primaries.js'
 
 const MiB = 1 << 20
@@ -16,10 +16,11 @@ for (const kind of primaryKinds) {
     before(() => kind.setup())
     after(() => kind.teardown())
 
-    async function job(tasks = ['alpha', 'beta'], localRoots?: string[]) {
+    /** `extra: FORMAT_1` for a test of format 1's own objects (its tar, its plan that hashes a copy). */
+    async function job(tasks = ['alpha', 'beta'], localRoots?: string[], extra?: Record<string, unknown>) {
       const {dir, cleanup} = await tempDir()
       const target = await kind.fresh(dir)
-      await writeJob(dir, {tasks: tasks.map((id) => ({id})), primary: target.url, localRoots})
+      await writeJob(dir, {tasks: tasks.map((id) => ({id})), primary: target.url, localRoots, extra})
       const ckpt = (args: string[]) => runCli([...args, '--json'], {cwd: dir, env: target.env})
       return {dir, target, cleanup, ckpt, state: (id: string) => path.join(dir, 'state', id)}
     }
@@ -61,7 +62,9 @@ for (const kind of primaryKinds) {
         assert.deepEqual(await fingerprint(j.state('beta')), before.beta)
 
         await fs.rm(path.join(j.dir, '.ckpt', 'local'), {recursive: true})
+        // Neither a local copy nor the state itself (format 2 keeps a stateDir's matching files) can serve.
         await fs.rm(j.state('alpha'), {recursive: true})
+        await fs.rm(j.state('beta'), {recursive: true})
         const remote = await j.ckpt(['restore'])
         assert.equal(remote.code, 0, remote.stderr)
         assert.deepEqual(
@@ -104,7 +107,7 @@ for (const kind of primaryKinds) {
     })
 
     it('repairs a flipped byte in a secondary copy from the primary, and says mixed', async () => {
-      const j = await job(['alpha'])
+      const j = await job(['alpha'], undefined, FORMAT_1)
       try {
         await makeTree(j.state('alpha'))
         const before = await fingerprint(j.state('alpha'))
@@ -130,7 +133,7 @@ for (const kind of primaryKinds) {
     })
 
     it('falls back to the previous checkpoint when an object of the newest is gone', async () => {
-      const j = await job()
+      const j = await job(undefined, undefined, FORMAT_1)
       try {
         await makeTree(j.state('alpha'), {seed: 'one'})
         await makeTree(j.state('beta'), {seed: 'one'})
@@ -177,7 +180,7 @@ for (const kind of primaryKinds) {
     })
 
     it('restores from the primary in segments smaller than its files, many at once, and falls back on a flipped byte', async () => {
-      const j = await job(['alpha'])
+      const j = await job(['alpha'], undefined, FORMAT_1)
       try {
         await makeTree(j.state('alpha'), {bigBytes: 3 * MiB, seed: 'one'})
         const first = await fingerprint(j.state('alpha'))

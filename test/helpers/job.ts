@@ -11,6 +11,9 @@ export interface TestTask {
   env?: Record<string, string>
 }
 
+/** Job-file fields of a job whose takes write format 1 (one tar per task): for tests of format 1's own objects. */
+export const FORMAT_1 = {checkpoint: {format: 1}} as const
+
 /** Writes dir/ckpt.json for a job and returns its path. */
 export async function writeJob(dir: string, options: {job?: string; tasks: TestTask[]; primary?: string; localRoots?: string[]; extra?: Record<string, unknown>}): Promise<string> {
   const doc: Record<string, unknown> = {

@@ -20,7 +20,8 @@ export default class CheckpointShow extends CkptCommand {
     return this.show(result, (r) => {
       this.say(`Checkpoint ${r.checkpointId} (${r.status}), created ${when(r.createdAt)} by node ${r.node}`)
       for (const task of r.tasks) {
-        this.say(`\nTask ${task.taskId}: ${count(task.files, 'file')}, ${formatBytes(task.bytes)}`)
+        const added = task.format === 2 ? `, format 2, ${formatBytes(task.addedBytes)} added${task.base ? ` (base ${task.base})` : ''}` : ''
+        this.say(`\nTask ${task.taskId}: ${count(task.files, 'file')}, ${formatBytes(task.bytes)}${added}`)
         this.say(
           table(
             ['path', 'type', 'mode', 'size'],

@@ -6,21 +6,14 @@ import type {CheckpointId} from '../format/ids.js'
 import {IndexParser, parseIndexJson} from '../format/index-stream.js'
 import {checkIndexV2, type TaskIndexV2} from '../format/index2.js'
 import {keys} from '../format/keys.js'
-import {ManifestError, NewerFormatError} from '../errors.js'
-import {checkIndex, isManifestV2, parseManifest, type Manifest, type ManifestV2, type TaskIndex, type TaskRecord, type TaskRecordV2} from '../format/manifest.js'
+import {ManifestError} from '../errors.js'
+import {checkIndex, parseManifest, type Manifest, type ManifestV2, type TaskIndex, type TaskRecord, type TaskRecordV2} from '../format/manifest.js'
 
 /** Reads the manifest at a checkpoint's key; one that names another checkpoint or job is corrupt. */
 export async function readManifest(primary: PrimaryStore, job: string, id: CheckpointId): Promise<Manifest | ManifestV2> {
   const manifest = parseManifest(await getBuffer(primary, keys.manifest(job, id)), `checkpoint ${id}`)
   if (manifest.checkpointId !== id) throw new ManifestError(`checkpoint ${id}: the manifest at its key names checkpoint ${JSON.stringify(manifest.checkpointId)}`)
   if (manifest.job !== job) throw new ManifestError(`checkpoint ${id}: the manifest at its key names job ${JSON.stringify(manifest.job)}, not ${JSON.stringify(job)}`)
-  return manifest
-}
-
-/** A format-1 manifest; a format-2 one is refused, naming the command that cannot read it yet. */
-export async function readManifestV1(primary: PrimaryStore, job: string, id: CheckpointId, what: string): Promise<Manifest> {
-  const manifest = await readManifest(primary, job, id)
-  if (isManifestV2(manifest)) throw new NewerFormatError(`checkpoint ${id} is of format 2, which ${what} does not read yet`)
   return manifest
 }
 

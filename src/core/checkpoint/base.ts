@@ -94,16 +94,19 @@ export interface Learned {
   /** Packs whose live content this take stores again, and the bytes of it. */
   repacked: Set<string>
   repackBytes: number
+  /** Packs the base names that the primary lacks (or holds at another size): never referenced again. */
+  missing: Set<string>
 }
 
 /**
- * Makes every blob the base names known to the builder, except those of packs that are mostly
- * garbage: compaction happens here. The files whose content lies in such a pack count as changed,
+ * Makes every blob the base names known to the builder, except those of packs that are missing
+ * from the primary (`present`: its listing of packs) and those of packs that are mostly garbage:
+ * compaction happens here. The files whose content lies in such a pack count as changed,
  * so their content is read and stored again in new packs, and once no kept checkpoint names the
  * old pack, prune deletes it under its usual rules (grace period, open claims).
  */
-export function learnBase(base: Base | undefined, builder: PackBuilder): Learned {
-  const learned: Learned = {entries: new Map(), repacked: new Set(), repackBytes: 0}
+export function learnBase(base: Base | undefined, builder: PackBuilder, present?: ReadonlyMap<string, {size: number}>): Learned {
+  const learned: Learned = {entries: new Map(), repacked: new Set(), repackBytes: 0, missing: new Set()}
   if (!base) return learned
   const live = new Map<string, {size: number; bytes: number; blobs: Set<string>}>()
   for (const {index} of base.tasks.values()) {
@@ -118,7 +121,9 @@ export function learnBase(base: Base | undefined, builder: PackBuilder): Learned
       }
     }
   }
-  for (const [id, use] of [...live].filter(([, u]) => u.bytes < u.size * SPARSE).sort((a, b) => a[1].bytes - b[1].bytes)) {
+  // A pack that is gone or cut short serves no later checkpoint: its files are read and stored again.
+  for (const [id, use] of live) if (present && present.get(id)?.size !== use.size) learned.missing.add(id)
+  for (const [id, use] of [...live].filter(([id, u]) => !learned.missing.has(id) && u.bytes < u.size * SPARSE).sort((a, b) => a[1].bytes - b[1].bytes)) {
     if (learned.repackBytes + use.bytes > REPACK_PER_TAKE) break
     learned.repacked.add(id)
     learned.repackBytes += use.bytes
@@ -128,7 +133,7 @@ export function learnBase(base: Base | undefined, builder: PackBuilder): Learned
     const packs = index.packs.map((p) => handles.get(p.id) ?? handles.set(p.id, {id: p.id, size: p.size}).get(p.id)!)
     for (const entry of index.entries) {
       for (const [ordinal, offset, length, blobId] of entry.blobs ?? []) {
-        if (!learned.repacked.has(packs[ordinal].id!) && !builder.known.has(blobId)) builder.known.set(blobId, {pack: packs[ordinal], offset, length})
+        if (!learned.repacked.has(packs[ordinal].id!) && !learned.missing.has(packs[ordinal].id!) && !builder.known.has(blobId)) builder.known.set(blobId, {pack: packs[ordinal], offset, length})
       }
     }
   }

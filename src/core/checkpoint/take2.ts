@@ -18,6 +18,7 @@ import {digestImplementation, digestReady, fallbackNote, isDigestAlgorithm, type
 import {mapLimit} from '../util/pool.js'
 import {primaryWritePhase, startPhase, type ProgressListener} from '../progress.js'
 import {chooseBase, learnBase, type Base} from './base.js'
+import {listPacks} from '../catalogue/catalogue.js'
 import {TaskDraft, type SourceV2, type TaskTotals} from './write-task2.js'
 
 /** What a paused capture needs to copy only what changed since the base. */
@@ -72,7 +73,13 @@ export async function writeTasksV2(ctx: JobContext, id: CheckpointId, options: W
   const base = await chooseBase(ctx, config.digest, config.chunkSize, options.onWarning)
   const job = ctx.job.name
   const builder = new PackBuilder({digest: config.digest, packSize: config.packSize, put: (packId, body) => putPack(ctx, packId, body)})
-  const learned = learnBase(base, builder)
+  // One listing of the packs: content of a pack that is gone is never referenced again.
+  const present = base ? await listPacks(ctx.primary, job) : undefined
+  const learned = learnBase(base, builder, present)
+  if (learned.missing.size > 0)
+    options.onWarning?.(
+      `checkpoint ${base!.id} names ${learned.missing.size} pack(s) missing from the primary store (${[...learned.missing].slice(0, 3).join(', ')}); their content is read and stored again, and 'ckpt checkpoint verify' names what they break`,
+    )
   const baseEntries = learned.entries
   const reread = options.reread === true || rereadDue(ctx.job.checkpoint.rereadEvery, base)
   const drafts = ctx.job.tasks.map(

@@ -141,7 +141,7 @@ function parseRetain(c: Checker, value: Json): JobSpec['retain'] {
 }
 
 /** What takes write when the job file does not say. */
-export const DEFAULT_FORMAT: 1 | 2 = 1
+export const DEFAULT_FORMAT: 1 | 2 = 2
 
 function parseCheckpoint(c: Checker, value: Json): JobSpec['checkpoint'] {
   const checkpoint: JobSpec['checkpoint'] = {intervalMs: 30_000, timeoutMs: 600_000, graceMs: 3_600_000, format: DEFAULT_FORMAT, rereadEvery: 0}

@@ -12,6 +12,8 @@ export interface TaskPlan {
   taskId: string
   checkpointId: string
   source: Source
+  /** Bytes kept from the current stateDir (format 2; 0 in format 1). */
+  inPlaceBytes: number
   localBytes: number
   remoteBytes: number
   reason: string
@@ -51,7 +53,7 @@ export async function planTask(work: TaskWork, checkpointId: string): Promise<Ta
 
 /** The plan of a task that has no local copy to use: every byte from the primary. */
 export function remotePlan(work: TaskWork, checkpointId: string): TaskPlan {
-  return {taskId: work.task.id, checkpointId, source: 'remote', localBytes: 0, remoteBytes: totalBytes(work.entries), reason: work.noLocalReason ?? 'no secondary copy'}
+  return {taskId: work.task.id, checkpointId, source: 'remote', inPlaceBytes: 0, localBytes: 0, remoteBytes: totalBytes(work.entries), reason: work.noLocalReason ?? 'no secondary copy'}
 }
 
 export function describe(taskId: string, checkpointId: string, files: FileEntry[], good: boolean[], copy: LocalCopy): TaskPlan {
@@ -66,9 +68,17 @@ export function describe(taskId: string, checkpointId: string, files: FileEntry[
     }
   })
   const where = `secondary copy in ${copy.root}`
-  if (bad === 0) return {taskId, checkpointId, source: 'local', localBytes, remoteBytes, reason: `${where} verified (${files.length} file${files.length === 1 ? '' : 's'})`}
+  if (bad === 0) return {taskId, checkpointId, source: 'local', inPlaceBytes: 0, localBytes, remoteBytes, reason: `${where} verified (${files.length} file${files.length === 1 ? '' : 's'})`}
   if (bad === files.length && localBytes === 0) {
-    return {taskId, checkpointId, source: 'remote', localBytes, remoteBytes, reason: `${where}: all ${files.length} files missing or differ from the manifest`}
+    return {taskId, checkpointId, source: 'remote', inPlaceBytes: 0, localBytes, remoteBytes, reason: `${where}: all ${files.length} files missing or differ from the manifest`}
   }
-  return {taskId, checkpointId, source: 'mixed', localBytes, remoteBytes, reason: `${where}: ${bad} of ${files.length} files missing or differ from the manifest; those come from the primary`}
+  return {
+    taskId,
+    checkpointId,
+    source: 'mixed',
+    inPlaceBytes: 0,
+    localBytes,
+    remoteBytes,
+    reason: `${where}: ${bad} of ${files.length} files missing or differ from the manifest; those come from the primary`,
+  }
 }

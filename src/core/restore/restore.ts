@@ -2,7 +2,7 @@
 // checkpoints when the primary cannot serve a task (docs/CONTRACT.md promises 4-6).
 import type {JobContext} from '../context.js'
 import {completedFrom} from '../catalogue/catalogue.js'
-import {readIndex, readManifestV1} from '../catalogue/read.js'
+import {readIndex, readIndexV2, readManifest} from '../catalogue/read.js'
 import type {CheckpointId} from '../format/ids.js'
 import {CheckpointLacksTaskError, ManifestError, NotFoundError, NothingToRestoreError, PrimaryDigestError, UsageError, canFallBack, messageOf} from '../errors.js'
 import {uninterruptible} from '../interrupt.js'
@@ -10,7 +10,11 @@ import {withLock} from '../lock/lock.js'
 import {mapLimit} from '../util/pool.js'
 import {withTaskOwner} from '../archive/owners.js'
 import {findLocal, planTask, type TaskPlan, type TaskWork} from './plan.js'
+import {findLocalV2, planTaskV2, type TaskWorkV2} from './plan2.js'
 import {discardStaged, stageTask, type StagedTask} from './stage.js'
+import {stageTaskV2} from './stage2.js'
+import {isManifestV2, type Manifest, type ManifestV2} from '../format/manifest.js'
+import type {EntryV2} from '../format/index2.js'
 import {stateDirOf} from '../local/state-dir.js'
 import {checkSwappable, swapAll} from './swap.js'
 import {indexFitProblems} from '../archive/index-fit.js'
@@ -85,8 +89,17 @@ function selectTasks(ctx: JobContext, taskIds: string[] | undefined) {
   })
 }
 
-async function loadWork(ctx: JobContext, checkpointId: CheckpointId, tasks: JobContext['job']['tasks'], preferRemote: boolean): Promise<TaskWork[]> {
-  const manifest = await readManifestV1(ctx.primary, ctx.job.name, checkpointId, 'restore')
+type Work = TaskWork | TaskWorkV2
+type Tasks = JobContext['job']['tasks']
+
+async function loadWork(ctx: JobContext, checkpointId: CheckpointId, tasks: Tasks, preferRemote: boolean): Promise<Work[]> {
+  const manifest = await readManifest(ctx.primary, ctx.job.name, checkpointId)
+  if (isManifestV2(manifest)) return loadWorkV2(ctx, manifest, tasks, preferRemote)
+  return loadWorkV1(ctx, manifest, tasks, preferRemote)
+}
+
+async function loadWorkV1(ctx: JobContext, manifest: Manifest, tasks: Tasks, preferRemote: boolean): Promise<TaskWork[]> {
+  const {checkpointId} = manifest
   return mapLimit(tasks, 4, async (task) => {
     const record = manifest.tasks.find((t) => t.taskId === task.id)
     if (!record) throw new CheckpointLacksTaskError(`task ${task.id} is not in checkpoint ${checkpointId}`)
@@ -101,29 +114,46 @@ async function loadWork(ctx: JobContext, checkpointId: CheckpointId, tasks: JobC
   })
 }
 
-async function planOnly(ctx: JobContext, works: TaskWork[], checkpointId: CheckpointId): Promise<TaskPlan[]> {
-  await checkStateDirs(works)
-  const plans = await mapLimit(works, 4, (work) => planTask(work, checkpointId))
-  // The primary must be able to serve every byte that does not come from a verified local copy.
-  for (const [i, plan] of plans.entries()) {
-    if (plan.remoteBytes === 0 && plan.source === 'local') continue
-    const info = await ctx.primary.stat(works[i].record.archive)
-    if (!info) throw new NotFoundError(works[i].record.archive)
-    if (info.size !== works[i].record.archiveSize) {
-      throw new PrimaryDigestError(`checkpoint ${checkpointId} task ${plan.taskId}: primary archive is ${info.size} bytes, the manifest says ${works[i].record.archiveSize}`)
+async function loadWorkV2(ctx: JobContext, manifest: ManifestV2, tasks: Tasks, preferRemote: boolean): Promise<TaskWorkV2[]> {
+  const {checkpointId} = manifest
+  return mapLimit(tasks, 4, async (task) => {
+    const record = manifest.tasks.find((t) => t.taskId === task.id)
+    if (!record) throw new CheckpointLacksTaskError(`task ${task.id} is not in checkpoint ${checkpointId}`)
+    const index = await readIndexV2(ctx.primary, manifest, record)
+    if (index.taskId !== task.id || index.checkpointId !== checkpointId) {
+      throw new ManifestError(`checkpoint ${checkpointId} task ${task.id}: the index names task ${index.taskId} of checkpoint ${index.checkpointId}`)
     }
-  }
-  return plans
+    const {entries, root} = withTaskOwner(index, task.user)
+    const local = await findLocalV2(ctx, task.id, manifest, record, preferRemote)
+    return {format: 2 as const, task, record, index, entries: entries as EntryV2[], root, copy: local.copy, noLocalReason: local.reason, inPlace: !preferRemote}
+  })
 }
 
-async function stageAndSwap(ctx: JobContext, works: TaskWork[], checkpointId: CheckpointId, options: RestoreOptions): Promise<TaskPlan[]> {
+async function planOnly(ctx: JobContext, works: Work[], checkpointId: CheckpointId): Promise<TaskPlan[]> {
+  await checkStateDirs(works)
+  return mapLimit(works, 4, async (work) => ('format' in work ? planTaskV2(ctx, work, await stateDirOf(work.task.stateDir), checkpointId) : planV1(ctx, work, checkpointId)))
+}
+
+/** The primary must be able to serve every byte that does not come from a verified local copy. */
+async function planV1(ctx: JobContext, work: TaskWork, checkpointId: CheckpointId): Promise<TaskPlan> {
+  const plan = await planTask(work, checkpointId)
+  if (plan.remoteBytes === 0 && plan.source === 'local') return plan
+  const info = await ctx.primary.stat(work.record.archive)
+  if (!info) throw new NotFoundError(work.record.archive)
+  if (info.size !== work.record.archiveSize) {
+    throw new PrimaryDigestError(`checkpoint ${checkpointId} task ${plan.taskId}: primary archive is ${info.size} bytes, the manifest says ${work.record.archiveSize}`)
+  }
+  return plan
+}
+
+async function stageAndSwap(ctx: JobContext, works: Work[], checkpointId: CheckpointId, options: RestoreOptions): Promise<TaskPlan[]> {
   await checkStateDirs(works)
   // After the first failure no further task is staged; those in flight finish and are discarded.
   const done: StagedTask[] = []
   let staged: StagedTask[]
   try {
     staged = await mapLimit(works, 4, async (work) => {
-      const one = await stageTask(ctx, work, checkpointId, {progress: options.progress})
+      const one = 'format' in work ? await stageTaskV2(ctx, work, checkpointId, {progress: options.progress}) : await stageTask(ctx, work, checkpointId, {progress: options.progress})
       done.push(one)
       return one
     })
@@ -152,6 +182,6 @@ async function stageAndSwap(ctx: JobContext, works: TaskWork[], checkpointId: Ch
 }
 
 /** Every stateDir must be one a rename can replace before any task is staged or swapped. */
-async function checkStateDirs(works: TaskWork[]): Promise<void> {
+async function checkStateDirs(works: Work[]): Promise<void> {
   for (const work of works) await checkSwappable(work.task.id, await stateDirOf(work.task.stateDir))
 }

@@ -9,6 +9,7 @@ import {copyVerified, targetPath} from './verified-copy.js'
 import {fetchFiles} from './fetch.js'
 import {DEFAULT_BLOCK_SIZE, DEFAULT_CONCURRENCY} from '../stores/store.js'
 import {describe, remotePlan, totalBytes, type TaskPlan, type TaskWork} from './plan.js'
+import type {TaskWorkV2} from './plan2.js'
 import {applyFolderModes} from '../archive/tree.js'
 import {finishStateRoot} from '../archive/owners.js'
 import {OperationError} from '../errors.js'
@@ -19,7 +20,7 @@ import {cleanLeftovers, sibling} from './swap.js'
 const LOCAL_COPIES = 32
 
 export interface StagedTask {
-  work: TaskWork
+  work: TaskWork | TaskWorkV2
   plan: TaskPlan
   /** The folder that really holds the state (a stateDir that is a link: its target). */
   stateDir: string
@@ -30,6 +31,7 @@ export interface StageOptions {
   progress?: ProgressListener
 }
 
+/** Stages a format-1 task (stage2.ts stages format 2). */
 export async function stageTask(ctx: JobContext, work: TaskWork, checkpointId: string, options: StageOptions = {}): Promise<StagedTask> {
   const {task, entries} = work
   const stateDir = await stateDirOf(task.stateDir)
@@ -95,14 +97,14 @@ function countsOf(files: FileEntry[]): ProgressCounts {
   return {bytes: files.reduce((sum, e) => sum + e.size, 0), files: files.length}
 }
 
-function isNoSpace(error: unknown): boolean {
+export function isNoSpace(error: unknown): boolean {
   for (let e = error as {code?: string; cause?: unknown} | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
     if (e.code === 'ENOSPC' || e.code === 'EDQUOT') return true
   }
   return false
 }
 
-function noSpace(taskId: string, stateDir: string, bytes: number, cause: unknown): OperationError {
+export function noSpace(taskId: string, stateDir: string, bytes: number, cause: unknown): OperationError {
   const parent = path.dirname(stateDir)
   return new OperationError(
     `task ${taskId}: no space left in ${parent} while staging the restore: a restore writes the new state (${bytes} bytes of files) beside the old one in ${stateDir} ` +

@@ -69,25 +69,7 @@ async function removeAll(root: string): Promise<void> {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return removed(folder.parent)
       throw error
     }
-    let files: string[] = []
-    for (const entry of names) {
-      const child = path.join(folder.path, entry.name)
-      if (entry.isDirectory()) {
-        folder.left++
-        stack.push({folder: {path: child, parent: folder, left: 1}})
-        continue
-      }
-      files.push(child)
-      if (files.length === FILE_BATCH) {
-        folder.left++
-        stack.push({files, parent: folder})
-        files = []
-      }
-    }
-    if (files.length > 0) {
-      folder.left++
-      stack.push({files, parent: folder})
-    }
+    stack.push(...workOf(folder, names))
     return removed(folder)
   }
 
@@ -115,6 +97,23 @@ function unlinkIfThere(file: string): void {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
   }
+}
+
+/** A listed folder's work: each subfolder, and its files in batches; each counts once in the folder's `left`. */
+function workOf(folder: Folder, names: Dirent[]): Work[] {
+  const work: Work[] = []
+  let files: string[] = []
+  for (const entry of names) {
+    const child = path.join(folder.path, entry.name)
+    if (entry.isDirectory()) work.push({folder: {path: child, parent: folder, left: 1}})
+    else if (files.push(child) === FILE_BATCH) {
+      work.push({files, parent: folder})
+      files = []
+    }
+  }
+  if (files.length > 0) work.push({files, parent: folder})
+  folder.left += work.length
+  return work
 }
 
 async function ignoreMissing(call: Promise<void>): Promise<void> {

@@ -6,6 +6,7 @@ import {keys} from '../../../src/core/format/keys.js'
 import {runCli} from '../../helpers/cli.js'
 import {checkpointJob} from '../../helpers/checkpoints.js'
 import {primaryKinds} from '../../helpers/primaries.js'
+import {FORMAT_1} from '../../helpers/job.js'
 
 const kind = primaryKinds.find((k) => k.name === 'file')!
 
@@ -14,7 +15,7 @@ describe('ckpt checkpoint list history', () => {
   after(() => kind.teardown())
 
   it('shows duration, size and added bytes per checkpoint; --json adds durationMs, completedAt and addedBytes', async () => {
-    const j = await checkpointJob(kind)
+    const j = await checkpointJob(kind, {extra: FORMAT_1})
     try {
       await j.take(2)
       // A manifest from before the times were kept: no completedAt.

@@ -8,6 +8,7 @@ import {readLocks} from '../../../src/core/lock/records.js'
 import {collectCli} from '../../helpers/cli.js'
 import {checkpointJob, type CheckpointJob} from '../../helpers/checkpoints.js'
 import {primaryKinds} from '../../helpers/primaries.js'
+import {FORMAT_1} from '../../helpers/job.js'
 
 const day = 86_400_000
 /** Checkpoints made before the killed prune: enough objects that the kill lands mid-way. */
@@ -26,7 +27,7 @@ for (const kind of primaryKinds) {
     after(() => kind.teardown())
 
     it('keeps exactly the newest --retain and those within --keep-within; --dry-run changes nothing', async () => {
-      const j = await checkpointJob(kind)
+      const j = await checkpointJob(kind, {extra: FORMAT_1})
       try {
         await j.take(5)
         for (const [id, age] of [
@@ -74,7 +75,7 @@ for (const kind of primaryKinds) {
     })
 
     it('removes incomplete leftovers only past the grace period, keeps the highest claim, and ids are never reused', async () => {
-      const j = await checkpointJob(kind)
+      const j = await checkpointJob(kind, {extra: FORMAT_1})
       try {
         const job = j.ctx.job.name
         await j.take(1)
@@ -101,7 +102,7 @@ for (const kind of primaryKinds) {
     })
 
     it('waits for a running take and never touches its objects', async () => {
-      const j = await checkpointJob(kind, {snapshot: 'sleep "${SLOW_SNAPSHOT:-0}"; cp -R "$CKPT_STATE_DIR/." "$CKPT_SNAPSHOT_DIR/"'})
+      const j = await checkpointJob(kind, {extra: FORMAT_1, snapshot: 'sleep "${SLOW_SNAPSHOT:-0}"; cp -R "$CKPT_STATE_DIR/." "$CKPT_SNAPSHOT_DIR/"'})
       try {
         await j.take(3)
         // Long enough that the impatient prune, a fresh process on a loaded machine, starts while the take holds its lock.
@@ -126,7 +127,7 @@ for (const kind of primaryKinds) {
     })
 
     it('leaves no completed checkpoint with missing data when killed with SIGKILL, and a re-run finishes', async () => {
-      const j = await checkpointJob(kind)
+      const j = await checkpointJob(kind, {extra: FORMAT_1})
       try {
         const job = j.ctx.job.name
         await j.take(COUNT)

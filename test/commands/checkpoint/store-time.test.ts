@@ -10,6 +10,7 @@ import {keys} from '../../../src/core/format/keys.js'
 import {repoRoot} from '../../helpers/cli.js'
 import {checkpointJob, type CheckpointJob} from '../../helpers/checkpoints.js'
 import {azureKind, fileKind, type PrimaryKind} from '../../helpers/primaries.js'
+import {FORMAT_1} from '../../helpers/job.js'
 
 const HOUR = 3_600_000
 const preload = path.join(repoRoot, 'test', 'fixtures', 'clock-skew.mjs')
@@ -17,7 +18,8 @@ const skewed = (ms: number) => ({NODE_OPTIONS: `--import=${preload}`, CKPT_TEST_
 
 /** chk-1: fresh leftover data (no claim, no manifest); chk-2: leftover claim and data; chk-3 completed; two unneeded packs. */
 async function setup(kind: PrimaryKind): Promise<{j: CheckpointJob; fresh: string; old: string}> {
-  const j = await checkpointJob(kind, {tasks: ['alpha']})
+  // Format 1 takes: the only packs are the two made here by hand.
+  const j = await checkpointJob(kind, {tasks: ['alpha'], extra: FORMAT_1})
   const job = j.ctx.job.name
   await j.take(3)
   await j.ctx.primary.delete(keys.manifest(job, 'chk-1'))

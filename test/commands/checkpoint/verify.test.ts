@@ -5,13 +5,14 @@ import {keys} from '../../../src/core/format/keys.js'
 import {runCli} from '../../helpers/cli.js'
 import {breakFour, checkpointJob, type CheckpointJob} from '../../helpers/checkpoints.js'
 import {primaryKinds} from '../../helpers/primaries.js'
+import {FORMAT_1} from '../../helpers/job.js'
 
 for (const kind of primaryKinds) {
   describe(`ckpt checkpoint verify on the ${kind.name} store`, () => {
     let j: CheckpointJob
     before(async () => {
       await kind.setup()
-      j = await checkpointJob(kind)
+      j = await checkpointJob(kind, {extra: FORMAT_1})
       await j.take(4)
     })
     after(async () => {

@@ -10,13 +10,14 @@ import {withRetry} from '../../../src/core/stores/retry.js'
 import {checkpointJob} from '../../helpers/checkpoints.js'
 import {FaultProxy} from '../../helpers/fault-proxy.js'
 import {azureKind} from '../../helpers/primaries.js'
+import {FORMAT_1} from '../../helpers/job.js'
 
 describe('a commit that never answers', () => {
   before(() => azureKind.setup())
   after(() => azureKind.teardown())
 
   it('fails the take as unknown, leaves the primary data alone and removes the secondary copies', async () => {
-    const j = await checkpointJob(azureKind, {tasks: ['alpha']})
+    const j = await checkpointJob(azureKind, {tasks: ['alpha'], extra: FORMAT_1})
     const proxy = await FaultProxy.start(azureKind.server().port)
     const inner = createAzureStore(j.target.url, {baseDir: j.dir, env: {AZURE_STORAGE_CONNECTION_STRING: proxy.via(j.target.env.AZURE_STORAGE_CONNECTION_STRING)}, requestTimeoutMs: 1000})
     const ctx = {...j.ctx, primary: withRetry(inner, {maxElapsedMs: 20_000})}

@@ -207,3 +207,29 @@ describe('format 2 compaction', () => {
     }
   })
 })
+
+describe('format 2 take after a pack was lost', () => {
+  it('stores the content of a missing pack again instead of naming it (one broken checkpoint does not break every later one)', async () => {
+    const j = await checkpointJob(fileKind, {tasks: ['db'], extra: {checkpoint: {format: 2}}})
+    try {
+      await fs.writeFile(path.join(j.state('db'), 'big'), randomBytes(3 * MiB))
+      await settle()
+      const first = await takeCheckpoint(j.ctx)
+      const index = async (id: string) => JSON.parse((await getBuffer(j.ctx.primary, keys.index(j.ctx.job.name, id as never, 'db'))).toString())
+      const [lost] = (await index(first.checkpointId)).packs
+      await j.ctx.primary.delete(keys.pack(j.ctx.job.name, lost.id))
+      const warnings: string[] = []
+      await settle()
+      const second = await takeCheckpoint(j.ctx, {onWarning: (m) => warnings.push(m)})
+      assert.match(warnings.join('\n'), /names 1 pack\(s\) missing from the primary store/)
+      // The same content makes the same pack again: the lost one is written anew, not assumed there.
+      const packs = (await index(second.checkpointId)).packs.map((p: {id: string}) => p.id)
+      for (const id of packs) assert.ok(await j.ctx.primary.stat(keys.pack(j.ctx.job.name, id)), `pack ${id} is there`)
+      assert.ok(second.uploadedBytes > 3 * MiB, `uploaded ${second.uploadedBytes}`)
+      // Every file with content in the lost pack is read again (the empty file has none).
+      assert.equal(second.tasks[0].changedFiles, second.tasks[0].files - 1)
+    } finally {
+      await j.cleanup()
+    }
+  })
+})

@@ -8,6 +8,7 @@ import {parseSubset, selectFiles, sliceOf} from '../../../src/core/checkpoint/ve
 import {UsageError} from '../../../src/core/errors.js'
 import {breakFour, checkpointJob, flipByte, type CheckpointJob} from '../../helpers/checkpoints.js'
 import {primaryKinds} from '../../helpers/primaries.js'
+import {FORMAT_1} from '../../helpers/job.js'
 
 describe('read-data subsets', () => {
   it('parses N/M and P% and refuses the rest', () => {
@@ -32,7 +33,7 @@ for (const kind of primaryKinds) {
     let j: CheckpointJob
     before(async () => {
       await kind.setup()
-      j = await checkpointJob(kind)
+      j = await checkpointJob(kind, {extra: FORMAT_1})
       await j.take(4)
     })
     after(async () => {
@@ -136,7 +137,7 @@ for (const kind of primaryKinds) {
     after(() => kind.teardown())
 
     it('stats an object the listing missed before calling it missing: a listing is not a snapshot', async () => {
-      const j = await checkpointJob(kind, {tasks: ['alpha']})
+      const j = await checkpointJob(kind, {tasks: ['alpha'], extra: FORMAT_1})
       try {
         await j.take(1)
         const store = listingAcrossATake(j, () => j.take(1))

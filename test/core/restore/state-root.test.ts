@@ -12,6 +12,7 @@ import {restoreJob} from '../../../src/core/restore/restore.js'
 import {getBuffer} from '../../../src/core/stores/store.js'
 import {checkpointJob, type CheckpointJob} from '../../helpers/checkpoints.js'
 import {fileKind} from '../../helpers/primaries.js'
+import {FORMAT_1} from '../../helpers/job.js'
 
 const PAST = new Date('2025-06-01T12:00:00.000Z')
 
@@ -27,7 +28,7 @@ describe('the state folder and owners across take and restore', () => {
   const expected: Record<string, Awaited<ReturnType<typeof meta>>> = {}
 
   before(async () => {
-    j = await checkpointJob(fileKind, {tasks: ['alpha']})
+    j = await checkpointJob(fileKind, {tasks: ['alpha'], extra: FORMAT_1})
     alpha = j.state('alpha')
     await fs.writeFile(path.join(alpha, 'counter.txt'), 'alpha counter\n'.repeat(50))
     await fs.symlink('sub/fixed.txt', path.join(alpha, 'link'))

@@ -21,7 +21,11 @@ function slowPrimary(store: PrimaryStore, delayMs: number): PrimaryStore {
   return {
     displayUrl: store.displayUrl,
     properties: store.properties,
-    createIfAbsent: (key, body, options) => store.createIfAbsent(key, body, options),
+    // The bulk of a take is slow: format 1's archives, format 2's packs.
+    createIfAbsent: async (key, body, options) => {
+      if (key.includes('/packs/')) await sleep(delayMs)
+      return store.createIfAbsent(key, body, options)
+    },
     put: async (key, body, options) => {
       if (key.endsWith('.tar')) await sleep(delayMs)
       return store.put(key, body, options)

@@ -1,0 +1,12 @@
+// Issue 13, "a chain of 20 incremental takes" on Azure Blob Storage (Azurite): the scenario of
+// format2-chain.test.ts with another seed, in its own file to keep each file's time short.
+import {after, before, describe, it} from 'node:test'
+import {chainScenario} from '../helpers/format2-chain.js'
+import {azureKind} from '../helpers/primaries.js'
+
+describe('a chain of 20 format-2 takes on the azure store', () => {
+  before(() => azureKind.setup())
+  after(() => azureKind.teardown())
+
+  it('restores every checkpoint of the chain byte for byte from local, from remote and mixed', () => chainScenario(azureKind, 1301))
+})
