@@ -8,6 +8,9 @@ import {BASELINE_CASES, baselineCli, baselineFileStoreCase, baselineLocalCase, b
 import {azureTransferCase} from '../cases/azure-transfer.js'
 import {fileStoreCase} from '../cases/file-store.js'
 import {growthCheckpointsCase, growthFilesCase} from '../cases/growth.js'
+import {incrFileCase, incrTakeCase, incrUnchangedCase} from '../cases/incremental.js'
+import {incrChainCase} from '../cases/incremental-disk.js'
+import {incrPauseCase, incrRestoreCase} from '../cases/incremental-restore.js'
 import {localCase} from '../cases/local.js'
 import {memoryCase} from '../cases/memory.js'
 import {startupCase} from '../cases/startup.js'
@@ -35,6 +38,12 @@ const RUNNERS: Record<CaseName, CaseFn> = {
   'growth-files': growthFilesCase,
   memory: memoryCase,
   'growth-checkpoints': growthCheckpointsCase,
+  'incr-take': incrTakeCase,
+  'incr-file': incrFileCase,
+  'incr-chain': incrChainCase,
+  'incr-restore': incrRestoreCase,
+  'incr-unchanged': incrUnchangedCase,
+  'incr-pause': incrPauseCase,
 }
 
 /** Under --baseline: the cases that compare two builds. */
@@ -51,7 +60,9 @@ export function scratchNeeded(o: BenchOptions): number {
   if (has('azure-restore') || has('azure-take')) main = Math.max(main, o.size) + 6 * o.azureSize // Azurite keeps deleted blobs until its GC
   const memory = has('memory') ? 4 * o.memorySize : 0
   const growth = has('growth-files') ? 4 * Math.max(...o.growthFiles) * Math.max(o.growthFileSize, 4096) : 0
-  return main + Math.max(memory, growth)
+  // Format 2: the shared 1% data set, then per case at most two primaries and local roots and a restic repository of it, or of the big file.
+  const incr = o.cases.some((c) => c.startsWith('incr-')) ? o.incrSize + Math.max(5 * o.incrSize, has('incr-file') ? 4 * o.incrFileSize : 0, 8 * 4096 * o.incrManyFiles) : 0
+  return main + Math.max(memory, growth, incr)
 }
 
 export async function runBench(options: BenchOptions, log: (line: string) => void = () => {}): Promise<BenchResults> {

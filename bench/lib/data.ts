@@ -65,3 +65,66 @@ export async function makeTree(dir: string, spec: TreeSpec): Promise<TreeInfo> {
   await Promise.all(Array.from({length: Math.min(parallel, spec.files)}, worker))
   return {...spec, dir, dirs}
 }
+
+/** What a change to a data set wrote: the files touched and the bytes rewritten. */
+export interface Change {
+  files: string[]
+  bytes: number
+}
+
+/**
+ * Rewrites `count` files of a tree in place with new random bytes of the same size (same inode,
+ * new mtime and ctime): round r takes files r, r + step, r + 2·step … so rounds touch different files.
+ */
+export async function rewriteFiles(tree: TreeInfo, count: number, round: number): Promise<Change> {
+  const change: Change = {files: [], bytes: 0}
+  for (const [j, file] of pickFiles(tree, count, round).entries()) {
+    const {size} = await fs.stat(file)
+    await writeRandomFile(file, size, `${tree.seed}-round-${round}`, j)
+    change.files.push(file)
+    change.bytes += size
+  }
+  return change
+}
+
+/** The files rewriteFiles rewrites in round `round`. */
+export function pickFiles(tree: TreeInfo, count: number, round: number): string[] {
+  const step = Math.max(1, Math.floor(tree.files / count))
+  return Array.from({length: Math.min(count, tree.files)}, (_, j) => path.join(tree.dir, relPathOf((j * step + (round % step)) % tree.files)))
+}
+
+/**
+ * Rewrites `count` regions of `regionSize` bytes inside one file, in place (no truncation), at
+ * 4 KiB-aligned offsets spread over the file: a database's pages, not aligned to ckpt's chunks.
+ */
+export async function rewriteRegions(file: string, count: number, regionSize: number, round: number): Promise<Change> {
+  const {size} = await fs.stat(file)
+  const segment = Math.floor(size / count)
+  if (segment < regionSize + 4096) throw new Error(`${file}: ${size} bytes cannot hold ${count} regions of ${regionSize} bytes`)
+  const handle = await fs.open(file, 'r+')
+  try {
+    for (let k = 0; k < count; k++) {
+      // A deterministic spot inside the k-th segment, different every round.
+      const jitter = createHash('sha256').update(`${round}/${k}`).digest().readUInt32BE(0) % (segment - regionSize - 4096 + 1)
+      const offset = Math.floor((k * segment + jitter) / 4096) * 4096
+      const bytes = keystream(`${file}-round-${round}`, k).update(Buffer.alloc(regionSize))
+      for (let done = 0; done < bytes.length;) done += (await handle.write(bytes, done, bytes.length - done, offset + done)).bytesWritten
+    }
+  } finally {
+    await handle.close()
+  }
+  return {files: [file], bytes: count * regionSize}
+}
+
+/** SHA-256 of each file, to check later that a restore put the same bytes back. */
+export async function fileDigests(files: string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>()
+  for (const f of files)
+    out.set(
+      f,
+      createHash('sha256')
+        .update(await fs.readFile(f))
+        .digest('hex'),
+    )
+  return out
+}

@@ -5,9 +5,12 @@ import {fileURLToPath} from 'node:url'
 import {parseSize} from '../../src/core/config/units.js'
 import {parseProfile, SAME_MACHINE} from './netem-proxy.js'
 
+/** Format 2 (issue 13): bench/cases/incremental*.ts. */
+export const INCREMENTAL_CASES = ['incr-take', 'incr-file', 'incr-chain', 'incr-restore', 'incr-unchanged', 'incr-pause'] as const
+
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 
-export const CASES = ['startup', 'local', 'file-store', 'azure-restore', 'azure-take', 'growth-files', 'memory', 'growth-checkpoints'] as const
+export const CASES = ['startup', 'local', 'file-store', 'azure-restore', 'azure-take', 'growth-files', 'memory', 'growth-checkpoints', ...INCREMENTAL_CASES] as const
 /** Cases run only when --cases names them: measurements for one decision, not the release figures. */
 export const OPT_IN_CASES = ['azure-transfer'] as const
 export type CaseName = (typeof CASES)[number] | (typeof OPT_IN_CASES)[number]
@@ -36,6 +39,15 @@ export interface BenchOptions {
   growthFileSize: number
   growthCheckpoints: number[]
   growthRuns: number
+  /** Format 2 cases: the many-file state (1% of its files change per step), the single big file, the unchanged many-small-files state. */
+  incrSize: number
+  incrFiles: number
+  incrFileSize: number
+  incrManyFiles: number
+  /** Takes of the chain case; checkpoints and interval (s) of each `ckpt run` of the pause case. */
+  incrTakes: number
+  incrRunCheckpoints: number
+  incrInterval: number
   /** install: apt-get install missing peers; if-present: use installed ones, report the rest as not run. */
   peers: 'install' | 'if-present'
   cases: CaseName[]
@@ -73,6 +85,13 @@ export function defaultOptions(): BenchOptions {
     growthFileSize: 1024,
     growthCheckpoints: [10, 100, 1000],
     growthRuns: 3,
+    incrSize: 1 * GiB,
+    incrFiles: 1000,
+    incrFileSize: 1 * GiB,
+    incrManyFiles: 100_000,
+    incrTakes: 20,
+    incrRunCheckpoints: 5,
+    incrInterval: 5,
     peers: 'install',
     cases: [...CASES],
     build: true,
@@ -98,6 +117,13 @@ export function smokeOptions(): Partial<BenchOptions> {
     growthFileSize: 256,
     growthCheckpoints: [2, 4],
     growthRuns: 1,
+    incrSize: 4 * MiB,
+    incrFiles: 100,
+    incrFileSize: 16 * MiB,
+    incrManyFiles: 200,
+    incrTakes: 4,
+    incrRunCheckpoints: 3,
+    incrInterval: 1,
     peers: 'if-present',
     build: false,
     timeoutMs: 120_000,
@@ -148,6 +174,13 @@ const FLAGS: Record<string, [keyof BenchOptions, Parser]> = {
   'growth-file-size': ['growthFileSize', size],
   'growth-checkpoints': ['growthCheckpoints', ints],
   'growth-runs': ['growthRuns', int],
+  'incr-size': ['incrSize', size],
+  'incr-files': ['incrFiles', int],
+  'incr-file-size': ['incrFileSize', size],
+  'incr-many-files': ['incrManyFiles', int],
+  'incr-takes': ['incrTakes', int],
+  'incr-run-checkpoints': ['incrRunCheckpoints', int],
+  'incr-interval': ['incrInterval', int],
   peers: [
     'peers',
     (v, name) => {
@@ -178,6 +211,10 @@ export const USAGE = `npm run bench -- [flags]      (every flag also reads CKPT_
   --startup-runs 10                      rounds of the start-up case
   --memory-size 4GiB                     single-file state of the peak-memory case
   --growth-files 1000,10000,100000 --growth-file-size 1KiB --growth-checkpoints 10,100,1000 --growth-runs 3
+  --incr-size 1GiB --incr-files 1000     format-2 cases: the state of which 1% of the files change per step
+  --incr-file-size 1GiB                  the single file with ten 1 MiB regions rewritten in place
+  --incr-many-files 100000               the unchanged small-files state (1 KiB each)
+  --incr-takes 20 --incr-run-checkpoints 5 --incr-interval 5   takes of the chain case; checkpoints and interval (s) per ckpt run
   --peers install|if-present             install missing peers with apt-get (default), or report them not run
   --cases ${CASES.join(',')}   (also, only when named: ${OPT_IN_CASES.join(',')})
   --cli PATH (the ckpt entry point; default bin/run.js, built first unless --no-build)

@@ -9,6 +9,8 @@ import {runBench} from '../../bench/lib/bench.js'
 import {CASES, defaultOptions, parseOptions, repoRoot} from '../../bench/lib/options.js'
 import type {BenchResults} from '../../bench/lib/report.js'
 import {fitLinear, median} from '../../bench/lib/stats.js'
+import {makeTree, pickFiles, rewriteFiles, rewriteRegions} from '../../bench/lib/data.js'
+import {changeFeed} from '../../bench/cases/incremental-lib.js'
 
 describe('bench', () => {
   let dir: string
@@ -44,6 +46,42 @@ describe('bench', () => {
     assert.deepEqual(parseOptions(['--network', 'lan,500Mbit/10ms,100Mbit/40ms/20Mbit']).networks, ['lan', '500Mbit/10ms', '100Mbit/40ms/20Mbit'])
     assert.throws(() => parseOptions(['--network', 'moon']), /network moon: use same-machine, lan, cloud, wan/)
     assert.equal(defaultOptions().pairs >= 3, true)
+  })
+
+  it('format-2 cases: --incr-* sizes, one change per side and round, files and regions rewritten in place', async () => {
+    const o = parseOptions(['--incr-size', '8MiB', '--incr-files', '50', '--incr-takes', '3'], {CKPT_BENCH_INCR_FILE_SIZE: '32MiB'})
+    assert.deepEqual([o.incrSize, o.incrFiles, o.incrTakes, o.incrFileSize], [8 << 20, 50, 3, 32 << 20])
+    assert.deepEqual([defaultOptions().incrSize, defaultOptions().incrFiles, defaultOptions().incrManyFiles], [1024 ** 3, 1000, 100_000])
+    // Whatever order the sides run in, each sees exactly one new change per round.
+    let made = 0
+    const feed = changeFeed(async (r) => ({files: [`change-${r}`], bytes: ++made}))
+    const seen: string[] = []
+    for (const order of [
+      ['a', 'b'],
+      ['b', 'a'],
+      ['a', 'b'],
+    ])
+      for (const side of order) seen.push(`${side}:${(await feed(side)).files[0]}`)
+    assert.deepEqual(seen, ['a:change-1', 'b:change-1', 'b:change-2', 'a:change-2', 'a:change-3', 'b:change-3'])
+    const tree = await makeTree(path.join(dir, 'incr-data'), {files: 200, bytes: 200 * 8192, seed: 'unit'})
+    const before = await Promise.all(pickFiles(tree, 2, 1).map(async (f) => [await fs.stat(f), await fs.readFile(f)] as const))
+    const change = await rewriteFiles(tree, 2, 1)
+    assert.deepEqual([change.files.length, change.bytes], [2, 2 * 8192])
+    assert.notDeepEqual(pickFiles(tree, 2, 1), pickFiles(tree, 2, 2), 'rounds rewrite different files')
+    for (const [i, f] of change.files.entries()) {
+      const st = await fs.stat(f)
+      assert.deepEqual([st.ino, st.size], [before[i][0].ino, before[i][0].size], `${f}: rewritten in place`)
+      assert.notDeepEqual(await fs.readFile(f), before[i][1])
+    }
+    const big = await makeTree(path.join(dir, 'incr-big'), {files: 1, bytes: 16 << 20, seed: 'unit-big'})
+    const file = path.join(big.dir, 'd0000', 'f000000.bin')
+    const old = await fs.readFile(file)
+    assert.deepEqual(await rewriteRegions(file, 10, 1 << 20, 1), {files: [file], bytes: 10 << 20})
+    const now = await fs.readFile(file)
+    assert.equal(now.length, old.length)
+    let differing = 0
+    for (let off = 0; off < old.length; off += 4096) if (!old.subarray(off, off + 4096).equals(now.subarray(off, off + 4096))) differing++
+    assert.equal(differing, (10 << 20) / 4096, 'exactly ten 1 MiB regions differ')
   })
 
   it('runs every case at tiny sizes and writes results.json and RESULTS.md', {timeout: 600_000}, async () => {
@@ -92,6 +130,17 @@ describe('bench', () => {
       }
     }
     assert.doesNotMatch(JSON.stringify(onDisk), /sig=|AccountKey=[A-Za-z0-9]/, 'a SAS token or account key leaked into the results')
+    // The format-2 cases judge every ckpt command's peak memory, and the take its uploaded bytes.
+    for (const c of onDisk.cases.filter((c) => c.id.startsWith('incr-')))
+      assert.ok(
+        c.targets.some((t) => t.name.startsWith('peak RSS: ckpt')),
+        `${c.id}: no peak RSS target`,
+      )
+    const take = onDisk.cases.find((c) => c.id === 'incr-take')!
+    assert.deepEqual(
+      take.targets.filter((t) => !t.name.startsWith('peak RSS')).map((t) => t.name.replace(/:.*/, '')),
+      ['incremental take vs full take', 'incremental take vs restic backup of the same change', '1% of the files rewritten', '1% of the files rewritten'],
+    )
   })
 
   it('compares this build with a baseline checkout side by side: --baseline', {timeout: 600_000}, async () => {
