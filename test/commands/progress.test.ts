@@ -8,13 +8,17 @@ import * as path from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {runCli} from '../helpers/cli.js'
 import {FaultProxy} from '../helpers/fault-proxy.js'
-import {writeJob} from '../helpers/job.js'
+import {writeJob, FORMAT_1} from '../helpers/job.js'
 import {azureKind, tempDir} from '../helpers/primaries.js'
 import {replay, runOnTerminal} from '../helpers/pty.js'
 
-/** Tasks alpha and beta, each with a few files of random bytes. */
+/**
+ * Tasks alpha and beta, each with a few files of random bytes. Format 1: these tests follow bytes
+ * as they are sent, which format 1 reports per task; format 2 sends packs shared by the tasks and
+ * reports per task the bytes it has read and hashed (README, "Progress").
+ */
 async function jobWithState(dir: string, primary: string, mib: number, extra: Record<string, unknown> = {}): Promise<void> {
-  await writeJob(dir, {tasks: [{id: 'alpha'}, {id: 'beta-with-a-longer-id'}], primary, localRoots: ['local'], extra})
+  await writeJob(dir, {tasks: [{id: 'alpha'}, {id: 'beta-with-a-longer-id'}], primary, localRoots: ['local'], extra: {...FORMAT_1, ...extra}})
   for (const task of ['alpha', 'beta-with-a-longer-id']) {
     for (let i = 0; i < 3; i++) await fs.writeFile(path.join(dir, 'state', task, `part-${i}.bin`), randomBytes(Math.round((mib << 20) / 3)))
     await fs.writeFile(path.join(dir, 'state', task, 'small.txt'), 'small\n')

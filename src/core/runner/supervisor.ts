@@ -193,7 +193,9 @@ class Supervisor {
 
   private tick(): void {
     if (this.ending) return
-    const busy = this.serial.busy
+    // A task that failed and awaits its recovery cannot be captured: the tick waits for the recovery.
+    const recovering = this.slots.find((s) => s.state === 'failed' || s.state === 'restarting')
+    const busy = this.serial.busy ?? (recovering ? `the recovery of task ${recovering.task.id}` : undefined)
     if (busy) {
       this.skipped++
       this.hooks.onCheckpointSkipped?.()
