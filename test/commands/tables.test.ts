@@ -28,7 +28,8 @@ describe('tables and times', () => {
         `the path ${root} on one line:\n${lines.join('\n')}`,
       )
       assert.ok(
-        lines.some((line) => /^alpha\s+chk-1\s+local\s+1 B\s+0 B\s+secondary copy in$/.test(line)),
+        // in place, local, remote
+        lines.some((line) => /^alpha\s+chk-1\s+local\s+0 B\s+1 B\s+0 B\s+secondary copy in$/.test(line)),
         lines.join('\n'),
       )
       assert.ok(
