@@ -21,7 +21,7 @@ import {targetPath} from './verified-copy.js'
 import {timeOf} from './in-place.js'
 
 /** Files staged from disk at once: each holds at most one blob in memory while it is checked. */
-const DISK_FILES = 4
+const DISK_FILES = 8
 
 export async function stageTaskV2(ctx: JobContext, work: TaskWorkV2, checkpointId: string, options: {progress?: ProgressListener} = {}): Promise<StagedTask> {
   const {task, entries} = work

@@ -9,6 +9,8 @@ export interface FileDigest {
   /** Bytes read; differs from the expected size when the file was cut short or grew. */
   size: number
   sha256: string
+  /** Format 2: the digest of each piece asked for (null: the file ended before it). */
+  digests?: Array<string | null>
 }
 
 // Plain CommonJS run with eval, so it works the same from dist/ and from the TypeScript sources.
@@ -16,11 +18,33 @@ const WORKER = `
 const {createHash} = require('node:crypto')
 const fs = require('node:fs')
 const {parentPort} = require('node:worker_threads')
-const buffer = Buffer.allocUnsafeSlow(1 << 20)
-parentPort.on('message', ({id, file}) => {
+let buffer = Buffer.allocUnsafeSlow(1 << 20)
+// Format 2: the digests of consecutive pieces of a file (its blobs), BLAKE3 through the native
+// addon at blake3 (a module path) or SHA-256; a piece the file does not hold whole gets null.
+const pieces = (fd, chunks, blake3) => {
+  const b3 = blake3 ? require(blake3) : undefined
+  const digests = []
+  let size = 0
+  for (const length of chunks) {
+    if (buffer.length < length) buffer = Buffer.allocUnsafeSlow(length)
+    let filled = 0
+    while (filled < length) {
+      const n = fs.readSync(fd, buffer, filled, length - filled, size + filled)
+      if (n === 0) break
+      filled += n
+    }
+    size += filled
+    if (filled < length) { digests.push(null); break }
+    const piece = buffer.subarray(0, length)
+    digests.push(b3 ? b3.blake3(piece).toString('hex') : createHash('sha256').update(piece).digest('hex'))
+  }
+  return {size, digests}
+}
+parentPort.on('message', ({id, file, chunks, blake3}) => {
   let fd
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW)
+    if (chunks) return parentPort.postMessage({id, ...pieces(fd, chunks, blake3)})
     const hash = createHash('sha256')
     let size = 0
     for (;;) {
@@ -54,13 +78,13 @@ class HashWorker {
   constructor(private readonly onExit: (self: HashWorker) => void) {
     // No execArgv of ours: the worker is plain CommonJS whatever the process was started with.
     this.worker = new Worker(WORKER, {eval: true, execArgv: []})
-    this.worker.on('message', (message: {id: number; size: number; sha256: string; error?: {message: string; code?: string}}) => {
+    this.worker.on('message', (message: {id: number; size: number; sha256: string; digests?: Array<string | null>; error?: {message: string; code?: string}}) => {
       const waiter = this.pending.get(message.id)
       if (!waiter) return
       this.pending.delete(message.id)
       if (this.pending.size === 0) this.rest()
       if (message.error) waiter.reject(Object.assign(new Error(message.error.message), {code: message.error.code}))
-      else waiter.resolve({size: message.size, sha256: message.sha256})
+      else waiter.resolve({size: message.size, sha256: message.sha256, ...(message.digests ? {digests: message.digests} : {})})
     })
     const fail = (error: Error) => {
       onExit(this)
@@ -84,12 +108,12 @@ class HashWorker {
     this.idle.unref()
   }
 
-  hash(id: number, file: string): Promise<FileDigest> {
+  hash(id: number, file: string, pieces?: {chunks: number[]; blake3?: string}): Promise<FileDigest> {
     return new Promise((resolve, reject) => {
       clearTimeout(this.idle)
       if (this.pending.size === 0) this.worker.ref()
       this.pending.set(id, {resolve, reject})
-      this.worker.postMessage({id, file})
+      this.worker.postMessage({id, file, ...pieces})
     })
   }
 }
@@ -102,6 +126,18 @@ export class HashPool {
 
   /** SHA-256 and length of a file's bytes; rejects when the file cannot be read (or is a symlink). */
   hashFile(file: string): Promise<FileDigest> {
+    return this.next().hash(this.nextId++, file)
+  }
+
+  /**
+   * The digests of consecutive pieces of a file (format 2's blobs), BLAKE3 through the native addon
+   * at `blake3` (its module path; a worker cannot resolve one) or else SHA-256.
+   */
+  pieceDigests(file: string, chunks: number[], blake3?: string): Promise<FileDigest> {
+    return this.next().hash(this.nextId++, file, {chunks, blake3})
+  }
+
+  private next(): HashWorker {
     let least = this.workers[0]
     for (const worker of this.workers) if (worker.pending.size < least.pending.size) least = worker
     // A new worker only when every one is busy, and it gets this file at once: a worker that never
@@ -110,7 +146,7 @@ export class HashPool {
       least = new HashWorker((dead) => this.workers.splice(this.workers.indexOf(dead) >>> 0, 1))
       this.workers.push(least)
     }
-    return least.hash(this.nextId++, file)
+    return least
   }
 }
 

@@ -7,11 +7,41 @@ import * as path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {describe, it} from 'node:test'
 import {HashPool} from '../../../src/core/util/hash-pool.js'
+import {digestHex, digestReady, nativeModulePath} from '../../../src/core/util/digest.js'
 import {tempDir} from '../../helpers/primaries.js'
 
 const poolModule = fileURLToPath(new URL('../../../src/core/util/hash-pool.ts', import.meta.url))
 
 describe('HashPool', () => {
+  it("gives the digests of a file's pieces (format 2's blobs), BLAKE3 through the native addon or SHA-256", async () => {
+    const {dir, cleanup} = await tempDir()
+    try {
+      await digestReady('blake3')
+      const data = randomBytes((2 << 20) + 5)
+      const file = path.join(dir, 'chunked')
+      await fs.writeFile(file, data)
+      const pieces = [1 << 20, 1 << 20, 5]
+      const at = (i: number) => data.subarray(i << 20, Math.min(data.length, (i + 1) << 20))
+      const pool = new HashPool(2)
+      const b3 = await pool.pieceDigests(file, pieces, nativeModulePath)
+      assert.deepEqual(
+        b3.digests,
+        [0, 1, 2].map((i) => digestHex(at(i), 'blake3')),
+      )
+      const sha = await pool.pieceDigests(file, pieces)
+      assert.deepEqual(
+        sha.digests,
+        [0, 1, 2].map((i) => digestHex(at(i), 'sha256')),
+      )
+      // A file shorter than its pieces: the pieces it does not hold whole have no digest.
+      const short = await pool.pieceDigests(file, [1 << 20, 2 << 20], nativeModulePath)
+      assert.deepEqual(short.digests, [digestHex(at(0), 'blake3'), null])
+      assert.equal(short.size, data.length)
+    } finally {
+      await cleanup()
+    }
+  })
+
   it('hashes files on workers, and refuses a missing file or a symlink', async () => {
     const {dir, cleanup} = await tempDir()
     try {
