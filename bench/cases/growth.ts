@@ -160,7 +160,8 @@ export async function growthCheckpointsCase(b: BenchContext): Promise<Omit<CaseR
   const stateDir = path.join(dir, 'state')
   await fs.mkdir(stateDir, {recursive: true})
   await fs.writeFile(path.join(stateDir, 'counter'), '0')
-  const job = {job: 'many', primary: path.join(dir, 'primary'), localRoot: path.join(dir, 'local')}
+  // Format 1: the checkpoints are cloned object by object (cloneCheckpoints), each with a tar of its own.
+  const job = {job: 'many', primary: path.join(dir, 'primary'), localRoot: path.join(dir, 'local'), format: 1 as const}
   const jobFile = await writeJobFile(path.join(dir, 'job.json'), {...job, stateDir})
   const target = path.join(dir, 'restored', 't0')
   const restoreJob = await writeJobFile(path.join(dir, 'restore.json'), {...job, stateDir: target})
