@@ -75,7 +75,9 @@ describe('ckpt run metrics and log', {timeout: 120_000}, () => {
 
     assert.equal(promtool(scraped), '', 'promtool check metrics finds nothing wrong')
     assert.ok(value(scraped, 'ckpt_checkpoints_total{outcome="completed"}')! >= 2, scraped)
-    assert.equal(value(scraped, 'ckpt_checkpoints_total{outcome="failed"}'), 0)
+    // A checkpoint under way when task a crashes cannot capture it (failover stops every task): the only failure allowed.
+    const crossed = (notes.match(/checkpoint chk-\d+ failed: task a failed and awaits recovery/g) ?? []).length
+    assert.equal(value(scraped, 'ckpt_checkpoints_total{outcome="failed"}'), crossed, notes)
     assert.equal(value(scraped, 'ckpt_task_restarts_total{task_id="a"}'), 1)
     assert.equal(value(scraped, 'ckpt_task_restarts_total{task_id="b"}'), 0)
     assert.equal(value(scraped, 'ckpt_restores_total{source="local",trigger="start"}'), 2, 'both tasks restored from their local copies at start')
