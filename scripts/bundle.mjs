@@ -19,7 +19,7 @@ await esbuild.build({
   outfile: path.join(dist, 'index.js'),
   // TypeScript is asked for by oclif only in development mode; the not-found plugin is imported
   // from node_modules on a mistyped command only (src/cli/main.ts).
-  external: ['typescript', '@oclif/plugin-not-found', '@oclif/plugin-autocomplete', '@napi-rs/blake-hash', 'hash-wasm'],
+  external: ['typescript', '@oclif/plugin-not-found', '@oclif/plugin-autocomplete', '@napi-rs/*', 'hash-wasm'],
   // The Azure SDK is required only for azure:// stores, from its own bundle (below).
   // prom-client (with its optional OpenTelemetry API) only for `run --metrics-*`, from its own bundle too.
   plugins: [

@@ -1,5 +1,5 @@
-// The digest of format 2's blobs and packs: BLAKE3-256 through the native addon
-// @napi-rs/blake-hash, or, where that addon cannot load, hash-wasm's WebAssembly BLAKE3 (same
+// The digest of format 2's blobs and packs: BLAKE3-256 through the native addon of
+// @napi-rs/blake-hash (its prebuilt package for this platform), or, where none loads, hash-wasm's WebAssembly BLAKE3 (same
 // digests, about 7x slower). SHA-256 (node:crypto) for format 1 and for `CKPT_DIGEST=sha256` jobs.
 import {createRequire} from 'node:module'
 import {createHash} from './crypto.js'
@@ -35,6 +35,16 @@ let loaded = false
 /** The module path of the native addon, for hash workers (eval'd code resolves nothing itself); undefined when it cannot load. */
 export let nativeModulePath: string | undefined
 
+/**
+ * The prebuilt BLAKE3 addons this install may hold (optional dependencies: npm installs the one of
+ * this machine's platform). Elsewhere the WebAssembly build serves; `npm install
+ * @napi-rs/blake-hash` there adds the wrapper that knows every platform, and it is tried last.
+ */
+function addonCandidates(): string[] {
+  const own = process.platform === 'linux' && process.arch === 'x64' ? ['@napi-rs/blake-hash-linux-x64-gnu', '@napi-rs/blake-hash-linux-x64-musl'] : []
+  return [...own, '@napi-rs/blake-hash']
+}
+
 function loadNative(): void {
   if (loaded) return
   loaded = true
@@ -42,15 +52,20 @@ function loadNative(): void {
     nativeError = 'CKPT_DIGEST_IMPL=wasm'
     return
   }
-  try {
-    const path = require.resolve('@napi-rs/blake-hash')
-    native = require(path) as NativeModule
-    if (native.blake3(Buffer.from('abc')).toString('hex') !== ABC) throw new Error('the addon computes a wrong digest')
-    nativeModulePath = path
-  } catch (error) {
-    native = undefined
-    nativeError = (error as Error).message.split('\n')[0]
+  const errors: string[] = []
+  for (const name of addonCandidates()) {
+    try {
+      const path = require.resolve(name)
+      const addon = require(path) as NativeModule
+      if (addon.blake3(Buffer.from('abc')).toString('hex') !== ABC) throw new Error(`${name} computes a wrong digest`)
+      native = addon
+      nativeModulePath = path
+      return
+    } catch (error) {
+      errors.push((error as Error).message.split('\n')[0])
+    }
   }
+  nativeError = `no prebuilt addon loads on ${process.platform}-${process.arch}: ${errors[0]}`
 }
 
 const ABC = '6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85'
