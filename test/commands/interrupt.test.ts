@@ -40,7 +40,8 @@ async function bigState(dir: string): Promise<void> {
   const handle = await fs.open(path.join(dir, 'big.bin'), 'w')
   const block = randomBytes(4 << 20)
   for (let written = 0; written < BIG; written += block.length) {
-    block[0] = written & 0xff
+    // Every 1 MiB unique: format 2 stores equal chunks once, and the commands here need bytes to work on.
+    for (let at = 0; at < block.length; at += 1 << 20) block.writeUInt32BE((written + at) >>> 0, at)
     await handle.write(block)
   }
   await handle.close()

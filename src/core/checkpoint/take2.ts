@@ -14,6 +14,7 @@ import type {TaskRecordV2} from '../format/manifest.js'
 import {DEFAULT_CHUNK_SIZE, DEFAULT_PACK_SIZE} from '../format/pack.js'
 import type {LocalCopy} from '../local/secondary.js'
 import {getBuffer} from '../stores/store.js'
+import {uninterruptible} from '../interrupt.js'
 import {digestImplementation, digestReady, fallbackNote, isDigestAlgorithm, type DigestImplementation} from '../util/digest.js'
 import {mapLimit} from '../util/pool.js'
 import {primaryWritePhase, startPhase, type ProgressListener} from '../progress.js'
@@ -146,7 +147,9 @@ function rereadDue(every: number, base: Base | undefined): boolean {
 /** A pack is named by its digest: one already there holds the same bytes. */
 async function putPack(ctx: JobContext, packId: string, body: Buffer): Promise<void> {
   try {
-    await ctx.primary.createIfAbsent(keys.pack(ctx.job.name, packId), body)
+    // A pack (at most about 17 MiB) is written whole or not started: an interruption waits for it,
+    // and one that came first stops it, so no temporary object outlives the cleanup.
+    await uninterruptible(() => ctx.primary.createIfAbsent(keys.pack(ctx.job.name, packId), body))
   } catch (error) {
     if (!(error instanceof AlreadyExistsError)) throw error
   }
