@@ -7,6 +7,7 @@ import * as path from 'node:path'
 import {padding, TAR_END, tarHeader} from '../archive/tar.js'
 import {createHash} from '../util/crypto.js'
 import {ChangeCheck} from './change-check.js'
+import {ReadAhead} from '../util/read-ahead.js'
 import type {FileEntry, StateRoot} from '../format/manifest.js'
 import type {SecondarySink} from './secondary-sink.js'
 
@@ -34,7 +35,7 @@ export class TaskArchive {
   /** Set when reading the state failed (not when the store gave up the body). */
   captureError: unknown
   private readonly changes: ChangeCheck
-  private readonly smallReads: ReadAhead
+  private readonly smallReads: ReadAhead<Buffer>
 
   constructor(
     private readonly state: ScannedState,
@@ -46,6 +47,7 @@ export class TaskArchive {
       state.entries.flatMap((e, i) => (isSmall(e) ? [i] : [])),
       (i) => this.readWhole(i),
       (i) => state.entries[i].size,
+      {files: READ_AHEAD_FILES, bytes: READ_AHEAD_BYTES},
     )
   }
 
@@ -147,37 +149,4 @@ export class TaskArchive {
 
 function isSmall(entry: FileEntry): boolean {
   return entry.type === 'file' && entry.size <= SMALL_FILE
-}
-
-/** Reads of the next small files, started ahead within READ_AHEAD_FILES and READ_AHEAD_BYTES. */
-class ReadAhead {
-  private readonly reads = new Map<number, Promise<Buffer>>()
-  private next = 0
-  private bytes = 0
-
-  constructor(
-    private readonly order: readonly number[],
-    private readonly read: (i: number) => Promise<Buffer>,
-    private readonly sizeOf: (i: number) => number,
-  ) {}
-
-  /** File i's bytes (the next in order), read ahead or now. */
-  async take(i: number): Promise<Buffer> {
-    this.fill()
-    const data = await (this.reads.get(i) ?? this.read(i))
-    this.reads.delete(i)
-    this.bytes -= this.sizeOf(i)
-    this.fill()
-    return data
-  }
-
-  private fill(): void {
-    while (this.next < this.order.length && this.reads.size < READ_AHEAD_FILES && this.bytes < READ_AHEAD_BYTES) {
-      const i = this.order[this.next++]
-      const read = this.read(i)
-      read.catch(() => {}) // a failure is reported when the archive reaches the file
-      this.reads.set(i, read)
-      this.bytes += this.sizeOf(i)
-    }
-  }
 }

@@ -19,7 +19,8 @@ import type {CopyWriter, LocalCopy} from '../local/secondary.js'
 import type {PrimaryStore} from '../stores/store.js'
 import {digestHex, type DigestAlgorithm} from '../util/digest.js'
 import {Limiter} from '../util/pool.js'
-import {ReadAhead, blobIdsOf, readSmall} from './read-files.js'
+import {blobIdsOf, readSmall} from './read-files.js'
+import {ReadAhead} from '../util/read-ahead.js'
 
 /** Secondary-copy links and copies in flight while the take reads on. */
 const COPIES = 32
@@ -104,6 +105,7 @@ export class TaskDraft {
       this.entries.flatMap((e, i) => (changed[i] && e.size <= input.chunkSize ? [i] : [])),
       (i) => readSmall(sourcePath(this.entries[i]), this.entries[i].size),
       (i) => this.entries[i].size,
+      {files: 32, bytes: 32 << 20},
     )
     const copies = new Limiter(COPIES)
     for (const [i, entry] of this.entries.entries()) {
