@@ -14,11 +14,38 @@ import {parseAllDocuments} from 'yaml'
 import {parseJobSpec} from '../../src/core/config/job-file.js'
 
 const FOLDER = path.resolve(import.meta.dirname, '../../examples/kubernetes')
-const MODELS: Record<string, new (data: never) => {validate(): void}> = {
+const MODELS: Record<string, {new (data: never): {validate(): void}; prototype: {validate(): void}}> = {
   'apps/v1 StatefulSet': StatefulSet,
   'v1 ConfigMap': ConfigMap,
   'v1 Secret': Secret,
   'v1 Service': Service,
+}
+
+/**
+ * The fields of `data` its schema does not know: the generated validators ignore them (they read
+ * only the properties a schema names), where kubectl's strict field validation refuses them. So
+ * the validator runs on proxies that record which keys it read; a key never read is unknown.
+ */
+function unknownFields(Model: (typeof MODELS)[string], data: unknown): string[] {
+  const unknown: string[] = []
+  const checks: Array<() => void> = []
+  const watched = (value: unknown, at: string): unknown => {
+    if (value === null || typeof value !== 'object') return value
+    const read = new Set<string>()
+    const target = Array.isArray(value) ? value.map((v, i) => watched(v, `${at}[${i}]`)) : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, watched(v, at === '' ? k : `${at}.${k}`)]))
+    if (!Array.isArray(value))
+      checks.push(() =>
+        unknown.push(
+          ...Object.keys(target)
+            .filter((k) => !read.has(k))
+            .map((k) => (at === '' ? k : `${at}.${k}`)),
+        ),
+      )
+    return new Proxy(target, {get: (t, key, receiver) => (typeof key === 'string' && read.add(key), Reflect.get(t, key, receiver))})
+  }
+  Model.prototype.validate.call(watched(data, ''))
+  for (const check of checks) check()
+  return unknown
 }
 
 interface Doc {
@@ -84,8 +111,18 @@ describe('examples/kubernetes', () => {
     }
   })
 
-  it('the schema check refuses a wrong field type (it is not a check that cannot fail)', () => {
-    const broken = structuredClone(sts) as unknown as {spec: {replicas: unknown}}
+  it('no document has a field its schema does not know (as kubectl --validate=strict)', () => {
+    for (const {file, index, data} of docs) {
+      const Model = MODELS[`${data.apiVersion} ${data.kind}`]
+      assert.deepEqual(Model && unknownFields(Model, data), [], `${file} document ${index} (${data.kind} ${data.metadata?.name}): unknown fields`)
+    }
+  })
+
+  it('the schema checks refuse a wrong field type and an unknown field (they are not checks that cannot fail)', () => {
+    const broken = structuredClone(sts) as unknown as {spec: {replicas: unknown; template: {spec: {containers: Array<Record<string, unknown>>}}}}
+    assert.deepEqual(unknownFields(StatefulSet, broken), [])
+    broken.spec.template.spec.containers[0].comand = ['ckpt', 'run']
+    assert.deepEqual(unknownFields(StatefulSet, broken), ['spec.template.spec.containers[0].comand'])
     broken.spec.replicas = '3'
     assert.throws(() => new StatefulSet(broken as never).validate(), /replicas must be integer/)
   })
