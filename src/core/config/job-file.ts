@@ -23,6 +23,8 @@ export interface TaskSpec {
   user?: TaskUser
   /** Variables of ckpt's environment the task asks for (`"NAME": true`): store credentials are passed only so. */
   inheritEnv?: string[]
+  /** Many nodes: the node whose `ckpt run --node` runs this task. */
+  node?: string
 }
 
 export interface JobSpec {
@@ -42,6 +44,8 @@ export interface JobSpec {
   checkpoint: {intervalMs: number; timeoutMs: number; graceMs: number; format: 1 | 2; rereadEvery: number}
   transfer: {blockSize?: number; concurrency?: number}
   run: {failover?: 'job' | 'task'; maxRestarts?: number; restartWindowMs?: number; restartDelayMs?: number; stopTimeoutMs?: number}
+  /** Many nodes: how long a silent participant or coordinator keeps its place, and how often participants read the store. */
+  cluster: {leaseMs: number; pollMs: number}
   tasks: TaskSpec[]
 }
 
@@ -109,7 +113,7 @@ class Checker {
 export function parseJobSpec(data: Json, file: string): JobSpec {
   const c = new Checker()
   const baseDir = path.dirname(file)
-  const top = c.object(data, '', ['job', 'primary', 'localRoots', 'retain', 'checkpoint', 'transfer', 'run', 'tasks'])
+  const top = c.object(data, '', ['job', 'primary', 'localRoots', 'retain', 'checkpoint', 'transfer', 'run', 'cluster', 'tasks'])
   if (!top) throw new UsageError(`job file ${file}: the document must be a JSON object`)
   const job = top.job === undefined ? c.fail('job', 'required') : c.id(top.job, 'job')
   const primary = top.primary === undefined ? undefined : c.string(top.primary, 'primary')
@@ -118,11 +122,12 @@ export function parseJobSpec(data: Json, file: string): JobSpec {
   const checkpoint = parseCheckpoint(c, top.checkpoint)
   const transfer = parseTransfer(c, top.transfer)
   const run = parseRun(c, top.run)
+  const cluster = parseCluster(c, top.cluster)
   const tasks = parseTasks(c, top.tasks, baseDir)
   if (c.problems.length > 0) {
     throw new UsageError(`job file ${file}: ${c.problems.join('; ')}`)
   }
-  return {name: job!, file, baseDir, primary, localRoots, retain, checkpoint, transfer, run, tasks}
+  return {name: job!, file, baseDir, primary, localRoots, retain, checkpoint, transfer, run, cluster, tasks}
 }
 
 function parseLocalRoots(c: Checker, value: Json, baseDir: string): string[] | undefined {
@@ -202,6 +207,21 @@ function parseRun(c: Checker, value: Json): JobSpec['run'] {
   return run
 }
 
+export const CLUSTER_DEFAULTS = {leaseMs: 15_000, pollMs: 1000}
+
+function parseCluster(c: Checker, value: Json): JobSpec['cluster'] {
+  const cluster = {...CLUSTER_DEFAULTS}
+  if (value === undefined) return cluster
+  const k = c.object(value, 'cluster', ['lease', 'poll'])
+  if (k?.lease !== undefined) cluster.leaseMs = c.timer(k.lease, 'cluster.lease') ?? cluster.leaseMs
+  if (k?.poll !== undefined) cluster.pollMs = c.timer(k.poll, 'cluster.poll') ?? cluster.pollMs
+  if (cluster.pollMs <= 0) c.fail('cluster.poll', 'must be longer than 0')
+  else if (cluster.leaseMs < 3 * cluster.pollMs) {
+    c.fail('cluster.lease', `${shortDuration(cluster.leaseMs)} is less than three times cluster.poll (${shortDuration(cluster.pollMs)}), so a live participant could look gone between two heartbeats; set cluster.lease to at least ${shortDuration(3 * cluster.pollMs)}`)
+  }
+  return cluster
+}
+
 function parseTasks(c: Checker, value: Json, baseDir: string): TaskSpec[] {
   if (value === undefined) return c.fail('tasks', 'required') ?? []
   if (!Array.isArray(value) || value.length === 0) return c.fail('tasks', 'must be a non-empty array') ?? []
@@ -217,7 +237,7 @@ function parseTasks(c: Checker, value: Json, baseDir: string): TaskSpec[] {
 /** One task; its id or stateDir is undefined when it has a problem (then it is not among the tasks). */
 function parseTask(c: Checker, raw: Json, i: number, seen: Map<string, number>, baseDir: string): Partial<TaskSpec> | undefined {
   const at = `tasks[${i}]`
-  const t = c.object(raw, at, ['id', 'stateDir', 'command', 'snapshot', 'env', 'user'])
+  const t = c.object(raw, at, ['id', 'stateDir', 'command', 'snapshot', 'env', 'user', 'node'])
   if (!t) return undefined
   const id = t.id === undefined ? c.fail(`${at}.id`, 'required') : c.id(t.id, `${at}.id`)
   if (id !== undefined) {
@@ -230,6 +250,7 @@ function parseTask(c: Checker, raw: Json, i: number, seen: Map<string, number>, 
   const {env, inheritEnv} = parseEnv(c, t.env, `${at}.env`)
   const user = t.user === undefined ? undefined : resolveTaskUser(t.user)
   if (user && 'problem' in user) c.fail(`${at}.user`, user.problem)
+  const node = t.node === undefined ? undefined : c.id(t.node, `${at}.node`)
   return {
     id,
     stateDir: stateDir === undefined ? undefined : path.resolve(baseDir, stateDir),
@@ -238,6 +259,7 @@ function parseTask(c: Checker, raw: Json, i: number, seen: Map<string, number>, 
     env,
     ...(inheritEnv.length > 0 ? {inheritEnv} : {}),
     ...(user && !('problem' in user) ? {user} : {}),
+    ...(node !== undefined ? {node} : {}),
   }
 }
 

@@ -54,3 +54,37 @@ export function prunedIdOfKey(job: string, key: string): CheckpointId | undefine
 export function lockIdOfKey(job: string, key: string): string {
   return key.slice(keys.locksPrefix(job).length).replace(/\.json$/, '')
 }
+
+/** A generation, term or epoch in a key: 8 decimal digits, so keys sort as numbers do. */
+export function serialOf(n: number): string {
+  return String(n).padStart(8, '0')
+}
+
+/** Many nodes (docs/design/many-nodes.md): the records participants coordinate through. */
+export const clusterKeys = {
+  prefix: (job: string) => `${job}/cluster/`,
+  participantsPrefix: (job: string) => `${job}/cluster/participants/`,
+  participant: (job: string, node: string) => `${job}/cluster/participants/${node}.json`,
+  ownersPrefix: (job: string, taskId: string) => `${job}/cluster/owners/${taskId}/`,
+  owner: (job: string, taskId: string, generation: number) => `${job}/cluster/owners/${taskId}/${serialOf(generation)}.json`,
+  coordinatorPrefix: (job: string) => `${job}/cluster/coordinator/`,
+  coordinator: (job: string, term: number) => `${job}/cluster/coordinator/${serialOf(term)}.json`,
+  epochsPrefix: (job: string) => `${job}/cluster/epochs/`,
+  epoch: (job: string, epoch: number) => `${job}/cluster/epochs/${serialOf(epoch)}.json`,
+  target: (job: string, epoch: number) => `${job}/cluster/epochs/${serialOf(epoch)}/target.json`,
+  restoredPrefix: (job: string, epoch: number) => `${job}/cluster/epochs/${serialOf(epoch)}/restored/`,
+  restored: (job: string, epoch: number, taskId: string) => `${job}/cluster/epochs/${serialOf(epoch)}/restored/${taskId}.json`,
+  announcePrefix: (job: string) => `${job}/cluster/announce/`,
+  announce: (job: string, id: CheckpointId) => `${job}/cluster/announce/${id}.json`,
+  acksPrefix: (job: string, id: CheckpointId) => `${job}/cluster/acks/${id}/`,
+  ack: (job: string, id: CheckpointId, taskId: string) => `${job}/cluster/acks/${id}/${taskId}.json`,
+  requestsPrefix: (job: string) => `${job}/cluster/requests/`,
+  request: (job: string, requestId: string) => `${job}/cluster/requests/${requestId}.json`,
+  answer: (job: string, requestId: string) => `${job}/cluster/requests/${requestId}.answer.json`,
+}
+
+/** The number at the end of a generation, term or epoch key (`…/00000012.json`), or undefined. */
+export function serialOfKey(key: string): number | undefined {
+  const match = /\/(\d{8})\.json$/.exec(key)
+  return match ? Number(match[1]) : undefined
+}
