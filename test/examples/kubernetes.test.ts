@@ -182,6 +182,7 @@ describe('examples/kubernetes', () => {
     assert.equal((volume.configMap as {name?: string} | undefined)?.name, cm.metadata?.name)
     const spec = job()
     assert.equal(spec.tasks.length, rawJob().tasks.length)
+    assert.equal(spec.checkpoint.format, 2, 'many nodes need checkpoint format 2')
   })
 
   it("every task's node is a pod of the StatefulSet, and every pod runs a task", () => {
