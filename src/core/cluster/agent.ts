@@ -270,6 +270,8 @@ export class ClusterAgent {
     const open = new OpenCheckpoint(ann, info)
     await withLock(this.ctx, {mode: 'shared', purpose: 'take', onWarning: (w) => this.host.warn(w)}, async () => {
       let written: WriteV2Result
+      // The other nodes' acks are read while this one captures, so its commit needs only a listing and the write.
+      const prefetch = setInterval(() => void open.refresh(this.ctx).catch(() => {}), this.pollMs)
       try {
         written = await writeTasksV2(this.ctx, id, {tasks: m.tasks, capture, onWarning: (w) => this.host.warn(w)})
       } catch (error) {
@@ -277,6 +279,8 @@ export class ClusterAgent {
         await abortCheckpoint(this.ctx, id, ann.epoch, reason).catch(() => {})
         finish({checkpointId: id, outcome: 'aborted', durationMs: Date.now() - started, secondary: {}, reason})
         return
+      } finally {
+        clearInterval(prefetch)
       }
       await Promise.all(written.tasks.map((w) => createRecord(this.ctx.primary, clusterKeys.ack(this.ctx.job.name, id, w.record.taskId), this.ackOf(ann, w.record, written))))
       let outcome = await open.tryCommit(this.ctx)
