@@ -28,6 +28,7 @@ export const LAYERS: Record<string, string[]> = {
   'cleanup.ts': [...GROUND, 'format', 'stores', 'lock', 'local'],
   'context.ts': [...GROUND, 'format', 'stores', 'catalogue', 'identity.ts', 'lock', 'local', 'cleanup.ts'],
   capture: [...GROUND, 'format', 'local'],
+  cluster: [...GROUND, 'format', 'stores', 'catalogue'],
   restore: [...LOWER, 'capture'],
   checkpoint: [...LOWER, 'capture'],
   runner: [...LOWER, 'capture', 'checkpoint', 'restore'],

@@ -81,6 +81,8 @@ export const clusterKeys = {
   requestsPrefix: (job: string) => `${job}/cluster/requests/`,
   request: (job: string, requestId: string) => `${job}/cluster/requests/${requestId}.json`,
   answer: (job: string, requestId: string) => `${job}/cluster/requests/${requestId}.answer.json`,
+  /** `ckpt status` asks the store its time by writing, reading and removing one of these. */
+  probe: (job: string, probeId: string) => `${job}/cluster/probes/${probeId}.json`,
 }
 
 /** The number at the end of a generation, term or epoch key (`…/00000012.json`), or undefined. */
