@@ -3,13 +3,13 @@
 // acknowledgements, and where each task's newest local copy is. Reads only, but for one probe.
 import {randomUUID} from 'node:crypto'
 import type {JobSpec} from '../config/job-file.js'
-import {readCommitRecord} from '../catalogue/catalogue.js'
+import {checkpointRecords, readCommitRecord} from '../catalogue/catalogue.js'
 import {ageMs, storeNow} from '../catalogue/store-time.js'
 import {StoreUnavailableError, messageOf} from '../errors.js'
 import {compareCheckpointIds, parseCheckpointId, type CheckpointId} from '../format/ids.js'
 import {clusterKeys, keys} from '../format/keys.js'
 import {isAborted} from '../format/manifest.js'
-import type {ObjectInfo, PrimaryStore} from '../stores/store.js'
+import type {PrimaryStore} from '../stores/store.js'
 import {highestSerial, listParticipants, readAcks, readRecord, type Announcement, type CoordinatorRecord, type OwnerRecord, type Participant} from './records.js'
 
 /** How many checkpoints the status shows, newest first. */
@@ -156,8 +156,7 @@ function taskStatus(taskId: string, owner: OwnerRecord | undefined, participants
 
 /** The newest checkpoints among announcements and commit records, with the times of what was read. */
 async function readCheckpoints(primary: PrimaryStore, job: string, count: number): Promise<{list: CheckpointStatus[]; times: Date[]}> {
-  const announced = await idsUnder(primary, clusterKeys.announcePrefix(job))
-  const committed = await idsUnder(primary, keys.manifestsPrefix(job))
+  const [announced, committed] = await Promise.all([checkpointRecords(primary, clusterKeys.announcePrefix(job)), checkpointRecords(primary, keys.manifestsPrefix(job))])
   const ids = [...new Set([...announced.keys(), ...committed.keys()])].sort(compareCheckpointIds).reverse().slice(0, count)
   const times = [...announced.values(), ...committed.values()].map((info) => info.lastModified)
   const list = await Promise.all(
@@ -168,16 +167,6 @@ async function readCheckpoints(primary: PrimaryStore, job: string, count: number
     }),
   )
   return {list, times}
-}
-
-/** Checkpoint ids of the `chk-N.json` records directly under prefix, with their object info. */
-async function idsUnder(primary: PrimaryStore, prefix: string): Promise<Map<CheckpointId, ObjectInfo>> {
-  const found = new Map<CheckpointId, ObjectInfo>()
-  for await (const info of primary.list(prefix)) {
-    const id = parseCheckpointId(info.key.slice(prefix.length).replace(/\.json$/, ''))
-    if (id && info.key === `${prefix}${id}.json`) found.set(id, info)
-  }
-  return found
 }
 
 async function checkpointStatus(primary: PrimaryStore, job: string, id: CheckpointId, announced: boolean, committed: boolean): Promise<{status: CheckpointStatus; ackTimes: Date[]}> {
