@@ -28,11 +28,11 @@ export const LAYERS: Record<string, string[]> = {
   'cleanup.ts': [...GROUND, 'format', 'stores', 'lock', 'local'],
   'context.ts': [...GROUND, 'format', 'stores', 'catalogue', 'identity.ts', 'lock', 'local', 'cleanup.ts'],
   capture: [...GROUND, 'format', 'local'],
-  cluster: [...GROUND, 'format', 'stores', 'catalogue'],
   restore: [...LOWER, 'capture'],
   checkpoint: [...LOWER, 'capture'],
-  runner: [...LOWER, 'capture', 'checkpoint', 'restore'],
-  metrics: [...LOWER, 'capture', 'checkpoint', 'restore', 'runner'],
+  cluster: [...LOWER, 'capture', 'checkpoint', 'restore'],
+  runner: [...LOWER, 'capture', 'checkpoint', 'restore', 'cluster'],
+  metrics: [...LOWER, 'capture', 'checkpoint', 'restore', 'cluster', 'runner'],
 }
 
 function sourceFiles(dir: string): string[] {
