@@ -1,6 +1,5 @@
 // Many-node records written by hand (docs/design/many-nodes.md), for tests of what reads them
 // (`ckpt status`) without running participants.
-import {hostname} from 'node:os'
 import {jobDigest, createRecord, type Ack, type Announcement, type CoordinatorRecord, type OwnerRecord, type ParticipantRecord} from '../../src/core/cluster/records.js'
 import type {JobSpec} from '../../src/core/config/job-file.js'
 import type {CheckpointId} from '../../src/core/format/ids.js'
@@ -22,7 +21,7 @@ export class ClusterRecords {
   async participant(node: string, fields: Partial<ParticipantRecord> = {}): Promise<void> {
     const record: ParticipantRecord = {
       node,
-      host: hostname(),
+      host: 'another-host', // a host whose processes this one cannot see
       pid: 4000 + node.charCodeAt(0),
       runId: `run-${node}`,
       tasks: [],

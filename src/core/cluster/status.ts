@@ -2,6 +2,7 @@
 // participants and their heartbeats, the coordinator, the last checkpoints with their
 // acknowledgements, and where each task's newest local copy is. Reads only, but for one probe.
 import {randomUUID} from 'node:crypto'
+import {hostname} from 'node:os'
 import type {JobSpec} from '../config/job-file.js'
 import {checkpointRecords, readCommitRecord} from '../catalogue/catalogue.js'
 import {ageMs, storeNow} from '../catalogue/store-time.js'
@@ -10,6 +11,7 @@ import {compareCheckpointIds, parseCheckpointId, type CheckpointId} from '../for
 import {clusterKeys, keys} from '../format/keys.js'
 import {isAborted} from '../format/manifest.js'
 import type {PrimaryStore} from '../stores/store.js'
+import {isLive} from './membership.js'
 import {highestSerial, listParticipants, readAcks, readRecord, type Announcement, type CoordinatorRecord, type OwnerRecord, type Participant} from './records.js'
 
 /** How many checkpoints the status shows, newest first. */
@@ -23,7 +25,7 @@ export interface ParticipantStatus {
   /** The store time of its last heartbeat (its record's lastModified). */
   heartbeatAt: string
   ageMs: number
-  /** Its heartbeat is younger than the lease and it is not leaving. */
+  /** Its heartbeat is younger than the lease, it is not leaving, and (on this host) its process lives. */
   live: boolean
   epoch: number
   coordinator: boolean
@@ -87,7 +89,8 @@ export async function readJobStatus(primary: PrimaryStore, job: JobSpec, options
   ])
   const seen: Date[] = [...participants.map((p) => p.heartbeat), ...[coordinatorTop, epochTop, ...owners].flatMap((r) => (r ? [r.info.lastModified] : [])), ...checkpoints.times]
   const now = clock ?? newest(seen)
-  const live = (p: Participant) => now !== undefined && ageMs(now, {lastModified: p.heartbeat}) < job.cluster.leaseMs && !p.leaving
+  // as participants decide it: on this host, a record whose process is gone is not live either
+  const live = (p: Participant) => now !== undefined && isLive(p, now, job.cluster.leaseMs, {host: hostname()})
   const coordinator = coordinatorTop ? await coordinatorOf(primary, coordinatorTop.key, participants, live) : undefined
   const ownerRecords = await Promise.all(owners.map((o) => (o ? readRecord<OwnerRecord>(primary, o.key) : undefined)))
   return {

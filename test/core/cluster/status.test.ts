@@ -3,7 +3,8 @@
 // while its writer is live, completed / aborted / open checkpoints with their acknowledgements,
 // the node holding each task's newest local copy, and the clock of a store that takes no writes.
 import assert from 'node:assert/strict'
-import {execFileSync} from 'node:child_process'
+import {execFileSync, spawnSync} from 'node:child_process'
+import {hostname} from 'node:os'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
@@ -11,6 +12,7 @@ import {after, before, describe, it} from 'node:test'
 import {readJobStatus, type JobStatus} from '../../../src/core/cluster/status.js'
 import {clusterKeys} from '../../../src/core/format/keys.js'
 import {openPrimaryStore} from '../../../src/core/stores/registry.js'
+import {processStartOf} from '../../../src/core/util/process.js'
 import {checkpointJob, type CheckpointJob} from '../../helpers/checkpoints.js'
 import {ClusterRecords} from '../../helpers/cluster-records.js'
 import {azureKind, fileKind, type PrimaryKind} from '../../helpers/primaries.js'
@@ -215,6 +217,34 @@ describe('ckpt status of a single-node job', () => {
           tasks: [{taskId: 'alpha'}],
         },
       )
+    } finally {
+      await j.cleanup()
+    }
+  })
+})
+
+describe('ckpt status of participants on this host', () => {
+  before(() => fileKind.setup())
+  after(() => fileKind.teardown())
+
+  it('counts a fresh record whose process is gone as not live, as participants do', async () => {
+    const j = await checkpointJob(fileKind, {tasks: ['alpha', 'beta'], extra: CLUSTER})
+    try {
+      const r = new ClusterRecords(j.ctx.primary, j.ctx.job)
+      const gone = spawnSync('true').pid!
+      await r.participant('gone', {host: hostname(), pid: gone, processStart: undefined, tasks: ['alpha']})
+      await r.participant('here', {host: hostname(), pid: process.pid, processStart: processStartOf(process.pid), tasks: ['beta']})
+      await r.owner('alpha', 1, 'gone')
+      await r.owner('beta', 1, 'here')
+      const s = await readJobStatus(j.ctx.primary, j.ctx.job)
+      assert.deepEqual(
+        s.participants.map((p) => [p.node, p.live, p.ageMs < LEASE_MS]),
+        [
+          ['gone', false, true],
+          ['here', true, true],
+        ],
+      )
+      assert.deepEqual(s.tasks, [{taskId: 'alpha'}, {taskId: 'beta', node: 'here'}])
     } finally {
       await j.cleanup()
     }
