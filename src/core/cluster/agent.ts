@@ -42,7 +42,7 @@ export interface AgentHost {
   newCapture(checkpointId: string): {capture: CaptureV2; finish: (result: ParticipantCheckpoint) => void}
   stopTasks(): Promise<void>
   /** Restores this participant's tasks to the checkpoint (null: none completed, go on as they are) and starts them. */
-  restoreAndStart(checkpointId: string | null, trigger: 'start' | 'failover'): Promise<RestoredTask[]>
+  restoreAndStart(checkpointId: string | null, trigger: 'start' | 'failover', epoch?: number): Promise<RestoredTask[]>
   /** Runs one state-changing step at a time. */
   serial(label: string, fn: () => Promise<void>): Promise<void>
   /** What the serial runs now, if anything. */
@@ -65,6 +65,7 @@ export class ClusterAgent {
   private term?: number
   private lastAnnounced?: {id: CheckpointId; at: number}
   private pacedFrom = Date.now()
+  private orphansSaid = ''
   private polls = 0
 
   constructor(
@@ -138,7 +139,7 @@ export class ClusterAgent {
       if (this.host.ending()) return
       let restored: RestoredTask[]
       try {
-        restored = await this.host.restoreAndStart(target.checkpointId, trigger)
+        restored = await this.host.restoreAndStart(target.checkpointId, trigger, target.epoch)
       } catch (error) {
         if (target.checkpointId === null || exitCodeOf(error) === EXIT.store || exitCodeOf(error) === EXIT.interrupted) throw error
         this.host.warn(`checkpoint ${target.checkpointId} cannot restore this node's tasks (${messageOf(error)}); every node falls back together to an older one`)
@@ -147,11 +148,12 @@ export class ClusterAgent {
         continue
       }
       const byTask = new Map(restored.map((r) => [r.taskId, r]))
+      // in the new epoch before its last task is recorded: the first announcement of it may follow at once
+      m.epoch = target.epoch
       for (const task of m.tasks) {
         const r = byTask.get(task.id)
         await recordRestored(this.ctx, {taskId: task.id, node: m.node, epoch: target.epoch, checkpointId: target.checkpointId, source: r?.source ?? 'in place', ...(r?.heldBy ? {heldBy: r.heldBy} : {})})
       }
-      m.epoch = target.epoch
       await m.heartbeat()
       return
     }
@@ -159,6 +161,8 @@ export class ClusterAgent {
 
   private async poll(): Promise<void> {
     if (this.polling || this.stopped) return
+    // a run that is ending only keeps its heartbeat until it leaves
+    if (this.host.ending()) return void this.membership.heartbeat().catch(() => {})
     this.polling = true
     try {
       const now = await this.membership.heartbeat()
@@ -170,7 +174,12 @@ export class ClusterAgent {
       if (epoch > this.scheduledEpoch) {
         this.scheduledEpoch = epoch
         this.host.info(`epoch ${epoch} began: node ${this.membership.node} stops its tasks and restores with every other node`)
-        void this.host.serial(`the recovery of epoch ${epoch}`, async () => this.recoverInto(await settleEpoch(this.ctx, epoch), 'failover')).catch((error) => this.failRecovery(error))
+        void this.host
+          .serial(`the recovery of epoch ${epoch}`, async () => {
+            // this participant's own failover may have begun that epoch and recovered into it already
+            if (this.membership.epoch < epoch) await this.recoverInto(await settleEpoch(this.ctx, epoch), 'failover')
+          })
+          .catch((error) => this.failRecovery(error))
       }
       await this.coordinate(now, epoch)
       await this.follow()
@@ -210,6 +219,15 @@ export class ClusterAgent {
   private async announceWhenDue(now: number, epoch: number): Promise<void> {
     const m = this.membership
     if (epoch !== m.epoch || !(await epochComplete(this.ctx, epoch))) return // a recovery gathers its tasks
+    // A task that no live participant runs cannot acknowledge: announcing would only abort.
+    const live = (await listParticipants(this.ctx.primary, this.ctx.job.name)).filter((p) => p.runId === m.runId || isLive(p, now, m.leaseMs, m))
+    const orphans = this.ctx.job.tasks.filter((t) => !live.some((p) => p.tasks.includes(t.id))).map((t) => t.id)
+    if (orphans.length > 0) {
+      if (orphans.join() !== this.orphansSaid) this.host.info(`no checkpoint until a participant runs task ${orphans.join(', ')}`)
+      this.orphansSaid = orphans.join()
+      return
+    }
+    this.orphansSaid = ''
     if (this.lastAnnounced && (await outcomeOf(this.ctx, this.lastAnnounced.id)) === undefined) {
       const open = await this.openCheckpoint(this.lastAnnounced.id)
       if (open?.late(this.ctx, now)) await abortCheckpoint(this.ctx, open.id, open.ann.epoch, `not every task acknowledged within checkpoint.timeout (missing ${open.missing().join(', ')})`)
@@ -240,10 +258,11 @@ export class ClusterAgent {
     for (const {id, info} of await listAnnouncements(this.ctx)) {
       const n = Number(id.slice(4))
       if (n <= this.seen) continue
-      this.seen = n
       const ann = await readRecord<Announcement>(this.ctx.primary, clusterKeys.announce(this.ctx.job.name, id))
-      if (!ann) continue
-      if (ann.epoch !== m.epoch || ann.jobDigest !== m.digest) continue // an older epoch's, or one this participant will recover from
+      // one of an epoch this participant is still recovering into is taken up once it is there
+      if (ann && ann.epoch > m.epoch) return
+      this.seen = n
+      if (!ann || ann.epoch !== m.epoch || ann.jobDigest !== m.digest) continue // an older epoch's
       void this.host.serial(`checkpoint ${id}`, () => this.participate(ann, info)).catch((error) => this.host.warn(`checkpoint ${id}: ${messageOf(error)}`))
     }
   }
@@ -258,6 +277,8 @@ export class ClusterAgent {
     const open = new OpenCheckpoint(ann, info)
     await withLock(this.ctx, {mode: 'shared', purpose: 'take', onWarning: (w) => this.host.warn(w)}, async () => {
       let written: WriteV2Result
+      // The other nodes' acks are read while this one captures, so its commit needs only a listing and the write.
+      const prefetch = setInterval(() => void open.refresh(this.ctx).catch(() => {}), this.pollMs)
       try {
         written = await writeTasksV2(this.ctx, id, {tasks: m.tasks, capture, onWarning: (w) => this.host.warn(w)})
       } catch (error) {
@@ -265,14 +286,20 @@ export class ClusterAgent {
         await abortCheckpoint(this.ctx, id, ann.epoch, reason).catch(() => {})
         finish({checkpointId: id, outcome: 'aborted', durationMs: Date.now() - started, secondary: {}, reason})
         return
+      } finally {
+        clearInterval(prefetch)
       }
       await Promise.all(written.tasks.map((w) => createRecord(this.ctx.primary, clusterKeys.ack(this.ctx.job.name, id, w.record.taskId), this.ackOf(ann, w.record, written))))
       let outcome = await open.tryCommit(this.ctx)
       const commitRoundTrips = outcome === 'completed' ? open.roundTrips : undefined
+      let endingSince: number | undefined
       while (outcome === 'waiting') {
         await sleep(this.pollMs)
-        if (open.late(this.ctx, m.storeNow) || this.stopped) {
-          const why = this.stopped ? `node ${m.node} stopped before every task acknowledged` : `not every task acknowledged within checkpoint.timeout (missing ${open.missing().join(', ')})`
+        // a participant that stops waits a lease for the others' acks, not the whole timeout
+        if (this.host.ending()) endingSince ??= performance.now()
+        const leaving = this.stopped || (endingSince !== undefined && performance.now() - endingSince > m.leaseMs)
+        if (open.late(this.ctx, m.storeNow) || leaving) {
+          const why = leaving ? `node ${m.node} stopped before every task acknowledged` : `not every task acknowledged within checkpoint.timeout (missing ${open.missing().join(', ')})`
           outcome = await abortCheckpoint(this.ctx, id, ann.epoch, why)
         } else outcome = await open.tryCommit(this.ctx)
       }

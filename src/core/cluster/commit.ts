@@ -60,18 +60,20 @@ export async function abortCheckpoint(ctx: JobContext, id: CheckpointId, epoch: 
   const record: AbortRecord = {format: FORMAT_2, job: ctx.job.name, checkpointId: id, status: 'aborted', epoch, reason, abortedAt: new Date().toISOString(), node: ctx.node}
   try {
     await ctx.primary.createIfAbsent(keys.manifest(ctx.job.name, id), Buffer.from(JSON.stringify(record, null, 1)))
-    // The mark lets a listing skip it unread; a crash before it leaves only a read to tell (readers parse the record).
-    await createRecord(ctx.primary, clusterKeys.aborted(ctx.job.name, id), {checkpointId: id})
-    return 'aborted'
   } catch (error) {
     if (!(error instanceof AlreadyExistsError)) throw error
-    return (await outcomeOf(ctx, id)) ?? 'aborted'
+    const outcome = (await outcomeOf(ctx, id)) ?? 'aborted'
+    if (outcome === 'completed') return outcome
   }
+  // The mark lets a listing skip it unread; until it is written only a read tells (readers parse the record).
+  await createRecord(ctx.primary, clusterKeys.aborted(ctx.job.name, id), {checkpointId: id})
+  return 'aborted'
 }
 
 /**
  * What a participant knows of one open checkpoint: its announcement and the acks read so far, so
- * that the last acknowledger commits in two store round trips (list the acks, create the manifest).
+ * that the last acknowledger commits in two store round trips (read the missing acks, all at once;
+ * create the manifest).
  */
 export class OpenCheckpoint {
   readonly acks = new Map<string, {ack: Ack; info: ObjectInfo}>()
@@ -100,23 +102,25 @@ export class OpenCheckpoint {
     this.claimWrittenAt = claim?.lastModified.getTime() ?? this.annInfo.lastModified.getTime()
   }
 
-  /** Lists the acks and reads the ones not seen yet; one round trip when none are new. */
-  async refresh(ctx: JobContext): Promise<void> {
-    const prefix = clusterKeys.acksPrefix(ctx.job.name, this.id)
-    const fresh: ObjectInfo[] = []
-    for await (const info of ctx.primary.list(prefix)) {
-      const taskId = info.key.slice(prefix.length).replace(/\.json$/, '')
-      if (!this.acks.has(taskId)) fresh.push(info)
-    }
-    this.roundTrips = 1
-    if (fresh.length === 0) return
-    this.roundTrips++
+  private refreshing?: Promise<void>
+
+  /** Reads the acks not seen yet; calls at once share one pass. */
+  refresh(ctx: JobContext): Promise<void> {
+    this.refreshing ??= this.readAcks(ctx).finally(() => (this.refreshing = undefined))
+    return this.refreshing
+  }
+
+  /** Reads the ack of every task not seen yet, all at once: one round trip, whatever the number of tasks. */
+  private async readAcks(ctx: JobContext): Promise<void> {
+    const wanted = this.ann.tasks.filter((t) => !this.acks.has(t))
     await Promise.all(
-      fresh.map(async (info) => {
-        const ack = await readRecord<Ack>(ctx.primary, info.key)
-        if (ack) this.acks.set(ack.taskId, {ack, info})
+      wanted.map(async (taskId) => {
+        const key = clusterKeys.ack(ctx.job.name, this.id, taskId)
+        const [ack, info] = await Promise.all([readRecord<Ack>(ctx.primary, key), ctx.primary.stat(key)])
+        if (ack && info) this.acks.set(taskId, {ack, info})
       }),
     )
+    this.roundTrips = 1
   }
 
   /** The tasks still without an ack of the announcement's epoch. */
@@ -129,6 +133,8 @@ export class OpenCheckpoint {
    * and the half-grace rule holds in store time; aborts when the epoch or the grace rule says so.
    */
   async tryCommit(ctx: JobContext): Promise<Outcome | 'waiting'> {
+    // a pass begun before this node's acks were written would not see them
+    await this.refreshing?.catch(() => {})
     const [, epoch] = await Promise.all([this.refresh(ctx), currentEpoch(ctx.primary, ctx.job.name), this.prepare(ctx)])
     if (epoch !== this.ann.epoch) return abortCheckpoint(ctx, this.id, this.ann.epoch, `a job-wide recovery began (epoch ${epoch}) before every task acknowledged`)
     if (this.missing().length > 0) return 'waiting'
