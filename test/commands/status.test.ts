@@ -16,7 +16,7 @@ describe('ckpt status', () => {
   let j: CheckpointJob
   before(async () => {
     await fileKind.setup()
-    j = await checkpointJob(fileKind, {tasks: ['alpha', 'beta'], extra: {cluster: {lease: '3s', poll: '1s'}}})
+    j = await checkpointJob(fileKind, {tasks: ['alpha', 'beta'], extra: {cluster: {lease: '10m', poll: '1s'}}})
     await j.take(1)
     const r = new ClusterRecords(j.ctx.primary, j.ctx.job)
     await r.participant('gone', {tasks: ['beta'], copies: {beta: 'chk-1'}})

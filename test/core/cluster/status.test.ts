@@ -17,8 +17,18 @@ import {checkpointJob, type CheckpointJob} from '../../helpers/checkpoints.js'
 import {ClusterRecords} from '../../helpers/cluster-records.js'
 import {azureKind, fileKind, type PrimaryKind} from '../../helpers/primaries.js'
 
-const LEASE_MS = 2000
-const CLUSTER = {cluster: {lease: `${LEASE_MS}ms`, poll: '500ms'}}
+// The file store's records are made stale by their mtime, so its lease can be long; on Azure the test waits past a short one.
+const FILE_LEASE_MS = 60_000
+const AZURE_LEASE_MS = 4000
+const cluster = (leaseMs: number) => ({cluster: {lease: `${leaseMs}ms`, poll: '500ms'}})
+const A_FIELDS = {tasks: ['alpha', 'beta'], epoch: 1, copies: {alpha: 'chk-2', beta: 'chk-9'}}
+const C_FIELDS = {tasks: [], leaving: true as const, copies: {alpha: 'chk-1'}}
+
+/** The heartbeats of a and c, as running participants rewrite them, so a busy machine's slow seeding cannot age them. */
+async function beat(r: ClusterRecords): Promise<void> {
+  await r.participant('a', A_FIELDS)
+  await r.participant('c', C_FIELDS)
+}
 
 /** Writes the scenario every kind reads; `makeStale` ages participant b's record past the lease. */
 async function seed(j: CheckpointJob, makeStale: (key: string) => Promise<void>): Promise<ClusterRecords> {
@@ -26,8 +36,7 @@ async function seed(j: CheckpointJob, makeStale: (key: string) => Promise<void>)
   // b: gone; its disk holds the newest copy of beta (chk-10 is newer than a's chk-9, though not as text)
   await r.participant('b', {tasks: ['gamma'], copies: {gamma: 'chk-2', beta: 'chk-10'}})
   await makeStale(clusterKeys.participant(j.ctx.job.name, 'b'))
-  await r.participant('a', {tasks: ['alpha', 'beta'], epoch: 1, copies: {alpha: 'chk-2', beta: 'chk-9'}})
-  await r.participant('c', {tasks: [], leaving: true, copies: {alpha: 'chk-1'}})
+  await beat(r)
   await r.owner('alpha', 1, 'b')
   await r.owner('alpha', 2, 'a')
   await r.owner('beta', 1, 'a')
@@ -50,20 +59,21 @@ async function seed(j: CheckpointJob, makeStale: (key: string) => Promise<void>)
   await r.announce('chk-4', 1)
   await r.ack('chk-4', 'alpha', 'a', 1)
   await r.ack('chk-4', 'beta', 'a', 0) // left over from before the recovery: not counted
+  await beat(r)
   return r
 }
 
-function checkScenario(s: JobStatus): void {
+function checkScenario(s: JobStatus, leaseMs: number): void {
   assert.equal(s.job, 'testjob')
   assert.equal(s.epoch, 1)
   assert.equal(s.coordinator, undefined, 'the highest term was written by b, which is not live')
   const p = Object.fromEntries(s.participants.map((x) => [x.node, x]))
   assert.deepEqual(Object.keys(p), ['a', 'b', 'c'])
   assert.equal(p.a.live, true)
-  assert.ok(p.a.ageMs < LEASE_MS, `a's age ${p.a.ageMs}`)
+  assert.ok(p.a.ageMs < leaseMs, `a's age ${p.a.ageMs}`)
   assert.deepEqual([p.a.tasks, p.a.epoch, p.a.coordinator], [['alpha', 'beta'], 1, false])
   assert.equal(p.b.live, false)
-  assert.ok(p.b.ageMs >= LEASE_MS, `b's age ${p.b.ageMs}`)
+  assert.ok(p.b.ageMs >= leaseMs, `b's age ${p.b.ageMs}`)
   assert.equal(p.c.live, false, 'a leaving participant is not live')
   assert.equal(p.c.leaving, true)
   for (const x of s.participants) assert.equal(x.heartbeatAt, new Date(x.heartbeatAt).toISOString())
@@ -99,12 +109,12 @@ async function probesLeft(j: CheckpointJob): Promise<string[]> {
   return found
 }
 
-function scenario(kind: PrimaryKind, makeStale: (j: CheckpointJob, key: string) => Promise<void>) {
+function scenario(kind: PrimaryKind, leaseMs: number, makeStale: (j: CheckpointJob, key: string) => Promise<void>) {
   describe(`ckpt status on ${kind.name} records`, () => {
     let j: CheckpointJob
     before(async () => {
       await kind.setup()
-      j = await checkpointJob(kind, {tasks: ['alpha', 'beta', 'gamma'], extra: CLUSTER})
+      j = await checkpointJob(kind, {tasks: ['alpha', 'beta', 'gamma'], extra: cluster(leaseMs)})
       await j.take(2)
     })
     after(async () => {
@@ -116,12 +126,14 @@ function scenario(kind: PrimaryKind, makeStale: (j: CheckpointJob, key: string) 
       const r = await seed(j, (key) => makeStale(j, key))
       const s = await readJobStatus(j.ctx.primary, j.ctx.job)
       assert.equal(s.clock, 'store')
-      checkScenario(s)
+      checkScenario(s, leaseMs)
       assert.deepEqual(await probesLeft(j), [], 'the probe is removed')
 
       await r.coordinator(3, 'a', 'run-of-an-earlier-a')
+      await beat(r)
       assert.equal((await readJobStatus(j.ctx.primary, j.ctx.job)).coordinator, undefined, 'a node name of another run is not the coordinator')
       await r.coordinator(4, 'a')
+      await beat(r)
       const then = await readJobStatus(j.ctx.primary, j.ctx.job)
       assert.deepEqual({...then.coordinator, heartbeatAt: undefined}, {node: 'a', term: 4, heartbeatAt: undefined})
       assert.equal(then.coordinator!.heartbeatAt, then.participants[0].heartbeatAt)
@@ -138,28 +150,28 @@ function scenario(kind: PrimaryKind, makeStale: (j: CheckpointJob, key: string) 
 }
 
 // The file store's time is the file's mtime: set it back an hour.
-scenario(fileKind, async (j, key) => {
+scenario(fileKind, FILE_LEASE_MS, async (j, key) => {
   const when = new Date(Date.now() - 3600_000)
   await fs.utimes(path.join(j.target.url, ...key.split('/')), when, when)
 })
 // Azure's time is the service's: wait past the lease (Last-Modified has whole seconds).
-scenario(azureKind, async () => sleep(LEASE_MS + 1500))
+scenario(azureKind, AZURE_LEASE_MS, async () => sleep(AZURE_LEASE_MS + 1500))
 
 describe('ckpt status on a store that takes no writes', () => {
   before(() => azureKind.setup())
   after(() => azureKind.teardown())
 
   it('measures ages from the newest record and says so (a read-only SAS)', async () => {
-    const j = await checkpointJob(azureKind, {tasks: ['alpha', 'beta', 'gamma'], extra: CLUSTER})
+    const j = await checkpointJob(azureKind, {tasks: ['alpha', 'beta', 'gamma'], extra: cluster(AZURE_LEASE_MS)})
     try {
       await j.take(2)
-      await seed(j, async () => sleep(LEASE_MS + 1500))
+      await seed(j, async () => sleep(AZURE_LEASE_MS + 1500))
       const readOnly = await openPrimaryStore(await azureKind.sasUrl(j.target), {baseDir: j.dir, create: false})
       try {
         assert.equal(readOnly.properties.writable, false)
         const s = await readJobStatus(readOnly, j.ctx.job)
         assert.equal(s.clock, 'newest-record')
-        checkScenario(s)
+        checkScenario(s, AZURE_LEASE_MS)
       } finally {
         await readOnly.close()
       }
@@ -169,7 +181,7 @@ describe('ckpt status on a store that takes no writes', () => {
   })
 
   it('measures ages from the newest record on a read-only mount of a file store', async () => {
-    const j = await checkpointJob(fileKind, {tasks: ['alpha', 'beta', 'gamma'], extra: CLUSTER})
+    const j = await checkpointJob(fileKind, {tasks: ['alpha', 'beta', 'gamma'], extra: cluster(FILE_LEASE_MS)})
     const ro = path.join(j.dir, 'read-only-primary')
     await fs.mkdir(ro)
     execFileSync('mount', ['--bind', j.target.url, ro])
@@ -184,7 +196,7 @@ describe('ckpt status on a store that takes no writes', () => {
       assert.equal(readOnly.properties.writable, false)
       const s = await readJobStatus(readOnly, j.ctx.job)
       assert.equal(s.clock, 'newest-record')
-      checkScenario(s)
+      checkScenario(s, FILE_LEASE_MS)
       assert.ok(Date.parse(s.now!) >= Date.parse(s.participants.find((p) => p.node === 'c')!.heartbeatAt))
     } finally {
       execFileSync('umount', [ro])
@@ -228,7 +240,7 @@ describe('ckpt status of participants on this host', () => {
   after(() => fileKind.teardown())
 
   it('counts a fresh record whose process is gone as not live, as participants do', async () => {
-    const j = await checkpointJob(fileKind, {tasks: ['alpha', 'beta'], extra: CLUSTER})
+    const j = await checkpointJob(fileKind, {tasks: ['alpha', 'beta'], extra: cluster(FILE_LEASE_MS)})
     try {
       const r = new ClusterRecords(j.ctx.primary, j.ctx.job)
       const gone = spawnSync('true').pid!
@@ -238,7 +250,7 @@ describe('ckpt status of participants on this host', () => {
       await r.owner('beta', 1, 'here')
       const s = await readJobStatus(j.ctx.primary, j.ctx.job)
       assert.deepEqual(
-        s.participants.map((p) => [p.node, p.live, p.ageMs < LEASE_MS]),
+        s.participants.map((p) => [p.node, p.live, p.ageMs < FILE_LEASE_MS]),
         [
           ['gone', false, true],
           ['here', true, true],
