@@ -16,6 +16,7 @@ import LocalList from './commands/local/list.js'
 import LocalPrune from './commands/local/prune.js'
 import Restore from './commands/restore.js'
 import Run from './commands/run.js'
+import Status from './commands/status.js'
 import Unlock from './commands/unlock.js'
 
 export {execute, NOT_FOUND} from './cli/main.js'
@@ -38,5 +39,6 @@ export const COMMANDS = {
   'local:prune': LocalPrune,
   restore: Restore,
   run: Run,
+  status: Status,
   unlock: Unlock,
 }

@@ -45,6 +45,7 @@ export const COMMAND_HELP: Record<string, {exits: ExitCode[]; env: EnvName[]}> =
   'local:prune': {exits: [ok, failed, usage, store, interrupted], env: [...LOCAL, ...TERMINAL]},
   restore: {exits: [ok, failed, usage, nothingRestored, store, interrupted], env: [...LOCAL, ...TERMINAL]},
   run: {exits: [ok, failed, usage, nothingRestored, store, interrupted], env: [...LOCAL, ...TERMINAL]},
+  status: {exits: [ok, failed, usage, store, interrupted], env: [...PRIMARY, ...TERMINAL]},
   unlock: {exits: [ok, failed, usage, store, interrupted], env: [...PRIMARY, ...TERMINAL]},
 }
 

@@ -35,9 +35,9 @@ export const warningLabel = (text: string) => chalkStderr.yellow(text)
 export const noteLabel = (text: string) => chalkStderr.dim(text)
 
 export function statusColor(status: string): string {
-  if (status === 'completed' || status === 'confirmed' || status === 'local' || status === 'written' || status === 'ok') return chalk.green(status)
-  if (status === 'incomplete' || status === 'pending' || status === 'mixed' || status === 'unknown') return chalk.yellow(status)
-  if (status === 'orphaned' || status === 'failed' || status === 'broken') return chalk.red(status)
+  if (status === 'completed' || status === 'confirmed' || status === 'local' || status === 'written' || status === 'ok' || status === 'live') return chalk.green(status)
+  if (status === 'incomplete' || status === 'pending' || status === 'mixed' || status === 'unknown' || status === 'open' || status === 'leaving') return chalk.yellow(status)
+  if (status === 'orphaned' || status === 'failed' || status === 'broken' || status === 'aborted' || status === 'stale') return chalk.red(status)
   return status
 }
 

@@ -25,6 +25,7 @@ const COMMANDS: string[][] = [
   ['restore', '--plan'],
   ['restore', '--prefer', 'remote'],
   ['unlock'],
+  ['status'],
   ['run', '--duration', '1s', '--interval', '300ms'],
 ]
 

@@ -97,6 +97,16 @@ export async function completedIds(primary: PrimaryStore, job: string): Promise<
   return committed.filter((id) => !skip.has(id)).sort(compareCheckpointIds).reverse()
 }
 
+/** The `chk-N.json` objects directly under prefix (manifests; many-node announcements), by checkpoint id. */
+export async function checkpointRecords(primary: PrimaryStore, prefix: string): Promise<Map<CheckpointId, ObjectInfo>> {
+  const found = new Map<CheckpointId, ObjectInfo>()
+  for await (const info of primary.list(prefix)) {
+    const id = parseCheckpointId(info.key.slice(prefix.length).replace(/\.json$/, ''))
+    if (id && info.key === `${prefix}${id}.json`) found.set(id, info)
+  }
+  return found
+}
+
 /** The highest checkpoint number claimed: claims (a take leaves one per attempt) and, for hand-made stores, manifests. */
 export async function highestClaimedNumber(primary: PrimaryStore, job: string): Promise<number> {
   let highest = 0
