@@ -16,13 +16,14 @@ const LEASE_MS = 3000
 
 async function manifests(dir: string): Promise<Array<{checkpointId: string; status: string; tasks: Array<{taskId: string; node: string}>}>> {
   const folder = path.join(dir, 'primary/mn/manifests')
-  const names = await readdir(folder).catch(() => [] as string[])
+  // only commit records: the file store writes through temporary files beside them
+  const names = (await readdir(folder).catch(() => [] as string[])).filter((n) => /^chk-\d+\.json$/.test(n))
   return Promise.all(names.map(async (n) => JSON.parse(await readFile(path.join(folder, n), 'utf8'))))
 }
 
 async function coordinators(dir: string): Promise<Array<{term: number; node: string}>> {
   const folder = path.join(dir, 'primary/mn/cluster/coordinator')
-  const names = (await readdir(folder).catch(() => [] as string[])).sort()
+  const names = (await readdir(folder).catch(() => [] as string[])).filter((n) => /^\d{8}\.json$/.test(n)).sort()
   return Promise.all(names.map(async (n) => JSON.parse(await readFile(path.join(folder, n), 'utf8'))))
 }
 
