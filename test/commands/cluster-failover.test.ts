@@ -1,0 +1,54 @@
+// Many nodes (issue 14): `--failover job` across participants: one task killed on b, and every task
+// of every node restores the same checkpoint id and restarts from it.
+import assert from 'node:assert/strict'
+import {describe, it} from 'node:test'
+import {JOB, THREE_NODES, lastRecoveries, withCluster} from '../helpers/cluster.js'
+import {clusterKeys} from '../../src/core/format/keys.js'
+import {fileKind} from '../helpers/primaries.js'
+
+describe('many nodes: --failover job', {timeout: 90_000}, () => {
+  it('ends with every task of every node on the same checkpoint id', async () => {
+    await withCluster(
+      fileKind,
+      THREE_NODES,
+      async (cluster) => {
+        const [, b] = cluster.startAll()
+        await cluster.waitCompleted(2)
+        const before = await cluster.epoch()
+        const firstStarts = new Map(cluster.participants.flatMap((p) => p.tasks.map((t) => [t, p.taskStarts(t).length] as const)))
+        process.kill(b.taskPid('b1')!, 'SIGKILL')
+
+        await cluster.waitFor(`a job-wide recovery after b1 was killed (an epoch after ${before})`, async () => (await cluster.epoch()) > before)
+        await cluster.waitFor(
+          'restored records of all four tasks in the newest epoch',
+          async () => (await cluster.restoredIn(await cluster.epoch())).length === 4,
+          20_000,
+          async () => JSON.stringify(await cluster.restoredIn(await cluster.epoch())),
+        )
+        const epoch = await cluster.epoch()
+        await cluster.waitCompleted(1, {epoch, timeoutMs: 20_000})
+        const target = await cluster.read<{checkpointId: string | null}>(clusterKeys.target(JOB, epoch))
+        assert.ok(target?.checkpointId, `epoch ${epoch}'s target: ${JSON.stringify(target)}`)
+        const restored = await cluster.restoredIn(epoch)
+        for (const r of restored) assert.equal(r.checkpointId, target.checkpointId, `restored record ${JSON.stringify(r)}`)
+
+        for (const p of [...cluster.participants]) {
+          const run = await p.stop()
+          assert.equal(run.code, 130, `${p.node}:\n${run.stderr.slice(-2000)}`)
+          const recs = lastRecoveries(run)
+          for (const taskId of p.tasks) {
+            const rec = recs.get(taskId)
+            assert.ok(rec, `${p.node}'s run JSON has no recovery of ${taskId}: ${run.stdout.slice(0, 3000)}`)
+            assert.equal(rec.checkpointId, target.checkpointId, `${p.node}: ${taskId} restored ${rec.checkpointId}; the job restored ${target.checkpointId}`)
+            assert.equal(rec.source, 'local', `${p.node}: ${taskId} had its copy on its own node: ${JSON.stringify(rec)}`)
+            // Every task, not only the one killed, was restarted from that checkpoint.
+            const starts = p.taskStarts(taskId)
+            assert.ok(starts.length > firstStarts.get(taskId)!, `${taskId} was not restarted: ${JSON.stringify(starts)}`)
+            assert.equal(starts.at(-1)!.restoredFrom, target.checkpointId, `${taskId} last started from ${starts.at(-1)!.restoredFrom || 'nothing'}`)
+          }
+        }
+      },
+      {failover: 'job'},
+    )
+  })
+})
