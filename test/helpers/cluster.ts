@@ -255,8 +255,11 @@ export class Cluster {
       const value = await probe()
       if (value !== undefined && value !== false) return value as T
       if (Date.now() > deadline) {
-        const commits = (await this.commits().catch(() => [])).map((c) => `${c.checkpointId}:${c.status}@${c.epoch}`).join(' ')
-        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\ncommit records: ${commits || 'none'}\n${seen ? `${await seen()}\n` : ''}${this.tails()}`)
+        const commits = (await this.commits().catch(() => []))
+          .slice(-15)
+          .map((c) => `${c.checkpointId}:${c.status}@${c.epoch}`)
+          .join(' ')
+        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\nlast commit records (id:status@epoch): ${commits || 'none'}\n${seen ? `${await seen()}\n` : ''}${this.tails()}`)
       }
       await sleep(100)
     }
