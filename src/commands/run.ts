@@ -17,8 +17,16 @@ SIGINT, SIGTERM and --duration stop every task's process group with SIGTERM, and
 
 One run per job and node: the run records itself in its first local root (.ckpt-run/NODE/JOB.json), and while it lives a second run, 'checkpoint take' and 'restore' of the job on this node are refused with exit 1, naming its pid. --checkpoint-on-exit takes a final checkpoint before stopping (if it fails, a run that would exit 0 exits 1). The summary lists checkpoints (duration, pause, bytes) and recoveries (task, checkpoint, source, restore time).
 
+Many nodes: with --task, or tasks that name a node in the job file ("node": "NAME"), this run is one participant of a job spread over several machines: it runs only its tasks and coordinates with the others through the primary store alone (docs/design/many-nodes.md). One participant, the coordinator, announces a checkpoint every --interval; each captures and acknowledges its own tasks; the checkpoint commits when every task of the job has acknowledged, and is aborted when one has not within checkpoint.timeout. With --failover job a failed task makes every node restore the same checkpoint (a new epoch). The job file must be the same on every node.
+
 Job file defaults: checkpoint.interval, run.failover, run.maxRestarts, run.restartWindow, run.restartDelay, run.stopTimeout; flags beat them.`
-  static override examples = ['<%= config.bin %> run', '<%= config.bin %> run --interval 10s --failover task', '<%= config.bin %> run --duration 5s --checkpoint-on-exit --json']
+  static override examples = [
+    '<%= config.bin %> run',
+    '<%= config.bin %> run --interval 10s --failover task',
+    '<%= config.bin %> run --duration 5s --checkpoint-on-exit --json',
+    '<%= config.bin %> run --node worker-1',
+    '<%= config.bin %> run --node worker-2 --task ingest --task index',
+  ]
   static override flags = {
     ...transferFlags,
     ...metricsFlags,
@@ -31,6 +39,11 @@ Job file defaults: checkpoint.interval, run.failover, run.maxRestarts, run.resta
     'checkpoint-on-exit': Flags.boolean({summary: 'Take a final checkpoint before stopping the tasks.'}),
     duration: duration({timer: true, summary: 'Stop the run cleanly after this long (exit 0), e.g. 5m.'}),
     fresh: Flags.boolean({summary: 'Do not restore; start every task on its current state.'}),
+    task: Flags.string({
+      summary: "Many nodes: run only this task (repeatable); default the tasks whose job-file entry names this node (--node).",
+      multiple: true,
+      helpValue: '<id>',
+    }),
   }
 
   async run() {
@@ -67,6 +80,7 @@ Job file defaults: checkpoint.interval, run.failover, run.maxRestarts, run.resta
             duration: flags.duration,
             fresh: flags.fresh,
             handleSignals: true,
+            tasks: flags.task,
           },
           metrics.hooks,
         ).finally(metrics.close)

@@ -133,6 +133,16 @@ export class RunActiveError extends CkptError {
   override readonly code: string = 'RUN_ACTIVE'
 }
 
+/** Many nodes: a task is run by another live participant (exit 1). */
+export class TaskOwnedError extends CkptError {
+  override readonly code: string = 'TASK_OWNED'
+}
+
+/** Many nodes: participants run different job files (exit 2). */
+export class JobMismatchError extends UsageError {
+  override readonly code: string = 'JOB_MISMATCH'
+}
+
 /**
  * A step that failed, in the words of the larger step: it keeps its cause's exit code, code and
  * fallback, so that no caller has to clone an error of another class to add words to it.

@@ -30,8 +30,9 @@ export const LAYERS: Record<string, string[]> = {
   capture: [...GROUND, 'format', 'local'],
   restore: [...LOWER, 'capture'],
   checkpoint: [...LOWER, 'capture'],
-  runner: [...LOWER, 'capture', 'checkpoint', 'restore'],
-  metrics: [...LOWER, 'capture', 'checkpoint', 'restore', 'runner'],
+  cluster: [...LOWER, 'capture', 'checkpoint', 'restore'],
+  runner: [...LOWER, 'capture', 'checkpoint', 'restore', 'cluster'],
+  metrics: [...LOWER, 'capture', 'checkpoint', 'restore', 'cluster', 'runner'],
 }
 
 function sourceFiles(dir: string): string[] {

@@ -4,7 +4,7 @@ import type {ObjectInfo, PrimaryStore} from '../stores/store.js'
 import {mapLimit} from '../util/pool.js'
 import {StoreUnavailableError, UsageError, messageOf} from '../errors.js'
 import {checkpointNumber, compareCheckpointIds, parseCheckpointId, type CheckpointId} from '../format/ids.js'
-import {checkpointIdOfKey, keys, packIdOfKey, prunedIdOfKey} from '../format/keys.js'
+import {checkpointIdOfKey, clusterKeys, keys, packIdOfKey, prunedIdOfKey} from '../format/keys.js'
 import {isAborted, parseCommitRecord, type CommitRecord, type Manifest, type ManifestV2} from '../format/manifest.js'
 import {getBuffer} from '../stores/store.js'
 import {ManifestError} from '../errors.js'
@@ -82,14 +82,19 @@ export async function listJobObjects(primary: PrimaryStore, job: string): Promis
   return objects
 }
 
-/** Ids of completed checkpoints (manifest keys), newest first. */
+/** Ids of completed checkpoints (manifest keys less the ones an abort record took, marked beside it), newest first. */
 export async function completedIds(primary: PrimaryStore, job: string): Promise<CheckpointId[]> {
-  const ids: CheckpointId[] = []
-  for await (const info of primary.list(keys.manifestsPrefix(job))) {
-    const id = checkpointIdOfKey(job, info.key)
-    if (id) ids.push(id)
+  const idsUnder = async (prefix: string) => {
+    const ids: CheckpointId[] = []
+    for await (const info of primary.list(prefix)) {
+      const id = checkpointIdOfKey(job, info.key)
+      if (id) ids.push(id)
+    }
+    return ids
   }
-  return ids.sort(compareCheckpointIds).reverse()
+  const [committed, aborted] = await Promise.all([idsUnder(keys.manifestsPrefix(job)), idsUnder(clusterKeys.abortedPrefix(job))])
+  const skip = new Set(aborted)
+  return committed.filter((id) => !skip.has(id)).sort(compareCheckpointIds).reverse()
 }
 
 /** The highest checkpoint number claimed: claims (a take leaves one per attempt) and, for hand-made stores, manifests. */

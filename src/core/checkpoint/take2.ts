@@ -33,6 +33,8 @@ export interface CaptureHint {
 export type CaptureV2 = (task: TaskSpec, checkpointId: string, hint: CaptureHint) => Promise<CapturedState & SourceV2>
 
 export interface WriteV2Options {
+  /** The tasks to write (many nodes: this participant's); default every task of the job. */
+  tasks?: TaskSpec[]
   noLocal?: boolean
   reread?: boolean
   parallel?: number
@@ -83,8 +85,9 @@ export async function writeTasksV2(ctx: JobContext, id: CheckpointId, options: W
     )
   const baseEntries = learned.entries
   const reread = options.reread === true || rereadDue(ctx.job.checkpoint.rereadEvery, base)
-  const drafts = ctx.job.tasks.map(
-    (task, index) =>
+  const tasks = options.tasks ?? ctx.job.tasks
+  const drafts = tasks.map(
+    (task) =>
       new TaskDraft({
         primary: ctx.primary,
         job,
@@ -98,17 +101,17 @@ export async function writeTasksV2(ctx: JobContext, id: CheckpointId, options: W
         baseId: base?.tasks.has(task.id) ? base.id : undefined,
         baseEntries: baseEntries.get(task.id),
         reread,
-        secondary: options.noLocal ? undefined : () => ctx.secondary.store(index, task.id, id),
+        secondary: options.noLocal ? undefined : () => ctx.secondary.store(ctx.job.tasks.indexOf(task), task.id, id),
         progress: (total) => startPhase(options.progress, task.id, primaryWritePhase(ctx.settings.primaryUrl), total),
       }),
   )
   try {
-    await captureAll(ctx, id, options, drafts, reread ? undefined : baseEntries, reread)
+    await captureAll(tasks, id, options, drafts, reread ? undefined : baseEntries, reread)
     await builder.finish()
     const published = await mapLimit(drafts, 4, (draft) => draft.publish())
-    const tasks = published.map(({record, copy}, i): WrittenV2 => ({record, copy, totals: drafts[i].totals, reread, secondaryError: copy ? undefined : drafts[i].copyError}))
-    const uploadedBytes = builder.uploadedBytes + tasks.reduce((sum, t) => sum + t.record.indexSize, 0)
-    return {config, base, tasks, uploadedBytes, repackedPacks: learned.repacked.size, digestImplementation: digestImplementation(config.digest)}
+    const written = published.map(({record, copy}, i): WrittenV2 => ({record, copy, totals: drafts[i].totals, reread, secondaryError: copy ? undefined : drafts[i].copyError}))
+    const uploadedBytes = builder.uploadedBytes + written.reduce((sum, t) => sum + t.record.indexSize, 0)
+    return {config, base, tasks: written, uploadedBytes, repackedPacks: learned.repacked.size, digestImplementation: digestImplementation(config.digest)}
   } catch (error) {
     // Packs already put stay for prune: another take may have found the same bytes there.
     await builder.finish().catch(() => {})
@@ -118,9 +121,9 @@ export async function writeTasksV2(ctx: JobContext, id: CheckpointId, options: W
 }
 
 /** Captures every task; after the first failure no further task starts, and every failure among the tasks in flight is reported. */
-async function captureAll(ctx: JobContext, id: CheckpointId, options: WriteV2Options, drafts: TaskDraft[], baseEntries: Map<string, Map<string, EntryV2>> | undefined, reread: boolean): Promise<void> {
+async function captureAll(tasks: TaskSpec[], id: CheckpointId, options: WriteV2Options, drafts: TaskDraft[], baseEntries: Map<string, Map<string, EntryV2>> | undefined, reread: boolean): Promise<void> {
   const failures: Array<{index: number; error: unknown}> = []
-  await mapLimit(ctx.job.tasks, options.parallel ?? 4, async (task, i) => {
+  await mapLimit(tasks, options.parallel ?? 4, async (task, i) => {
     try {
       const linkable = !reread && drafts[i].hasLocalBase()
       const captured = await options.capture(task, id, {baseEntries: baseEntries?.get(task.id), linkable})

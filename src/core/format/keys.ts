@@ -39,7 +39,7 @@ export function packIdOfKey(job: string, key: string): string | undefined {
 /** The checkpoint id in a claim, manifest or data key, or undefined. */
 export function checkpointIdOfKey(job: string, key: string): CheckpointId | undefined {
   const rest = key.startsWith(`${job}/`) ? key.slice(job.length + 1) : undefined
-  const match = rest ? /^(?:claims|manifests)\/(chk-\d+)\.json$|^data\/(chk-\d+)\//.exec(rest) : null
+  const match = rest ? /^(?:claims|manifests|cluster\/aborted)\/(chk-\d+)\.json$|^data\/(chk-\d+)\//.exec(rest) : null
   const id = match ? (match[1] ?? match[2]) : undefined
   return id === undefined ? undefined : parseCheckpointId(id)
 }
@@ -81,6 +81,11 @@ export const clusterKeys = {
   requestsPrefix: (job: string) => `${job}/cluster/requests/`,
   request: (job: string, requestId: string) => `${job}/cluster/requests/${requestId}.json`,
   answer: (job: string, requestId: string) => `${job}/cluster/requests/${requestId}.answer.json`,
+  /** Written after an abort record, so that listing completed checkpoints needs no read of each commit record. */
+  abortedPrefix: (job: string) => `${job}/cluster/aborted/`,
+  aborted: (job: string, id: CheckpointId) => `${job}/cluster/aborted/${id}.json`,
+  /** An object written and removed at once, whose write time is the store's time now. */
+  probe: (job: string, probeId: string) => `${job}/cluster/probes/${probeId}.json`,
 }
 
 /** The number at the end of a generation, term or epoch key (`…/00000012.json`), or undefined. */

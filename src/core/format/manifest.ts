@@ -90,6 +90,8 @@ export interface TaskRecordV2 {
   uploadedBytes: number
   /** File bytes served by blobs that already existed. */
   reusedBytes: number
+  /** Many nodes: the node that captured the task and acknowledged it. */
+  node?: string
 }
 
 export interface ManifestV2 {

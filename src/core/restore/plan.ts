@@ -17,6 +17,8 @@ export interface TaskPlan {
   localBytes: number
   remoteBytes: number
   reason: string
+  /** Many nodes: the node that captured the task, when this node has no copy of it. */
+  heldBy?: string
 }
 
 export interface TaskWork {

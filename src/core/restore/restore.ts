@@ -64,7 +64,7 @@ async function restoreLocked(ctx: JobContext, options: RestoreOptions): Promise<
   for (const checkpointId of candidates) {
     try {
       const works = await loadWork(ctx, checkpointId, tasks, options.preferRemote ?? false)
-      const plans = options.plan ? await planOnly(ctx, works, checkpointId) : await stageAndSwap(ctx, works, checkpointId, options)
+      const plans = withHeldBy(ctx, works, options.plan ? await planOnly(ctx, works, checkpointId) : await stageAndSwap(ctx, works, checkpointId, options))
       return {checkpointId, planned: options.plan ?? false, durationMs: Date.now() - started, tasks: plans, fallbacks}
     } catch (error) {
       if (!canFallBack(error)) throw error
@@ -125,7 +125,19 @@ async function loadWorkV2(ctx: JobContext, manifest: ManifestV2, tasks: Tasks, p
     }
     const {entries, root} = withTaskOwner(index, task.user)
     const local = await findLocalV2(ctx, task.id, manifest, record, preferRemote)
-    return {format: 2 as const, task, record, index, entries: entries as EntryV2[], root, copy: local.copy, noLocalReason: local.reason, inPlace: !preferRemote}
+    // Many nodes: a task that moved names the node that captured it (and holds its copy).
+    const moved = !local.copy && !preferRemote && record.node !== undefined && record.node !== ctx.node
+    const noLocalReason = moved ? `${local.reason}; node ${record.node} held it` : local.reason
+    return {format: 2 as const, task, record, index, entries: entries as EntryV2[], root, copy: local.copy, noLocalReason, inPlace: !preferRemote}
+  })
+}
+
+/** Many nodes: `heldBy` names the node that captured a task this node has no copy of. */
+function withHeldBy(ctx: JobContext, works: Work[], plans: TaskPlan[]): TaskPlan[] {
+  return plans.map((plan) => {
+    const work = works.find((w) => w.task.id === plan.taskId)
+    const node = work && 'format' in work && !work.copy ? work.record.node : undefined
+    return node !== undefined && node !== ctx.node ? {...plan, heldBy: node} : plan
   })
 }
 

@@ -37,6 +37,8 @@ export interface RunInput {
   duration?: number
   fresh?: boolean
   handleSignals?: boolean
+  /** Many nodes: the tasks this participant runs (`--task`); default the job file's tasks[].node. */
+  tasks?: string[]
 }
 
 export const RUN_DEFAULTS = {failover: 'job' as Failover, maxRestarts: 5, restartWindowMs: 600_000, restartDelayMs: 1000, stopTimeoutMs: 10_000}

@@ -2,14 +2,13 @@
 // first local root) with its pid and that process's start time from /proc, so the record of a
 // run that is gone (killed -9, or its pid reused since) is not live. A second run, a take and a
 // restore of the job on this node are refused while the record is live.
-import {readFileSync} from 'node:fs'
 import * as fs from 'node:fs/promises'
 import {hostname} from 'node:os'
 import * as path from 'node:path'
 import type {JobContext} from '../context.js'
 import {RunActiveError, messageOf} from '../errors.js'
 import {randomBytes} from '../util/crypto.js'
-import {pidAlive} from '../util/process.js'
+import {processStartOf, sameProcessAlive} from '../util/process.js'
 
 export interface RunRecord {
   job: string
@@ -32,20 +31,8 @@ export function runRecordPath(place: RunPlace): string {
   return path.join(place.localRoots[0], '.ckpt-run', place.node, `${place.job.name}.json`)
 }
 
-/** A process's start time, which tells it from a later process with the same pid. */
-function processStart(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
-  } catch {
-    // the process is gone (or no /proc): no start time
-    return undefined
-  }
-}
-
 function isLive(record: RunRecord): boolean {
-  if (record.host !== hostname() || !pidAlive(record.pid)) return false
-  return record.processStart === undefined || record.processStart === processStart(record.pid)
+  return sameProcessAlive(record)
 }
 
 async function readRecord(file: string): Promise<RunRecord | undefined> {
@@ -94,7 +81,7 @@ export async function claimRun(ctx: JobContext, onWarning?: (message: string) =>
 
 async function writeClaim(ctx: JobContext): Promise<() => Promise<void>> {
   const file = runRecordPath(ctx.settings)
-  const mine: RunRecord = {job: ctx.job.name, node: ctx.node, host: hostname(), pid: process.pid, processStart: processStart(process.pid), startedAt: new Date().toISOString()}
+  const mine: RunRecord = {job: ctx.job.name, node: ctx.node, host: hostname(), pid: process.pid, processStart: processStartOf(process.pid), startedAt: new Date().toISOString()}
   await fs.mkdir(path.dirname(file), {recursive: true})
   const temp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}`
   await fs.writeFile(temp, JSON.stringify(mine, null, 2) + '\n')

@@ -16,6 +16,8 @@ export interface CheckpointRecord {
   changedFiles?: number
   trigger: 'interval' | 'exit'
   completedAt: string
+  /** Many nodes: store round trips from this node's last acknowledgement to the commit, when this node wrote the manifest. */
+  commitRoundTrips?: number
   /** pauseCopiedBytes: bytes copied during the task's pause (format 2 copies only what changed). */
   tasks: Array<{taskId: string; bytes: number; pauseMs: number; secondary: string; pauseCopiedBytes?: number}>
 }
@@ -38,6 +40,10 @@ export interface RecoveryRecord {
   /** Bytes of this task that came from this node's secondary copy and from the primary. */
   localBytes: number
   remoteBytes: number
+  /** Many nodes: the node that held the task's local copy, when this node had none. */
+  heldBy?: string
+  /** Many nodes: the epoch the restore began. */
+  epoch?: number
 }
 
 export interface RestartRecord {

@@ -20,6 +20,11 @@ import {describeExit, type ChildExit, type OutputStream} from '../util/child.js'
 import type {TaskProcess} from './task-process.js'
 import {Slot, startTask} from './slot.js'
 import {Watchdog} from './watchdog.js'
+import {assignTasks, type Assignment} from '../cluster/assignment.js'
+import {ClusterAgent, type AgentHost, type ParticipantCheckpoint, type RestoredTask} from '../cluster/agent.js'
+import type {CaptureV2} from '../checkpoint/take2.js'
+import {pausingCapture, type PauseRecord} from './pause-capture.js'
+import {roundMs} from './summary.js'
 
 export type {StopReason} from './signals.js'
 
@@ -75,13 +80,17 @@ class Supervisor {
   private readonly restarts: RestartRecord[] = []
   private skipped = 0
   private watchdog!: Watchdog
+  private readonly assignment: Assignment
+  /** Many nodes: this run's place among the participants. */
+  private agent?: ClusterAgent
 
   constructor(
     private readonly ctx: JobContext,
     private readonly input: RunInput,
     private readonly hooks: RunHooks,
   ) {
-    this.slots = ctx.job.tasks.map((task) => new Slot(task))
+    this.assignment = assignTasks(ctx.job, ctx.node, input.tasks)
+    this.slots = this.assignment.tasks.map((task) => new Slot(task))
   }
 
   async run(): Promise<RunSummary> {
@@ -100,14 +109,20 @@ class Supervisor {
     try {
       await cleanScratch(this.ctx)
       await removeDeadLeftovers(this.ctx).catch((error) => this.warn(`leftovers of earlier runs and takes: ${messageOf(error)}`))
-      await Promise.race([this.startState(), this.forced])
-      for (const slot of runnable) this.start(slot, this.baseline ?? '')
-      if (options.intervalMs > 0) this.timers.push(setInterval(() => this.tick(), options.intervalMs))
+      if (this.assignment.cluster) {
+        this.agent = new ClusterAgent(this.ctx, this.assignment.tasks, options.failover, this.agentHost(), options.intervalMs)
+        await Promise.race([this.agent.start(options.fresh), this.forced])
+      } else {
+        await Promise.race([this.startState(), this.forced])
+        for (const slot of runnable) this.start(slot, this.baseline ?? '')
+        if (options.intervalMs > 0) this.timers.push(setInterval(() => this.tick(), options.intervalMs))
+      }
       if (options.durationMs !== undefined) this.timers.push(setTimeout(() => this.stop('duration'), options.durationMs))
       await this.ended
       await this.shutdown()
     } finally {
       this.timers.forEach((t) => clearInterval(t))
+      await this.agent?.stop()
       killAll()
       process.off('exit', killAll)
       uninstall()
@@ -158,9 +173,14 @@ class Supervisor {
     for (const slot of this.slots) mkdirSync(slot.task.stateDir, {recursive: true})
   }
 
-  private async restore(trigger: 'start' | 'failover', taskIds?: string[]): Promise<string> {
+  private async restore(trigger: 'start' | 'failover', taskIds?: string[], checkpointId?: string): Promise<string> {
+    return (await this.restoreTasks(trigger, taskIds, checkpointId)).checkpointId
+  }
+
+  private async restoreTasks(trigger: 'start' | 'failover', taskIds?: string[], checkpointId?: string) {
     const startedAt = new Date().toISOString()
-    const result = await restoreJob(this.ctx, {taskIds, onWarning: (m) => this.warn(m)})
+    // Many nodes: every node restores the epoch's checkpoint, or none of them does (the next epoch falls back together).
+    const result = await restoreJob(this.ctx, {taskIds, checkpointId, noFallback: checkpointId !== undefined, onWarning: (m) => this.warn(m)})
     const records = result.tasks.map((t) => ({
       taskId: t.taskId,
       checkpointId: t.checkpointId,
@@ -170,13 +190,15 @@ class Supervisor {
       startedAt,
       localBytes: t.localBytes,
       remoteBytes: t.remoteBytes,
+      ...(t.heldBy ? {heldBy: t.heldBy} : {}),
+      ...(this.agent ? {epoch: this.agent.membership.epoch} : {}),
     }))
     this.recoveries.push(...records)
     this.hooks.onRecovery?.(records)
     this.baseline = result.checkpointId
-    const sources = result.tasks.map((t) => `${t.taskId} ${t.source}`).join(', ')
+    const sources = result.tasks.map((t) => `${t.taskId} ${t.source}${t.heldBy ? ` (node ${t.heldBy} held its copy)` : ''}`).join(', ')
     this.info(`restored checkpoint ${result.checkpointId} in ${formatDuration(result.durationMs)} (${sources})`)
-    return result.checkpointId
+    return result
   }
 
   private start(slot: Slot, restoredFrom: string): void {
@@ -252,6 +274,11 @@ class Supervisor {
     for (const s of group) s.state = 'restarting'
     this.restarts.push({taskId: id, at: new Date().toISOString(), exit: how, delayMs: decision.delayMs, failover})
     this.hooks.onRestart?.(this.restarts.at(-1)!)
+    if (this.agent && failover === 'job') {
+      this.warn(`task ${id} ${how}; every node restores and restarts its tasks in ${formatDuration(decision.delayMs)} (restart ${decision.count} of at most ${this.options.maxRestarts} within ${formatDuration(this.options.restartWindowMs)})`)
+      this.agent.recoverJob(`task ${id} ${how}`, decision.delayMs).catch((error) => this.end(exitCodeOf(error), `the recovery of task ${id} failed: ${messageOf(error)}`, false))
+      return
+    }
     const what = failover === 'job' ? 'every task' : `task ${id}`
     this.warn(
       `task ${id} ${how}; restoring and restarting ${what} in ${formatDuration(decision.delayMs)} (restart ${decision.count} of at most ${this.options.maxRestarts} within ${formatDuration(this.options.restartWindowMs)})`,
@@ -276,7 +303,9 @@ class Supervisor {
 
   private async shutdown(): Promise<void> {
     const ending = this.ending!
-    if (this.options.checkpointOnExit && ending.clean) {
+    if (this.options.checkpointOnExit && ending.clean && this.agent) {
+      this.warn(`--checkpoint-on-exit is not taken by one participant of many; ask every participant for one with 'ckpt checkpoint take' before stopping them`)
+    } else if (this.options.checkpointOnExit && ending.clean) {
       this.info('taking a final checkpoint')
       const ok = await Promise.race([this.serial.run('the final checkpoint', () => this.checkpoint('exit')), this.forced.then(() => false)])
       if (!ok && ending.code === 0) this.ending = {...ending, code: 1, reason: `${ending.reason}; the final checkpoint failed`}
@@ -287,6 +316,79 @@ class Supervisor {
     await Promise.all(live.map((s) => s.proc?.stop(this.options.stopTimeoutMs, ending.signal)))
     // A checkpoint still uploading finishes (or fails) before the run ends, unless a second signal says otherwise.
     await Promise.race([this.serial.idle(), this.forced])
+  }
+
+  /** What the cluster agent may ask of this run: captures, stopping, restoring and starting this node's tasks. */
+  private agentHost(): AgentHost {
+    return {
+      newCapture: (checkpointId) => this.newCapture(checkpointId),
+      stopTasks: async () => {
+        const live = this.slots.filter((s) => s.proc)
+        for (const s of this.slots) if (s.state === 'running' || s.state === 'failed') s.state = 'restarting'
+        await Promise.all(live.map((s) => s.proc?.stop(this.options.stopTimeoutMs)))
+      },
+      restoreAndStart: (checkpointId, trigger) => this.restoreAndStart(checkpointId, trigger),
+      serial: (label, fn) => this.serial.run(label, fn),
+      busy: () => this.serial.busy,
+      ending: () => this.ending !== undefined,
+      end: (code, reason) => this.end(code, reason, false),
+      info: (m) => this.info(m),
+      warn: (m) => this.warn(m),
+    }
+  }
+
+  private async restoreAndStart(checkpointId: string | null, trigger: 'start' | 'failover'): Promise<RestoredTask[]> {
+    const runnable = this.slots.filter((s) => s.task.command)
+    if (checkpointId === null) {
+      for (const slot of this.slots) mkdirSync(slot.task.stateDir, {recursive: true})
+      for (const slot of runnable) this.start(slot, '')
+      return []
+    }
+    const result = await this.restoreTasks(
+      trigger,
+      this.slots.map((s) => s.task.id),
+      checkpointId,
+    )
+    for (const slot of runnable) this.start(slot, checkpointId)
+    return result.tasks.map((t) => ({taskId: t.taskId, source: t.source, ...(t.heldBy ? {heldBy: t.heldBy} : {})}))
+  }
+
+  /** A capture for one checkpoint of many nodes; its end becomes a checkpoint record or a failed one. */
+  private newCapture(checkpointId: string): {capture: CaptureV2; finish: (result: ParticipantCheckpoint) => void} {
+    const pauses: PauseRecord[] = []
+    const lookup = (taskId: string) => this.slots.find((s) => s.task.id === taskId)!.processForCapture()
+    const pausing = pausingCapture(this.ctx, lookup, (p) => pauses.push(p))
+    this.hooks.onCheckpointStart?.({checkpointId, trigger: 'interval'})
+    const capture: CaptureV2 = async (task, id, hint) => pausing(task, id, hint)
+    const finish = (result: ParticipantCheckpoint) => {
+      if (result.outcome !== 'completed' || !result.written) {
+        this.failedCheckpoints.push({at: new Date().toISOString(), trigger: 'interval', reason: `checkpoint ${checkpointId}: ${result.reason ?? 'aborted'}`})
+        this.hooks.onCheckpointFailed?.(this.failedCheckpoints.at(-1)!)
+        this.warn(`checkpoint ${checkpointId} did not complete (${result.reason ?? 'aborted'}); the run goes on`)
+        return
+      }
+      const tasks = result.written.tasks.map(({record}) => {
+        const pause = pauses.find((p) => p.taskId === record.taskId)
+        return {taskId: record.taskId, bytes: record.bytes, pauseMs: roundMs(pause?.pauseMs ?? 0), secondary: result.secondary[record.taskId] ?? 'failed', ...(pause?.copiedBytes === undefined ? {} : {pauseCopiedBytes: pause.copiedBytes})}
+      })
+      const record: CheckpointRecord = {
+        checkpointId,
+        durationMs: result.durationMs,
+        pauseMs: Math.max(0, ...tasks.map((t) => t.pauseMs)),
+        bytes: tasks.reduce((sum, t) => sum + t.bytes, 0),
+        uploadedBytes: result.written.uploadedBytes,
+        reusedBytes: result.written.tasks.reduce((sum, t) => sum + t.record.reusedBytes, 0),
+        changedFiles: result.written.tasks.reduce((sum, t) => sum + t.totals.changedFiles, 0),
+        trigger: 'interval',
+        completedAt: new Date().toISOString(),
+        tasks,
+        ...(result.commitRoundTrips ? {commitRoundTrips: result.commitRoundTrips} : {}),
+      }
+      this.checkpoints.push(record)
+      this.baseline = checkpointId
+      this.hooks.onCheckpoint?.(record)
+    }
+    return {capture, finish}
   }
 
   private summary(started: number): RunSummary {
