@@ -122,6 +122,8 @@ export class Cluster {
       job: JOB,
       primary: this.target.url,
       localRoots: ['./local'],
+      // Tests restore a checkpoint a few behind the newest: each node keeps its copies of it.
+      retain: {local: 5},
       checkpoint: {format: 2, interval: '1s', grace: 0, timeout: `${CHECKPOINT_TIMEOUT_MS / 1000}s`},
       cluster: {lease: `${LEASE_MS / 1000}s`, poll: `${POLL_MS}ms`},
       run: {failover: this.extra.failover ?? 'job', restartDelay: '200ms', stopTimeout: '3s'},
