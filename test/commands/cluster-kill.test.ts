@@ -38,7 +38,7 @@ describe('many nodes: a participant killed during a checkpoint', {timeout: 90_00
       assert.ok(!acks.some((a) => a.taskId === 'b1'), `${inFlight} has an ack of b1 although b died in its snapshot`)
 
       const list = await cluster.cli('a', ['checkpoint', 'list', '--json'])
-      assert.equal(list.code, 0, list.stderr)
+      assert.equal(list.code, 0, `checkpoint list on a:\n${list.stdout}\n${list.stderr}`)
       const listed = list.json.checkpoints.find((c: {checkpointId: string}) => c.checkpointId === inFlight)
       assert.ok(listed, `checkpoint list does not show ${inFlight}: ${list.stdout}`)
       assert.equal(listed.status, 'incomplete')

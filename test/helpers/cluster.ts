@@ -86,7 +86,7 @@ export class Participant {
     return readCounterLog(path.join(this.dir, `${taskId}.log`)).map((s) => ({pid: s.pid, restoredFrom: s.restoredFrom}))
   }
 
-  tail(chars = 1500): string {
+  tail(chars = Number(process.env.CLUSTER_TAIL ?? 2000)): string {
     return `--- ${this.node} (pid ${this.pid}${this.exited ? `, exited ${this.child.exitCode ?? this.child.signalCode}` : ''}) stderr tail:\n${this.stderr.slice(-chars)}`
   }
 
@@ -172,7 +172,8 @@ export class Cluster {
   /** Runs a one-shot ckpt command as NODE in its folder (restore, checkpoint list, status). */
   cli(node: string, args: string[]): Promise<CliResult> {
     const dir = path.join(this.dir, 'nodes', node)
-    return runCli([...args, '-j', path.join(dir, 'ckpt.json'), '--node', node], {cwd: dir, env: this.env(dir, node), timeoutMs: 60_000})
+    // The node by CKPT_NODE: not every command has --node.
+    return runCli([...args, '-j', path.join(dir, 'ckpt.json')], {cwd: dir, env: this.env(dir, node), timeoutMs: 60_000})
   }
 
   tails(): string {
