@@ -25,20 +25,20 @@ describe('many nodes: a participant from an earlier epoch', {timeout: 90_000}, (
           const e = await cluster.epoch()
           return e > before ? e : undefined
         })
-        // Without b, checkpoints of the new epoch are announced and aborted.
-        await cluster.waitFor(
-          `an aborted checkpoint of epoch ${epoch} or later while b is stopped`,
-          async () => (await cluster.commits()).find((c) => c.status === 'aborted' && c.epoch >= epoch),
-          LEASE_MS + CHECKPOINT_TIMEOUT_MS + 12_000,
-        )
+        // Without b1's acknowledgement nothing of the new epoch may complete: watch for a lease and a checkpoint timeout and more
+        // (whether the coordinator announces checkpoints that abort, or waits for b1 to be restored, is the implementation's choice).
+        const watchUntil = Date.now() + LEASE_MS + CHECKPOINT_TIMEOUT_MS + 2000
+        while (Date.now() < watchUntil) {
+          const early = (await cluster.completed()).filter((c) => c.epoch >= epoch)
+          assert.deepEqual(
+            early.map((c) => c.checkpointId),
+            [],
+            `checkpoints of epoch ${epoch} completed while b (and b1's acknowledgement) was stopped`,
+          )
+          await sleep(200)
+        }
         // What the earlier epoch completed, settled: its open checkpoints were aborted when the recovery began.
         const oldCompleted = (await cluster.completed()).filter((c) => c.epoch < epoch).map((c) => c.checkpointId)
-        const whileStopped = (await cluster.completed()).filter((c) => c.epoch >= epoch)
-        assert.deepEqual(
-          whileStopped.map((c) => c.checkpointId),
-          [],
-          `checkpoints of epoch ${epoch} completed while b1 could not acknowledge them`,
-        )
         assert.ok(isAlive(b1), 'b1 (left over from the earlier epoch) still runs')
 
         process.kill(b.pid, 'SIGCONT')
