@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {describe, it} from 'node:test'
-import {CHECKPOINT_TIMEOUT_MS, LEASE_MS, THREE_NODES, mixedEpochProblems, withCluster} from '../helpers/cluster.js'
+import {CHECKPOINT_TIMEOUT_MS, LEASE_MS, THREE_NODES, withCluster} from '../helpers/cluster.js'
+import {mixedEpochProblems} from '../helpers/cluster-records.js'
 import {isAlive, processState} from '../helpers/run-job.js'
 import {fileKind} from '../helpers/primaries.js'
 

@@ -10,6 +10,7 @@ import {checkpointNumber} from '../../src/core/format/ids.js'
 import {openPrimaryStore} from '../../src/core/stores/registry.js'
 import {getBuffer, type PrimaryStore} from '../../src/core/stores/store.js'
 import {collectCli, runCli, startCli, type CliResult} from './cli.js'
+import {describeCluster} from './cluster-records.js'
 import {tempDir, type PrimaryKind, type PrimaryTarget} from './primaries.js'
 import {fixture, isAlive, readCounterLog} from './run-job.js'
 
@@ -251,32 +252,6 @@ export class Cluster {
     return (await Promise.all(names.map((k) => this.read<any>(k)))).filter((r) => r !== undefined)
   }
 
-  /** The cluster's records in short, for a timeout's message: participants, epochs with targets and restored tasks, the last announcements with their acks. */
-  async describe(): Promise<string> {
-    const lines: string[] = []
-    for (const k of await this.keysUnder(clusterKeys.participantsPrefix(JOB))) {
-      const p = await this.read<{node: string; epoch: number; tasks: string[]; pid: number; leaving?: boolean}>(k)
-      if (p) lines.push(`participant ${p.node} pid ${p.pid} epoch ${p.epoch} tasks ${p.tasks.join(',')}${p.leaving ? ' leaving' : ''}`)
-    }
-    const epochs = (await this.keysUnder(clusterKeys.epochsPrefix(JOB))).filter((k) => /epochs\/\d{8}\.json$/.test(k))
-    for (const k of epochs) {
-      const e = Number(/(\d{8})\.json$/.exec(k)![1])
-      const [record, target, restored] = await Promise.all([
-        this.read<{node: string; reason: string}>(k),
-        this.read<{checkpointId: string | null; excluded: string[]}>(clusterKeys.target(JOB, e)),
-        this.restoredIn(e),
-      ])
-      lines.push(
-        `epoch ${e} by ${record?.node} (${record?.reason}): target ${target ? `${target.checkpointId} excluding [${target.excluded}]` : 'none'}; restored ${restored.map((r) => `${r.taskId}@${r.node}:${r.checkpointId}/${r.source}`).join(' ')}`,
-      )
-    }
-    for (const a of (await this.announcements()).slice(-6)) {
-      const acks = await this.acks(a.checkpointId)
-      lines.push(`announce ${a.checkpointId} epoch ${a.epoch} by ${a.node}; acks ${acks.map((x) => `${x.taskId}@${x.node}/e${x.epoch}`).join(' ') || 'none'}`)
-    }
-    return lines.join('\n')
-  }
-
   /** Polls `probe` until it returns a value; the timeout names what was awaited and shows the participants' stderr. */
   async waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000, seen?: () => Promise<string>): Promise<T> {
     const deadline = Date.now() + timeoutMs
@@ -288,7 +263,7 @@ export class Cluster {
           .slice(-15)
           .map((c) => `${c.checkpointId}:${c.status}@${c.epoch}`)
           .join(' ')
-        const records = await this.describe().catch((error) => `(cluster records unreadable: ${(error as Error).message})`)
+        const records = await describeCluster(this).catch((error) => `(cluster records unreadable: ${(error as Error).message})`)
         throw new Error(
           `timed out after ${timeoutMs} ms waiting for ${what}\nlast commit records (id:status@epoch): ${commits || 'none'}\n${records}\n${seen ? `${await seen()}\n` : ''}${this.tails()}`,
         )
@@ -335,23 +310,6 @@ function signal(pid: number, name: NodeJS.Signals): void {
   } catch {
     // gone already
   }
-}
-
-/** Every completed manifest's acknowledgements are of the manifest's epoch, and its task records are theirs. */
-export async function mixedEpochProblems(cluster: Cluster): Promise<string[]> {
-  const problems: string[] = []
-  for (const m of await cluster.completed()) {
-    // Housekeeping removes the announcement and acks of checkpoints decided long ago (the newest 10 stay).
-    if (!(await cluster.announcement(m.checkpointId))) continue
-    const acks = await cluster.acks(m.checkpointId)
-    for (const a of acks) if (a.epoch !== m.epoch) problems.push(`${m.checkpointId} (epoch ${m.epoch}) has an ack of task ${a.taskId} from epoch ${a.epoch} (node ${a.node})`)
-    for (const t of m.tasks ?? []) {
-      const ack = acks.find((a) => a.taskId === t.taskId)
-      if (!ack) problems.push(`${m.checkpointId} completed with task ${t.taskId} but no ack of it`)
-      else if (ack.record?.indexSha256 !== t.indexSha256) problems.push(`${m.checkpointId}: task ${t.taskId}'s record is not its ack's`)
-    }
-  }
-  return problems
 }
 
 /** Runs fn with a fresh cluster on a fresh primary of kind; kills what is left and removes the folder after. */
