@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 import {JOB, THREE_NODES, lastRecoveries, withCluster} from '../helpers/cluster.js'
-import {clusterKeys} from '../../src/core/format/keys.js'
+import {checkpointNumber} from '../../src/core/format/ids.js'
+import {clusterKeys, keys} from '../../src/core/format/keys.js'
 import {fileKind} from '../helpers/primaries.js'
 
 describe('many nodes: --failover job', {timeout: 90_000}, () => {
@@ -46,6 +47,45 @@ describe('many nodes: --failover job', {timeout: 90_000}, () => {
             assert.ok(starts.length > firstStarts.get(taskId)!, `${taskId} was not restarted: ${JSON.stringify(starts)}`)
             assert.equal(starts.at(-1)!.restoredFrom, target.checkpointId, `${taskId} last started from ${starts.at(-1)!.restoredFrom || 'nothing'}`)
           }
+        }
+      },
+      {failover: 'job'},
+    )
+  })
+})
+
+describe('many nodes: --failover job after a crash between an abort record and its mark', {timeout: 90_000}, () => {
+  it('never targets the aborted checkpoint', async () => {
+    await withCluster(
+      fileKind,
+      THREE_NODES,
+      async (cluster) => {
+        const [a] = cluster.startAll()
+        const done = await cluster.waitCompleted(2)
+        // A participant killed -9 between writing an abort record and its mark under cluster/aborted/ leaves this: the record alone.
+        const newest = checkpointNumber(done.at(-1)!.checkpointId)!
+        const aborted = `chk-${newest + 100}`
+        const record = {
+          format: 2,
+          job: JOB,
+          checkpointId: aborted,
+          status: 'aborted',
+          epoch: 0,
+          reason: 'not every task acknowledged within checkpoint.timeout',
+          abortedAt: new Date().toISOString(),
+          node: 'c',
+        }
+        await (await cluster.primary()).createIfAbsent(keys.manifest(JOB, aborted as never), Buffer.from(JSON.stringify(record, null, 1)))
+        const before = await cluster.epoch()
+        process.kill(a.taskPid('a1')!, 'SIGKILL')
+
+        await cluster.waitFor(`a job-wide recovery after a1 was killed (an epoch after ${before})`, async () => (await cluster.epoch()) > before)
+        await cluster.waitFor('restored records of all four tasks in the newest epoch', async () => (await cluster.restoredIn(await cluster.epoch())).length === 4)
+        const completed = new Set((await cluster.completed()).map((c) => c.checkpointId))
+        for (let e = before + 1; e <= (await cluster.epoch()); e++) {
+          const target = await cluster.read<{checkpointId: string | null}>(clusterKeys.target(JOB, e))
+          assert.notEqual(target?.checkpointId, aborted, `epoch ${e} targets ${aborted}, whose commit record is an abort record`)
+          assert.ok(target?.checkpointId && completed.has(target.checkpointId), `epoch ${e}'s target ${target?.checkpointId} is not a completed checkpoint`)
         }
       },
       {failover: 'job'},
