@@ -49,6 +49,8 @@ export interface TakeTaskResult {
   base?: string
   /** Format 2: every file was read. */
   reread?: boolean
+  /** Many nodes: the node that captured the task. */
+  node?: string
   warning?: string
 }
 
@@ -67,6 +69,8 @@ export interface TakeResult {
   digestImplementation?: string
   /** Format 2: packs of the base that were mostly garbage, whose live content this take stored again (compaction). */
   repackedPacks?: number
+  /** Many nodes: the running participants took the checkpoint for this command. */
+  takenBy?: 'participants'
 }
 
 /** Claims the next checkpoint id with create-if-absent, so two takes never share one. */

@@ -65,6 +65,7 @@ export class ClusterAgent {
   private term?: number
   private lastAnnounced?: {id: CheckpointId; at: number}
   private pacedFrom = Date.now()
+  private orphansSaid = ''
   private polls = 0
 
   constructor(
@@ -159,6 +160,8 @@ export class ClusterAgent {
 
   private async poll(): Promise<void> {
     if (this.polling || this.stopped) return
+    // a run that is ending only keeps its heartbeat until it leaves
+    if (this.host.ending()) return void this.membership.heartbeat().catch(() => {})
     this.polling = true
     try {
       const now = await this.membership.heartbeat()
@@ -210,6 +213,15 @@ export class ClusterAgent {
   private async announceWhenDue(now: number, epoch: number): Promise<void> {
     const m = this.membership
     if (epoch !== m.epoch || !(await epochComplete(this.ctx, epoch))) return // a recovery gathers its tasks
+    // A task that no live participant runs cannot acknowledge: announcing would only abort.
+    const live = (await listParticipants(this.ctx.primary, this.ctx.job.name)).filter((p) => p.runId === m.runId || isLive(p, now, m.leaseMs, m))
+    const orphans = this.ctx.job.tasks.filter((t) => !live.some((p) => p.tasks.includes(t.id))).map((t) => t.id)
+    if (orphans.length > 0) {
+      if (orphans.join() !== this.orphansSaid) this.host.info(`no checkpoint until a participant runs task ${orphans.join(', ')}`)
+      this.orphansSaid = orphans.join()
+      return
+    }
+    this.orphansSaid = ''
     if (this.lastAnnounced && (await outcomeOf(this.ctx, this.lastAnnounced.id)) === undefined) {
       const open = await this.openCheckpoint(this.lastAnnounced.id)
       if (open?.late(this.ctx, now)) await abortCheckpoint(this.ctx, open.id, open.ann.epoch, `not every task acknowledged within checkpoint.timeout (missing ${open.missing().join(', ')})`)

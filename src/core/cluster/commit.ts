@@ -60,13 +60,14 @@ export async function abortCheckpoint(ctx: JobContext, id: CheckpointId, epoch: 
   const record: AbortRecord = {format: FORMAT_2, job: ctx.job.name, checkpointId: id, status: 'aborted', epoch, reason, abortedAt: new Date().toISOString(), node: ctx.node}
   try {
     await ctx.primary.createIfAbsent(keys.manifest(ctx.job.name, id), Buffer.from(JSON.stringify(record, null, 1)))
-    // The mark lets a listing skip it unread; a crash before it leaves only a read to tell (readers parse the record).
-    await createRecord(ctx.primary, clusterKeys.aborted(ctx.job.name, id), {checkpointId: id})
-    return 'aborted'
   } catch (error) {
     if (!(error instanceof AlreadyExistsError)) throw error
-    return (await outcomeOf(ctx, id)) ?? 'aborted'
+    const outcome = (await outcomeOf(ctx, id)) ?? 'aborted'
+    if (outcome === 'completed') return outcome
   }
+  // The mark lets a listing skip it unread; until it is written only a read tells (readers parse the record).
+  await createRecord(ctx.primary, clusterKeys.aborted(ctx.job.name, id), {checkpointId: id})
+  return 'aborted'
 }
 
 /**

@@ -22,7 +22,14 @@ export async function settleEpoch(ctx: JobContext, epoch: number, excluded: stri
   if (existing) return existing
   await abortOlderThan(ctx, epoch)
   const skip = new Set(excluded)
-  const newest = (await completedIds(ctx.primary, ctx.job.name)).find((id) => !skip.has(id))
+  let newest: string | undefined
+  for (const id of await completedIds(ctx.primary, ctx.job.name)) {
+    // an abort whose mark is not written yet is still an abort
+    if (!skip.has(id) && (await outcomeOf(ctx, id)) === 'completed') {
+      newest = id
+      break
+    }
+  }
   const target: TargetRecord = {epoch, checkpointId: newest ?? null, excluded}
   if (await createRecord(ctx.primary, clusterKeys.target(ctx.job.name, epoch), target)) return target
   return (await readRecord<TargetRecord>(ctx.primary, clusterKeys.target(ctx.job.name, epoch)))!

@@ -89,7 +89,8 @@ export async function acquireLock(ctx: LockScope, options: LockOptions): Promise
   }, options.refreshEveryMs ?? REFRESH_EVERY_MS)
   timer.unref()
   // An interrupted command removes its lock (cleanup.ts): no refresh may write it back.
-  interruptSignal.addEventListener('abort', () => clearInterval(timer), {once: true})
+  const stopRefresh = () => clearInterval(timer)
+  interruptSignal.addEventListener('abort', stopRefresh, {once: true})
   let released = false
   return {
     record,
@@ -97,6 +98,8 @@ export async function acquireLock(ctx: LockScope, options: LockOptions): Promise
       if (released) return
       released = true
       clearInterval(timer)
+      // a long run takes a lock per checkpoint: each release takes its listener back
+      interruptSignal.removeEventListener('abort', stopRefresh)
       await ctx.primary.delete(key).catch((error) => options.onWarning?.(`cannot remove lock ${lockId}: ${messageOf(error)}`))
     },
   }
