@@ -148,11 +148,12 @@ export class ClusterAgent {
         continue
       }
       const byTask = new Map(restored.map((r) => [r.taskId, r]))
+      // in the new epoch before its last task is recorded: the first announcement of it may follow at once
+      m.epoch = target.epoch
       for (const task of m.tasks) {
         const r = byTask.get(task.id)
         await recordRestored(this.ctx, {taskId: task.id, node: m.node, epoch: target.epoch, checkpointId: target.checkpointId, source: r?.source ?? 'in place', ...(r?.heldBy ? {heldBy: r.heldBy} : {})})
       }
-      m.epoch = target.epoch
       await m.heartbeat()
       return
     }
@@ -252,10 +253,11 @@ export class ClusterAgent {
     for (const {id, info} of await listAnnouncements(this.ctx)) {
       const n = Number(id.slice(4))
       if (n <= this.seen) continue
-      this.seen = n
       const ann = await readRecord<Announcement>(this.ctx.primary, clusterKeys.announce(this.ctx.job.name, id))
-      if (!ann) continue
-      if (ann.epoch !== m.epoch || ann.jobDigest !== m.digest) continue // an older epoch's, or one this participant will recover from
+      // one of an epoch this participant is still recovering into is taken up once it is there
+      if (ann && ann.epoch > m.epoch) return
+      this.seen = n
+      if (!ann || ann.epoch !== m.epoch || ann.jobDigest !== m.digest) continue // an older epoch's
       void this.host.serial(`checkpoint ${id}`, () => this.participate(ann, info)).catch((error) => this.host.warn(`checkpoint ${id}: ${messageOf(error)}`))
     }
   }
@@ -270,6 +272,8 @@ export class ClusterAgent {
     const open = new OpenCheckpoint(ann, info)
     await withLock(this.ctx, {mode: 'shared', purpose: 'take', onWarning: (w) => this.host.warn(w)}, async () => {
       let written: WriteV2Result
+      // The other nodes' acks are read while this one captures, so its commit needs only a listing and the write.
+      const prefetch = setInterval(() => void open.refresh(this.ctx).catch(() => {}), this.pollMs)
       try {
         written = await writeTasksV2(this.ctx, id, {tasks: m.tasks, capture, onWarning: (w) => this.host.warn(w)})
       } catch (error) {
@@ -277,14 +281,20 @@ export class ClusterAgent {
         await abortCheckpoint(this.ctx, id, ann.epoch, reason).catch(() => {})
         finish({checkpointId: id, outcome: 'aborted', durationMs: Date.now() - started, secondary: {}, reason})
         return
+      } finally {
+        clearInterval(prefetch)
       }
       await Promise.all(written.tasks.map((w) => createRecord(this.ctx.primary, clusterKeys.ack(this.ctx.job.name, id, w.record.taskId), this.ackOf(ann, w.record, written))))
       let outcome = await open.tryCommit(this.ctx)
       const commitRoundTrips = outcome === 'completed' ? open.roundTrips : undefined
+      let endingSince: number | undefined
       while (outcome === 'waiting') {
         await sleep(this.pollMs)
-        if (open.late(this.ctx, m.storeNow) || this.stopped) {
-          const why = this.stopped ? `node ${m.node} stopped before every task acknowledged` : `not every task acknowledged within checkpoint.timeout (missing ${open.missing().join(', ')})`
+        // a participant that stops waits a lease for the others' acks, not the whole timeout
+        if (this.host.ending()) endingSince ??= performance.now()
+        const leaving = this.stopped || (endingSince !== undefined && performance.now() - endingSince > m.leaseMs)
+        if (open.late(this.ctx, m.storeNow) || leaving) {
+          const why = leaving ? `node ${m.node} stopped before every task acknowledged` : `not every task acknowledged within checkpoint.timeout (missing ${open.missing().join(', ')})`
           outcome = await abortCheckpoint(this.ctx, id, ann.epoch, why)
         } else outcome = await open.tryCommit(this.ctx)
       }

@@ -101,8 +101,15 @@ export class OpenCheckpoint {
     this.claimWrittenAt = claim?.lastModified.getTime() ?? this.annInfo.lastModified.getTime()
   }
 
-  /** Lists the acks and reads the ones not seen yet; one round trip when none are new. */
-  async refresh(ctx: JobContext): Promise<void> {
+  private refreshing?: Promise<void>
+
+  /** Lists the acks and reads the ones not seen yet; one round trip when none are new. Calls at once share one pass. */
+  refresh(ctx: JobContext): Promise<void> {
+    this.refreshing ??= this.readAcks(ctx).finally(() => (this.refreshing = undefined))
+    return this.refreshing
+  }
+
+  private async readAcks(ctx: JobContext): Promise<void> {
     const prefix = clusterKeys.acksPrefix(ctx.job.name, this.id)
     const fresh: ObjectInfo[] = []
     for await (const info of ctx.primary.list(prefix)) {
@@ -130,6 +137,8 @@ export class OpenCheckpoint {
    * and the half-grace rule holds in store time; aborts when the epoch or the grace rule says so.
    */
   async tryCommit(ctx: JobContext): Promise<Outcome | 'waiting'> {
+    // a pass begun before this node's acks were written would not see them
+    await this.refreshing?.catch(() => {})
     const [, epoch] = await Promise.all([this.refresh(ctx), currentEpoch(ctx.primary, ctx.job.name), this.prepare(ctx)])
     if (epoch !== this.ann.epoch) return abortCheckpoint(ctx, this.id, this.ann.epoch, `a job-wide recovery began (epoch ${epoch}) before every task acknowledged`)
     if (this.missing().length > 0) return 'waiting'
