@@ -92,3 +92,40 @@ describe('many nodes: --failover job after a crash between an abort record and i
     )
   })
 })
+
+describe('many nodes: --failover task', {timeout: 90_000}, () => {
+  it('restores and restarts only the failed task, on its node, from its local copy, without a new epoch', async () => {
+    await withCluster(
+      fileKind,
+      THREE_NODES,
+      async (cluster) => {
+        const [, b] = cluster.startAll()
+        await cluster.waitCompleted(2)
+        const before = await cluster.epoch()
+        const firstStarts = new Map(cluster.participants.flatMap((p) => p.tasks.map((t) => [t, p.taskStarts(t).length] as const)))
+        process.kill(b.taskPid('b1')!, 'SIGKILL')
+        await cluster.waitFor('b1 restarted', async () => b.taskStarts('b1').length > firstStarts.get('b1')!)
+        const restartedFrom = b.taskStarts('b1').at(-1)!.restoredFrom
+        assert.match(restartedFrom, /^chk-\d+$/, 'b1 restarted from a checkpoint')
+        const after = await cluster.waitCompleted(1, {after: restartedFrom})
+        assert.equal(await cluster.epoch(), before, 'a task failover begins no epoch')
+        assert.deepEqual(after[0].tasks!.map((t) => t.taskId).sort(), ['a1', 'a2', 'b1', 'c1'])
+
+        for (const p of [...cluster.participants]) {
+          const run = await p.stop()
+          assert.equal(run.code, 130, `${p.node}:\n${run.stderr.slice(-2000)}`)
+          for (const taskId of p.tasks) {
+            if (taskId === 'b1') continue
+            assert.equal(p.taskStarts(taskId).length, firstStarts.get(taskId), `${taskId} was restarted although only b1 failed`)
+            assert.ok(!lastRecoveries(run).has(taskId), `${p.node}'s run JSON has a recovery of ${taskId}: ${run.stdout.slice(0, 2000)}`)
+          }
+        }
+        const rec = lastRecoveries(await b.result).get('b1')
+        assert.ok(rec, "b's run JSON has no recovery of b1")
+        assert.equal(rec.checkpointId, restartedFrom)
+        assert.equal(rec.source, 'local', JSON.stringify(rec))
+      },
+      {failover: 'task'},
+    )
+  })
+})
