@@ -28,6 +28,13 @@ for (const kind of primaryKinds) {
 
         // d is another machine: its own folder, an empty local root, no state of c1.
         assert.ok(!existsSync(path.join(cluster.dir, 'nodes', 'd')))
+        cluster.nodeDir('d')
+        const plan = await cluster.cli('d', ['restore', '--plan', '--task', 'c1', '--json'])
+        assert.equal(plan.code, 0, `restore --plan on d:\n${plan.stdout}\n${plan.stderr}`)
+        const planned = plan.json.tasks.find((t: {taskId: string}) => t.taskId === 'c1')
+        assert.equal(planned.source, 'remote', JSON.stringify(planned))
+        assert.equal(planned.heldBy, 'c', `the plan names the node that held c1's copy: ${JSON.stringify(planned)}`)
+        assert.match(planned.reason, /\bc\b/, `the plan's reason names node c: ${planned.reason}`)
         const d = cluster.start('d', {taskIds: ['c1']})
         assert.deepEqual(readdirSync(path.join(d.dir, 'state', 'c1')), [], "d starts without c1's state")
         assert.deepEqual(readdirSync(path.join(d.dir, 'local')), [], 'd starts with an empty local root')
