@@ -42,7 +42,7 @@ export interface AgentHost {
   newCapture(checkpointId: string): {capture: CaptureV2; finish: (result: ParticipantCheckpoint) => void}
   stopTasks(): Promise<void>
   /** Restores this participant's tasks to the checkpoint (null: none completed, go on as they are) and starts them. */
-  restoreAndStart(checkpointId: string | null, trigger: 'start' | 'failover'): Promise<RestoredTask[]>
+  restoreAndStart(checkpointId: string | null, trigger: 'start' | 'failover', epoch?: number): Promise<RestoredTask[]>
   /** Runs one state-changing step at a time. */
   serial(label: string, fn: () => Promise<void>): Promise<void>
   /** What the serial runs now, if anything. */
@@ -139,7 +139,7 @@ export class ClusterAgent {
       if (this.host.ending()) return
       let restored: RestoredTask[]
       try {
-        restored = await this.host.restoreAndStart(target.checkpointId, trigger)
+        restored = await this.host.restoreAndStart(target.checkpointId, trigger, target.epoch)
       } catch (error) {
         if (target.checkpointId === null || exitCodeOf(error) === EXIT.store || exitCodeOf(error) === EXIT.interrupted) throw error
         this.host.warn(`checkpoint ${target.checkpointId} cannot restore this node's tasks (${messageOf(error)}); every node falls back together to an older one`)
@@ -174,7 +174,12 @@ export class ClusterAgent {
       if (epoch > this.scheduledEpoch) {
         this.scheduledEpoch = epoch
         this.host.info(`epoch ${epoch} began: node ${this.membership.node} stops its tasks and restores with every other node`)
-        void this.host.serial(`the recovery of epoch ${epoch}`, async () => this.recoverInto(await settleEpoch(this.ctx, epoch), 'failover')).catch((error) => this.failRecovery(error))
+        void this.host
+          .serial(`the recovery of epoch ${epoch}`, async () => {
+            // this participant's own failover may have begun that epoch and recovered into it already
+            if (this.membership.epoch < epoch) await this.recoverInto(await settleEpoch(this.ctx, epoch), 'failover')
+          })
+          .catch((error) => this.failRecovery(error))
       }
       await this.coordinate(now, epoch)
       await this.follow()

@@ -72,7 +72,8 @@ export async function abortCheckpoint(ctx: JobContext, id: CheckpointId, epoch: 
 
 /**
  * What a participant knows of one open checkpoint: its announcement and the acks read so far, so
- * that the last acknowledger commits in two store round trips (list the acks, create the manifest).
+ * that the last acknowledger commits in two store round trips (read the missing acks, all at once;
+ * create the manifest).
  */
 export class OpenCheckpoint {
   readonly acks = new Map<string, {ack: Ack; info: ObjectInfo}>()
@@ -103,28 +104,23 @@ export class OpenCheckpoint {
 
   private refreshing?: Promise<void>
 
-  /** Lists the acks and reads the ones not seen yet; one round trip when none are new. Calls at once share one pass. */
+  /** Reads the acks not seen yet; calls at once share one pass. */
   refresh(ctx: JobContext): Promise<void> {
     this.refreshing ??= this.readAcks(ctx).finally(() => (this.refreshing = undefined))
     return this.refreshing
   }
 
+  /** Reads the ack of every task not seen yet, all at once: one round trip, whatever the number of tasks. */
   private async readAcks(ctx: JobContext): Promise<void> {
-    const prefix = clusterKeys.acksPrefix(ctx.job.name, this.id)
-    const fresh: ObjectInfo[] = []
-    for await (const info of ctx.primary.list(prefix)) {
-      const taskId = info.key.slice(prefix.length).replace(/\.json$/, '')
-      if (!this.acks.has(taskId)) fresh.push(info)
-    }
-    this.roundTrips = 1
-    if (fresh.length === 0) return
-    this.roundTrips++
+    const wanted = this.ann.tasks.filter((t) => !this.acks.has(t))
     await Promise.all(
-      fresh.map(async (info) => {
-        const ack = await readRecord<Ack>(ctx.primary, info.key)
-        if (ack) this.acks.set(ack.taskId, {ack, info})
+      wanted.map(async (taskId) => {
+        const key = clusterKeys.ack(ctx.job.name, this.id, taskId)
+        const [ack, info] = await Promise.all([readRecord<Ack>(ctx.primary, key), ctx.primary.stat(key)])
+        if (ack && info) this.acks.set(taskId, {ack, info})
       }),
     )
+    this.roundTrips = 1
   }
 
   /** The tasks still without an ack of the announcement's epoch. */

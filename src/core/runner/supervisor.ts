@@ -177,7 +177,7 @@ class Supervisor {
     return (await this.restoreTasks(trigger, taskIds, checkpointId)).checkpointId
   }
 
-  private async restoreTasks(trigger: 'start' | 'failover', taskIds?: string[], checkpointId?: string) {
+  private async restoreTasks(trigger: 'start' | 'failover', taskIds?: string[], checkpointId?: string, epoch?: number) {
     const startedAt = new Date().toISOString()
     // Many nodes: every node restores the epoch's checkpoint, or none of them does (the next epoch falls back together).
     const result = await restoreJob(this.ctx, {taskIds, checkpointId, noFallback: checkpointId !== undefined, onWarning: (m) => this.warn(m)})
@@ -191,7 +191,7 @@ class Supervisor {
       localBytes: t.localBytes,
       remoteBytes: t.remoteBytes,
       ...(t.heldBy ? {heldBy: t.heldBy} : {}),
-      ...(this.agent ? {epoch: this.agent.membership.epoch} : {}),
+      ...(this.agent ? {epoch: epoch ?? this.agent.membership.epoch} : {}),
     }))
     this.recoveries.push(...records)
     this.hooks.onRecovery?.(records)
@@ -327,7 +327,7 @@ class Supervisor {
         for (const s of this.slots) if (s.state === 'running' || s.state === 'failed') s.state = 'restarting'
         await Promise.all(live.map((s) => s.proc?.stop(this.options.stopTimeoutMs)))
       },
-      restoreAndStart: (checkpointId, trigger) => this.restoreAndStart(checkpointId, trigger),
+      restoreAndStart: (checkpointId, trigger, epoch) => this.restoreAndStart(checkpointId, trigger, epoch),
       serial: (label, fn) => this.serial.run(label, fn),
       busy: () => this.serial.busy,
       ending: () => this.ending !== undefined,
@@ -337,7 +337,7 @@ class Supervisor {
     }
   }
 
-  private async restoreAndStart(checkpointId: string | null, trigger: 'start' | 'failover'): Promise<RestoredTask[]> {
+  private async restoreAndStart(checkpointId: string | null, trigger: 'start' | 'failover', epoch?: number): Promise<RestoredTask[]> {
     const runnable = this.slots.filter((s) => s.task.command)
     if (checkpointId === null) {
       for (const slot of this.slots) mkdirSync(slot.task.stateDir, {recursive: true})
@@ -348,6 +348,7 @@ class Supervisor {
       trigger,
       this.slots.map((s) => s.task.id),
       checkpointId,
+      epoch,
     )
     for (const slot of runnable) this.start(slot, checkpointId)
     return result.tasks.map((t) => ({taskId: t.taskId, source: t.source, ...(t.heldBy ? {heldBy: t.heldBy} : {})}))
