@@ -281,7 +281,7 @@ export class Cluster {
         const found = (await this.completed()).filter((c) => checkpointNumber(c.checkpointId)! > floor && (options.epoch === undefined || c.epoch >= options.epoch))
         return found.length >= count ? found : undefined
       },
-      options.timeoutMs ?? 20_000,
+      options.timeoutMs ?? 30_000,
     )
   }
 
