@@ -41,7 +41,16 @@ describe('many nodes: refusals', {timeout: 90_000}, () => {
       const why = refused.json?.error?.message ?? ''
       assert.match(why, /alpha/, `the refusal names the node that runs t1: ${refused.stdout}`)
       assert.match(why, new RegExp(`\\b${alpha.pid}\\b`), `the refusal names alpha's pid ${alpha.pid}: ${refused.stdout}`)
+      assert.equal(refused.json?.error?.code, 'TASK_OWNED', refused.stdout)
       assert.equal(await ownerOfT1(), 'alpha', 'the refused participant took no ownership')
+
+      // A second machine under a live participant's node name.
+      const sameName = cluster.start('alpha', {folder: 'alpha-elsewhere'})
+      const named = await Promise.race([sameName.result, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`a second alpha still runs after 30 s\n${sameName.tail()}`)), 30_000))])
+      assert.equal(named.code, 1, `a second alpha: exit ${named.code}\n${named.stdout}\n${named.stderr}`)
+      assert.equal(named.json?.error?.code, 'TASK_OWNED', named.stdout)
+      assert.match(named.json?.error?.message ?? '', new RegExp(`\\b${alpha.pid}\\b`), `the refusal names alpha's pid ${alpha.pid}: ${named.stdout}`)
+      assert.equal(await ownerOfT1(), 'alpha')
 
       // Another job file: t4 assigned to node epsilon instead of gamma (same task ids), or format 1.
       const movedT4 = cluster.jobDoc(TASKS.map((t) => (t.id === 't4' ? {...t, node: 'epsilon'} : t)))
@@ -51,6 +60,7 @@ describe('many nodes: refusals', {timeout: 90_000}, () => {
         new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`epsilon, with another job file, still runs after 30 s\n${other.tail()}`)), 30_000)),
       ])
       assert.equal(mismatch.code, 2, `epsilon with another task list: exit ${mismatch.code}\n${mismatch.stderr}`)
+      assert.equal(mismatch.json?.error?.code, 'JOB_MISMATCH', mismatch.stdout)
       assert.match(mismatch.json?.error?.message ?? '', /alpha|beta/, `the refusal names a participant running the other job file: ${mismatch.stdout}`)
 
       const format1 = cluster.jobDoc(TASKS, {checkpoint: {format: 1, interval: '1s', grace: 0, timeout: '5s'}})
@@ -59,7 +69,7 @@ describe('many nodes: refusals', {timeout: 90_000}, () => {
         old.result,
         new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`gamma, with format 1, still runs after 30 s\n${old.tail()}`)), 30_000)),
       ])
-      assert.equal(formatMismatch.code, 2, `gamma with checkpoint.format 1: exit ${formatMismatch.code}\n${formatMismatch.stderr}`)
+      assert.equal(formatMismatch.code, 2, `gamma with checkpoint.format 1: exit ${formatMismatch.code}\n${formatMismatch.stdout}\n${formatMismatch.stderr}`)
 
       assert.ok(!alpha.exited && !beta.exited, `the live participants go on:\n${cluster.tails()}`)
     })

@@ -26,6 +26,9 @@ export async function describeCluster(cluster: Cluster): Promise<string> {
     const acks = await cluster.acks(a.checkpointId)
     lines.push(`announce ${a.checkpointId} epoch ${a.epoch} by ${a.node}; acks ${acks.map((x) => `${x.taskId}@${x.node}/e${x.epoch}`).join(' ') || 'none'}`)
   }
+  const manifests = (await cluster.keysUnder(`${JOB}/manifests/`)).map((k) => k.slice(k.lastIndexOf('/') + 1))
+  const marks = (await cluster.keysUnder(`${JOB}/cluster/aborted/`)).map((k) => k.slice(k.lastIndexOf('/') + 1))
+  lines.push(`manifest keys: ${manifests.join(' ') || 'none'}; abort marks: ${marks.join(' ') || 'none'}`)
   return lines.join('\n')
 }
 

@@ -154,9 +154,9 @@ export class Cluster {
     return {...this.target.env, CKPT_NODE: node, CKPT_LOCAL_ROOTS: path.join(dir, 'local')}
   }
 
-  /** Starts `ckpt run --node NODE` (its job-file tasks, or `--task` each of taskIds) in the node's folder. */
-  start(node: string, options: {taskIds?: string[]; doc?: Record<string, unknown>} = {}): Participant {
-    const dir = this.nodeDir(node, options.doc)
+  /** Starts `ckpt run --node NODE` (its job-file tasks, or `--task` each of taskIds) in the node's folder (or another machine's, `folder`). */
+  start(node: string, options: {taskIds?: string[]; doc?: Record<string, unknown>; folder?: string} = {}): Participant {
+    const dir = this.nodeDir(options.folder ?? node, options.doc)
     const taskFlags = (options.taskIds ?? []).flatMap((id) => ['--task', id])
     const child = startCli(['run', '-j', path.join(dir, 'ckpt.json'), '--node', node, ...taskFlags, '--json'], {cwd: dir, env: this.env(dir, node)})
     const tasks = options.taskIds ?? this.tasks.filter((t) => t.node === node).map((t) => t.id)
