@@ -11,7 +11,7 @@ import {primaryKinds} from '../helpers/primaries.js'
 const ALL = THREE_NODES.map((t) => t.id).sort()
 
 for (const kind of primaryKinds) {
-  describe(`many nodes on the ${kind.name} store: checkpoints across participants`, {timeout: 90_000}, () => {
+  describe(`many nodes on the ${kind.name} store: checkpoints across participants`, {timeout: 180_000}, () => {
     before(() => kind.setup())
     after(() => kind.teardown())
 

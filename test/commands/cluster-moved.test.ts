@@ -12,7 +12,7 @@ import {JOB} from '../helpers/cluster.js'
 import {primaryKinds} from '../helpers/primaries.js'
 
 for (const kind of primaryKinds) {
-  describe(`many nodes on the ${kind.name} store: a task that moved to another node`, {timeout: 90_000}, () => {
+  describe(`many nodes on the ${kind.name} store: a task that moved to another node`, {timeout: 180_000}, () => {
     before(() => kind.setup())
     after(() => kind.teardown())
 
@@ -49,12 +49,12 @@ for (const kind of primaryKinds) {
             const found = await cluster.restoredIn(await cluster.epoch())
             return found.length === 4 ? found : undefined
           },
-          20_000,
+          30_000,
           async () => JSON.stringify(await cluster.restoredIn(await cluster.epoch())),
         )
         const target = await cluster.read<{checkpointId: string}>(clusterKeys.target(JOB, await cluster.epoch()))
         assert.ok(target?.checkpointId, `the epoch's target: ${JSON.stringify(target)}`)
-        await cluster.waitCompleted(1, {epoch: await cluster.epoch(), timeoutMs: 20_000})
+        await cluster.waitCompleted(1, {epoch: await cluster.epoch(), timeoutMs: 30_000})
 
         const runs = new Map<string, Awaited<ReturnType<typeof a.stop>>>()
         for (const p of [a, b, d]) runs.set(p.node, await p.stop())

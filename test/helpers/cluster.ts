@@ -19,6 +19,8 @@ export const JOB = 'cjob'
 export const LEASE_MS = 3000
 export const POLL_MS = 200
 export const CHECKPOINT_TIMEOUT_MS = 5000
+/** Azurite on a loaded 2-core machine: a checkpoint of four tiny tasks was seen to take 6.5 s. */
+const AZURE_CHECKPOINT_TIMEOUT_MS = 10_000
 
 export interface ClusterTask {
   id: string
@@ -117,6 +119,10 @@ export class Cluster {
     readonly extra: {failover?: 'job' | 'task'} = {},
   ) {}
 
+  get checkpointTimeoutMs(): number {
+    return this.target.url.startsWith('azure://') ? AZURE_CHECKPOINT_TIMEOUT_MS : CHECKPOINT_TIMEOUT_MS
+  }
+
   /** The job file every node has (the same bytes), with the stateDirs relative to it. */
   jobDoc(tasks: ClusterTask[] = this.tasks, overrides: Record<string, unknown> = {}): Record<string, unknown> {
     return {
@@ -125,7 +131,7 @@ export class Cluster {
       localRoots: ['./local'],
       // Tests restore a checkpoint a few behind the newest: each node keeps its copies of it.
       retain: {local: 5},
-      checkpoint: {format: 2, interval: '1s', grace: 0, timeout: `${CHECKPOINT_TIMEOUT_MS / 1000}s`},
+      checkpoint: {format: 2, interval: '1s', grace: 0, timeout: `${this.checkpointTimeoutMs / 1000}s`},
       cluster: {lease: `${LEASE_MS / 1000}s`, poll: `${POLL_MS}ms`},
       run: {failover: this.extra.failover ?? 'job', restartDelay: '200ms', stopTimeout: '3s'},
       tasks: tasks.map((t) => ({
@@ -281,7 +287,7 @@ export class Cluster {
         const found = (await this.completed()).filter((c) => checkpointNumber(c.checkpointId)! > floor && (options.epoch === undefined || c.epoch >= options.epoch))
         return found.length >= count ? found : undefined
       },
-      options.timeoutMs ?? 30_000,
+      options.timeoutMs ?? 45_000,
     )
   }
 
