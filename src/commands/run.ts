@@ -25,7 +25,7 @@ Job file defaults: checkpoint.interval, run.failover, run.maxRestarts, run.resta
     '<%= config.bin %> run --interval 10s --failover task',
     '<%= config.bin %> run --duration 5s --checkpoint-on-exit --json',
     '<%= config.bin %> run --node worker-1',
-    '<%= config.bin %> run --node worker-2 --task ingest --task index',
+    '<%= config.bin %> run --node worker-2 --task worker-0',
   ]
   static override flags = {
     ...transferFlags,

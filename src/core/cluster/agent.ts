@@ -289,6 +289,15 @@ export class ClusterAgent {
       } finally {
         clearInterval(prefetch)
       }
+      // A participant that was presumed gone (paused past the lease) and replaced never acknowledges for its old tasks.
+      const lost = await m.lostTasks()
+      if (lost.length > 0) {
+        const reason = `node ${m.node} no longer owns task ${lost.join(', ')}`
+        await this.ctx.secondary.abort(written.tasks.flatMap((w) => (w.copy ? [w.copy] : []))).catch(() => {})
+        finish({checkpointId: id, outcome: 'aborted', durationMs: Date.now() - started, secondary: {}, reason})
+        this.host.end(1, `another participant took over task ${lost.join(', ')}; this participant stops`)
+        return
+      }
       await Promise.all(written.tasks.map((w) => createRecord(this.ctx.primary, clusterKeys.ack(this.ctx.job.name, id, w.record.taskId), this.ackOf(ann, w.record, written))))
       let outcome = await open.tryCommit(this.ctx)
       const commitRoundTrips = outcome === 'completed' ? open.roundTrips : undefined

@@ -131,13 +131,13 @@ export class Membership {
   /** The tasks whose newest owner is no longer this participant (another took them over). */
   async lostTasks(): Promise<string[]> {
     const job = this.ctx.job.name
-    const lost: string[] = []
-    for (const task of this.tasks) {
-      const highest = await highestSerial(this.ctx.primary, clusterKeys.ownersPrefix(job, task.id))
-      const owner = highest ? await readRecord<OwnerRecord>(this.ctx.primary, highest.key) : undefined
-      if (owner && owner.runId !== this.runId) lost.push(`${task.id} (now node ${owner.node})`)
-    }
-    return lost
+    const owners = await Promise.all(
+      this.tasks.map(async (task) => {
+        const highest = await highestSerial(this.ctx.primary, clusterKeys.ownersPrefix(job, task.id))
+        return highest ? readRecord<OwnerRecord>(this.ctx.primary, highest.key) : undefined
+      }),
+    )
+    return owners.flatMap((owner, i) => (owner && owner.runId !== this.runId ? [`${this.tasks[i].id} (now node ${owner.node})`] : []))
   }
 
   /** Marks this participant as leaving: its tasks may be claimed at once and it is no coordinator. */
