@@ -59,7 +59,7 @@ test('participants whose clocks are ten minutes apart behave as if they agreed',
   const start = (node: keyof typeof SKEW) => {
     const proc = startCli(['run', '-j', path.join(dir, 'ckpt.json'), '--node', node, '--json'], {
       cwd: dir,
-      env: {CKPT_LOCAL_ROOTS: path.join(dir, `local-${node}`), CKPT_TEST_CLOCK_SKEW_MS: String(SKEW[node]), NODE_OPTIONS: `--import ${path.join(repoRoot, 'test/fixtures/skew-clock.mjs')}`},
+      env: {CKPT_LOCAL_ROOTS: path.join(dir, `local-${node}`), CKPT_TEST_CLOCK_SKEW_MS: String(SKEW[node]), NODE_OPTIONS: `--import ${path.join(repoRoot, 'test/fixtures/clock-skew.mjs')}`},
     })
     stderr.set(node, '')
     proc.stderr!.on('data', (d: Buffer) => stderr.set(node, stderr.get(node) + d.toString()))

@@ -307,14 +307,27 @@ export class ClusterAgent {
         // a participant that stops waits a lease for the others' acks, not the whole timeout
         if (this.host.ending()) endingSince ??= performance.now()
         const leaving = this.stopped || (endingSince !== undefined && performance.now() - endingSince > m.leaseMs)
-        if (open.late(this.ctx, m.storeNow) || leaving) {
-          const why = leaving ? `node ${m.node} stopped before every task acknowledged` : `not every task acknowledged within checkpoint.timeout (missing ${open.missing().join(', ')})`
+        const gone = leaving ? [] : await this.goneOwners(open.missing())
+        if (open.late(this.ctx, m.storeNow) || leaving || gone.length > 0) {
+          const why = leaving
+            ? `node ${m.node} stopped before every task acknowledged`
+            : gone.length > 0
+              ? `no live participant runs task ${gone.join(', ')} any more`
+              : `not every task acknowledged within checkpoint.timeout (missing ${open.missing().join(', ')})`
           outcome = await abortCheckpoint(this.ctx, id, ann.epoch, why)
         } else outcome = await open.tryCommit(this.ctx)
       }
       const secondary = await this.settleCopies(id, written, outcome)
       finish({checkpointId: id, outcome, durationMs: Date.now() - started, written, secondary, ...(commitRoundTrips ? {commitRoundTrips} : {}), ...(outcome === 'aborted' ? {reason: 'the checkpoint was aborted'} : {})})
     })
+  }
+
+  /** The tasks among these that no live participant runs (its participant was killed, or left): their acks will not come. */
+  private async goneOwners(taskIds: string[]): Promise<string[]> {
+    if (taskIds.length === 0) return []
+    const m = this.membership
+    const live = (await listParticipants(this.ctx.primary, this.ctx.job.name)).filter((p) => p.runId === m.runId || isLive(p, m.storeNow, m.leaseMs, m))
+    return taskIds.filter((t) => !live.some((p) => p.tasks.includes(t)))
   }
 
   private ackOf(ann: Announcement, record: WriteV2Result['tasks'][number]['record'], written: WriteV2Result): Ack {
