@@ -1,73 +1,50 @@
-// Many-node records written by hand (docs/design/many-nodes.md), for tests of what reads them
-// (`ckpt status`) without running participants.
-import {jobDigest, createRecord, type Ack, type Announcement, type CoordinatorRecord, type OwnerRecord, type ParticipantRecord} from '../../src/core/cluster/records.js'
-import type {JobSpec} from '../../src/core/config/job-file.js'
-import type {CheckpointId} from '../../src/core/format/ids.js'
-import {clusterKeys, keys} from '../../src/core/format/keys.js'
-import type {AbortRecord} from '../../src/core/format/manifest.js'
-import type {PrimaryStore} from '../../src/core/stores/store.js'
+// Reading many-node tests' records back: a short account of the cluster for timeout messages, and
+// the check that no completed checkpoint mixes acknowledgements of two epochs.
+import {clusterKeys} from '../../src/core/format/keys.js'
+import {JOB, type Cluster} from './cluster.js'
 
-export class ClusterRecords {
-  constructor(
-    readonly primary: PrimaryStore,
-    readonly job: JobSpec,
-  ) {}
-
-  private get name(): string {
-    return this.job.name
+/** The cluster's records in short, for a timeout's message: participants, epochs with targets and restored tasks, the last announcements with their acks. */
+export async function describeCluster(cluster: Cluster): Promise<string> {
+  const lines: string[] = []
+  for (const k of await cluster.keysUnder(clusterKeys.participantsPrefix(JOB))) {
+    const p = await cluster.read<{node: string; epoch: number; tasks: string[]; pid: number; leaving?: boolean}>(k)
+    if (p) lines.push(`participant ${p.node} pid ${p.pid} epoch ${p.epoch} tasks ${p.tasks.join(',')}${p.leaving ? ' leaving' : ''}`)
   }
+  const epochs = (await cluster.keysUnder(clusterKeys.epochsPrefix(JOB))).filter((k) => /epochs\/\d{8}\.json$/.test(k))
+  for (const k of epochs) {
+    const e = Number(/(\d{8})\.json$/.exec(k)![1])
+    const [record, target, restored] = await Promise.all([
+      cluster.read<{node: string; reason: string}>(k),
+      cluster.read<{checkpointId: string | null; excluded: string[]}>(clusterKeys.target(JOB, e)),
+      cluster.restoredIn(e),
+    ])
+    lines.push(
+      `epoch ${e} by ${record?.node} (${record?.reason}): target ${target ? `${target.checkpointId} excluding [${target.excluded}]` : 'none'}; restored ${restored.map((r) => `${r.taskId}@${r.node}:${r.checkpointId}/${r.source}`).join(' ')}`,
+    )
+  }
+  for (const a of (await cluster.announcements()).slice(-6)) {
+    const acks = await cluster.acks(a.checkpointId)
+    lines.push(`announce ${a.checkpointId} epoch ${a.epoch} by ${a.node}; acks ${acks.map((x) => `${x.taskId}@${x.node}/e${x.epoch}`).join(' ') || 'none'}`)
+  }
+  const manifests = (await cluster.keysUnder(`${JOB}/manifests/`)).map((k) => k.slice(k.lastIndexOf('/') + 1))
+  const marks = (await cluster.keysUnder(`${JOB}/cluster/aborted/`)).map((k) => k.slice(k.lastIndexOf('/') + 1))
+  lines.push(`manifest keys: ${manifests.join(' ') || 'none'}; abort marks: ${marks.join(' ') || 'none'}`)
+  return lines.join('\n')
+}
 
-  /** A participant's heartbeat (a put, as participants write it). */
-  async participant(node: string, fields: Partial<ParticipantRecord> = {}): Promise<void> {
-    const record: ParticipantRecord = {
-      node,
-      host: 'another-host', // a host whose processes this one cannot see
-      pid: 4000 + node.charCodeAt(0),
-      runId: `run-${node}`,
-      tasks: [],
-      jobDigest: jobDigest(this.job),
-      epoch: 0,
-      failover: 'task',
-      startedAt: new Date().toISOString(),
-      writtenAt: new Date().toISOString(),
-      copies: {},
-      ...fields,
+/** Every completed manifest's acknowledgements are of the manifest's epoch, and its task records are theirs. */
+export async function mixedEpochProblems(cluster: Cluster): Promise<string[]> {
+  const problems: string[] = []
+  for (const m of await cluster.completed()) {
+    // Housekeeping removes the announcement and acks of checkpoints decided long ago (the newest 10 stay).
+    if (!(await cluster.announcement(m.checkpointId))) continue
+    const acks = await cluster.acks(m.checkpointId)
+    for (const a of acks) if (a.epoch !== m.epoch) problems.push(`${m.checkpointId} (epoch ${m.epoch}) has an ack of task ${a.taskId} from epoch ${a.epoch} (node ${a.node})`)
+    for (const t of m.tasks ?? []) {
+      const ack = acks.find((a) => a.taskId === t.taskId)
+      if (!ack) problems.push(`${m.checkpointId} completed with task ${t.taskId} but no ack of it`)
+      else if (ack.record?.indexSha256 !== t.indexSha256) problems.push(`${m.checkpointId}: task ${t.taskId}'s record is not its ack's`)
     }
-    await this.primary.put(clusterKeys.participant(this.name, node), Buffer.from(JSON.stringify(record)))
   }
-
-  async owner(taskId: string, generation: number, node: string, runId = `run-${node}`): Promise<void> {
-    const record: OwnerRecord = {taskId, generation, node, runId}
-    await this.created(clusterKeys.owner(this.name, taskId, generation), record)
-  }
-
-  async coordinator(term: number, node: string, runId = `run-${node}`): Promise<void> {
-    const record: CoordinatorRecord = {term, node, runId}
-    await this.created(clusterKeys.coordinator(this.name, term), record)
-  }
-
-  async epoch(epoch: number, node: string): Promise<void> {
-    await this.created(clusterKeys.epoch(this.name, epoch), {epoch, node, reason: 'a test'})
-  }
-
-  async announce(id: string, epoch: number, node = 'a'): Promise<void> {
-    const record: Announcement = {checkpointId: id, epoch, jobDigest: jobDigest(this.job), tasks: this.job.tasks.map((t) => t.id), node, term: 1, requests: [], announcedAt: new Date().toISOString()}
-    await this.created(clusterKeys.announce(this.name, id as CheckpointId), record)
-  }
-
-  /** An acknowledgement; its task record is left out (status reads only who acknowledged, and when). */
-  async ack(id: string, taskId: string, node: string, epoch: number): Promise<void> {
-    const record: Partial<Ack> = {checkpointId: id, epoch, taskId, node, runId: `run-${node}`, ackedAt: new Date().toISOString()}
-    await this.created(clusterKeys.ack(this.name, id as CheckpointId, taskId), record)
-  }
-
-  /** The abort record at the checkpoint's commit key. */
-  async abort(id: string, epoch: number): Promise<void> {
-    const record: AbortRecord = {format: 2, job: this.name, checkpointId: id as CheckpointId, status: 'aborted', epoch, reason: 'a test aborted it', abortedAt: new Date().toISOString(), node: 'a'}
-    await this.created(keys.manifest(this.name, id as CheckpointId), record)
-  }
-
-  private async created(key: string, value: unknown): Promise<void> {
-    if (!(await createRecord(this.primary, key, value))) throw new Error(`${key} was already there`)
-  }
+  return problems
 }

@@ -14,7 +14,7 @@ import {clusterKeys} from '../../../src/core/format/keys.js'
 import {openPrimaryStore} from '../../../src/core/stores/registry.js'
 import {processStartOf} from '../../../src/core/util/process.js'
 import {checkpointJob, type CheckpointJob} from '../../helpers/checkpoints.js'
-import {ClusterRecords} from '../../helpers/cluster-records.js'
+import {ClusterRecords} from '../../helpers/hand-cluster-records.js'
 import {azureKind, fileKind, type PrimaryKind} from '../../helpers/primaries.js'
 
 // The file store's records are made stale by their mtime, so its lease can be long; on Azure the test waits past a short one.
