@@ -40,7 +40,7 @@ Job file defaults: checkpoint.interval, run.failover, run.maxRestarts, run.resta
     duration: duration({timer: true, summary: 'Stop the run cleanly after this long (exit 0), e.g. 5m.'}),
     fresh: Flags.boolean({summary: 'Do not restore; start every task on its current state.'}),
     task: Flags.string({
-      summary: "Many nodes: run only this task (repeatable); default the tasks whose job-file entry names this node (--node).",
+      summary: 'Many nodes: run only this task (repeatable); default the tasks whose job-file entry names this node (--node).',
       multiple: true,
       helpValue: '<id>',
     }),

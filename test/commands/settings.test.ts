@@ -36,7 +36,16 @@ describe('primary and local roots on the command line', () => {
       const jobFile = await writeJob(dir, {tasks: [{id: 'a'}]})
       await fs.writeFile(path.join(dir, 'state', 'a', 'f.txt'), 'x')
       const missing = path.join(dir, 'primray')
-      for (const args of [['checkpoint', 'list'], ['checkpoint', 'show', 'latest'], ['checkpoint', 'verify'], ['restore'], ['restore', '--plan'], ['local', 'list'], ['checkpoint', 'prune'], ['status']]) {
+      for (const args of [
+        ['checkpoint', 'list'],
+        ['checkpoint', 'show', 'latest'],
+        ['checkpoint', 'verify'],
+        ['restore'],
+        ['restore', '--plan'],
+        ['local', 'list'],
+        ['checkpoint', 'prune'],
+        ['status'],
+      ]) {
         const r = await runCli([...args, '-j', jobFile, '--primary', missing, '--json'])
         assert.equal(r.code, 5, `${args.join(' ')}: ${r.stdout} ${r.stderr}`)
         assert.match(r.json.error.message, new RegExp(`primary store ${missing} does not exist.*create`))

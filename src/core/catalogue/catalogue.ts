@@ -94,7 +94,10 @@ export async function completedIds(primary: PrimaryStore, job: string): Promise<
   }
   const [committed, aborted] = await Promise.all([idsUnder(keys.manifestsPrefix(job)), idsUnder(clusterKeys.abortedPrefix(job))])
   const skip = new Set(aborted)
-  return committed.filter((id) => !skip.has(id)).sort(compareCheckpointIds).reverse()
+  return committed
+    .filter((id) => !skip.has(id))
+    .sort(compareCheckpointIds)
+    .reverse()
 }
 
 /** The `chk-N.json` objects directly under prefix (manifests; many-node announcements), by checkpoint id. */

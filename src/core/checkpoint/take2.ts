@@ -121,7 +121,14 @@ export async function writeTasksV2(ctx: JobContext, id: CheckpointId, options: W
 }
 
 /** Captures every task; after the first failure no further task starts, and every failure among the tasks in flight is reported. */
-async function captureAll(tasks: TaskSpec[], id: CheckpointId, options: WriteV2Options, drafts: TaskDraft[], baseEntries: Map<string, Map<string, EntryV2>> | undefined, reread: boolean): Promise<void> {
+async function captureAll(
+  tasks: TaskSpec[],
+  id: CheckpointId,
+  options: WriteV2Options,
+  drafts: TaskDraft[],
+  baseEntries: Map<string, Map<string, EntryV2>> | undefined,
+  reread: boolean,
+): Promise<void> {
   const failures: Array<{index: number; error: unknown}> = []
   await mapLimit(tasks, options.parallel ?? 4, async (task, i) => {
     try {

@@ -152,7 +152,14 @@ export class ClusterAgent {
       m.epoch = target.epoch
       for (const task of m.tasks) {
         const r = byTask.get(task.id)
-        await recordRestored(this.ctx, {taskId: task.id, node: m.node, epoch: target.epoch, checkpointId: target.checkpointId, source: r?.source ?? 'in place', ...(r?.heldBy ? {heldBy: r.heldBy} : {})})
+        await recordRestored(this.ctx, {
+          taskId: task.id,
+          node: m.node,
+          epoch: target.epoch,
+          checkpointId: target.checkpointId,
+          source: r?.source ?? 'in place',
+          ...(r?.heldBy ? {heldBy: r.heldBy} : {}),
+        })
       }
       await m.heartbeat()
       return
@@ -318,7 +325,15 @@ export class ClusterAgent {
         } else outcome = await open.tryCommit(this.ctx)
       }
       const secondary = await this.settleCopies(id, written, outcome)
-      finish({checkpointId: id, outcome, durationMs: Date.now() - started, written, secondary, ...(commitRoundTrips ? {commitRoundTrips} : {}), ...(outcome === 'aborted' ? {reason: 'the checkpoint was aborted'} : {})})
+      finish({
+        checkpointId: id,
+        outcome,
+        durationMs: Date.now() - started,
+        written,
+        secondary,
+        ...(commitRoundTrips ? {commitRoundTrips} : {}),
+        ...(outcome === 'aborted' ? {reason: 'the checkpoint was aborted'} : {}),
+      })
     })
   }
 
@@ -332,7 +347,17 @@ export class ClusterAgent {
 
   private ackOf(ann: Announcement, record: WriteV2Result['tasks'][number]['record'], written: WriteV2Result): Ack {
     const m = this.membership
-    return {checkpointId: ann.checkpointId, epoch: ann.epoch, taskId: record.taskId, node: m.node, runId: m.runId, record, ackedAt: new Date().toISOString(), digest: written.config.digest, chunkSize: written.config.chunkSize}
+    return {
+      checkpointId: ann.checkpointId,
+      epoch: ann.epoch,
+      taskId: record.taskId,
+      node: m.node,
+      runId: m.runId,
+      record,
+      ackedAt: new Date().toISOString(),
+      digest: written.config.digest,
+      chunkSize: written.config.chunkSize,
+    }
   }
 
   /** Confirms this node's secondary copies of a completed checkpoint, or drops them. */

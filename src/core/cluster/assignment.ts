@@ -21,7 +21,9 @@ export function assignTasks(job: JobSpec, node: string, taskIds: string[] = []):
     tasks = job.tasks.filter((t) => t.node === node)
     if (tasks.length === 0) {
       const nodes = [...new Set(job.tasks.flatMap((t) => (t.node ? [t.node] : [])))].join(', ')
-      throw new UsageError(`node ${node} runs no task of job file ${job.file}: no task says "node": "${node}" (the file names ${nodes}); run with --node set to one of them (or CKPT_NODE), or name tasks with --task`)
+      throw new UsageError(
+        `node ${node} runs no task of job file ${job.file}: no task says "node": "${node}" (the file names ${nodes}); run with --node set to one of them (or CKPT_NODE), or name tasks with --task`,
+      )
     }
   } else return {cluster: false, tasks: job.tasks}
   if (job.checkpoint.format !== 2) {

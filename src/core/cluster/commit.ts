@@ -146,7 +146,14 @@ export class OpenCheckpoint {
     }
     this.roundTrips++
     try {
-      await ctx.primary.createIfAbsent(keys.manifest(ctx.job.name, this.id), manifestBody(ctx, this.ann, acks.map((a) => a.ack)))
+      await ctx.primary.createIfAbsent(
+        keys.manifest(ctx.job.name, this.id),
+        manifestBody(
+          ctx,
+          this.ann,
+          acks.map((a) => a.ack),
+        ),
+      )
       return 'completed'
     } catch (error) {
       if (!(error instanceof AlreadyExistsError)) throw error
@@ -166,7 +173,10 @@ export function manifestBody(ctx: JobContext, ann: Announcement, acks: Ack[]): B
     digest: acks[0].digest as ManifestV2['digest'],
     chunkSize: acks[0].chunkSize,
     createdAt: ann.announcedAt,
-    completedAt: acks.map((a) => a.ackedAt).sort().at(-1)!,
+    completedAt: acks
+      .map((a) => a.ackedAt)
+      .sort()
+      .at(-1)!,
     node: ann.node,
     tasks: acks.map((a) => ({...a.record, node: a.node})),
   }

@@ -92,7 +92,9 @@ export class Membership {
     // The probe of the store's time is this node's record; an earlier one of this name is judged first.
     this.storeNow = await this.probeNow()
     if (existing && existingInfo && isLive({...existing, heartbeat: existingInfo.lastModified}, this.storeNow, this.leaseMs, this)) {
-      throw new TaskOwnedError(`node ${this.node} already has a live participant of job ${job} (pid ${existing.pid} on ${existing.host}, heartbeat ${secondsAgo(this.storeNow, existingInfo.lastModified)}); stop it first, or use another node name`)
+      throw new TaskOwnedError(
+        `node ${this.node} already has a live participant of job ${job} (pid ${existing.pid} on ${existing.host}, heartbeat ${secondsAgo(this.storeNow, existingInfo.lastModified)}); stop it first, or use another node name`,
+      )
     }
     const others = await this.others()
     const foreign = others.find((p) => p.jobDigest !== this.digest)

@@ -51,19 +51,29 @@ export async function askParticipants(ctx: JobContext, options: AskOptions = {})
     throw new OperationError(`no coordinator of job ${job} answered within ${Math.round((2 * leaseMs) / 1000)} s; see 'ckpt status' for the participants and their heartbeats`)
   }
   const id = parseCheckpointId(answer.checkpointId) as CheckpointId
-  const record = await waitFor(
-    () => readCommitRecord(ctx.primary, job, id).catch(() => undefined),
-    ctx.job.checkpoint.timeoutMs + 2 * leaseMs,
-    pollMs,
-  )
+  const record = await waitFor(() => readCommitRecord(ctx.primary, job, id).catch(() => undefined), ctx.job.checkpoint.timeoutMs + 2 * leaseMs, pollMs)
   if (!record) throw new OperationError(`checkpoint ${id} neither completed nor was aborted within checkpoint.timeout; see 'ckpt status'`)
   if (isAborted(record)) throw new OperationError(`checkpoint ${id} was aborted: ${record.reason}`)
   if (!isManifestV2(record)) throw new OperationError(`checkpoint ${id}: its manifest is not of format 2`)
-  const secondary = await confirmedCopies(ctx, id, record.tasks.map((t) => t.taskId), pollMs)
+  const secondary = await confirmedCopies(
+    ctx,
+    id,
+    record.tasks.map((t) => t.taskId),
+    pollMs,
+  )
   const tasks = record.tasks.map((t) => {
     const written = secondary.has(t.taskId)
     if (!written) options.onWarning?.(`task ${t.taskId}: node ${t.node ?? '?'} has not confirmed its secondary copy of ${id} yet`)
-    return {taskId: t.taskId, files: t.files, bytes: t.bytes, secondary: written ? ('written' as const) : ('failed' as const), uploadedBytes: t.uploadedBytes, reusedBytes: t.reusedBytes, ...(t.base ? {base: t.base} : {}), ...(t.node ? {node: t.node} : {})}
+    return {
+      taskId: t.taskId,
+      files: t.files,
+      bytes: t.bytes,
+      secondary: written ? ('written' as const) : ('failed' as const),
+      uploadedBytes: t.uploadedBytes,
+      reusedBytes: t.reusedBytes,
+      ...(t.base ? {base: t.base} : {}),
+      ...(t.node ? {node: t.node} : {}),
+    }
   })
   return {
     checkpointId: id,

@@ -217,7 +217,10 @@ function parseCluster(c: Checker, value: Json): JobSpec['cluster'] {
   if (k?.poll !== undefined) cluster.pollMs = c.timer(k.poll, 'cluster.poll') ?? cluster.pollMs
   if (cluster.pollMs <= 0) c.fail('cluster.poll', 'must be longer than 0')
   else if (cluster.leaseMs < 3 * cluster.pollMs) {
-    c.fail('cluster.lease', `${shortDuration(cluster.leaseMs)} is less than three times cluster.poll (${shortDuration(cluster.pollMs)}), so a live participant could look gone between two heartbeats; set cluster.lease to at least ${shortDuration(3 * cluster.pollMs)}`)
+    c.fail(
+      'cluster.lease',
+      `${shortDuration(cluster.leaseMs)} is less than three times cluster.poll (${shortDuration(cluster.pollMs)}), so a live participant could look gone between two heartbeats; set cluster.lease to at least ${shortDuration(3 * cluster.pollMs)}`,
+    )
   }
   return cluster
 }

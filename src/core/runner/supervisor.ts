@@ -275,7 +275,9 @@ class Supervisor {
     this.restarts.push({taskId: id, at: new Date().toISOString(), exit: how, delayMs: decision.delayMs, failover})
     this.hooks.onRestart?.(this.restarts.at(-1)!)
     if (this.agent && failover === 'job') {
-      this.warn(`task ${id} ${how}; every node restores and restarts its tasks in ${formatDuration(decision.delayMs)} (restart ${decision.count} of at most ${this.options.maxRestarts} within ${formatDuration(this.options.restartWindowMs)})`)
+      this.warn(
+        `task ${id} ${how}; every node restores and restarts its tasks in ${formatDuration(decision.delayMs)} (restart ${decision.count} of at most ${this.options.maxRestarts} within ${formatDuration(this.options.restartWindowMs)})`,
+      )
       this.agent.recoverJob(`task ${id} ${how}`, decision.delayMs).catch((error) => this.end(exitCodeOf(error), `the recovery of task ${id} failed: ${messageOf(error)}`, false))
       return
     }
@@ -370,7 +372,13 @@ class Supervisor {
       }
       const tasks = result.written.tasks.map(({record}) => {
         const pause = pauses.find((p) => p.taskId === record.taskId)
-        return {taskId: record.taskId, bytes: record.bytes, pauseMs: roundMs(pause?.pauseMs ?? 0), secondary: result.secondary[record.taskId] ?? 'failed', ...(pause?.copiedBytes === undefined ? {} : {pauseCopiedBytes: pause.copiedBytes})}
+        return {
+          taskId: record.taskId,
+          bytes: record.bytes,
+          pauseMs: roundMs(pause?.pauseMs ?? 0),
+          secondary: result.secondary[record.taskId] ?? 'failed',
+          ...(pause?.copiedBytes === undefined ? {} : {pauseCopiedBytes: pause.copiedBytes}),
+        }
       })
       const record: CheckpointRecord = {
         checkpointId,

@@ -47,7 +47,17 @@ function taskRecord(taskId: string): TaskRecordV2 {
 }
 
 function ack(ann: Announcement, taskId: string, node: string, epoch = ann.epoch): Ack {
-  return {checkpointId: ann.checkpointId, epoch, taskId, node, runId: `run-${node}`, record: taskRecord(taskId), ackedAt: `2026-12-02T00:00:0${taskId === 'a1' ? 1 : 2}.000Z`, digest: 'blake3', chunkSize: 1048576}
+  return {
+    checkpointId: ann.checkpointId,
+    epoch,
+    taskId,
+    node,
+    runId: `run-${node}`,
+    record: taskRecord(taskId),
+    ackedAt: `2026-12-02T00:00:0${taskId === 'a1' ? 1 : 2}.000Z`,
+    digest: 'blake3',
+    chunkSize: 1048576,
+  }
 }
 
 test('a second live participant claiming a task is refused, naming the first one (node and pid)', async (t) => {
@@ -80,7 +90,10 @@ test('participants that run different job files refuse each other (exit 2)', asy
   await writeFile(other, JSON.stringify({job: 'mn', primary: 'primary', cluster: {lease: '3s', poll: '200ms'}, checkpoint: {grace: 0, timeout: '5s'}, tasks: [TASKS[0], {...TASKS[1], node: 'c'}]}))
   // the same task ids (the job's identity allows it), but b1 on another node
   const ctx = await open('c', other)
-  await assert.rejects(new Membership(ctx, [{id: 'b1'} as never], 'job').join(), (error: unknown) => error instanceof JobMismatchError && (error as JobMismatchError).exit === 2 && /participant a \(pid/.test((error as Error).message))
+  await assert.rejects(
+    new Membership(ctx, [{id: 'b1'} as never], 'job').join(),
+    (error: unknown) => error instanceof JobMismatchError && (error as JobMismatchError).exit === 2 && /participant a \(pid/.test((error as Error).message),
+  )
 })
 
 test('the manifest follows from the announcement and the acks: a second writer finds the same bytes', async (t) => {
@@ -93,7 +106,7 @@ test('the manifest follows from the announcement and the acks: a second writer f
   assert.equal(await first.tryCommit(ctx), 'waiting')
   await createRecord(ctx.primary, clusterKeys.ack('mn', ann.checkpointId as never, 'b1'), ack(ann, 'b1', 'b'))
   assert.equal(await first.tryCommit(ctx), 'completed')
-  assert.equal(first.roundTrips, 2, "the last acknowledger commits in two round trips: read the acks (at once), create the manifest")
+  assert.equal(first.roundTrips, 2, 'the last acknowledger commits in two round trips: read the acks (at once), create the manifest')
   const written = await readFile(path.join(path.dirname(ctx.job.file), 'primary', keys.manifest('mn', ann.checkpointId as never)))
   // a second participant (its own reading of the same acks) finds the same manifest and agrees
   const second = new OpenCheckpoint(ann, info)
@@ -150,7 +163,10 @@ test('the job file: tasks[].node, the cluster section, and a run that names its 
     ['b1'],
   )
   assert.deepEqual(ctx.job.cluster, {leaseMs: 3000, pollMs: 200})
-  assert.throws(() => assignTasks(ctx.job, 'q'), (error: unknown) => error instanceof UsageError && /node q runs no task.*names a, b/.test((error as Error).message))
+  assert.throws(
+    () => assignTasks(ctx.job, 'q'),
+    (error: unknown) => error instanceof UsageError && /node q runs no task.*names a, b/.test((error as Error).message),
+  )
   assert.throws(() => assignTasks(ctx.job, 'b', ['nope']), /--task nope: job file .* has no task "nope"/)
   await writeFile(file, JSON.stringify({job: 'mn', primary: 'primary', cluster: {lease: '1s', poll: '500ms'}, tasks: TASKS}))
   await assert.rejects(open('b'), /cluster.lease: 1s is less than three times cluster.poll \(500ms\)/)
