@@ -123,7 +123,8 @@ export interface StoreView {
 
 export const fileView: StoreView = {
   primary: (dir) => path.join(dir, 'primary'),
-  children: (job, key) => fs.readdir(path.join(job.primary, job.name, key)).catch(() => [] as string[]),
+  // the store's temporary files (.ckpt-tmp-*, renamed into place) are not records yet
+  children: async (job, key) => (await fs.readdir(path.join(job.primary, job.name, key)).catch(() => [] as string[])).filter((n) => !n.startsWith('.')),
   read: async (job, key) => JSON.parse(await fs.readFile(path.join(job.primary, job.name, key), 'utf8')),
   modifiedMs: async (job, key) => (await fs.stat(path.join(job.primary, job.name, key)).catch(() => undefined))?.mtimeMs,
   preciseTimes: true,
