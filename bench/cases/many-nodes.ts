@@ -133,6 +133,7 @@ async function recoveryOver(b: BenchContext, where: Where, network?: string): Pr
       const live = [...all.filter((p) => p.node !== lost), replacement]
       const restored = await untilRestored(where.view, job, epoch, live)
       const ms = Math.max(...restored.tasks.map((t) => t.at)) - replacement.startedAt
+      if (!Number.isFinite(ms)) throw new Error(`no time for the restored records of epoch ${restored.epoch}: ${JSON.stringify(restored.tasks)}`)
       for (const t of restored.tasks) if (t.checkpointId !== first.checkpointId) throw new Error(`task ${t.taskId} restored ${t.checkpointId}, expected ${first.checkpointId}`)
       seen[side].push(
         restored.tasks
