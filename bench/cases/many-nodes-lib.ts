@@ -209,6 +209,30 @@ export const manifestOf = (view: StoreView, job: MnJob, checkpointId: string): P
 /** Announcement to commit, from the manifest: completedAt (newest ack) − createdAt (announcement). */
 export const commitSpanMs = (m: Manifest): number => Date.parse(m.completedAt!) - Date.parse(m.createdAt)
 
+/** Per timed checkpoint, how long after the announcement each participant began on it: the poll's share of a checkpoint. */
+export function startLags(side: string, nodes: string[], docs: any[], announced: Map<string, number>): string {
+  const ids = [...announced.keys()].filter((k) => k.startsWith(`${side}/`)).map((k) => k.slice(side.length + 1))
+  return ids
+    .map((id) => {
+      const lags = docs.map((d, i) => {
+        const c = (d?.checkpoints ?? []).find((x: any) => x.checkpointId === id)
+        return c ? `${nodes[i]} ${Date.parse(c.completedAt) - c.durationMs - announced.get(`${side}/${id}`)!}` : `${nodes[i]} ?`
+      })
+      return `${id}: ${lags.join(', ')}`
+    })
+    .join('; ')
+}
+
+/** When the recovery's steps happened, relative to the replacement's spawn: from the epoch record and each participant's run JSON. */
+export function timeline(start: number, epochAt: number | undefined, live: Participant[], docs: any[]): string {
+  const parts = [`epoch ${epochAt === undefined ? '?' : Math.round(epochAt - start)}`]
+  for (const [i, p] of live.entries()) {
+    const last = (docs[i]?.recoveries ?? []).at(-1)
+    if (last) parts.push(`${p.node} ${Date.parse(last.startedAt) - start}+${last.durationMs}`)
+  }
+  return parts.join(', ')
+}
+
 async function until<T>(what: string, all: Participant[], withinMs: number, read: () => Promise<T | undefined>): Promise<T> {
   const end = Date.now() + withinMs
   for (;;) {

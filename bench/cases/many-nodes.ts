@@ -200,16 +200,6 @@ async function recoveryOver(b: BenchContext, where: Where, network?: string): Pr
   }
 }
 
-/** When the recovery's steps happened, relative to the replacement's spawn: from the epoch record and each participant's run JSON. */
-function timeline(start: number, epochAt: number | undefined, live: Participant[], docs: any[]): string {
-  const parts = [`epoch ${epochAt === undefined ? '?' : Math.round(epochAt - start)}`]
-  for (const [i, p] of live.entries()) {
-    const last = (docs[i]?.recoveries ?? []).at(-1)
-    if (last) parts.push(`${p.node} ${Date.parse(last.startedAt) - start}+${last.durationMs}`)
-  }
-  return parts.join(', ')
-}
-
 export async function mnCheckpointCase(b: BenchContext): Promise<Result> {
   const data = await datasets(b)
   const dir = path.join(b.work, 'mn-checkpoint')
@@ -225,6 +215,7 @@ export async function mnCheckpointCase(b: BenchContext): Promise<Result> {
   const running: Participant[] = []
   const docs: Record<string, any[]> = {}
   const rss: Record<string, number[]> = {}
+  const announced = new Map<string, number>()
   try {
     for (const s of sides) {
       await fillStates(
@@ -244,7 +235,9 @@ export async function mnCheckpointCase(b: BenchContext): Promise<Result> {
         const started = Date.now()
         const json = await take(b, s.job)
         walls[s.id].push(Date.now() - started)
-        const span = commitSpanMs(await manifestOf(fileView, s.job, json.checkpointId))
+        const manifest = await manifestOf(fileView, s.job, json.checkpointId)
+        announced.set(`${s.id}/${json.checkpointId}`, Date.parse(manifest.createdAt))
+        const span = commitSpanMs(manifest)
         spans[s.id].push(span)
         b.log(`  ${s.label}: ${json.checkpointId} committed ${span} ms after its announcement (take ${walls[s.id].at(-1)} ms)`)
       }
@@ -287,6 +280,7 @@ export async function mnCheckpointCase(b: BenchContext): Promise<Result> {
     ],
     notes: [
       `Take wall time (request to reported outcome), ${sides[0].label}: ${walls[sides[0].id]?.join(', ')} ms; ${sides[1].label}: ${walls[sides[1].id]?.join(', ')} ms.`,
+      ...sides.map((s) => `${s.label}, announcement to each participant's start on it (its run JSON completedAt − durationMs), ms: ${startLags(s.id, s.nodes, docs[s.id], announced)}.`),
       `commitRoundTrips per checkpoint (${sides[0].label}, incl. the first): ${trips.join(', ')}; one participant: ${docs[sides[1].id].flatMap((d: any) => (d?.checkpoints ?? []).map((c: any) => c.commitRoundTrips ?? '-')).join(', ')}.`,
     ],
   }
