@@ -27,6 +27,8 @@ import {
   untilJoined,
   untilRestored,
   untilStale,
+  startLags,
+  timeline,
   type MnJob,
   type Participant,
   type StoreView,
