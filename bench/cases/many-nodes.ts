@@ -166,7 +166,7 @@ async function recoveryOver(b: BenchContext, where: Where, network?: string): Pr
       bytes: total,
     },
     samples.local,
-    [],
+    rss.local,
   )
   const primary = summarize(
     {
@@ -176,7 +176,7 @@ async function recoveryOver(b: BenchContext, where: Where, network?: string): Pr
       bytes: total,
     },
     samples.primary,
-    [],
+    rss.primary,
   )
   const maxRecovery = (side: string) => docs.filter((d) => d.side === side).map((d) => Math.max(...d.recoveries.flat().map((r: any) => r.durationMs ?? 0)))
   return {
@@ -258,7 +258,7 @@ export async function mnCheckpointCase(b: BenchContext): Promise<Result> {
         bytes: TASKS * b.options.mnSize,
       },
       spans[s.id],
-      [],
+      rss[s.id] ?? [],
     ),
   )
   const [m4, m1] = m
