@@ -11,6 +11,7 @@ import {growthCheckpointsCase, growthFilesCase} from '../cases/growth.js'
 import {incrFileCase, incrTakeCase, incrUnchangedCase} from '../cases/incremental.js'
 import {incrChainCase} from '../cases/incremental-disk.js'
 import {incrPauseCase, incrRestoreCase} from '../cases/incremental-restore.js'
+import {azureMnRecoveryCase, mnCheckpointCase, mnRecoveryCase} from '../cases/many-nodes.js'
 import {localCase} from '../cases/local.js'
 import {memoryCase} from '../cases/memory.js'
 import {startupCase} from '../cases/startup.js'
@@ -44,6 +45,9 @@ const RUNNERS: Record<CaseName, CaseFn> = {
   'incr-restore': incrRestoreCase,
   'incr-unchanged': incrUnchangedCase,
   'incr-pause': incrPauseCase,
+  'mn-recovery': mnRecoveryCase,
+  'mn-checkpoint': mnCheckpointCase,
+  'azure-mn-recovery': azureMnRecoveryCase,
 }
 
 /** Under --baseline: the cases that compare two builds. */
@@ -62,7 +66,9 @@ export function scratchNeeded(o: BenchOptions): number {
   const growth = has('growth-files') ? 4 * Math.max(...o.growthFiles) * Math.max(o.growthFileSize, 4096) : 0
   // Format 2: the shared 1% data set, then per case at most two primaries and local roots and a restic repository of it, or of the big file.
   const incr = o.cases.some((c) => c.startsWith('incr-')) ? o.incrSize + Math.max(5 * o.incrSize, has('incr-file') ? 4 * o.incrFileSize : 0, 8 * 4096 * o.incrManyFiles) : 0
-  return main + Math.max(memory, growth, incr)
+  // Many nodes: the 8 data sets, per job 8 stateDirs, a primary and local copies (two jobs side by side).
+  const mn = o.cases.some((c) => c.includes('mn-')) ? 8 * o.mnSize * 7 : 0
+  return main + Math.max(memory, growth, incr, mn)
 }
 
 export async function runBench(options: BenchOptions, log: (line: string) => void = () => {}): Promise<BenchResults> {

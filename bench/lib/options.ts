@@ -8,11 +8,14 @@ import {parseProfile, SAME_MACHINE} from './netem-proxy.js'
 /** Format 2 (issue 13): bench/cases/incremental*.ts. */
 export const INCREMENTAL_CASES = ['incr-take', 'incr-file', 'incr-chain', 'incr-restore', 'incr-unchanged', 'incr-pause'] as const
 
+/** Many nodes (issue 14): bench/cases/many-nodes.ts. */
+export const MANY_NODES_CASES = ['mn-recovery', 'mn-checkpoint'] as const
+
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 
-export const CASES = ['startup', 'local', 'file-store', 'azure-restore', 'azure-take', 'growth-files', 'memory', 'growth-checkpoints', ...INCREMENTAL_CASES] as const
+export const CASES = ['startup', 'local', 'file-store', 'azure-restore', 'azure-take', 'growth-files', 'memory', 'growth-checkpoints', ...INCREMENTAL_CASES, ...MANY_NODES_CASES] as const
 /** Cases run only when --cases names them: measurements for one decision, not the release figures. */
-export const OPT_IN_CASES = ['azure-transfer'] as const
+export const OPT_IN_CASES = ['azure-transfer', 'azure-mn-recovery'] as const
 export type CaseName = (typeof CASES)[number] | (typeof OPT_IN_CASES)[number]
 
 export interface BenchOptions {
@@ -48,6 +51,10 @@ export interface BenchOptions {
   incrTakes: number
   incrRunCheckpoints: number
   incrInterval: number
+  /** Many-node cases: each task's state (8 tasks), its files, and the timed checkpoints per side. */
+  mnSize: number
+  mnFiles: number
+  mnCheckpoints: number
   /** install: apt-get install missing peers; if-present: use installed ones, report the rest as not run. */
   peers: 'install' | 'if-present'
   cases: CaseName[]
@@ -92,6 +99,9 @@ export function defaultOptions(): BenchOptions {
     incrTakes: 20,
     incrRunCheckpoints: 5,
     incrInterval: 5,
+    mnSize: 64 * MiB,
+    mnFiles: 200,
+    mnCheckpoints: 5,
     peers: 'install',
     cases: [...CASES],
     build: true,
@@ -124,6 +134,9 @@ export function smokeOptions(): Partial<BenchOptions> {
     incrTakes: 4,
     incrRunCheckpoints: 3,
     incrInterval: 1,
+    mnSize: 1 * MiB,
+    mnFiles: 20,
+    mnCheckpoints: 2,
     peers: 'if-present',
     build: false,
     timeoutMs: 120_000,
@@ -181,6 +194,9 @@ const FLAGS: Record<string, [keyof BenchOptions, Parser]> = {
   'incr-takes': ['incrTakes', int],
   'incr-run-checkpoints': ['incrRunCheckpoints', int],
   'incr-interval': ['incrInterval', int],
+  'mn-size': ['mnSize', size],
+  'mn-files': ['mnFiles', int],
+  'mn-checkpoints': ['mnCheckpoints', int],
   peers: [
     'peers',
     (v, name) => {
@@ -215,6 +231,7 @@ export const USAGE = `npm run bench -- [flags]      (every flag also reads CKPT_
   --incr-file-size 1GiB                  the single file with ten 1 MiB regions rewritten in place
   --incr-many-files 100000               the unchanged small-files state (1 KiB each)
   --incr-takes 20 --incr-run-checkpoints 5 --incr-interval 5   takes of the chain case; checkpoints and interval (s) per ckpt run
+  --mn-size 64MiB --mn-files 200 --mn-checkpoints 5   many-node cases: each of the 8 tasks' state; timed checkpoints per side
   --peers install|if-present             install missing peers with apt-get (default), or report them not run
   --cases ${CASES.join(',')}   (also, only when named: ${OPT_IN_CASES.join(',')})
   --cli PATH (the ckpt entry point; default bin/run.js, built first unless --no-build)
