@@ -6,7 +6,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import type {TaskSpec} from '../config/job-file.js'
 import type {JobContext} from '../context.js'
 import {EXIT, exitCodeOf, messageOf} from '../errors.js'
-import type {CheckpointId} from '../format/ids.js'
+import {formatCheckpointId, type CheckpointId} from '../format/ids.js'
 import {clusterKeys} from '../format/keys.js'
 import type {ObjectInfo} from '../stores/store.js'
 import {withLock} from '../lock/lock.js'
@@ -54,6 +54,9 @@ export interface AgentHost {
   onAnnounce?(checkpointId: string): void
 }
 
+/** How often a participant looks for an announcement that is due. */
+const WATCH_MS = 50
+
 export class ClusterAgent {
   readonly membership: Membership
   private timer?: NodeJS.Timeout
@@ -65,6 +68,11 @@ export class ClusterAgent {
   private term?: number
   private lastAnnounced?: {id: CheckpointId; at: number}
   private pacedFrom = Date.now()
+  /** The store time of the newest announcement seen: the next one is due an interval later. */
+  private lastAnnouncedStoreAt?: number
+  private watch?: NodeJS.Timeout
+  private pollAgain = false
+  private following: Promise<void> = Promise.resolve()
   private orphansSaid = ''
   private polls = 0
 
@@ -128,6 +136,7 @@ export class ClusterAgent {
   async stop(): Promise<void> {
     this.stopped = true
     clearInterval(this.timer)
+    clearTimeout(this.watch)
     await this.membership.leave().catch(() => {})
   }
 
@@ -166,6 +175,12 @@ export class ClusterAgent {
     }
   }
 
+  /** Polls now, or right after the poll in progress. */
+  private kick(): void {
+    if (this.polling) this.pollAgain = true
+    else void this.poll()
+  }
+
   private async poll(): Promise<void> {
     if (this.polling || this.stopped) return
     // a run that is ending only keeps its heartbeat until it leaves
@@ -194,6 +209,38 @@ export class ClusterAgent {
       this.host.warn(`participant ${this.membership.node}: ${messageOf(error)}; trying again in ${this.pollMs} ms`)
     } finally {
       this.polling = false
+      this.scheduleWatch()
+      if (this.pollAgain) {
+        this.pollAgain = false
+        setImmediate(() => void this.poll())
+      }
+    }
+  }
+
+  /**
+   * A participant learns of an announcement by polling, up to a poll late; near the time the next
+   * one is due (the last one's store time plus the interval) it looks for it every WATCH_MS instead,
+   * so a checkpoint of many nodes starts on every node at about the same moment.
+   */
+  private scheduleWatch(): void {
+    if (this.watch || this.stopped || this.term !== undefined || this.intervalMs <= 0 || this.lastAnnouncedStoreAt === undefined) return
+    const wait = this.lastAnnouncedStoreAt + this.intervalMs - this.membership.storeNow
+    if (wait > this.pollMs + WATCH_MS || wait < -this.pollMs) return // the regular poll is as near
+    const next = clusterKeys.announce(this.ctx.job.name, formatCheckpointId(this.seen + 1))
+    this.watch = setTimeout(
+      () =>
+        void this.watchFor(next).finally(() => {
+          this.watch = undefined
+        }),
+      Math.max(0, wait - WATCH_MS),
+    )
+  }
+
+  private async watchFor(key: string): Promise<void> {
+    const until = performance.now() + 2 * this.pollMs + WATCH_MS
+    while (!this.stopped && performance.now() < until) {
+      if (await this.ctx.primary.stat(key).catch(() => undefined)) return this.follow()
+      await sleep(WATCH_MS)
     }
   }
 
@@ -246,6 +293,8 @@ export class ClusterAgent {
     if (!due && requests.length === 0) return
     const ann = await announceCheckpoint(this.ctx, {epoch, digest: m.digest, term: this.term ?? 0}, requests)
     this.lastAnnounced = {id: ann.checkpointId as CheckpointId, at: Date.now()}
+    // the next one is announced on time, not at the first poll after it is due
+    setTimeout(() => this.kick(), this.intervalMs).unref()
     this.host.onAnnounce?.(ann.checkpointId)
     await cleanUpDecided(this.ctx).catch((error) => this.host.warn(`cleaning up old checkpoint records: ${messageOf(error)}`))
   }
@@ -259,8 +308,13 @@ export class ClusterAgent {
     return open
   }
 
-  /** Takes part in each new checkpoint announced in this participant's epoch. */
-  private async follow(): Promise<void> {
+  /** Takes part in each new checkpoint announced in this participant's epoch (one pass at a time: a poll's and a watch's never both take one up). */
+  private follow(): Promise<void> {
+    this.following = this.following.then(() => this.followOnce())
+    return this.following
+  }
+
+  private async followOnce(): Promise<void> {
     const m = this.membership
     for (const {id, info} of await listAnnouncements(this.ctx)) {
       const n = Number(id.slice(4))
@@ -269,6 +323,7 @@ export class ClusterAgent {
       // one of an epoch this participant is still recovering into is taken up once it is there
       if (ann && ann.epoch > m.epoch) return
       this.seen = n
+      this.lastAnnouncedStoreAt = info.lastModified.getTime()
       if (!ann || ann.epoch !== m.epoch || ann.jobDigest !== m.digest) continue // an older epoch's
       void this.host.serial(`checkpoint ${id}`, () => this.participate(ann, info)).catch((error) => this.host.warn(`checkpoint ${id}: ${messageOf(error)}`))
     }
