@@ -27,19 +27,24 @@ export interface PackBuilderOptions {
   inFlight?: number
 }
 
+/** Room for the blob that crosses packSize and for the trailer, so a pack is one buffer, filled once. */
+const SLACK = 2 << 20
+
 export class PackBuilder {
   /** Every blob this take may reference: the base's and its own. */
   readonly known = new Map<string, BlobLocation>()
   /** Bytes of packs put. */
   uploadedBytes = 0
-  private blobs: Buffer[] = []
+  private body: Buffer | undefined
   private table: PackBlob[] = []
   private size = 0
   private current: PackHandle = {size: 0}
   private readonly puts: Limiter
+  /** Pack buffers whose put has finished: reused, since fresh memory costs a page fault per page. */
+  private readonly spare: Buffer[] = []
 
   constructor(private readonly options: PackBuilderOptions) {
-    this.puts = new Limiter(options.inFlight ?? 4)
+    this.puts = new Limiter(options.inFlight ?? 2)
   }
 
   /** Where `blobId` is, when this take may reference it. */
@@ -53,7 +58,8 @@ export class PackBuilder {
     if (found) return {location: found, added: false}
     const location: BlobLocation = {pack: this.current, offset: this.size, length: data.length}
     this.known.set(blobId, location)
-    this.blobs.push(Buffer.from(data))
+    this.body = this.room(this.body, this.size + data.length)
+    data.copy(this.body, this.size)
     this.table.push([blobId, this.size, data.length])
     this.size += data.length
     if (this.size >= this.options.packSize) await this.seal()
@@ -64,14 +70,28 @@ export class PackBuilder {
   async finish(): Promise<void> {
     if (this.table.length > 0) await this.seal()
     await this.puts.drain()
+    this.spare.length = 0
+  }
+
+  /** A buffer holding `used` bytes of `body` with room for `need`: a spare one, or a bigger one when the pack outgrows it. */
+  private room(body: Buffer | undefined, need: number): Buffer {
+    if (body && body.length >= need) return body
+    const fresh = body === undefined ? this.spare.pop() : undefined
+    if (fresh && fresh.length >= need) return fresh
+    const grown = Buffer.allocUnsafeSlow(Math.max(need, this.options.packSize + SLACK))
+    body?.copy(grown, 0, 0, this.size)
+    return grown
   }
 
   private async seal(): Promise<void> {
-    const body = Buffer.concat([...this.blobs, encodePackTail({format: 2, digest: this.options.digest, blobs: this.table})])
+    const tail = encodePackTail({format: 2, digest: this.options.digest, blobs: this.table})
+    const buffer = this.room(this.body, this.size + tail.length)
+    tail.copy(buffer, this.size)
+    const body = buffer.subarray(0, this.size + tail.length)
     const handle = this.current
     handle.id = digestHex(body, this.options.digest)
     handle.size = body.length
-    this.blobs = []
+    this.body = undefined
     this.table = []
     this.size = 0
     this.current = {size: 0}
@@ -79,6 +99,8 @@ export class PackBuilder {
     const started = await this.puts.start(async () => {
       await this.options.put(id, body)
       this.uploadedBytes += body.length
+      // The put is done with the bytes (a failed put's buffer is dropped, never reused).
+      if (this.spare.length < 1) this.spare.push(buffer)
     })
     if (!started) await this.puts.drain()
   }

@@ -122,16 +122,29 @@ export async function namedCall<T>(root: string, what: string, rel: string, call
   try {
     return await call()
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message
-    const name = rel === '' ? `the state folder ${root}` : shown(rel)
-    const why =
-      code === 'ENAMETOOLONG'
-        ? 'its path is longer than the system allows (ENAMETOOLONG); shorten the names or the nesting'
-        : code === 'EACCES' || code === 'EPERM'
-          ? `it cannot be read (${code}); give ckpt's user read access`
-          : `it cannot be read (${code})`
-    throw new OperationError(`${what}: cannot capture ${name}: ${why}`, {cause: error})
+    throw namedError(root, what, rel, error)
   }
+}
+
+/** namedCall for a synchronous call. */
+export function namedCallSync<T>(root: string, what: string, rel: string, call: () => T): T {
+  try {
+    return call()
+  } catch (error) {
+    throw namedError(root, what, rel, error)
+  }
+}
+
+function namedError(root: string, what: string, rel: string, error: unknown): OperationError {
+  const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message
+  const name = rel === '' ? `the state folder ${root}` : shown(rel)
+  const why =
+    code === 'ENAMETOOLONG'
+      ? 'its path is longer than the system allows (ENAMETOOLONG); shorten the names or the nesting'
+      : code === 'EACCES' || code === 'EPERM'
+        ? `it cannot be read (${code}); give ckpt's user read access`
+        : `it cannot be read (${code})`
+  return new OperationError(`${what}: cannot capture ${name}: ${why}`, {cause: error})
 }
 
 /** Names the first entry of `dir` whose name is not valid UTF-8, and refuses it. */

@@ -19,7 +19,8 @@ import type {CopyWriter, LocalCopy} from '../local/secondary.js'
 import type {PrimaryStore} from '../stores/store.js'
 import {digestHex, type DigestAlgorithm} from '../util/digest.js'
 import {Limiter} from '../util/pool.js'
-import {blobIdsOf, readSmall} from './read-files.js'
+import {blobIdsOf, readSmall, type SmallRead} from './read-files.js'
+import {BufferPool} from '../util/buffer-pool.js'
 import {ReadAhead} from '../util/read-ahead.js'
 
 /** Secondary-copy links and copies in flight while the take reads on. */
@@ -101,11 +102,13 @@ export class TaskDraft {
     })
     const sourcePath = (entry: EntryV2) => path.join(source.sourceDir, ...entry.path.split('/'))
     // Small changed files are read a few ahead; links and copies run beside the reads.
+    // Buffers of big small files are reused: bounded by the reads ahead plus the copies in flight.
+    const pool = new BufferPool(input.chunkSize + 1, 64)
     const smallReads = new ReadAhead(
       this.entries.flatMap((e, i) => (changed[i] && e.size <= input.chunkSize ? [i] : [])),
-      (i) => readSmall(sourcePath(this.entries[i]), this.entries[i].size),
+      (i) => readSmall(sourcePath(this.entries[i]), this.entries[i].size, pool),
       (i) => this.entries[i].size,
-      {files: 32, bytes: 32 << 20},
+      {files: 32, bytes: 16 << 20},
     )
     const copies = new Limiter(COPIES)
     for (const [i, entry] of this.entries.entries()) {
@@ -125,7 +128,7 @@ export class TaskDraft {
         const read = await smallReads.take(i)
         await this.addSmall(i, entry, read, !source.scan)
         // The bytes just hashed are the copy's: no second read, and no other instant's content.
-        await copies.start(() => this.onCopy((copy) => copy.writeFile(entry, read.data)))
+        await copies.start(() => this.onCopy((copy) => copy.writeFile(entry, read.data)).finally(() => release(pool, read)))
       } else {
         await this.readFile(i, entry, file, !source.scan)
         // A paused capture's file is a private copy: linking it keeps the copy cheap.
@@ -220,7 +223,7 @@ export class TaskDraft {
   }
 
   /** A small changed file, read whole (ahead): one blob. */
-  private async addSmall(i: number, entry: EntryV2, read: {data: Buffer; st: BigIntStats}, live: boolean): Promise<void> {
+  private async addSmall(i: number, entry: EntryV2, read: SmallRead, live: boolean): Promise<void> {
     this.totals.changedFiles++
     if (read.data.length !== entry.size) throw this.changed(entry, `${entry.size} → ${read.data.length} bytes`)
     if (live && !stillSame(entry, read.st)) throw this.changed(entry, 'rewritten in place: its times or inode moved')
@@ -320,6 +323,11 @@ export class TaskDraft {
       return undefined
     }
   }
+}
+
+/** A small read's pooled buffer back to its pool, once its bytes are hashed, packed and copied. */
+function release(pool: BufferPool, read: SmallRead): void {
+  if (read.pooled) pool.release(read.pooled)
 }
 
 /** The latest moment a change of the entry may have happened (coarse clocks tick in whole seconds). */

@@ -11,6 +11,7 @@ export interface IndexDocument {
 }
 
 const CHUNK_CHARS = 64 << 10
+const STRINGIFY_BATCH = 64
 
 /** The index as JSON in chunks of about `chunkChars`; entries are never split across chunks. */
 export function* indexChunks(index: IndexDocument, chunkChars = CHUNK_CHARS): Generator<Buffer> {
@@ -18,8 +19,12 @@ export function* indexChunks(index: IndexDocument, chunkChars = CHUNK_CHARS): Ge
   const {entries, ...fields} = index
   const head = JSON.stringify({...fields, entries: []})
   let text = head.slice(0, -2)
-  for (const [i, entry] of entries.entries()) {
-    text += (i === 0 ? '' : ',') + JSON.stringify(entry)
+  // Entries a batch at a time: JSON.stringify of an array is its elements' JSON joined by commas,
+  // and one call per batch costs a fraction of one call per entry.
+  const size = Math.max(1, Math.min(STRINGIFY_BATCH, Math.floor(chunkChars / 1024)))
+  for (let i = 0; i < entries.length; i += size) {
+    const batch = JSON.stringify(entries.slice(i, i + size))
+    text += (i === 0 ? '' : ',') + batch.slice(1, -1)
     if (text.length >= chunkChars) {
       yield Buffer.from(text)
       text = ''
@@ -78,7 +83,11 @@ export function parseIndexJson(raw: Buffer): unknown {
   const entries: unknown[] = []
   let p = at + ENTRIES.length
   if (raw[p] !== CLOSE_ARRAY) {
+    let batching = true
     for (;;) {
+      const after = batching ? parseBatches(raw, p, entries, PARSE_BATCH) : p
+      if (after === p) batching = false
+      else p = after + 1
       if (raw[p] !== OPEN_OBJECT) return whole()
       const end = objectEnd(raw, p)
       if (end < 0) return whole()
@@ -90,6 +99,36 @@ export function parseIndexJson(raw: Buffer): unknown {
   } else p++
   if (p !== raw.length - 1 || raw[p] !== CLOSE_OBJECT) return whole()
   return {...head, entries}
+}
+
+/** Bytes of entries a whole-index parse hands JSON.parse at once. */
+const PARSE_BATCH = 1 << 20
+/** `},{"` appears only between two objects: inside a JSON string a quote is always escaped. */
+const BOUNDARY = Buffer.from('},{"')
+
+/**
+ * Parses the entries from `start` (the `{` of an entry) up to a boundary between two entries that
+ * lies at least `batch` bytes on (else the last one in `raw`) with one JSON.parse, appends them to
+ * `entries`, and gives the position of the comma after them; `start` when there is no such
+ * boundary or the text there does not parse. A boundary found inside an entry (an object nested
+ * in an array) leaves a bracket open, so such a batch never parses: the caller then goes on entry by entry.
+ */
+function parseBatches(raw: Buffer, start: number, entries: unknown[], batch: number): number {
+  let comma = start
+  for (let p = start; raw[p] === OPEN_OBJECT; p = comma + 1) {
+    let q = raw.indexOf(BOUNDARY, p + batch - 1)
+    if (q < 0) q = raw.lastIndexOf(BOUNDARY)
+    if (q < p) break
+    let parsed: unknown[]
+    try {
+      parsed = JSON.parse('[' + raw.toString('utf8', p, q + 1) + ']')
+    } catch {
+      break
+    }
+    for (const entry of parsed) entries.push(entry)
+    comma = q + 1
+  }
+  return comma
 }
 
 const [OPEN_OBJECT, CLOSE_OBJECT, OPEN_ARRAY, CLOSE_ARRAY, QUOTE, BACKSLASH, COMMA] = [0x7b, 0x7d, 0x5b, 0x5d, 0x22, 0x5c, 0x2c]
@@ -135,6 +174,14 @@ export class IndexParser {
     if (!this.fields) return this.pushHead(chunk)
     let raw = this.tail.length === 0 ? chunk : Buffer.concat([this.tail, chunk])
     let p = 0
+    if (this.next !== 'separator') {
+      // Whole entries up to the chunk's last boundary parsed at once; what is left goes below.
+      const after = parseBatches(raw, p, this.entries, raw.length)
+      if (after > p) {
+        p = after
+        this.next = 'separator'
+      }
+    }
     while (p < raw.length && this.next !== 'done' && !this.odd) {
       const c = raw[p]
       if (c === OPEN_OBJECT && this.next !== 'separator') {

@@ -49,13 +49,15 @@ export function checkEntries(entries: EntryLike[], where: string): void {
     if (outcome === 'outside') throw new UnsafeEntryError(`${where}: symlink ${link} points outside the target folder (${JSON.stringify(target)}), refused`)
     if (outcome === 'loop') throw new UnsafeEntryError(`${where}: symlink ${link} (${JSON.stringify(target)}) leads through more than ${MAX_HOPS} links (a loop), refused`)
   }
-  for (const entry of entries) {
-    const parts = entry.path.split('/')
-    for (let i = 1; i < parts.length; i++) {
-      const ancestor = parts.slice(0, i).join('/')
-      if (links.has(ancestor)) throw new UnsafeEntryError(`${where}: ${entry.path} lies below symlink ${ancestor}, refused`)
+  // No symlinks, nothing can lie below one: 100,000 paths need not be split.
+  if (links.size > 0)
+    for (const entry of entries) {
+      const parts = entry.path.split('/')
+      for (let i = 1; i < parts.length; i++) {
+        const ancestor = parts.slice(0, i).join('/')
+        if (links.has(ancestor)) throw new UnsafeEntryError(`${where}: ${entry.path} lies below symlink ${ancestor}, refused`)
+      }
     }
-  }
 }
 
 /**

@@ -1,5 +1,6 @@
 // Writes one pending secondary copy: the caller streams file bytes in as it reads them; nothing is
 // visible as a copy until finish() renames the partial folder to its final name.
+import {linkSync} from 'node:fs'
 import * as fs from 'node:fs/promises'
 import {Readable} from 'node:stream'
 import * as path from 'node:path'
@@ -73,7 +74,9 @@ export class CopyWriter {
    */
   async linkFile(entry: FileEntry, from: string, orCopyOf?: string): Promise<void> {
     try {
-      await fs.link(from, this.pathOf(entry.path))
+      // On this thread: a link is a metadata write of microseconds; by promise, 100,000 of them
+      // wait on the thread pool several times as long (20,000 links: 0.33 s here against 0.81 s).
+      linkSync(from, this.pathOf(entry.path))
       this.record.linkedFiles = (this.record.linkedFiles ?? 0) + 1
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? ''

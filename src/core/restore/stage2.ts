@@ -6,7 +6,8 @@ import type {JobContext} from '../context.js'
 import type {EntryV2} from '../format/index2.js'
 import type {StateRoot} from '../format/manifest.js'
 import {applyStateRoot, canChown, giveOwner} from '../archive/owners.js'
-import {digestReady} from '../util/digest.js'
+import {digestReady, nativeModulePath} from '../util/digest.js'
+import {hashPool} from '../util/hash-pool.js'
 import {mapLimit} from '../util/pool.js'
 import {lstatOrUndefined, removeTree} from '../util/remove-tree.js'
 import {startPhase, type ProgressListener} from '../progress.js'
@@ -20,8 +21,11 @@ import {isNoSpace, noSpace, type StagedTask} from './stage.js'
 import {targetPath} from './verified-copy.js'
 import {timeOf} from './in-place.js'
 
-/** Files staged from disk at once: each holds at most one blob in memory while it is checked. */
-const DISK_FILES = 8
+/**
+ * Files staged from disk at once: each holds at most one blob in memory while it is checked (a big
+ * one is hashed on a worker, holding none), and copies go on while the workers hash.
+ */
+const DISK_FILES = 16
 
 export async function stageTaskV2(ctx: JobContext, work: TaskWorkV2, checkpointId: string, options: {progress?: ProgressListener} = {}): Promise<StagedTask> {
   const {task, entries} = work
@@ -32,6 +36,8 @@ export async function stageTaskV2(ctx: JobContext, work: TaskWorkV2, checkpointI
   const files = entries.filter((e) => e.type === 'file')
   try {
     await digestReady(work.index.digest)
+    // The hash workers start while folders are made and the first files copied.
+    if (work.index.digest === 'sha256' || nativeModulePath) hashPool.warm(work.index.digest === 'sha256' ? undefined : nativeModulePath)
     await fs.mkdir(stagingDir, {mode: 0o700})
     for (const entry of entries) if (entry.type === 'dir') await fs.mkdir(targetPath(stagingDir, entry.path), {recursive: true, mode: 0o700})
     const bytes: SourceBytes = {inPlaceBytes: 0, localBytes: 0, remoteBytes: 0}

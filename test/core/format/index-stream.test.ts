@@ -71,6 +71,9 @@ describe('streamed task index', () => {
   })
 })
 
+/** `},{"` (where entries are parsed in batches) inside a name and inside an entry's own array of objects. */
+const TRICKY = '{"format":1,"taskId":"t","entries":[{"path":"a},{\\"b"},{"path":"c","x":[{"y":1},{"z":2}]},{"path":"d"},{"path":"e","x":[{"y":"},{\\""},{"z":3}]}]}'
+
 describe('parseIndexJson', () => {
   it('gives what JSON.parse gives, for the layout a take writes and for any other JSON', async () => {
     const {dir, cleanup} = await tempDir()
@@ -86,6 +89,7 @@ describe('parseIndexJson', () => {
         '{"format":1,"taskId":"t","entries":[{"path":"a"}],"entries":[{"path":"b"}]}',
         '{"format":1,"x":{"entries":[{"path":"a"}]},"entries":[{"path":"b"}]}',
         '{"format":1,"taskId":"t","entries":[{"path":"a"},{"path":"b"}]} ',
+        TRICKY,
       ]
       for (const text of others) assert.deepEqual(parseIndexJson(Buffer.from(text)), JSON.parse(text), text)
       for (const bad of ['{"format":1,"entries":[{"path":"a"}', '{"format":1,"entries":[{"path":"a"},]}', '{"format":1,"entries":[{"path":"a"}]}x']) {
@@ -131,6 +135,7 @@ describe('IndexParser', () => {
     for (const text of others) for (const size of [1, 5, text.length]) assert.equal(streamed(Buffer.from(text), size), undefined, `${text} in chunks of ${size}`)
     const nested = '{"format":1,"taskId":"t","entries":[{"path":"a","x":[{"y":"]"}]},{"path":"b"}]}'
     for (const size of [1, 4, nested.length]) assert.deepEqual(streamed(Buffer.from(nested), size), JSON.parse(nested))
+    for (const size of [1, 4, 20, TRICKY.length]) assert.deepEqual(streamed(Buffer.from(TRICKY), size), JSON.parse(TRICKY), `tricky in chunks of ${size}`)
   })
 })
 
