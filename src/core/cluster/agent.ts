@@ -203,6 +203,8 @@ export class ClusterAgent {
           .catch((error) => this.failRecovery(error))
       }
       await this.coordinate(now, epoch)
+      // a 'checkpoint take' is waiting: its announcement comes within a poll of the coordinator's, so look for it closely
+      if (this.term === undefined && !this.watch && (await openRequests(this.ctx)).length > 0) this.startWatch(0)
       await this.follow()
     } catch (error) {
       this.host.warn(`participant ${this.membership.node}: ${messageOf(error)}; trying again in ${this.pollMs} ms`)
@@ -225,13 +227,17 @@ export class ClusterAgent {
     if (this.watch || this.stopped || this.term !== undefined || this.intervalMs <= 0 || this.lastAnnouncedStoreAt === undefined) return
     const wait = this.lastAnnouncedStoreAt + this.intervalMs - this.membership.storeNow
     if (wait > this.pollMs + WATCH_MS || wait < -this.pollMs) return // the regular poll is as near
+    this.startWatch(Math.max(0, wait - WATCH_MS))
+  }
+
+  private startWatch(delayMs: number): void {
     const next = clusterKeys.announce(this.ctx.job.name, formatCheckpointId(this.seen + 1))
     this.watch = setTimeout(
       () =>
         void this.watchFor(next).finally(() => {
           this.watch = undefined
         }),
-      Math.max(0, wait - WATCH_MS),
+      delayMs,
     )
   }
 
