@@ -4,6 +4,7 @@
 // never completed (Flink's FLINK-25395), not an older checkpoint, not a pack found by listing.
 import {createReadStream} from 'node:fs'
 import {completedIds} from '../catalogue/catalogue.js'
+import {mapLimit} from '../util/pool.js'
 import {readIndexV2, readManifest} from '../catalogue/read.js'
 import type {JobContext} from '../context.js'
 import {ManifestError, NewerFormatError, StoreUnavailableError} from '../errors.js'
@@ -30,15 +31,17 @@ export interface Base {
 /** Completed checkpoints looked at, newest first, for a readable format-2 base. */
 const CANDIDATES = 5
 
-export async function chooseBase(ctx: JobContext, digest: DigestAlgorithm, chunkSize: number, onWarning?: (message: string) => void): Promise<Base | undefined> {
+/** taskIds: the tasks this take writes (many nodes: a participant's); only their records are read. */
+export async function chooseBase(ctx: JobContext, digest: DigestAlgorithm, chunkSize: number, onWarning?: (message: string) => void, taskIds?: string[]): Promise<Base | undefined> {
+  const wanted = taskIds ? new Set(taskIds) : undefined
   for (const id of (await completedIds(ctx.primary, ctx.job.name)).slice(0, CANDIDATES)) {
     try {
       const manifest = await readManifest(ctx.primary, ctx.job.name, id)
       if (!isManifestV2(manifest)) continue
       if (manifest.digest !== digest || manifest.chunkSize !== chunkSize) return undefined
-      const tasks = new Map<string, BaseTask>()
-      for (const record of manifest.tasks) tasks.set(record.taskId, await baseTask(ctx, manifest, record))
-      return {id, manifest, tasks}
+      const records = manifest.tasks.filter((r) => !wanted || wanted.has(r.taskId))
+      const loaded = await mapLimit(records, 4, (record) => baseTask(ctx, manifest, record))
+      return {id, manifest, tasks: new Map(records.map((r, i) => [r.taskId, loaded[i]]))}
     } catch (error) {
       if (error instanceof StoreUnavailableError || error instanceof NewerFormatError) throw error
       // an unreadable checkpoint cannot be a base: the next older one may

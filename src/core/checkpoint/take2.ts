@@ -73,7 +73,13 @@ export async function writeTasksV2(ctx: JobContext, id: CheckpointId, options: W
     noted = true
     options.onWarning?.(note)
   }
-  const base = await chooseBase(ctx, config.digest, config.chunkSize, options.onWarning)
+  const base = await chooseBase(
+    ctx,
+    config.digest,
+    config.chunkSize,
+    options.onWarning,
+    options.tasks?.map((t) => t.id),
+  )
   const job = ctx.job.name
   const builder = new PackBuilder({digest: config.digest, packSize: config.packSize, put: (packId, body) => putPack(ctx, packId, body)})
   // One listing of the packs: content of a pack that is gone is never referenced again.
