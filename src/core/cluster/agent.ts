@@ -44,8 +44,6 @@ export interface AgentHost {
   restoreAndStart(checkpointId: string | null, trigger: 'start' | 'failover', epoch?: number): Promise<RestoredTask[]>
   /** Runs one state-changing step at a time. */
   serial(label: string, fn: () => Promise<void>): Promise<void>
-  /** What the serial runs now, if anything. */
-  busy(): string | undefined
   ending(): boolean
   end(code: number, reason: string): void
   info(message: string): void

@@ -5,11 +5,11 @@ import {randomUUID} from 'node:crypto'
 import {hostname} from 'node:os'
 import type {TaskSpec} from '../config/job-file.js'
 import type {JobContext} from '../context.js'
-import {JobMismatchError, StoreUnavailableError, TaskOwnedError} from '../errors.js'
+import {JobMismatchError, TaskOwnedError} from '../errors.js'
 import {clusterKeys} from '../format/keys.js'
 import {processStartOf, sameProcessAlive} from '../util/process.js'
-import {ageMs} from '../catalogue/store-time.js'
-import {createRecord, highestSerial, jobDigest, listParticipants, readRecord, type OwnerRecord, type Participant, type ParticipantRecord} from './records.js'
+import {ageMs, storeNow} from '../catalogue/store-time.js'
+import {createRecord, highestSerial, jobDigest, listParticipants, probeStoreTime, readRecord, type OwnerRecord, type Participant, type ParticipantRecord} from './records.js'
 
 /** Whether a participant counts as running: it has not left, its heartbeat is younger than the lease, and (on this host) its process lives. */
 export function isLive(p: Participant, storeNow: number, leaseMs: number, self?: {host: string}): boolean {
@@ -68,10 +68,7 @@ export class Membership {
   /** Rewrites this participant's record and learns the store's time from its write time. */
   async heartbeat(): Promise<number> {
     const key = clusterKeys.participant(this.ctx.job.name, this.node)
-    await this.ctx.primary.put(key, Buffer.from(JSON.stringify(this.record(), null, 1)))
-    const info = await this.ctx.primary.stat(key)
-    if (!info) throw new StoreUnavailableError(`the primary store lost ${key} right after writing it`)
-    this.storeNow = info.lastModified.getTime()
+    this.storeNow = await storeNow(this.ctx.primary, key, Buffer.from(JSON.stringify(this.record(), null, 1)))
     return this.storeNow
   }
 
@@ -90,7 +87,7 @@ export class Membership {
     const existing = await readRecord<ParticipantRecord>(this.ctx.primary, clusterKeys.participant(job, this.node))
     const existingInfo = existing ? await this.ctx.primary.stat(clusterKeys.participant(job, this.node)) : undefined
     // The probe of the store's time is this node's record; an earlier one of this name is judged first.
-    this.storeNow = await this.probeNow()
+    this.storeNow = await probeStoreTime(this.ctx.primary, this.ctx.job.name)
     if (existing && existingInfo && isLive({...existing, heartbeat: existingInfo.lastModified}, this.storeNow, this.leaseMs, this)) {
       throw new TaskOwnedError(
         `node ${this.node} already has a live participant of job ${job} (pid ${existing.pid} on ${existing.host}, heartbeat ${secondsAgo(this.storeNow, existingInfo.lastModified)}); stop it first, or use another node name`,
@@ -146,18 +143,6 @@ export class Membership {
   async leave(): Promise<void> {
     this.leaving = true
     await this.heartbeat()
-  }
-
-  private async probeNow(): Promise<number> {
-    const key = clusterKeys.probe(this.ctx.job.name, this.runId)
-    await this.ctx.primary.put(key, Buffer.from('{}'))
-    try {
-      const info = await this.ctx.primary.stat(key)
-      if (!info) throw new StoreUnavailableError(`the primary store lost ${key} right after writing it`)
-      return info.lastModified.getTime()
-    } finally {
-      await this.ctx.primary.delete(key).catch(() => {})
-    }
   }
 }
 

@@ -1,12 +1,13 @@
 // The records participants of a many-node job coordinate through (docs/design/many-nodes.md):
 // their shapes, and reading and writing them. Every write is a put of one's own record or a
 // create-if-absent; every age is a difference of store times.
-import {createHash} from 'node:crypto'
+import {createHash, randomUUID} from 'node:crypto'
 import type {JobSpec} from '../config/job-file.js'
 import {AlreadyExistsError, NotFoundError} from '../errors.js'
 import {clusterKeys, serialOfKey} from '../format/keys.js'
 import type {TaskRecordV2} from '../format/manifest.js'
 import {getBuffer, type ObjectInfo, type PrimaryStore} from '../stores/store.js'
+import {storeNow} from '../catalogue/store-time.js'
 
 export interface ParticipantRecord {
   node: string
@@ -178,4 +179,14 @@ export async function readAcks(primary: PrimaryStore, job: string, id: string): 
     }),
   )
   return acks
+}
+
+/** The store's time now: a probe object written, stat'ed and removed (a probe left behind is ignored by everything). */
+export async function probeStoreTime(primary: PrimaryStore, job: string): Promise<number> {
+  const key = clusterKeys.probe(job, randomUUID())
+  try {
+    return await storeNow(primary, key, Buffer.from('{}'))
+  } finally {
+    await primary.delete(key).catch(() => {})
+  }
 }

@@ -12,24 +12,13 @@ import {isAborted, isManifestV2} from '../format/manifest.js'
 import {readCommitRecord} from '../catalogue/catalogue.js'
 import type {TakeResult} from '../checkpoint/take.js'
 import {isLive} from './membership.js'
-import {createRecord, listParticipants, readRecord, type Participant, type TakeAnswer, type TakeRequest} from './records.js'
-
-/** The store's time now, from a probe object written and removed at once. */
-async function probeNow(ctx: JobContext): Promise<number> {
-  const key = clusterKeys.probe(ctx.job.name, randomUUID())
-  await ctx.primary.put(key, Buffer.from('{}'))
-  try {
-    return (await ctx.primary.stat(key))?.lastModified.getTime() ?? Date.now()
-  } finally {
-    await ctx.primary.delete(key).catch(() => {})
-  }
-}
+import {createRecord, listParticipants, probeStoreTime, readRecord, type Participant, type TakeAnswer, type TakeRequest} from './records.js'
 
 /** The participants of the job that are running now (none: the job is not run on many nodes). */
 export async function liveParticipants(ctx: JobContext): Promise<Participant[]> {
   const all = await listParticipants(ctx.primary, ctx.job.name)
   if (all.length === 0) return []
-  const now = await probeNow(ctx)
+  const now = await probeStoreTime(ctx.primary, ctx.job.name)
   return all.filter((p) => isLive(p, now, ctx.job.cluster.leaseMs, {host: hostname()}))
 }
 

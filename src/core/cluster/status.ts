@@ -1,18 +1,17 @@
 // `ckpt status`: a job across nodes as the primary store sees it (docs/design/many-nodes.md):
 // participants and their heartbeats, the coordinator, the last checkpoints with their
 // acknowledgements, and where each task's newest local copy is. Reads only, but for one probe.
-import {randomUUID} from 'node:crypto'
 import {hostname} from 'node:os'
 import type {JobSpec} from '../config/job-file.js'
 import {checkpointRecords, readCommitRecord} from '../catalogue/catalogue.js'
-import {ageMs, storeNow} from '../catalogue/store-time.js'
+import {ageMs} from '../catalogue/store-time.js'
 import {StoreUnavailableError, messageOf} from '../errors.js'
 import {compareCheckpointIds, parseCheckpointId, type CheckpointId} from '../format/ids.js'
 import {clusterKeys, keys} from '../format/keys.js'
 import {isAborted} from '../format/manifest.js'
 import type {PrimaryStore} from '../stores/store.js'
 import {isLive} from './membership.js'
-import {highestSerial, listParticipants, readAcks, readRecord, type Announcement, type CoordinatorRecord, type OwnerRecord, type Participant} from './records.js'
+import {highestSerial, listParticipants, probeStoreTime, readAcks, readRecord, type Announcement, type CoordinatorRecord, type OwnerRecord, type Participant} from './records.js'
 
 /** How many checkpoints the status shows, newest first. */
 export const STATUS_CHECKPOINTS = 10
@@ -108,16 +107,12 @@ export async function readJobStatus(primary: PrimaryStore, job: JobSpec, options
 /** The store's time from a probe written, read and removed; undefined when the store takes no writes. */
 async function probeNow(primary: PrimaryStore, job: string): Promise<number | undefined> {
   if (!primary.properties.writable) return undefined
-  const key = clusterKeys.probe(job, randomUUID())
   try {
-    return await storeNow(primary, key, Buffer.from('{}'))
+    return await probeStoreTime(primary, job)
   } catch (error) {
     // a refused write (read-only mount, SAS without write) leaves the records' own times; unreachable is an error
     if (error instanceof StoreUnavailableError && !error.refusal) throw error
     return undefined
-  } finally {
-    // a probe left behind is harmless and ignored by everything else
-    await primary.delete(key).catch(() => {})
   }
 }
 

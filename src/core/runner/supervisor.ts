@@ -331,7 +331,6 @@ class Supervisor {
       },
       restoreAndStart: (checkpointId, trigger, epoch) => this.restoreAndStart(checkpointId, trigger, epoch),
       serial: (label, fn) => this.serial.run(label, fn),
-      busy: () => this.serial.busy,
       ending: () => this.ending !== undefined,
       end: (code, reason) => this.end(code, reason, false),
       info: (m) => this.info(m),
