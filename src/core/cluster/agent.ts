@@ -71,6 +71,8 @@ export class ClusterAgent {
   private pollAgain = false
   private following: Promise<void> = Promise.resolve()
   private orphansSaid = ''
+  /** The newest epoch known to have every task back. */
+  private completeEpoch = -1
   private polls = 0
 
   constructor(
@@ -275,7 +277,12 @@ export class ClusterAgent {
 
   private async announceWhenDue(now: number, epoch: number): Promise<void> {
     const m = this.membership
-    if (epoch !== m.epoch || !(await epochComplete(this.ctx, epoch))) return // a recovery gathers its tasks
+    if (epoch !== m.epoch) return
+    // a recovery gathers its tasks; once every task is back the epoch stays complete, so it is listed no more
+    if (this.completeEpoch !== epoch) {
+      if (!(await epochComplete(this.ctx, epoch))) return
+      this.completeEpoch = epoch
+    }
     // A task that no live participant runs cannot acknowledge: announcing would only abort.
     const live = (await listParticipants(this.ctx.primary, this.ctx.job.name)).filter((p) => p.runId === m.runId || isLive(p, now, m.leaseMs, m))
     const orphans = this.ctx.job.tasks.filter((t) => !live.some((p) => p.tasks.includes(t.id))).map((t) => t.id)
