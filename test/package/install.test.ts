@@ -2,7 +2,8 @@
 // temporary prefix, then the installed `ckpt` from another folder. It measures the installed size
 // (the bundle holds the CLI and the Azure SDK, so node_modules holds only oclif's plugins and
 // cli-table3) and checks that the package ships a LICENSE and no development entry point.
-// npm runs --offline: its cache (filled by `npm ci`) serves every dependency; no network.
+// npm runs --prefer-offline: its cache (filled by `npm ci`) serves every tarball; a dependency's
+// metadata, which `npm ci` does not fetch, comes from the registry `npm ci` used when the cache lacks it.
 import assert from 'node:assert/strict'
 import {execFileSync, spawnSync} from 'node:child_process'
 import * as fs from 'node:fs/promises'
@@ -39,7 +40,11 @@ describe('the published package', {timeout: 300_000}, () => {
       assert.match(await fs.readFile(path.join(repoRoot, 'LICENSE'), 'utf8'), /Apache License\s+Version 2\.0/)
 
       const prefix = path.join(dir, 'prefix')
-      const install = spawnSync('npm', ['install', '-g', '--offline', '--no-audit', '--no-fund', '--prefix', prefix, path.join(dir, packed.filename)], {cwd: dir, encoding: 'utf8', env: cliEnv()})
+      const install = spawnSync('npm', ['install', '-g', '--prefer-offline', '--no-audit', '--no-fund', '--prefix', prefix, path.join(dir, packed.filename)], {
+        cwd: dir,
+        encoding: 'utf8',
+        env: cliEnv(),
+      })
       assert.equal(install.status, 0, install.stderr)
       assert.doesNotMatch(install.stderr, /warn/i, 'npm warns about nothing')
       const installed = await treeBytes(path.join(prefix, 'lib', 'node_modules'))
