@@ -17,9 +17,16 @@ describe('many nodes: a participant from an earlier epoch', {timeout: 90_000}, (
       const b1 = b.taskPid('b1')!
       const a1 = a.taskPid('a1')!
 
-      process.kill(b.pid, 'SIGSTOP') // b's ckpt process only; its task b1 runs on
       try {
-        await cluster.waitFor(`b's ckpt process (pid ${b.pid}) to stop`, async () => processState(b.pid) === 'T')
+        // b's ckpt process only; its task b1 runs on. A stop that lands while b has b1 paused for a
+        // capture's local copy would leave b1 paused too: then b goes on and is stopped again.
+        for (let attempt = 1; ; attempt++) {
+          process.kill(b.pid, 'SIGSTOP')
+          await cluster.waitFor(`b's ckpt process (pid ${b.pid}) to stop`, async () => processState(b.pid) === 'T')
+          if (processState(b1) !== 'T' || attempt === 20) break
+          process.kill(b.pid, 'SIGCONT')
+          await sleep(100)
+        }
         assert.ok(isAlive(b1) && processState(b1) !== 'T', 'b1 runs on while b is stopped')
         process.kill(a1, 'SIGKILL')
         const epoch = await cluster.waitFor(`a job-wide recovery after task a1 was killed (an epoch after ${before})`, async () => {

@@ -10,7 +10,7 @@ import {checkTaken, format2Job, restoreAndCheck, track, JOB, MiB, type Format2Jo
 import {randomChanges, seedState, seeded} from '../helpers/format2-changes.js'
 import {fileKind} from '../helpers/primaries.js'
 
-const KILLS = 10
+const KILLS = 7
 
 /** Pack ids named by the task indexes of the completed checkpoints, read from JOB/data/chk-N/*.index.json. */
 async function packsNamedOnDisk(job: Format2Job, ids: string[]): Promise<Set<string>> {

@@ -65,8 +65,10 @@ describe('help', () => {
   it('runs every example as written', {timeout: 240_000}, async () => {
     const {dir, cleanup} = await tempDir()
     try {
+      // Every command's examples, read from its help all at once.
+      const helps = new Map(await Promise.all(ids.map(async (id) => [id, (await runCli([...words(id), '-h'])).stdout] as const)))
       const examples = async (id: string) =>
-        section((await runCli([...words(id), '-h'])).stdout, 'EXAMPLES').map((line) =>
+        section(helps.get(id)!, 'EXAMPLES').map((line) =>
           line
             .trim()
             .replace(/^\$ ckpt /, '')
@@ -86,10 +88,16 @@ describe('help', () => {
       for (const id of order) {
         for (const args of await examples(id)) {
           if (id === 'run' && !args.includes('--duration')) {
-            // A run without --duration runs until it is stopped: SIGTERM ends it with 130.
+            // A run without --duration runs until it is stopped: SIGTERM ends it with 130, once it
+            // has said something (its handlers are in place by then).
             const child = startCli(args, {cwd: job})
-            setTimeout(() => child.kill('SIGTERM'), 3000)
-            const result = await collectCli(child)
+            const collected = collectCli(child)
+            await new Promise<void>((resolve) => {
+              const stop = () => resolve(void child.kill('SIGTERM'))
+              const timer = setTimeout(stop, 10_000)
+              child.stderr!.once('data', () => (clearTimeout(timer), setTimeout(stop, 200)))
+            })
+            const result = await collected
             assert.equal(result.code, 130, `ckpt ${args.join(' ')}: ${result.stderr}`)
             continue
           }

@@ -12,8 +12,8 @@ export const stateBytes = (digests: Record<string, TreeDigest>) =>
     .flatMap((d) => Object.values(d))
     .reduce((sum, e) => sum + (e.type === 'file' ? e.size : 0), 0)
 
-/** Takes `takes` checkpoints with random changes between them, then restores each in every mode. */
-export async function chainScenario(kind: PrimaryKind, seed: number, takes = 20): Promise<void> {
+/** Takes `takes` checkpoints with random changes between them, then restores each in each of `modes`. */
+export async function chainScenario(kind: PrimaryKind, seed: number, modes: RestoreMode[] = ['local', 'remote', 'mixed'], takes = 20): Promise<void> {
   const rng = seeded(seed)
   const job = await format2Job(kind)
   try {
@@ -51,7 +51,7 @@ export async function chainScenario(kind: PrimaryKind, seed: number, takes = 20)
       })
       taken.set(take.checkpointId, digests)
     }
-    for (const mode of ['local', 'remote', 'mixed'] as RestoreMode[])
+    for (const mode of modes)
       for (const [id, digests] of taken) {
         try {
           const restored = await restoreAndCheck(job, id, digests, mode)

@@ -27,6 +27,8 @@ export class DiskSources {
     private readonly stateDir: string,
     private readonly stagingDir: string,
     readonly bytes: SourceBytes,
+    /** Big files are hashed on the worker threads (hashWorkersPay). */
+    private readonly workers: boolean,
   ) {}
 
   private get digest(): DigestAlgorithm {
@@ -54,12 +56,12 @@ export class DiskSources {
     const source = targetPath(this.stateDir, entry.path)
     const st = await sameSizeFile(source, entry)
     if (!st) return undefined
-    if (metadataMatches(st, entry) && (await blobsMatching(source, entry, this.digest)).every(Boolean) && (await linked(source, target))) {
+    if (metadataMatches(st, entry) && (await blobsMatching(source, entry, this.digest, this.workers)).every(Boolean) && (await linked(source, target))) {
       this.bytes.inPlaceBytes += entry.size
       return LINKED
     }
     if (!(await cloned(source, target))) return undefined
-    const good = await blobsMatching(target, entry, this.digest)
+    const good = await blobsMatching(target, entry, this.digest, this.workers)
     this.bytes.inPlaceBytes += bytesOf(entry, good, true)
     return this.patchFromCopy(entry, target, missingOf(good))
   }
@@ -69,7 +71,7 @@ export class DiskSources {
     const source = targetPath(this.work.copy.stateDir, entry.path)
     // Copied, never linked: a copy's files are shared with other copies, and staging becomes the live state.
     if (!(await sameSizeFile(source, entry)) || !(await cloned(source, target))) return undefined
-    const good = await blobsMatching(target, entry, this.digest)
+    const good = await blobsMatching(target, entry, this.digest, this.workers)
     this.bytes.localBytes += bytesOf(entry, good, true)
     return missingOf(good)
   }

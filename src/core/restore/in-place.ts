@@ -61,7 +61,7 @@ const READ_WHOLE = 64 << 10
  * Which of the entry's blobs the file holds at their places (true per blob). A file that cannot be
  * read or is shorter holds none of the blobs it does not reach.
  */
-export async function blobsMatching(file: string, entry: EntryV2, digest: DigestAlgorithm, onBytes?: (bytes: number) => void): Promise<boolean[]> {
+export async function blobsMatching(file: string, entry: EntryV2, digest: DigestAlgorithm, workers: boolean): Promise<boolean[]> {
   const blobs = entry.blobs ?? []
   const good = blobs.map(() => false)
   if (entry.size <= READ_WHOLE) {
@@ -72,12 +72,12 @@ export async function blobsMatching(file: string, entry: EntryV2, digest: Digest
       if (data && data.length === entry.size) good[i] = digestHex(data.subarray(at, at + ref[2]), digest) === ref[3]
       at += ref[2]
     })
-    onBytes?.(entry.size)
     return good
   }
-  // Big files are hashed on the worker threads (one per core), as format 1's restore does.
+  // Big files are hashed on the worker threads (one per core), as format 1's restore does, when
+  // the restore has enough of them to pay for the workers' start (hashWorkersPay).
   const native = digest === 'sha256' ? undefined : nativeModulePath
-  if (digest === 'sha256' || native) {
+  if (workers && (digest === 'sha256' || native)) {
     try {
       const {digests} = await hashPool.pieceDigests(
         file,
@@ -88,7 +88,6 @@ export async function blobsMatching(file: string, entry: EntryV2, digest: Digest
     } catch {
       // unreadable: nothing matches, and the blobs come from elsewhere
     }
-    onBytes?.(entry.size)
     return good
   }
   let handle: fs.FileHandle | undefined
@@ -100,7 +99,6 @@ export async function blobsMatching(file: string, entry: EntryV2, digest: Digest
       const data = await readFully(handle, buffer, ref[2], at)
       good[i] = data !== undefined && digestHex(data, digest) === ref[3]
       at += ref[2]
-      onBytes?.(ref[2])
     }
   } catch {
     // unreadable part way: the blobs not yet checked stay false and come from elsewhere
@@ -108,6 +106,19 @@ export async function blobsMatching(file: string, entry: EntryV2, digest: Digest
     await handle?.close()
   }
   return good
+}
+
+/**
+ * Bytes of big files below which a restore hashes on its own thread: starting the hash workers
+ * costs about 50 ms of CPU each (a Node environment and the BLAKE3 addon), as much as hashing
+ * some 100 MiB, and most restores of small states would pay it for a few files.
+ */
+const WORKER_BYTES = 64 << 20
+
+/** Whether the worker threads should hash these files (and can: SHA-256, or BLAKE3 through the addon). */
+export function hashWorkersPay(files: EntryV2[], digest: DigestAlgorithm): boolean {
+  if (digest !== 'sha256' && !nativeModulePath) return false
+  return files.reduce((sum, e) => sum + (e.size > READ_WHOLE ? e.size : 0), 0) >= WORKER_BYTES
 }
 
 /** `length` bytes at `position`, or undefined when the file ends first. */

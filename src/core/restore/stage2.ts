@@ -19,11 +19,11 @@ import {sourceOf, type SourceBytes, type TaskWorkV2} from './plan2.js'
 import type {TaskPlan} from './plan.js'
 import {isNoSpace, noSpace, type StagedTask} from './stage.js'
 import {targetPath} from './verified-copy.js'
-import {timeOf} from './in-place.js'
+import {hashWorkersPay, timeOf} from './in-place.js'
 
 /**
  * Files staged from disk at once: each holds at most one blob in memory while it is checked (a big
- * one is hashed on a worker, holding none), and copies go on while the workers hash.
+ * one hashed on a worker holds none), and copies go on while the workers hash.
  */
 const DISK_FILES = 16
 
@@ -37,11 +37,12 @@ export async function stageTaskV2(ctx: JobContext, work: TaskWorkV2, checkpointI
   try {
     await digestReady(work.index.digest)
     // The hash workers start while folders are made and the first files copied.
-    if (work.index.digest === 'sha256' || nativeModulePath) hashPool.warm(work.index.digest === 'sha256' ? undefined : nativeModulePath)
+    const workers = hashWorkersPay(files, work.index.digest)
+    if (workers) hashPool.warm(work.index.digest === 'sha256' ? undefined : nativeModulePath)
     await fs.mkdir(stagingDir, {mode: 0o700})
     for (const entry of entries) if (entry.type === 'dir') await fs.mkdir(targetPath(stagingDir, entry.path), {recursive: true, mode: 0o700})
     const bytes: SourceBytes = {inPlaceBytes: 0, localBytes: 0, remoteBytes: 0}
-    const disk = new DiskSources(work, stateDir, stagingDir, bytes)
+    const disk = new DiskSources(work, stateDir, stagingDir, bytes, workers)
     const verifying = startPhase(options.progress, task.id, 'verifying', countsOf(files))
     const pending: Pending[] = []
     await mapLimit(files, DISK_FILES, async (entry) => {
