@@ -160,6 +160,12 @@ describe('ckpt run supervisor (core)', {timeout: 60_000}, () => {
 
   it('reports a pause that does not include the primary upload', async () => {
     const {ctx, d} = await job('slow-primary', (d) => [counterTask(d, 'a'), counterTask(d, 'b')])
+    // Content from the start, so that the first checkpoint has a pack to put even when the counters
+    // have not written yet (a loaded machine).
+    for (const id of ['a', 'b']) {
+      mkdirSync(path.join(d, 'state', id), {recursive: true})
+      writeFileSync(path.join(d, 'state', id, 'seed.txt'), `seed of ${id}\n`)
+    }
     const slow = {...ctx, primary: slowPrimary(ctx.primary, 1000)}
     const run = startRun(slow, {interval: 200}, {onCheckpoint: () => run.stop('SIGTERM')})
     const summary = await run.done
