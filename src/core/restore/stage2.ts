@@ -36,8 +36,9 @@ export async function stageTaskV2(ctx: JobContext, work: TaskWorkV2, checkpointI
   const files = entries.filter((e) => e.type === 'file')
   try {
     await digestReady(work.index.digest)
-    // The hash workers start while folders are made and the first files copied.
-    const workers = hashWorkersPay(files, work.index.digest)
+    // The hash workers start while folders are made and the first files copied; only the disk's
+    // files are hashed by them (the primary's blobs are checked as they arrive).
+    const workers = (work.inPlace || work.copy !== undefined) && hashWorkersPay(files, work.index.digest)
     if (workers) hashPool.warm(work.index.digest === 'sha256' ? undefined : nativeModulePath)
     await fs.mkdir(stagingDir, {mode: 0o700})
     for (const entry of entries) if (entry.type === 'dir') await fs.mkdir(targetPath(stagingDir, entry.path), {recursive: true, mode: 0o700})
