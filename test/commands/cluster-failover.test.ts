@@ -32,6 +32,11 @@ describe('many nodes: --failover job', {timeout: 90_000}, () => {
         assert.ok(target?.checkpointId, `epoch ${epoch}'s target: ${JSON.stringify(target)}`)
         const restored = await cluster.restoredIn(epoch)
         for (const r of restored) assert.equal(r.checkpointId, target.checkpointId, `restored record ${JSON.stringify(r)}`)
+        // Every task, not only the one killed, is restarted. A restarted process logs its start once node has
+        // loaded it, which on a loaded machine can come after the new epoch's first checkpoint: wait for that line.
+        const notRestarted = () =>
+          cluster.participants.flatMap((p) => p.tasks.filter((t) => p.taskStarts(t).length <= firstStarts.get(t)!).map((t) => `${t}: ${JSON.stringify(p.taskStarts(t))}`))
+        await cluster.waitFor('every task of every node restarted', async () => notRestarted().length === 0, 20_000, async () => notRestarted().join('; '))
 
         for (const p of [...cluster.participants]) {
           const run = await p.stop()
@@ -42,7 +47,7 @@ describe('many nodes: --failover job', {timeout: 90_000}, () => {
             assert.ok(rec, `${p.node}'s run JSON has no recovery of ${taskId}: ${run.stdout.slice(0, 3000)}`)
             assert.equal(rec.checkpointId, target.checkpointId, `${p.node}: ${taskId} restored ${rec.checkpointId}; the job restored ${target.checkpointId}`)
             assert.equal(rec.source, 'local', `${p.node}: ${taskId} had its copy on its own node: ${JSON.stringify(rec)}`)
-            // Every task, not only the one killed, was restarted from that checkpoint.
+            // ... and started from that checkpoint.
             const starts = p.taskStarts(taskId)
             assert.ok(starts.length > firstStarts.get(taskId)!, `${taskId} was not restarted: ${JSON.stringify(starts)}`)
             assert.equal(starts.at(-1)!.restoredFrom, target.checkpointId, `${taskId} last started from ${starts.at(-1)!.restoredFrom || 'nothing'}`)
