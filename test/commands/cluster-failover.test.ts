@@ -16,7 +16,7 @@ describe('many nodes: --failover job', {timeout: 90_000}, () => {
         const [, b] = cluster.startAll()
         await cluster.waitCompleted(2)
         const before = await cluster.epoch()
-        const firstStarts = new Map(cluster.participants.flatMap((p) => p.tasks.map((t) => [t, p.taskStarts(t).length] as const)))
+        const firstStarts = await cluster.startCounts()
         process.kill(b.taskPid('b1')!, 'SIGKILL')
 
         await cluster.waitFor(`a job-wide recovery after b1 was killed (an epoch after ${before})`, async () => (await cluster.epoch()) > before)
@@ -34,9 +34,13 @@ describe('many nodes: --failover job', {timeout: 90_000}, () => {
         for (const r of restored) assert.equal(r.checkpointId, target.checkpointId, `restored record ${JSON.stringify(r)}`)
         // Every task, not only the one killed, is restarted. A restarted process logs its start once node has
         // loaded it, which on a loaded machine can come after the new epoch's first checkpoint: wait for that line.
-        const notRestarted = () =>
-          cluster.participants.flatMap((p) => p.tasks.filter((t) => p.taskStarts(t).length <= firstStarts.get(t)!).map((t) => `${t}: ${JSON.stringify(p.taskStarts(t))}`))
-        await cluster.waitFor('every task of every node restarted', async () => notRestarted().length === 0, 20_000, async () => notRestarted().join('; '))
+        const notRestarted = () => cluster.participants.flatMap((p) => p.tasks.filter((t) => p.taskStarts(t).length <= firstStarts.get(t)!).map((t) => `${t}: ${JSON.stringify(p.taskStarts(t))}`))
+        await cluster.waitFor(
+          'every task of every node restarted',
+          async () => notRestarted().length === 0,
+          20_000,
+          async () => notRestarted().join('; '),
+        )
 
         for (const p of [...cluster.participants]) {
           const run = await p.stop()
@@ -82,6 +86,7 @@ describe('many nodes: --failover job after a crash between an abort record and i
         }
         await (await cluster.primary()).createIfAbsent(keys.manifest(JOB, aborted as never), Buffer.from(JSON.stringify(record, null, 1)))
         const before = await cluster.epoch()
+        await cluster.startCounts()
         process.kill(a.taskPid('a1')!, 'SIGKILL')
 
         await cluster.waitFor(`a job-wide recovery after a1 was killed (an epoch after ${before})`, async () => (await cluster.epoch()) > before)
@@ -107,7 +112,7 @@ describe('many nodes: --failover task', {timeout: 90_000}, () => {
         const [, b] = cluster.startAll()
         await cluster.waitCompleted(2)
         const before = await cluster.epoch()
-        const firstStarts = new Map(cluster.participants.flatMap((p) => p.tasks.map((t) => [t, p.taskStarts(t).length] as const)))
+        const firstStarts = await cluster.startCounts()
         process.kill(b.taskPid('b1')!, 'SIGKILL')
         await cluster.waitFor('b1 restarted', async () => b.taskStarts('b1').length > firstStarts.get('b1')!)
         const restartedFrom = b.taskStarts('b1').at(-1)!.restoredFrom

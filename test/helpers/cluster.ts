@@ -278,6 +278,13 @@ export class Cluster {
     }
   }
 
+  /** How many times each task of each participant has started, once every one has logged its first start. */
+  async startCounts(): Promise<Map<string, number>> {
+    const counts = () => new Map(this.participants.flatMap((p) => p.tasks.map((t) => [t, p.taskStarts(t).length] as const)))
+    await this.waitFor('every task logging its start', async () => [...counts().values()].every((n) => n > 0))
+    return counts()
+  }
+
   /** Waits for `count` completed checkpoints numbered above `after` (a checkpoint id), and returns them. */
   async waitCompleted(count: number, options: {after?: string; epoch?: number; timeoutMs?: number} = {}): Promise<CommitDoc[]> {
     const floor = options.after ? checkpointNumber(options.after)! : 0
