@@ -2,9 +2,8 @@
 import assert from 'node:assert/strict'
 import * as path from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {setTimeout as sleep} from 'node:timers/promises'
 import * as fs from 'node:fs/promises'
-import {collectCli, runCli, startCli} from '../helpers/cli.js'
+import {collectCli, runCli, startCli, whileRunning} from '../helpers/cli.js'
 import {fingerprint, listFiles, makeTree, writeJob} from '../helpers/job.js'
 import {azureKind, tempDir} from '../helpers/primaries.js'
 
@@ -22,10 +21,7 @@ describe('Azure primary faults during a take', () => {
       const child = startCli(['checkpoint', 'take', '--json'], {cwd: dir, env: target.env})
       const result = collectCli(child, 180_000)
       const copies = path.join(dir, '.ckpt', 'local', 'test-node', 'testjob', 'alpha')
-      for (let i = 0; i < 400; i++) {
-        if ((await fs.readdir(copies).catch(() => [])).some((n) => n.includes('.partial-'))) break
-        await sleep(25)
-      }
+      await whileRunning(child, 'the take began its secondary copy', async () => (await fs.readdir(copies).catch(() => [])).some((n) => n.includes('.partial-')))
       await server.stop({hard: true})
       const failed = await result
       await server.start()
@@ -58,8 +54,7 @@ describe('Azure primary faults during a take', () => {
       const child = startCli(['restore', '--json'], {cwd: dir, env: target.env})
       const result = collectCli(child, 180_000)
       const staging = async () => (await fs.readdir(path.dirname(state))).find((n) => n.startsWith('.alpha.ckpt-restore-'))
-      for (let i = 0; i < 400 && !(await staging()); i++) await sleep(25)
-      assert.ok(await staging(), 'the restore started staging')
+      await whileRunning(child, 'the restore began staging', async () => (await staging()) !== undefined)
       await server.stop({hard: true})
       const failed = await result
       await server.start()

@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict'
 import {readFileSync} from 'node:fs'
 import * as path from 'node:path'
-import {setTimeout as sleep} from 'node:timers/promises'
 import {after, before, describe, it} from 'node:test'
 import {THREE_NODES, nodeOf, withCluster} from '../helpers/cluster.js'
 import {primaryKinds} from '../helpers/primaries.js'
@@ -33,7 +32,7 @@ for (const kind of primaryKinds) {
           }
         }
         const chosen = done.at(-1)!.checkpointId
-        await sleep(1000) // a few polls: every participant has seen the commit and confirmed its copies
+        await cluster.waitCopiesConfirmed(chosen)
         const runs = await Promise.all(cluster.participants.map(async (p) => ({p, run: await p.stop()})))
         for (const {p, run} of runs) {
           assert.equal(run.code, 130, `${p.node} after SIGTERM:\n${run.stderr.slice(-2000)}`)

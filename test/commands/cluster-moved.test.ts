@@ -19,8 +19,8 @@ for (const kind of primaryKinds) {
     it('restores the moved task from the primary (heldBy the old node) and the others from their own nodes', async () => {
       await withCluster(kind, THREE_NODES, async (cluster) => {
         const [a, b, c] = cluster.startAll()
-        await cluster.waitCompleted(2)
-        await sleep(1000) // every participant confirms its copies of the newest checkpoint
+        const done = await cluster.waitCompleted(2)
+        await cluster.waitCopiesConfirmed(done.at(-1)!.checkpointId)
         const before = await cluster.epoch()
         c.kill9()
         await c.result

@@ -5,7 +5,7 @@ import * as path from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {openPrimaryStore} from '../../src/core/stores/registry.js'
-import {collectCli, runCli, startCli} from '../helpers/cli.js'
+import {collectCli, runCli, startCli, whileRunning} from '../helpers/cli.js'
 import {exists, fingerprint, listFiles, makeTree, writeJob} from '../helpers/job.js'
 import {fileKind, primaryKinds, tempDir} from '../helpers/primaries.js'
 
@@ -113,12 +113,10 @@ for (const kind of primaryKinds) {
         const result = collectCli(child)
         // Wait until the take has claimed its id and started its secondary copy, then kill it.
         const copyDir = path.join(dir, '.ckpt', 'local', 'test-node', 'testjob', 'alpha')
-        for (let i = 0; i < 400; i++) {
+        await whileRunning(child, 'the take claimed chk-1 and began its secondary copy', async () => {
           const claimed = (await store.stat('testjob/claims/chk-1.json')) !== undefined
-          const copying = (await fs.readdir(copyDir).catch(() => [])).some((n) => n.includes('.partial-'))
-          if (claimed && copying) break
-          await sleep(25)
-        }
+          return claimed && (await fs.readdir(copyDir).catch(() => [])).some((n) => n.includes('.partial-'))
+        })
         await sleep(100)
         child.kill('SIGKILL')
         const killed = await result
@@ -167,10 +165,7 @@ describe('kill -9 in the middle of a restore', () => {
       const child = startCli(['restore', '--json'], {cwd: dir})
       const result = collectCli(child)
       const parent = path.join(dir, 'state')
-      for (let i = 0; i < 400; i++) {
-        if ((await fs.readdir(parent)).some((n) => n.startsWith('.alpha.ckpt-restore-'))) break
-        await sleep(10)
-      }
+      await whileRunning(child, 'the restore began staging', async () => (await fs.readdir(parent)).some((n) => n.startsWith('.alpha.ckpt-restore-')), {everyMs: 10})
       await sleep(50)
       child.kill('SIGKILL')
       assert.equal((await result).signal, 'SIGKILL', 'the restore was still running when it was killed')

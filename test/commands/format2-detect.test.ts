@@ -75,10 +75,10 @@ for (const [k, kind] of primaryKinds.entries()) {
       const file = path.join(job.state('alpha'), 'hot.bin')
       // A take in this process whose capture writes hot.bin right before the scan: the write and
       // the scan fall in one clock tick (20 ms), which a separate process cannot arrange. On a
-      // loaded machine the scan may start later than that: then another try (at most five).
+      // loaded machine the scan may start later than that: then another try (at most twenty).
       const takeRightAfterWrite = async (): Promise<string> => {
         const seen: string[] = []
-        for (let attempt = 0; attempt < 5; attempt++) {
+        for (let attempt = 0; attempt < 20; attempt++) {
           const {checkpointId} = await takeCheckpoint(ctx, {
             capture: async (task) => {
               await fs.writeFile(file, rng.bytes(64 * KiB))

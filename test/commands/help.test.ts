@@ -129,7 +129,7 @@ describe('help', () => {
     assert.equal(piped.stdout, '')
     assert.equal(piped.stderr, "Warning: checkpoint lst is not a ckpt command.\nError: Did you mean 'checkpoint list'? Run 'ckpt help checkpoint' for a list of available commands.\n")
     // On a terminal the plugin asks; answering no ends with the same error style.
-    const asked = await onTerminal(['checkpoint', 'lst'], {input: {afterMs: 1500, text: 'n\r'}})
+    const asked = await onTerminal(['checkpoint', 'lst'], {input: {when: /Did you mean checkpoint list\?/, text: 'n\r'}})
     const screen = screenLines(asked.stdout).join('\n')
     assert.equal(asked.code, 2, screen)
     assert.match(screen, /^Warning: checkpoint lst is not a ckpt command\.$/m)
@@ -137,7 +137,7 @@ describe('help', () => {
     assert.match(screen, /^Error: Run 'ckpt help checkpoint' for a list of available commands\.$/m)
     assert.doesNotMatch(piped.stderr + screen, /checkpoint:list|›/)
     // And answering yes runs it.
-    const yes = await onTerminal(['restor', '--plan', '-j', '/nonexistent/ckpt.json'], {input: {afterMs: 1500, text: 'y\r'}})
+    const yes = await onTerminal(['restor', '--plan', '-j', '/nonexistent/ckpt.json'], {input: {when: /Did you mean restore\?/, text: 'y\r'}})
     assert.match(screenLines(yes.stdout).join('\n'), /Error: job file \/nonexistent\/ckpt\.json not found/)
     assert.equal(yes.code, 2)
   })

@@ -93,7 +93,7 @@ describe('ckpt run', {timeout: 120_000}, () => {
     const d = folder('sigterm')
     const hangPids = path.join(d, 'hang.pids')
     await writeJob(d, [counterTask(d, 'a'), counterTask(d, 'b'), {id: 'hang', command: [process.execPath, fixture('hang.mjs')], env: {HANG_PIDS: hangPids}}])
-    const child = startCli(['run', '--stop-timeout', '300ms', '--interval', '100ms', '--json'], {cwd: d})
+    const child = startCli(['run', '--stop-timeout', '3s', '--interval', '100ms', '--json'], {cwd: d})
     const result = collectCli(child)
     const logs = ['a', 'b'].map((id) => path.join(d, `${id}.log`))
     const pidsOf = () => [...logs.flatMap((f) => readCounterLog(f).map((s) => s.pid)), ...(existsSync(hangPids) ? readFileSync(hangPids, 'utf8').split('\n').filter(Boolean).map(Number) : [])]

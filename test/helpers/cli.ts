@@ -62,3 +62,17 @@ export function collectCli(child: ChildProcess, timeoutMs = 120_000): Promise<Cl
     })
   })
 }
+
+/**
+ * Polls `probe` until it holds while `child` still runs: the moment a fault test strikes. Fails when
+ * the child ends first or the wait is over, so a test never strikes too early or too late unnoticed.
+ */
+export async function whileRunning(child: ChildProcess, what: string, probe: () => Promise<boolean>, options: {timeoutMs?: number; everyMs?: number} = {}): Promise<void> {
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000)
+  for (;;) {
+    if (await probe()) return
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the command ended (${child.exitCode ?? child.signalCode}) before ${what}`)
+    if (Date.now() > deadline) throw new Error(`timed out after ${options.timeoutMs ?? 60_000} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, options.everyMs ?? 25))
+  }
+}

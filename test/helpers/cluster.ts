@@ -285,6 +285,25 @@ export class Cluster {
     return counts()
   }
 
+  /** Waits until every running participant's record shows its copies of `checkpointId` (or newer) confirmed. */
+  async waitCopiesConfirmed(checkpointId: string): Promise<void> {
+    const n = checkpointNumber(checkpointId)!
+    const unconfirmed = async () => {
+      const behind: string[] = []
+      for (const p of this.participants.filter((p) => !p.exited)) {
+        const copies = (await this.read<{copies?: Record<string, string>}>(clusterKeys.participant(JOB, p.node)))?.copies ?? {}
+        for (const t of p.tasks) if ((checkpointNumber(copies[t] ?? '') ?? 0) < n) behind.push(`${p.node}/${t}: ${copies[t] ?? 'none'}`)
+      }
+      return behind
+    }
+    await this.waitFor(
+      `every participant confirming its copies of ${checkpointId}`,
+      async () => (await unconfirmed()).length === 0,
+      30_000,
+      async () => (await unconfirmed()).join(', '),
+    )
+  }
+
   /** Waits for `count` completed checkpoints numbered above `after` (a checkpoint id), and returns them. */
   async waitCompleted(count: number, options: {after?: string; epoch?: number; timeoutMs?: number} = {}): Promise<CommitDoc[]> {
     const floor = options.after ? checkpointNumber(options.after)! : 0

@@ -7,8 +7,8 @@ export interface TerminalOptions {
   cwd?: string
   columns?: number
   env?: Record<string, string | undefined>
-  /** Typed into the terminal after this many ms (e.g. an answer to a prompt). */
-  input?: {afterMs: number; text: string}
+  /** Typed into the terminal once the screen shows `when` (e.g. an answer to a prompt). */
+  input?: {when: RegExp; text: string}
   timeoutMs?: number
 }
 
@@ -20,9 +20,16 @@ export function onTerminal(args: string[], options: TerminalOptions = {}): Promi
   // A terminal that takes colour: TERM set, and no CI variable that would make chalk hold back.
   const env = cliEnv({TERM: 'xterm', CI: undefined, ...options.env})
   const child = spawn('script', ['-qfec', command, '/dev/null'], {cwd: options.cwd, env, stdio: ['pipe', 'pipe', 'pipe']})
-  if (options.input) {
-    const {afterMs, text} = options.input
-    setTimeout(() => child.stdin!.write(text), afterMs).unref()
+  const input = options.input
+  if (input) {
+    let screen = ''
+    const watch = (chunk: Buffer) => {
+      screen += chunk.toString('utf8')
+      if (!input.when.test(screen.replace(/\u001B\[[0-9;?]*[A-Za-z]/g, ''))) return
+      child.stdout!.off('data', watch)
+      child.stdin!.write(input.text)
+    }
+    child.stdout!.on('data', watch)
   }
   return collectCli(child, options.timeoutMs ?? 60_000)
 }

@@ -1,5 +1,7 @@
 // 'ckpt checkpoint prune' through the built CLI: retention, grace, a concurrent take, kill -9.
 import assert from 'node:assert/strict'
+import {writeFile} from 'node:fs/promises'
+import * as path from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {keys} from '../../../src/core/format/keys.js'
@@ -102,18 +104,27 @@ for (const kind of primaryKinds) {
     })
 
     it('waits for a running take and never touches its objects', async () => {
-      const j = await checkpointJob(kind, {extra: FORMAT_1, snapshot: 'sleep "${SLOW_SNAPSHOT:-0}"; cp -R "$CKPT_STATE_DIR/." "$CKPT_SNAPSHOT_DIR/"'})
+      // The snapshot waits for the file GATE names (none given: "/", there already).
+      const j = await checkpointJob(kind, {extra: FORMAT_1, snapshot: 'while [ ! -e "${GATE:-/}" ]; do sleep 0.1; done; cp -R "$CKPT_STATE_DIR/." "$CKPT_SNAPSHOT_DIR/"'})
       try {
         await j.take(3)
-        // Long enough that the impatient prune, a fresh process on a loaded machine, starts while the take holds its lock.
-        const take = j.start(['checkpoint', 'take'], {SLOW_SNAPSHOT: '6'})
+        // The take holds its lock until the gate opens, however late each prune process starts on a loaded machine.
+        const gate = path.join(j.dir, 'gate')
+        const take = j.start(['checkpoint', 'take'], {GATE: gate})
         const taking = collectCli(take)
         while ((await readLocks(j.ctx.primary, j.ctx.job.name)).length === 0) await sleep(25)
         const impatient = await j.ckpt(['checkpoint', 'prune', '--retain', '1', '--grace', '0', '--lock-wait', '200ms'])
         assert.equal(impatient.code, 1)
         assert.equal(impatient.json.error.code, 'LOCKED')
         assert.match(impatient.json.error.message, /shared lock for take held by pid \d+/)
-        const prune = await j.ckpt(['checkpoint', 'prune', '--retain', '1', '--grace', '0'])
+        const pruning = j.ckpt(['checkpoint', 'prune', '--retain', '1', '--grace', '0'])
+        const deadline = Date.now() + 60_000
+        while (!(await readLocks(j.ctx.primary, j.ctx.job.name)).some((l) => l.mode === 'exclusive')) {
+          assert.ok(Date.now() < deadline, 'the patient prune never asked for its lock')
+          await sleep(25)
+        }
+        await writeFile(gate, '')
+        const prune = await pruning
         const took = await taking
         assert.equal(took.code, 0, took.stderr)
         assert.equal(took.json.checkpointId, 'chk-4')

@@ -158,11 +158,12 @@ describe('format 2 take', () => {
 
 describe('format 2 take and the grace period', () => {
   it('does not commit when it took more than half the grace period in the store time', async () => {
-    const j = await checkpointJob(fileKind, {tasks: ['slow'], extra: {checkpoint: {format: 2, grace: '2s', timeout: '1s'}}})
+    // Half the grace is 4 s: room for the quick take below on a loaded machine.
+    const j = await checkpointJob(fileKind, {tasks: ['slow'], extra: {checkpoint: {format: 2, grace: '8s', timeout: '4s'}}})
     try {
       // A process suspended between its claim and its commit: prune may have removed what it reuses.
       const capture = async (task: {stateDir: string}) => {
-        await sleep(1500)
+        await sleep(4500)
         return {sourceDir: task.stateDir, release: async () => {}}
       }
       await assert.rejects(takeCheckpoint(j.ctx, {capture}), /not committed: it took \d+ s in the primary store's time, more than half the grace period/)

@@ -60,9 +60,10 @@ describe('the child-process wrapper', () => {
   })
 
   it('says "timed out after Nms" and kills the whole process group', async () => {
-    const exit = await runChild('sleep 600 & echo "grandchild $!" >&2; wait', {env: process.env, timeoutMs: 1000})
+    // long enough for a shell started late on a loaded machine to print its line
+    const exit = await runChild('sleep 600 & echo "grandchild $!" >&2; wait', {env: process.env, timeoutMs: 5000})
     assert.equal(exit.timedOut, true)
-    assert.match(describeExit(exit, 1000), /^timed out after 1000ms; stderr: grandchild \d+$/)
+    assert.match(describeExit(exit, 5000), /^timed out after 5000ms; stderr: grandchild \d+$/)
     const grandchild = Number(/grandchild (\d+)/.exec(exit.stderrTail)![1])
     await waitFor('the grandchild to be gone', () => gone(grandchild), 5000)
   })
