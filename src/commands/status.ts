@@ -6,7 +6,7 @@ import {formatDuration} from '../core/config/units.js'
 
 export default class Status extends CkptCommand {
   static override summary = 'Show the job across nodes as the primary store sees it.'
-  static override description = `Participants (each 'ckpt run --node NAME') with their tasks, last heartbeat and state (live: a heartbeat younger than cluster.lease; stale; leaving), the coordinator, the last 10 checkpoints with their acknowledgements (completed, aborted, or open: announced and not yet committed), and for each task the node running it and the node holding its newest local copy (live or not: a stopped node's disk may still hold it). Ages are in the store's time: ckpt writes, reads and removes one probe object to learn it; when the store takes no writes (a read-only SAS or mount) they are measured from its newest record, and the document's clock says so.`
+  static override description = `Participants (each 'ckpt run --node NAME') with their tasks, last heartbeat and state (live: a heartbeat younger than cluster.lease; stale; leaving), the coordinator, the last 10 checkpoints with their acknowledgements (completed, aborted, or open: announced and not yet committed; an open one past checkpoint.timeout is marked so: a participant still waiting for it aborts it, and one nobody waits for stays open, never restored), and for each task the node running it and the node holding its newest local copy (live or not: a stopped node's disk may still hold it). Ages are in the store's time: ckpt writes, reads and removes one probe object to learn it; when the store takes no writes (a read-only SAS or mount) they are measured from its newest record, and the document's clock says so.`
   static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --json']
   static override flags = {...primaryFlags}
 
@@ -31,7 +31,8 @@ export default class Status extends CkptCommand {
     if (r.checkpoints.length === 0) this.say('No checkpoints yet.')
     else {
       const acks = (c: JobStatus['checkpoints'][number]) => (c.announced ? `${c.acknowledged}/${c.of}` : '-')
-      const rows = r.checkpoints.map((c) => [c.checkpointId, statusColor(c.broken ? 'broken' : c.status), c.epoch, acks(c), c.of])
+      const state = (c: JobStatus['checkpoints'][number]) => (c.broken ? statusColor('broken') : c.overdue ? `${statusColor(c.status)} (past checkpoint.timeout)` : statusColor(c.status))
+      const rows = r.checkpoints.map((c) => [c.checkpointId, state(c), c.epoch, acks(c), c.of])
       this.say(table(['checkpoint', 'status', 'epoch', 'acks', 'tasks'], rows))
     }
     this.say('')

@@ -43,6 +43,8 @@ export interface CheckpointStatus {
   /** Tasks in the announcement, or in the manifest. */
   of: number
   acks: Array<{taskId: string; node: string; epoch: number}>
+  /** Open, and its announcement is older than checkpoint.timeout in store time: a participant still waiting for it aborts it; one that no participant waits for any more stays open, and is never restored. */
+  overdue?: true
   /** Its manifest exists but cannot be read: never restored. */
   broken?: true
   problem?: string
@@ -99,7 +101,10 @@ export async function readJobStatus(primary: PrimaryStore, job: JobSpec, options
     epoch: epochTop?.n ?? 0,
     ...(coordinator ? {coordinator: {node: coordinator.participant.node, term: coordinator.term, heartbeatAt: coordinator.participant.heartbeat.toISOString()}} : {}),
     participants: participants.map((p) => participantStatus(p, now, live(p), coordinator?.participant === p)),
-    checkpoints: checkpoints.list,
+    checkpoints: checkpoints.list.map((c) => {
+      const at = checkpoints.announcedAt.get(c.checkpointId)
+      return c.status === 'open' && at && now !== undefined && ageMs(now, {lastModified: at}) > job.checkpoint.timeoutMs ? {...c, overdue: true as const} : c
+    }),
     tasks: job.tasks.map((t, i) => taskStatus(t.id, ownerRecords[i], participants, live)),
   }
 }
@@ -153,7 +158,7 @@ function taskStatus(taskId: string, owner: OwnerRecord | undefined, participants
 }
 
 /** The newest checkpoints among announcements and commit records, with the times of what was read. */
-async function readCheckpoints(primary: PrimaryStore, job: string, count: number): Promise<{list: CheckpointStatus[]; times: Date[]}> {
+async function readCheckpoints(primary: PrimaryStore, job: string, count: number): Promise<{list: CheckpointStatus[]; times: Date[]; announcedAt: Map<CheckpointId, Date>}> {
   const [announced, committed] = await Promise.all([checkpointRecords(primary, clusterKeys.announcePrefix(job)), checkpointRecords(primary, keys.manifestsPrefix(job))])
   const ids = [...new Set([...announced.keys(), ...committed.keys()])].sort(compareCheckpointIds).reverse().slice(0, count)
   const times = [...announced.values(), ...committed.values()].map((info) => info.lastModified)
@@ -164,7 +169,7 @@ async function readCheckpoints(primary: PrimaryStore, job: string, count: number
       return found.status
     }),
   )
-  return {list, times}
+  return {list, times, announcedAt: new Map([...announced].map(([id, info]) => [id, info.lastModified]))}
 }
 
 async function checkpointStatus(primary: PrimaryStore, job: string, id: CheckpointId, announced: boolean, committed: boolean): Promise<{status: CheckpointStatus; ackTimes: Date[]}> {

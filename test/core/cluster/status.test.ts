@@ -13,6 +13,7 @@ import {readJobStatus, type JobStatus} from '../../../src/core/cluster/status.js
 import {clusterKeys} from '../../../src/core/format/keys.js'
 import {openPrimaryStore} from '../../../src/core/stores/registry.js'
 import {processStartOf} from '../../../src/core/util/process.js'
+import {runCli} from '../../helpers/cli.js'
 import {checkpointJob, type CheckpointJob} from '../../helpers/checkpoints.js'
 import {ClusterRecords} from '../../helpers/hand-cluster-records.js'
 import {azureKind, fileKind, type PrimaryKind} from '../../helpers/primaries.js'
@@ -257,6 +258,44 @@ describe('ckpt status of participants on this host', () => {
         ],
       )
       assert.deepEqual(s.tasks, [{taskId: 'alpha'}, {taskId: 'beta', node: 'here'}])
+    } finally {
+      await j.cleanup()
+    }
+  })
+})
+
+describe('ckpt status of an open checkpoint past checkpoint.timeout', () => {
+  before(() => fileKind.setup())
+  after(() => fileKind.teardown())
+
+  it('marks it overdue, in store time, and leaves a fresh open one and a completed one unmarked', async () => {
+    const j = await checkpointJob(fileKind, {tasks: ['alpha', 'beta'], extra: {...cluster(FILE_LEASE_MS), checkpoint: {timeout: '1m', grace: '1h'}}})
+    try {
+      await j.take(1)
+      const r = new ClusterRecords(j.ctx.primary, j.ctx.job)
+      await r.announce('chk-1', 0)
+      await r.announce('chk-2', 0)
+      await r.ack('chk-2', 'alpha', 'a', 0)
+      await r.announce('chk-3', 0)
+      // chk-1 (completed) and chk-2 (open) were announced two minutes ago in the store's time; chk-3 just now
+      const when = new Date(Date.now() - 120_000)
+      for (const id of ['chk-1', 'chk-2']) await fs.utimes(path.join(j.target.url, ...clusterKeys.announce(j.ctx.job.name, id as never).split('/')), when, when)
+      const s = await readJobStatus(j.ctx.primary, j.ctx.job)
+      assert.deepEqual(
+        s.checkpoints.map((c) => [c.checkpointId, c.status, c.acknowledged, c.overdue]),
+        [
+          ['chk-3', 'open', 0, undefined],
+          ['chk-2', 'open', 1, true],
+          ['chk-1', 'completed', 0, undefined],
+        ],
+      )
+      const shown = await j.ckpt(['status'])
+      assert.equal(shown.code, 0, shown.stderr)
+      assert.equal(shown.json.checkpoints.find((c: {checkpointId: string}) => c.checkpointId === 'chk-2').overdue, true)
+      const table = await runCli(['status'], {cwd: j.dir, env: j.target.env})
+      assert.equal(table.code, 0, table.stderr)
+      assert.match(table.stdout, /^chk-2 +open \(past checkpoint\.timeout\) +0 +1\/2 +2 *$/m)
+      assert.match(table.stdout, /^chk-3 +open +0 +0\/2 +2 *$/m)
     } finally {
       await j.cleanup()
     }
