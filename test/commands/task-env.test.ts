@@ -26,12 +26,14 @@ describe('the environment of tasks and snapshot commands', () => {
   /** Takes a checkpoint and runs the job for a moment; each task's snapshot and command dump their environment. */
   async function dumps(dir: string, taskEnv: Record<string, unknown>): Promise<Array<[string, Map<string, string>]>> {
     const dump = (name: string) => `node -e 'require("fs").writeFileSync(process.argv[1], Object.entries(process.env).map(([k, v]) => k + "=" + v).join("\\0"))' ${path.join(dir, name)}`
-    const jobFile = await writeJob(dir, {tasks: [{id: 't', command: `${dump('run.env')}; sleep 30`, snapshot: {command: dump('snap.env')}, env: taskEnv as Record<string, string>}]})
+    const jobFile = await writeJob(dir, {tasks: [{id: 't', command: dump('run.env'), snapshot: {command: dump('snap.env')}, env: taskEnv as Record<string, string>}]})
     const primary = path.join(dir, 'primary')
     const take = await runCli(['checkpoint', 'take', '-j', jobFile, '--primary', primary], {env})
     assert.equal(take.code, 0, take.stderr)
-    const run = await runCli(['run', '-j', jobFile, '--primary', primary, '--interval', '0', '--duration', '3s', '--fresh'], {env})
+    // The run ends when the task has written its environment and exited (a fixed --duration could end first on a loaded machine).
+    const run = await runCli(['run', '-j', jobFile, '--primary', primary, '--interval', '0', '--duration', '60s', '--fresh'], {env})
     assert.equal(run.code, 0, run.stderr)
+    assert.match(run.stdout + run.stderr, /every task finished/)
     return Promise.all(['snap', 'run'].map(async (kind): Promise<[string, Map<string, string>]> => [kind, envOf(await fs.readFile(path.join(dir, `${kind}.env`), 'utf8'))]))
   }
 

@@ -38,11 +38,13 @@ describe('tasks[].user', {timeout: 60_000}, () => {
 
   it('runs the command as that user in a stateDir of theirs, and the snapshot command too', async () => {
     const d = await folder('run')
-    const command = 'id -u > "$CKPT_STATE_DIR/uid"; id -g > "$CKPT_STATE_DIR/gid"; exec sleep 30'
+    // The task ends once it has written: the run ends with it (a fixed --duration could end first on a loaded machine).
+    const command = 'id -u > "$CKPT_STATE_DIR/uid"; id -g > "$CKPT_STATE_DIR/gid"'
     await writeJob(d, {tasks: [{id: 'svc', command, user: 'nobody'} as never]})
     await fs.rmdir(path.join(d, 'state', 'svc')) // ckpt makes it, and gives it to the task's user
-    const r = await runCli(['run', '--duration', '1500ms', '--interval', '0', '--json'], {cwd: d})
+    const r = await runCli(['run', '--duration', '60s', '--interval', '0', '--json'], {cwd: d})
     assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.json.exit.reason, 'every task finished')
     const state = path.join(d, 'state', 'svc')
     assert.equal((await fs.readFile(path.join(state, 'uid'), 'utf8')).trim(), String(NOBODY.uid))
     assert.equal((await fs.readFile(path.join(state, 'gid'), 'utf8')).trim(), String(NOBODY.gid))
