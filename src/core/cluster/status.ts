@@ -9,7 +9,7 @@ import {StoreUnavailableError, messageOf} from '../errors.js'
 import {compareCheckpointIds, parseCheckpointId, type CheckpointId} from '../format/ids.js'
 import {clusterKeys, keys} from '../format/keys.js'
 import {isAborted} from '../format/manifest.js'
-import type {PrimaryStore} from '../stores/store.js'
+import type {ObjectInfo, PrimaryStore} from '../stores/store.js'
 import {isLive} from './membership.js'
 import {highestSerial, listParticipants, probeStoreTime, readAcks, readRecord, type Announcement, type CoordinatorRecord, type OwnerRecord, type Participant} from './records.js'
 
@@ -102,8 +102,8 @@ export async function readJobStatus(primary: PrimaryStore, job: JobSpec, options
     ...(coordinator ? {coordinator: {node: coordinator.participant.node, term: coordinator.term, heartbeatAt: coordinator.participant.heartbeat.toISOString()}} : {}),
     participants: participants.map((p) => participantStatus(p, now, live(p), coordinator?.participant === p)),
     checkpoints: checkpoints.list.map((c) => {
-      const at = checkpoints.announcedAt.get(c.checkpointId)
-      return c.status === 'open' && at && now !== undefined && ageMs(now, {lastModified: at}) > job.checkpoint.timeoutMs ? {...c, overdue: true as const} : c
+      const announcement = checkpoints.announced.get(c.checkpointId)
+      return c.status === 'open' && announcement && now !== undefined && ageMs(now, announcement) > job.checkpoint.timeoutMs ? {...c, overdue: true as const} : c
     }),
     tasks: job.tasks.map((t, i) => taskStatus(t.id, ownerRecords[i], participants, live)),
   }
@@ -157,8 +157,8 @@ function taskStatus(taskId: string, owner: OwnerRecord | undefined, participants
   return {taskId, ...(runner ? {node: runner.node} : {}), ...(holder ? {localCopyOn: holder.node, localCopyCheckpoint: holder.id} : {})}
 }
 
-/** The newest checkpoints among announcements and commit records, with the times of what was read. */
-async function readCheckpoints(primary: PrimaryStore, job: string, count: number): Promise<{list: CheckpointStatus[]; times: Date[]; announcedAt: Map<CheckpointId, Date>}> {
+/** The newest checkpoints among announcements and commit records, with the times of what was read and the announcements found. */
+async function readCheckpoints(primary: PrimaryStore, job: string, count: number): Promise<{list: CheckpointStatus[]; times: Date[]; announced: Map<CheckpointId, ObjectInfo>}> {
   const [announced, committed] = await Promise.all([checkpointRecords(primary, clusterKeys.announcePrefix(job)), checkpointRecords(primary, keys.manifestsPrefix(job))])
   const ids = [...new Set([...announced.keys(), ...committed.keys()])].sort(compareCheckpointIds).reverse().slice(0, count)
   const times = [...announced.values(), ...committed.values()].map((info) => info.lastModified)
@@ -169,7 +169,7 @@ async function readCheckpoints(primary: PrimaryStore, job: string, count: number
       return found.status
     }),
   )
-  return {list, times, announcedAt: new Map([...announced].map(([id, info]) => [id, info.lastModified]))}
+  return {list, times, announced}
 }
 
 async function checkpointStatus(primary: PrimaryStore, job: string, id: CheckpointId, announced: boolean, committed: boolean): Promise<{status: CheckpointStatus; ackTimes: Date[]}> {

@@ -76,13 +76,12 @@ export async function blobsMatching(file: string, entry: EntryV2, digest: Digest
   }
   // Big files are hashed on the worker threads (one per core), as format 1's restore does, when
   // the restore has enough of them to pay for the workers' start (hashWorkersPay).
-  const native = digest === 'sha256' ? undefined : nativeModulePath
-  if (workers && (digest === 'sha256' || native)) {
+  if (workers) {
     try {
       const {digests} = await hashPool.pieceDigests(
         file,
         blobs.map((b) => b[2]),
-        native,
+        workerAddon(digest),
       )
       blobs.forEach((ref, i) => (good[i] = digests?.[i] === ref[3]))
     } catch {
@@ -115,10 +114,18 @@ export async function blobsMatching(file: string, entry: EntryV2, digest: Digest
  */
 const WORKER_BYTES = 64 << 20
 
+/** The BLAKE3 addon the hash workers load for this digest (none for SHA-256, which node hashes). */
+const workerAddon = (digest: DigestAlgorithm) => (digest === 'sha256' ? undefined : nativeModulePath)
+
 /** Whether the worker threads should hash these files (and can: SHA-256, or BLAKE3 through the addon). */
 export function hashWorkersPay(files: EntryV2[], digest: DigestAlgorithm): boolean {
   if (digest !== 'sha256' && !nativeModulePath) return false
   return files.reduce((sum, e) => sum + (e.size > READ_WHOLE ? e.size : 0), 0) >= WORKER_BYTES
+}
+
+/** Starts the hash workers for this digest while a restore makes its folders (when hashWorkersPay). */
+export function warmHashWorkers(digest: DigestAlgorithm): void {
+  hashPool.warm(workerAddon(digest))
 }
 
 /** `length` bytes at `position`, or undefined when the file ends first. */

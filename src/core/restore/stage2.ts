@@ -6,8 +6,7 @@ import type {JobContext} from '../context.js'
 import type {EntryV2} from '../format/index2.js'
 import type {StateRoot} from '../format/manifest.js'
 import {applyStateRoot, canChown, giveOwner} from '../archive/owners.js'
-import {digestReady, nativeModulePath} from '../util/digest.js'
-import {hashPool} from '../util/hash-pool.js'
+import {digestReady} from '../util/digest.js'
 import {mapLimit} from '../util/pool.js'
 import {lstatOrUndefined, removeTree} from '../util/remove-tree.js'
 import {startPhase, type ProgressListener} from '../progress.js'
@@ -19,7 +18,7 @@ import {sourceOf, type SourceBytes, type TaskWorkV2} from './plan2.js'
 import type {TaskPlan} from './plan.js'
 import {isNoSpace, noSpace, type StagedTask} from './stage.js'
 import {targetPath} from './verified-copy.js'
-import {hashWorkersPay, timeOf} from './in-place.js'
+import {hashWorkersPay, timeOf, warmHashWorkers} from './in-place.js'
 
 /**
  * Files staged from disk at once: each holds at most one blob in memory while it is checked (a big
@@ -39,7 +38,7 @@ export async function stageTaskV2(ctx: JobContext, work: TaskWorkV2, checkpointI
     // The hash workers start while folders are made and the first files copied; only the disk's
     // files are hashed by them (the primary's blobs are checked as they arrive).
     const workers = (work.inPlace || work.copy !== undefined) && hashWorkersPay(files, work.index.digest)
-    if (workers) hashPool.warm(work.index.digest === 'sha256' ? undefined : nativeModulePath)
+    if (workers) warmHashWorkers(work.index.digest)
     await fs.mkdir(stagingDir, {mode: 0o700})
     for (const entry of entries) if (entry.type === 'dir') await fs.mkdir(targetPath(stagingDir, entry.path), {recursive: true, mode: 0o700})
     const bytes: SourceBytes = {inPlaceBytes: 0, localBytes: 0, remoteBytes: 0}
